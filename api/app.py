@@ -1,0 +1,58 @@
+"""FastAPI application factory: ``uvicorn api.app:create_app --factory``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.routers import health, maps, regions, stations
+from geo import db
+from geo.errors import InputError, NotFound, UnionmapError
+from geo.settings import Settings, get_settings
+from maps import assets
+
+ERROR_STATUS: dict[type[UnionmapError], int] = {NotFound: 404, InputError: 422}
+
+DESCRIPTION = """
+九江市总工会服务阵地目录与覆盖分析 API：爱心驿站、三师一室、职工书屋、工人文化宫、职工之家。
+
+Catalogue and coverage API of trade-union service points. Coordinates are WGS-84 (EPSG:4326),
+GeoJSON order (lon, lat). **Demo data and approximate boundaries are flagged in every feature**
+(`is_demo`, `region_is_approximate`, `boundary_is_approximate`, `population_is_modelled`).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for the given settings (default: from the environment)."""
+    settings = settings or get_settings()
+    if not assets.installed():
+        raise RuntimeError(f"map assets missing in {assets.ASSETS_DIR}: run scripts/setup.sh")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = db.make_engine(settings)
+        app.state.session_factory = db.make_session_factory(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="unionmap 工会服务阵地地图", description=DESCRIPTION, version="0.1.0",
+                  lifespan=lifespan)
+    app.state.settings = settings
+    for router in (health.router, stations.router, regions.router):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(maps.router)
+    app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
+
+    @app.exception_handler(UnionmapError)
+    async def domain_error(request: Request, error: UnionmapError) -> JSONResponse:
+        status = next((code for kind, code in ERROR_STATUS.items() if isinstance(error, kind)), 400)
+        body: dict[str, object] = {"detail": str(error)}
+        if isinstance(error, InputError) and error.field:
+            body["field"] = error.field
+        return JSONResponse(status_code=status, content=body)
+
+    return app

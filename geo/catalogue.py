@@ -1,0 +1,74 @@
+"""Read queries on the catalogue: stations with filters, table counts for health checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from geo.errors import InputError
+from geo.models import Base, ServiceType
+
+
+@dataclass(frozen=True)
+class StationFilter:
+    """Which stations to read; None means any."""
+
+    type_code: str | None = None
+    county: str | None = None
+    township: str | None = None
+    status: str | None = None
+    bbox: tuple[float, float, float, float] | None = None  # west, south, east, north (WGS-84)
+    is_demo: bool | None = None
+
+
+def check_type(session: Session, type_code: str, *, field: str = "type") -> None:
+    """Raise an InputError naming ``field`` if ``type_code`` is not a known service type."""
+    known = list(session.scalars(select(ServiceType.code).order_by(ServiceType.sort_order)))
+    if type_code not in known:
+        raise InputError(f"unknown service type {type_code!r}; known: {', '.join(known)}", field=field)
+
+
+def stations_frame(session: Session, where: StationFilter = StationFilter()) -> gpd.GeoDataFrame:
+    """Stations matching the filter, WGS-84, with their type name and region flags."""
+    if where.type_code is not None:
+        check_type(session, where.type_code)
+    sql = text("""
+        SELECT s.id, s.type_code, t.name_zh AS type_name, s.name, s.address, s.status,
+               s.opening_hours, s.amenities, s.phone, s.managing_union, s.is_demo, s.source,
+               s.version, s.county_code, s.township_code,
+               coalesce(r.boundary_is_approximate, false) AS region_is_approximate,
+               s.created_at, s.updated_at, s.geom
+        FROM station s
+        JOIN service_type t ON t.code = s.type_code
+        LEFT JOIN region r ON r.code = s.township_code
+        WHERE (CAST(:type_code AS text) IS NULL OR s.type_code = :type_code)
+          AND (CAST(:county AS text) IS NULL OR s.county_code = :county)
+          AND (CAST(:township AS text) IS NULL OR s.township_code = :township)
+          AND (CAST(:status AS text) IS NULL OR s.status = :status)
+          AND (CAST(:is_demo AS boolean) IS NULL OR s.is_demo = :is_demo)
+          AND (CAST(:west AS float8) IS NULL
+               OR s.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
+        ORDER BY s.id
+    """)
+    west, south, east, north = where.bbox or (None, None, None, None)
+    params = {"type_code": where.type_code, "county": where.county, "township": where.township,
+              "status": where.status, "is_demo": where.is_demo,
+              "west": west, "south": south, "east": east, "north": north}
+    frame = gpd.read_postgis(sql, session.connection(), geom_col="geom", params=params)
+    return frame.rename_geometry("geometry")
+
+
+def table_counts(session: Session) -> dict[str, int]:
+    """Row count of every table of the schema."""
+    return {
+        table.name: session.scalar(select(func.count()).select_from(table)) or 0
+        for table in Base.metadata.sorted_tables
+    }
+
+
+def postgis_version(session: Session) -> str:
+    """PostGIS version of the connected database."""
+    return str(session.scalar(text("SELECT postgis_lib_version()")))

@@ -1,0 +1,157 @@
+"""The private PostGIS cluster that unionmap runs when no ``DATABASE_URL`` is given.
+
+PostgreSQL refuses to run as root, and sessions and CI run as root: in that case every server
+command runs as an unprivileged system user (``settings.pg_os_user``, default ``postgres``)
+who owns the data folder. The server listens on a Unix socket only (no TCP port to collide
+with another cluster); the socket lives in the data folder, or in ``/tmp`` when that path
+would be longer than the 107 bytes a socket path may have.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from geo.settings import Settings
+
+PORT = 5432
+SUPERUSER = "postgres"
+_SOCKET_PATH_MAX = 100
+
+
+class ClusterError(RuntimeError):
+    """The private cluster could not be set up, started or stopped; the message says why."""
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """Where the private cluster lives and whether it runs."""
+
+    data_dir: Path
+    socket_dir: Path
+    initialised: bool
+    running: bool
+
+
+def _as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _run(settings: Settings, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a PostgreSQL binary, as the unprivileged cluster owner when we are root."""
+    command = [str(settings.pg_bin_dir / str(args[0])), *map(str, args[1:])]
+    if _as_root():
+        command = ["runuser", "-u", settings.pg_os_user, "--", *command]
+    result = subprocess.run(command, capture_output=True, text=True, cwd="/")
+    if check and result.returncode != 0:
+        raise ClusterError(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}")
+    return result
+
+
+def _data_dir(settings: Settings) -> Path:
+    return settings.pg_data_dir.resolve()
+
+
+def socket_dir(settings: Settings) -> Path:
+    """Directory of the cluster's Unix socket."""
+    data_dir = _data_dir(settings)
+    if len(str(data_dir / f".s.PGSQL.{PORT}.lock")) <= _SOCKET_PATH_MAX:
+        return data_dir
+    digest = hashlib.sha1(str(data_dir).encode()).hexdigest()[:12]
+    return Path("/tmp") / f"unionmap-{digest}"
+
+
+def url(settings: Settings, database: str | None = None) -> str:
+    """SQLAlchemy URL of a database on the private cluster (socket, trust authentication)."""
+    name = database or settings.database_name
+    return f"postgresql+psycopg://{SUPERUSER}@/{name}?host={socket_dir(settings)}&port={PORT}"
+
+
+def _make_owned_dir(settings: Settings, path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if _as_root():
+        owner = pwd.getpwnam(settings.pg_os_user)
+        os.chown(path, owner.pw_uid, owner.pw_gid)
+        _check_reachable(settings, path)
+
+
+def _check_reachable(settings: Settings, path: Path) -> None:
+    """Fail early, and say what to do, if the cluster owner cannot reach its folder."""
+    probe = subprocess.run(
+        ["runuser", "-u", settings.pg_os_user, "--", "test", "-w", str(path)], capture_output=True
+    )
+    if probe.returncode != 0:
+        raise ClusterError(
+            f"user {settings.pg_os_user!r} cannot write {path}: a parent folder is not "
+            "searchable by other users. Set UNIONMAP_STATE_DIR to a folder such as "
+            "/var/tmp/unionmap, or DATABASE_URL to an existing server."
+        )
+
+
+def status(settings: Settings) -> ClusterStatus:
+    """Report whether the private cluster exists and runs."""
+    data_dir = _data_dir(settings)
+    initialised = (data_dir / "PG_VERSION").exists()
+    running = initialised and _run(settings, "pg_ctl", "-D", data_dir, "status", check=False).returncode == 0
+    return ClusterStatus(data_dir, socket_dir(settings), initialised, running)
+
+
+def start(settings: Settings) -> bool:
+    """Initialise (first time) and start the private cluster; return False if it already ran."""
+    if not (settings.pg_bin_dir / "initdb").exists():
+        raise ClusterError(f"PostgreSQL binaries not found in {settings.pg_bin_dir}: run scripts/setup.sh")
+    if status(settings).running:
+        return False
+    data_dir = _data_dir(settings)
+    if not (data_dir / "PG_VERSION").exists():
+        _make_owned_dir(settings, data_dir)
+        _run(settings, "initdb", "-D", data_dir, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale")
+    sockets = socket_dir(settings)
+    if sockets != data_dir:
+        _make_owned_dir(settings, sockets)
+    options = f"-c listen_addresses='' -c unix_socket_directories='{sockets}' -p {PORT}"
+    _run(settings, "pg_ctl", "-D", data_dir, "-l", data_dir / "server.log", "-o", options, "-w", "-t", "60", "start")
+    return True
+
+
+def stop(settings: Settings) -> bool:
+    """Stop the private cluster (fast shutdown: open sessions are rolled back)."""
+    if not status(settings).running:
+        return False
+    _run(settings, "pg_ctl", "-D", _data_dir(settings), "-m", "fast", "-w", "stop")
+    return True
+
+
+def remove(settings: Settings) -> None:
+    """Stop the cluster and delete its data folder (everything in it is lost)."""
+    stop(settings)
+    shutil.rmtree(_data_dir(settings), ignore_errors=True)
+
+
+def conninfo(settings: Settings, database: str = "postgres") -> str:
+    """libpq connection string for psycopg (administrative connections)."""
+    return f"host={socket_dir(settings)} port={PORT} user={SUPERUSER} dbname={database}"
+
+
+def create_database(settings: Settings, name: str) -> bool:
+    """Create a database with PostGIS on the private cluster; return False if it existed."""
+    with psycopg.connect(conninfo(settings), autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(conninfo(settings, name), autocommit=True) as connection:
+        connection.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    return not exists
+
+
+def drop_database(settings: Settings, name: str) -> None:
+    """Drop a database of the private cluster, closing its sessions first."""
+    with psycopg.connect(conninfo(settings), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

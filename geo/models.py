@@ -1,0 +1,136 @@
+"""GeoAlchemy2 models of the catalogue; every geometry is WGS-84 (EPSG:4326) with a GiST index.
+
+Two rules live in the database itself (see the first migration), so that every write path obeys
+them, SQL included: a station's county and township codes are set by point-in-polygon on write,
+and every insert, update and delete of a station is copied to ``station_history`` in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SRID = 4326
+STATION_STATUSES = ("open", "closed", "planned")
+REGION_LEVELS = ("county", "township")
+TARGET_SCOPES = ("city", "county", "township")
+TARGET_KINDS = ("count", "coverage")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all tables."""
+
+
+class ServiceType(Base):
+    """A kind of service point (爱心驿站, 职工书屋 …), seeded from ``data/service_types.yaml``."""
+
+    __tablename__ = "service_type"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    radius_urban_m: Mapped[float] = mapped_column(Float)
+    radius_rural_m: Mapped[float] = mapped_column(Float)
+    radius_source: Mapped[str] = mapped_column(Text, default="")
+    color: Mapped[str] = mapped_column(String(16), default="#3388ff")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Region(Base):
+    """A county-level or township-level unit with its polygon and population."""
+
+    __tablename__ = "region"
+    __table_args__ = (CheckConstraint(f"level IN {REGION_LEVELS}", name="region_level"),)
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    parent_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    population: Mapped[int | None] = mapped_column(BigInteger)
+    urban_population: Mapped[int | None] = mapped_column(BigInteger)
+    population_is_modelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    boundary_is_approximate: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(Text, default="")
+    seat: Mapped[Any | None] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+    seat_rule: Mapped[str | None] = mapped_column(String(32))
+    geom: Mapped[Any] = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True))
+
+
+class Station(Base):
+    """A service point; ``is_demo`` marks synthetic rows."""
+
+    __tablename__ = "station"
+    __table_args__ = (CheckConstraint(f"status IN {STATION_STATUSES}", name="station_status"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    type_code: Mapped[str] = mapped_column(ForeignKey("service_type.code"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(Text, default="")
+    geom: Mapped[Any] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True))
+    county_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    township_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    opening_hours: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    amenities: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    phone: Mapped[str | None] = mapped_column(Text)
+    managing_union: Mapped[str | None] = mapped_column(Text)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    source: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class StationHistory(Base):
+    """One change of one station, with the rows before and after (written by a trigger)."""
+
+    __tablename__ = "station_history"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    station_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    action: Mapped[str] = mapped_column(String(8))
+    old_row: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    new_row: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    changed_by: Mapped[str] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Target(Base):
+    """A target from the work report, loaded from the region's ``targets.yaml``."""
+
+    __tablename__ = "target"
+    __table_args__ = (
+        CheckConstraint(f"scope IN {TARGET_SCOPES}", name="target_scope"),
+        CheckConstraint(f"kind IN {TARGET_KINDS}", name="target_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    type_code: Mapped[str] = mapped_column(ForeignKey("service_type.code"))
+    scope: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    threshold: Mapped[float] = mapped_column(Numeric)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    source_quote: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")

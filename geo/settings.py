@@ -1,0 +1,54 @@
+"""Settings read from the environment (``UNIONMAP_*``, ``DATABASE_URL``) with working defaults."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything that differs between machines, cities and deployments.
+
+    With no ``database_url`` the project runs a private PostGIS cluster of its own under
+    ``state_dir``; with one, it uses that server and starts nothing.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="UNIONMAP_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "UNIONMAP_DATABASE_URL")
+    )
+    state_dir: Path = PROJECT_ROOT / ".state"
+    database_name: str = "unionmap"
+    data_dir: Path = PROJECT_ROOT / "data"
+    region: str = "jiujiang"
+    demo_seed: int = 2019
+    pg_bin_dir: Path = Path("/usr/lib/postgresql/15/bin")
+    # Unprivileged system user that owns the private cluster when we run as root:
+    # PostgreSQL refuses to run as root.
+    pg_os_user: str = "postgres"
+    # Basemap of the maps: none (plain background, works offline) or osm (OpenStreetMap tiles).
+    basemap: str = "none"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def region_dir(self) -> Path:
+        """Folder holding the active region's files and ``region.yaml``."""
+        return self.data_dir / self.region
+
+    @property
+    def pg_data_dir(self) -> Path:
+        """Data folder of the private cluster."""
+        return self.state_dir / "pgdata"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings of this process, read once."""
+    return Settings()

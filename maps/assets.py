@@ -1,0 +1,73 @@
+"""Leaflet, Bootstrap and Font Awesome served by the app itself, so no map needs a CDN.
+
+Folium elements list their scripts and stylesheets as (name, CDN URL) pairs. ``localize``
+replaces each by the file installed from the npm registry at set-up (``maps/assets``,
+``scripts/setup.sh``) and fails on any name it does not know, so a new Folium element can
+never slip a CDN URL into a page unnoticed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import folium
+from branca.element import Element
+
+ASSETS_DIR = Path(__file__).resolve().parent / "assets" / "node_modules"
+URL_PREFIX = "/static/vendor"
+
+# Folium's asset name -> path under node_modules (None: not needed by our maps, dropped).
+LOCAL_ASSETS: dict[str, str | None] = {
+    "leaflet": "leaflet/dist/leaflet.js",
+    "jquery": "jquery/dist/jquery.min.js",
+    "bootstrap": "bootstrap/dist/js/bootstrap.bundle.min.js",
+    "awesome_markers": "leaflet.awesome-markers/dist/leaflet.awesome-markers.js",
+    "leaflet_css": "leaflet/dist/leaflet.css",
+    "bootstrap_css": "bootstrap/dist/css/bootstrap.min.css",
+    # Bootstrap 3 glyph icons: our markers use Font Awesome only.
+    "glyphicons_css": None,
+    "awesome_markers_font_css": "@fortawesome/fontawesome-free/css/all.min.css",
+    "awesome_markers_css": "leaflet.awesome-markers/dist/leaflet.awesome-markers.css",
+    # Rotated awesome markers: unused.
+    "awesome_rotate_css": None,
+    "markerclusterjs": "leaflet.markercluster/dist/leaflet.markercluster.js",
+    "markerclustercss": "leaflet.markercluster/dist/MarkerCluster.css",
+    "markerclusterdefaultcss": "leaflet.markercluster/dist/MarkerCluster.Default.css",
+}
+
+
+class UnknownAsset(LookupError):
+    """A Folium element wants an asset that is not installed locally."""
+
+
+def installed() -> bool:
+    """True when ``scripts/setup.sh`` has installed the front-end packages."""
+    return all((ASSETS_DIR / path).is_file() for path in LOCAL_ASSETS.values() if path)
+
+
+def _local(pairs: list[tuple[str, str]], prefix: str) -> list[tuple[str, str]]:
+    result = []
+    for name, url in pairs:
+        if name not in LOCAL_ASSETS:
+            raise UnknownAsset(f"no local copy of {name!r} ({url}): add it to maps/assets")
+        path = LOCAL_ASSETS[name]
+        if path is not None:
+            result.append((name, f"{prefix}/{path}"))
+    return result
+
+
+def localize(element: Element, *, prefix: str = URL_PREFIX) -> Element:
+    """Point every script and stylesheet of ``element`` and its children at local copies."""
+    for attribute in ("default_js", "default_css"):
+        pairs = getattr(element, attribute, None)
+        if pairs:
+            setattr(element, attribute, _local(list(pairs), prefix))
+    for child in list(element._children.values()):
+        localize(child, prefix=prefix)
+    return element
+
+
+def render(map_: folium.Map, *, prefix: str = URL_PREFIX) -> str:
+    """The map as a complete HTML page that loads its assets from ``prefix``."""
+    localize(map_, prefix=prefix)
+    return map_.get_root().render()

@@ -1,0 +1,62 @@
+"""Legend and honesty notices drawn on every map (Chinese first, English second)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+import folium
+from branca.element import MacroElement, Template
+
+
+@dataclass(frozen=True)
+class DataFlags:
+    """What in a map is not real or not exact; each true flag shows a notice."""
+
+    demo: bool = False
+    approximate_boundaries: bool = False
+    modelled_population: bool = False
+
+    def notices(self) -> list[str]:
+        """The notice lines that apply."""
+        lines = []
+        if self.demo:
+            lines.append("演示数据 / demo data：站点为程序生成的合成数据，不是真实登记 / synthetic stations, not a real registry")
+        if self.approximate_boundaries:
+            lines.append("边界为推算 / approximate boundaries：乡镇边界由驻地点推算，非官方边界 / derived from seat points, not official")
+        if self.modelled_population:
+            lines.append("人口为模型估算 / modelled population：乡镇人口由县级普查数按规则分配 / apportioned from county census")
+        return lines
+
+
+def _overlay(html: str) -> MacroElement:
+    element = MacroElement()
+    element._template = Template("{% macro html(this, kwargs) %}" + html + "{% endmacro %}")
+    return element
+
+
+def add_notice(map_: folium.Map, flags: DataFlags) -> None:
+    """Put the applicable honesty notices at the top of the map, always visible."""
+    lines = flags.notices()
+    if not lines:
+        return
+    items = "".join(f"<div>⚠ {escape(line)}</div>" for line in lines)
+    map_.get_root().html.add_child(_overlay(
+        '<div id="unionmap-notice" role="note" style="position:fixed;top:10px;left:60px;right:60px;'
+        "z-index:1000;background:#fff8e1;border:1px solid #f0b429;border-radius:4px;padding:4px 8px;"
+        f'font:12px/1.5 sans-serif;color:#5c3c00;box-shadow:0 1px 4px rgba(0,0,0,.2)">{items}</div>'
+    ))
+
+
+def add_legend(map_: folium.Map, title: str, entries: list[tuple[str, str]]) -> None:
+    """A legend box (bottom right) of coloured dots and labels."""
+    rows = "".join(
+        f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
+        f'background:{escape(color)};margin-right:6px"></span>{escape(label)}</div>'
+        for label, color in entries
+    )
+    map_.get_root().html.add_child(_overlay(
+        '<div id="unionmap-legend" style="position:fixed;bottom:24px;right:10px;z-index:1000;'
+        'background:#fff;border:1px solid #999;border-radius:4px;padding:6px 10px;'
+        f'font:12px/1.6 sans-serif"><b>{escape(title)}</b>{rows}</div>'
+    ))
