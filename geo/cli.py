@@ -28,7 +28,7 @@ def _settings(region: str | None = None) -> Settings:
 
 
 def _fail(error: Exception) -> typer.Exit:
-    console.print(f"[bold red]错误 / error:[/] {error}")
+    console.print(f"[bold red]错误 / error:[/] {error}", soft_wrap=True, markup=True)
     return typer.Exit(code=2)
 
 

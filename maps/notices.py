@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from html import escape
 
 import folium
-from branca.element import MacroElement, Template
+from branca.element import Element
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,9 @@ class DataFlags:
         return lines
 
 
-def _overlay(html: str) -> MacroElement:
-    element = MacroElement()
-    element._template = Template("{% macro html(this, kwargs) %}" + html + "{% endmacro %}")
-    return element
+def _overlay(html: str) -> Element:
+    """Raw HTML placed in the page body, above the map."""
+    return Element(html)
 
 
 def add_notice(map_: folium.Map, flags: DataFlags) -> None:

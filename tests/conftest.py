@@ -147,3 +147,63 @@ def scratch_settings(databases: Databases, monkeypatch: pytest.MonkeyPatch,
     yield settings
     get_settings.cache_clear()
     databases.drop(name)
+
+
+def write_synthetic_region(data_dir: Path, name: str = "synthetic") -> Path:
+    """A small second region (two counties, five townships) in the files a city would supply."""
+    import json
+    import shutil
+
+    folder = data_dir / name
+    folder.mkdir(parents=True)
+    shutil.copy(DATA_DIR / "service_types.yaml", data_dir / "service_types.yaml")
+    shutil.copy(DATA_DIR / "amenities.yaml", data_dir / "amenities.yaml")
+
+    def square(west: float, east: float) -> dict:
+        ring = [[west, 30.0], [east, 30.0], [east, 30.1], [west, 30.1], [west, 30.0]]
+        return {"type": "Polygon", "coordinates": [ring]}
+
+    counties = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"dm": "990001", "mc": "甲县"}, "geometry": square(116.0, 116.1)},
+        {"type": "Feature", "properties": {"dm": "990002", "mc": "乙县"}, "geometry": square(116.1, 116.2)},
+    ]}
+    (folder / "counties.geojson").write_text(json.dumps(counties, ensure_ascii=False), encoding="utf-8")
+    (folder / "townships.csv").write_text(
+        "code,county_code,name\n990001001,990001,东街道\n990001100,990001,甲镇\n990001200,990001,乙乡\n"
+        "990002100,990002,丙镇\n990002500,990002,丁林场\n", encoding="utf-8")
+    (folder / "seats.csv").write_text(
+        "code,lon,lat\n990001001,,\n990001100,116.03,30.05\n990001200,116.08,30.02\n"
+        "990002100,116.15,30.05\n990002500,,\n", encoding="utf-8")
+    (folder / "population.csv").write_text(
+        "code,pop,urban\n990001,100000,0.6\n990002,50000,0.3\n", encoding="utf-8")
+    (folder / "region.yaml").write_text("""
+code: "990000"
+name_zh: 示例市
+name_en: Synthetic
+counties: {file: counties.geojson, crs: wgs84, code_field: dm, name_field: mc, source: test}
+townships: {file: townships.csv, source: test}
+seats: {files: [seats.csv], crs: wgs84}
+population: {file: population.csv, code_field: code, population_field: pop, urban_share_field: urban}
+derivation: {street_ring_radius_m: 1000}
+targets: targets.yaml
+demo: demo.yaml
+""", encoding="utf-8")
+    (folder / "targets.yaml").write_text("""
+targets:
+  - {code: rest_county, type: love_station, scope: county, kind: count, threshold: 2,
+     deadline: 2030-12-31, source_quote: 每县至少两家}
+""", encoding="utf-8")
+    (folder / "demo.yaml").write_text("""
+stations:
+  love_station: {count: 6, placement: population}
+  workers_home: {count: 3, placement: per_township}
+""", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def synthetic_region(tmp_path: Path) -> Path:
+    """Folder of region folders holding the synthetic region ``synthetic``."""
+    data_dir = tmp_path / "data"
+    write_synthetic_region(data_dir)
+    return data_dir
