@@ -183,10 +183,10 @@ def derive_townships(
 
 def _polygonal(geometry: BaseGeometry) -> MultiPolygon:
     """Keep only the polygon parts of a (made-valid) county as one MultiPolygon."""
-    return _as_multipolygons(np.array([geometry], dtype=object))[0]
+    return as_multipolygons(np.array([geometry], dtype=object))[0]
 
 
-def _as_multipolygons(geometries: np.ndarray) -> np.ndarray:
+def as_multipolygons(geometries: np.ndarray) -> np.ndarray:
     """Turn each geometry into a MultiPolygon of its polygon parts (lines/points dropped)."""
     # two levels: make_valid/overlay may nest a MultiPolygon inside a GeometryCollection
     parts, first = shapely.get_parts(geometries, return_index=True)
@@ -342,4 +342,4 @@ def _voronoi_tiles(county: MultiPolygon, seeds: np.ndarray) -> np.ndarray:
         raise RuntimeError("Voronoi cells do not match the seeds one to one")
     own = np.empty(len(seeds), dtype=object)
     own[seed_index] = cells[cell_index]
-    return _as_multipolygons(shapely.intersection(own, county))
+    return as_multipolygons(shapely.intersection(own, county))

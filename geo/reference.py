@@ -20,12 +20,19 @@ from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from geo import crs
-from geo.crs import CoordSystem
 from geo.boundaries import derive_townships, township_kinds
+from geo.crs import CoordSystem
 from geo.errors import InputError
 from geo.models import Region
 from geo.population import model_township_population
-from geo.region import RegionConfig, parse_numbers, read_csv, read_polygons
+from geo.region import (
+    RegionConfig,
+    parse_numbers,
+    read_csv,
+    read_polygons,
+    require_filled,
+    require_unique,
+)
 
 
 @dataclass(frozen=True)
@@ -78,13 +85,8 @@ def read_township_list(config: RegionConfig, county_codes: pd.Series) -> pd.Data
     townships = read_csv(path, ["code", "county_code", "name"])
     for field in ("code", "county_code", "name"):
         townships[field] = townships[field].str.strip()
-        empty = townships[field] == ""
-        if empty.any():
-            raise InputError("empty value", file=str(path), row=int(empty.idxmax()), field=field)
-    duplicated = townships["code"].duplicated()
-    if duplicated.any():
-        row = int(duplicated.idxmax())
-        raise InputError(f"duplicate code {townships.at[row, 'code']}", file=str(path), row=row, field="code")
+    require_filled(townships, ["code", "county_code", "name"], path)
+    require_unique(townships, "code", path)
     unknown = ~townships["county_code"].isin(county_codes)
     if unknown.any():
         row = int(unknown.idxmax())

@@ -7,7 +7,7 @@ and model parameters all come from the folder (``data/<region>/``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from geo import crs
+from geo.boundaries import as_multipolygons
 from geo.crs import CoordSystem
 from geo.errors import InputError
 
@@ -116,6 +117,22 @@ def read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+def require_filled(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
+    """Fail on the first empty cell of the given columns (index = row number)."""
+    for column in columns:
+        empty = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
+        if empty.any():
+            raise InputError("empty value", file=str(path), row=int(empty.idxmax()), field=column)
+
+
+def require_unique(frame: pd.DataFrame, column: str, path: Path) -> None:
+    """Fail on the first repeated value of ``column`` (index = row number)."""
+    duplicated = frame[column].duplicated()
+    if duplicated.any():
+        row = int(duplicated.idxmax())
+        raise InputError(f"duplicate code {frame.at[row, column]}", file=str(path), row=row, field=column)
+
+
 def parse_numbers(frame: pd.DataFrame, column: str, path: Path, *, required: bool,
                   low: float | None = None, high: float | None = None) -> pd.Series:
     """Parse a text column as floats; report the first bad row by its line number."""
@@ -149,14 +166,8 @@ def read_polygons(path: Path, *, code_field: str, name_field: str, source_crs: C
     frame = frame.rename(columns={code_field: "code", name_field: "name"})[["code", "name", "geometry"]]
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     frame["code"] = frame["code"].astype(str).str.strip()
-    for field in ("code", "name"):
-        empty = frame[field].isna() | (frame[field].astype(str).str.strip() == "")
-        if empty.any():
-            raise InputError("empty value", file=str(path), row=int(empty.idxmax()), field=field)
-    duplicated = frame["code"].duplicated()
-    if duplicated.any():
-        row = int(duplicated.idxmax())
-        raise InputError(f"duplicate code {frame.at[row, 'code']}", file=str(path), row=row, field="code")
+    require_filled(frame, ["code", "name"], path)
+    require_unique(frame, "code", path)
     geoms = frame.geometry.values
     types = shapely.get_type_id(geoms)
     not_polygon = pd.Series(~np.isin(types, [3, 6]) | shapely.is_empty(geoms), index=frame.index)
@@ -175,8 +186,3 @@ def read_polygons(path: Path, *, code_field: str, name_field: str, source_crs: C
     frame["geometry"] = as_multipolygons(frame.geometry.values)
     return frame
 
-
-def as_multipolygons(geoms: np.ndarray) -> np.ndarray:
-    """Wrap Polygons as MultiPolygons: the region table holds MultiPolygons only."""
-    parts, index = shapely.get_parts(geoms, return_index=True)
-    return shapely.multipolygons(parts, indices=index)

@@ -8,6 +8,7 @@ import folium
 import geopandas as gpd
 
 from maps.basemap import new_map
+from maps.display import simplify_coverage
 from maps.notices import DataFlags, add_legend, add_notice
 
 
@@ -34,6 +35,7 @@ def stations_map(stations: gpd.GeoDataFrame, counties: gpd.GeoDataFrame,
     ``population_is_modelled``. All frames are WGS-84.
     """
     map_ = new_map(tuple(counties.total_bounds), basemap=basemap)
+    counties, townships = simplify_coverage(counties), simplify_coverage(townships)
     folium.GeoJson(
         townships[["code", "name", "population", "geometry"]], name="乡镇（推算边界）/ townships",
         style_function=lambda _: {"color": "#888", "weight": 0.7, "dashArray": "4 3", "fillOpacity": 0.02},

@@ -26,7 +26,7 @@ def test_station_gets_county_and_township_by_point_in_polygon(session: Session) 
     assert county == "360403"
     expected = session.execute(text(
         "SELECT code FROM region WHERE level = 'township' "
-        "AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"), dict(zip(("lon", "lat"), XUNYANG))
+        "AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))"), {"lon": XUNYANG[0], "lat": XUNYANG[1]}
     ).scalar_one()
     assert township == expected and township.startswith("360403")
 

@@ -1,0 +1,23 @@
+"""Lighter geometry for drawing: maps need metres of precision, not millimetres."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import shapely
+
+from geo import crs
+
+DISPLAY_GRID_DEG = 1e-5  # about 1 m at these latitudes
+
+
+def simplify_coverage(regions: gpd.GeoDataFrame, *, tolerance_m: float = 30.0) -> gpd.GeoDataFrame:
+    """Simplify polygons that tile an area without opening gaps between neighbours.
+
+    ``shapely.coverage_simplify`` simplifies shared edges once, so adjacent townships stay
+    adjacent; the tolerance is in metres (UTM zone of the frame), never degrees. Coordinates
+    are then rounded to 1e-5° (about 1 m), which keeps the page small.
+    """
+    metric = crs.to_metric(regions)
+    simplified = shapely.coverage_simplify(metric.geometry.values, tolerance_m)
+    back = gpd.GeoSeries(simplified, crs=metric.crs, index=regions.index).to_crs(regions.crs)
+    return regions.set_geometry(shapely.set_precision(back.values, DISPLAY_GRID_DEG, mode="pointwise"))
