@@ -12,6 +12,8 @@ def new_map(bounds: tuple[float, float, float, float], *, basemap: str = "none")
     if basemap not in BASEMAPS:
         raise ValueError(f"unknown basemap {basemap!r}; choose one of {', '.join(BASEMAPS)}")
     west, south, east, north = bounds
+    if any(value != value for value in bounds):  # NaN: nothing loaded yet, show the world
+        west, south, east, north = -180.0, -60.0, 180.0, 75.0
     map_ = folium.Map(
         location=[(south + north) / 2, (west + east) / 2],
         tiles="OpenStreetMap" if basemap == "osm" else None,
