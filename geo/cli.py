@@ -184,3 +184,6 @@ def serve(
     except (UnionmapError, cluster.ClusterError) as error:
         raise _fail(error) from error
     uvicorn.run("api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port)
+
+
+from geo import cli_analysis  # noqa: E402,F401  (registers the analysis commands on `app`)

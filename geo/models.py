@@ -98,6 +98,7 @@ class Station(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     source: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -134,3 +135,51 @@ class Target(Base):
     deadline: Mapped[date | None] = mapped_column(Date)
     source_quote: Mapped[str] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class DemandGrid(Base):
+    """What the demand grid is: its H3 resolution and whether its population is modelled."""
+
+    __tablename__ = "demand_grid"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    resolution: Mapped[int] = mapped_column(Integer)
+    population_is_modelled: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(Text)
+    cell_count: Mapped[int] = mapped_column(Integer)
+    total_population: Mapped[float] = mapped_column(Float)
+    built_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DemandCell(Base):
+    """One H3 cell of the demand grid, within one township (centre point generated)."""
+
+    __tablename__ = "demand_cell"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cell: Mapped[int] = mapped_column(BigInteger, index=True)
+    township_code: Mapped[str] = mapped_column(String(16), index=True)
+    county_code: Mapped[str] = mapped_column(String(16), index=True)
+    population: Mapped[float] = mapped_column(Float)
+    is_urban: Mapped[bool] = mapped_column(Boolean)
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+
+
+class Plan(Base):
+    """A saved siting plan; its proposed sites are stations with status ``planned``."""
+
+    __tablename__ = "plan"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    type_code: Mapped[str] = mapped_column(ForeignKey("service_type.code"))
+    method: Mapped[str] = mapped_column(String(16))
+    added: Mapped[int] = mapped_column(Integer)
+    objective: Mapped[float] = mapped_column(Float)
+    upper_bound: Mapped[float] = mapped_column(Float)
+    covered_before: Mapped[float] = mapped_column(Float)
+    covered_after: Mapped[float] = mapped_column(Float)
+    population: Mapped[float] = mapped_column(Float)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    created_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -23,6 +23,8 @@ from geo import crs
 from geo.boundaries import derive_townships, township_kinds
 from geo.crs import CoordSystem
 from geo.errors import InputError
+from geo.grid import Grid, build_grid
+from geo.grid_db import replace_grid
 from geo.models import Region
 from geo.population import model_township_population
 from geo.region import (
@@ -48,6 +50,11 @@ def metric_crs_of(frame: gpd.GeoDataFrame) -> CRS:
     """The UTM zone of a WGS-84 frame's centre: where its metres are measured."""
     west, south, east, north = frame.total_bounds
     return crs.utm_crs_for((west + east) / 2, (south + north) / 2)
+
+
+def metric_crs_of_bounds(lon: np.ndarray, lat: np.ndarray) -> CRS:
+    """The UTM zone of the centre of the points' bounding box."""
+    return crs.utm_crs_for((lon.min() + lon.max()) / 2, (lat.min() + lat.max()) / 2)
 
 
 def read_counties(config: RegionConfig) -> gpd.GeoDataFrame:
@@ -173,6 +180,7 @@ def replace_regions(session: Session, reference: Reference, config: RegionConfig
             townships["parent_code"], strict=True)
     ])
     reassign_stations(session)
+    rebuild_grid(session, config)
 
 
 def reassign_stations(session: Session) -> int:
@@ -216,6 +224,7 @@ def replace_boundaries(session: Session, path: Path, *, level: str, config: Regi
     if level == "township":
         _remodel_population(session, config)
     reassign_stations(session)
+    rebuild_grid(session, config)
     return len(polygons)
 
 
@@ -249,3 +258,25 @@ def regions_frame(session: Session, level: str) -> gpd.GeoDataFrame:
     ).rename_geometry("geometry")
     frame["seat"] = shapely.from_wkb(frame.pop("seat_wkb").to_numpy())
     return frame
+
+
+def read_places(config: RegionConfig) -> pd.DataFrame:
+    """Populated places (lon, lat in WGS-84) that anchor the demand grid's settlements."""
+    if config.places is None:
+        return pd.DataFrame({"lon": [], "lat": []})
+    path = config.path(config.places.file)
+    places = read_csv(path, ["lon", "lat"])
+    lon = parse_numbers(places, "lon", path, required=True, low=-180, high=180).to_numpy()
+    lat = parse_numbers(places, "lat", path, required=True, low=-90, high=90).to_numpy()
+    lon, lat = crs.convert(lon, lat, source=config.places.crs, target="wgs84")
+    return pd.DataFrame({"lon": lon, "lat": lat})
+
+
+def rebuild_grid(session: Session, config: RegionConfig) -> Grid:
+    """Model the demand grid from the stored townships and write it (modelled population)."""
+    townships = regions_frame(session, "township")
+    grid = build_grid(townships, read_places(config), metric_crs=metric_crs_of(townships),
+                      parameters=config.demand_grid)
+    replace_grid(session, grid, resolution=config.demand_grid.resolution, modelled=True,
+                 source="modelled: township population spread by geo.grid's dasymetric rule")
+    return grid

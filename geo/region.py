@@ -20,6 +20,7 @@ from geo import crs
 from geo.boundaries import as_multipolygons
 from geo.crs import CoordSystem
 from geo.errors import InputError
+from geo.grid import GridParameters
 
 
 class CountiesConfig(BaseModel):
@@ -48,6 +49,11 @@ class PopulationConfig(BaseModel):
     source: str = ""
 
 
+class PlacesConfig(BaseModel):
+    file: str
+    crs: CoordSystem = "wgs84"
+
+
 class DerivationConfig(BaseModel):
     street_ring_radius_m: float = 2000.0
     snap_distance_m: float = 3000.0
@@ -70,6 +76,8 @@ class RegionConfig(BaseModel):
     population: PopulationConfig
     derivation: DerivationConfig = DerivationConfig()
     population_model: PopulationModelConfig = PopulationModelConfig()
+    places: PlacesConfig | None = None
+    demand_grid: GridParameters = GridParameters()
     targets: str | None = None
     demo: str | None = None
     folder: Path = Path(".")

@@ -77,7 +77,8 @@ def test_every_geometry_column_has_a_gist_index(session: Session) -> None:
     columns = session.execute(text(
         "SELECT f_table_name, f_geometry_column FROM geometry_columns WHERE f_table_schema = 'public'"
     )).all()
-    assert {(t, c) for t, c in columns} == {("region", "geom"), ("region", "seat"), ("station", "geom")}
+    assert {(t, c) for t, c in columns} == {
+        ("region", "geom"), ("region", "seat"), ("station", "geom"), ("demand_cell", "geom")}
     for table, column in columns:
         indexed = session.execute(text(
             "SELECT count(*) FROM pg_indexes WHERE tablename = :t AND indexdef ILIKE '%USING gist%' "

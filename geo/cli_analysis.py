@@ -1,0 +1,213 @@
+"""``unionmap coverage``, ``gaps``, ``plan`` and ``load population``: analysis commands."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+from sqlalchemy import text
+
+from geo import db
+from geo.cli import _fail, _timed, app, console, get_settings, load_app
+from geo.errors import UnionmapError
+
+FORMATS = ("table", "csv", "xlsx")
+MODELLED = "人口为模型估算（由县级普查数按规则分配到网格）/ population is modelled, not measured"
+
+
+def _check_format(output_format: str, output: Path | None) -> Path | None:
+    if output_format not in FORMATS:
+        raise _fail(UnionmapError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}"))
+    if output_format != "table" and output is None:
+        return Path(f"unionmap.{output_format}")
+    return output
+
+
+def _people(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+@app.command("coverage")
+def coverage_command(
+    type_code: Annotated[str | None, typer.Option("--type", help="服务类型 / service type code")] = None,
+    level: Annotated[str, typer.Option(help="city | county | township")] = "county",
+    output_format: Annotated[str, typer.Option("--format", help="table | csv | xlsx")] = "table",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="文件 / file for csv or xlsx")] = None,
+    include_planned: Annotated[bool, typer.Option("--include-planned", help="计入规划站点 / count planned")] = False,
+    plan_id: Annotated[int | None, typer.Option("--plan", help="只计入该方案的规划站点 / that plan only")] = None,
+) -> None:
+    """覆盖分析 / population covered per type and region (open stations; planned as a scenario)."""
+    from geo.coverage_query import ModelCache, coverage_report
+    from geo.export import write_table
+
+    if level not in ("city", "county", "township"):
+        raise _fail(UnionmapError(f"--level must be city, county or township, not {level!r}"))
+    output = _check_format(output_format, output)
+    started = time.perf_counter()
+    try:
+        with db.session_scope(get_settings()) as session:
+            model, info = ModelCache().get(session)
+            table = coverage_report(session, model, info, level=level, type_code=type_code,  # type: ignore[arg-type]
+                                    include_planned=include_planned or plan_id is not None, plan_id=plan_id)
+    except UnionmapError as error:
+        raise _fail(error) from error
+    if output is not None:
+        write_table(table.drop(columns=["type_code"]), output, sheet="覆盖 coverage",
+                    notice=MODELLED if info.population_is_modelled else None)
+        console.print(f"已写入 / written: {output}")
+    else:
+        _print_coverage(table, level, info.population_is_modelled)
+    _timed("coverage", started)
+
+
+def _print_coverage(table: pd.DataFrame, level: str, modelled: bool) -> None:
+    for type_name, rows in table.groupby("type_name", sort=False):
+        out = Table("代码 code", "名称 name", "站点 stations", "人口 population", "覆盖 covered",
+                    "覆盖率 share", "未覆盖 uncovered", title=f"{type_name} · {level}")
+        for row in rows.itertuples():
+            out.add_row(row.region_code, row.region_name, str(row.stations), _people(row.population),
+                        _people(row.covered_population), f"{row.covered_share:.1%}", _people(row.uncovered_population))
+        console.print(out)
+    if modelled:
+        console.print(f"[yellow]⚠ {MODELLED}[/]")
+
+
+@app.command("gaps")
+def gaps_command(
+    output_format: Annotated[str, typer.Option("--format", help="table | csv | xlsx")] = "table",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="文件 / file for csv or xlsx")] = None,
+    detail: Annotated[bool, typer.Option("--detail", help="列出每个县、乡镇 / one row per unit")] = False,
+    include_planned: Annotated[bool, typer.Option("--include-planned", help="计入规划站点 / count planned")] = False,
+) -> None:
+    """目标差距 / each target of the work report: required, built, shortfall, met."""
+    from geo import gaps
+    from geo.export import write_table
+    from geo.region import load_config
+
+    output = _check_format(output_format, output)
+    settings = get_settings()
+    try:
+        with db.session_scope(settings) as session:
+            rows = gaps.gaps(session, include_planned=include_planned)
+        config = load_config(settings.region_dir)
+        baselines = gaps.baselines(config.path(config.targets)) if config.targets else pd.DataFrame()
+    except UnionmapError as error:
+        raise _fail(error) from error
+    totals = gaps.summary(rows)
+    if output is not None:
+        write_table(rows if detail else totals, output, sheet="目标差距 gaps")
+        console.print(f"已写入 / written: {output}")
+        return
+    out = Table("类型 type", "范围 scope", "要求 required", "达标 met", "缺口 shortfall",
+                "期限 deadline", "报告原文 source", title="目标差距 / gaps against the report's targets",
+                show_lines=True)
+    scope_zh = {"city": "全市", "county": "每个县（市、区）", "township": "每个乡镇（街道）"}
+    for row in totals.itertuples():
+        met = f"{row.units_met}/{row.units}" + (" ✓" if row.units_met == row.units else " ✗")
+        overdue = " [red]逾期 overdue[/]" if row.overdue else ""
+        out.add_row(row.type_name, scope_zh[row.scope], f"≥ {row.required:g}", met,
+                    f"{row.shortfall:g}", f"{row.deadline or '—'}{overdue}", row.source_quote)
+    console.print(out)
+    for row in baselines.itertuples():
+        count = "—" if pd.isna(row.count) else f"{row.count:.0f}"
+        console.print(f"基数（报告未设目标）/ baseline, no target: {row.type} {count} ({row.year}) — "
+                      f"{row.source_quote}")
+    if detail:
+        console.print(rows.to_string(index=False))
+
+
+@app.command("plan")
+def plan_command(
+    type_code: Annotated[str, typer.Option("--type", help="服务类型 / service type code")] = "love_station",
+    add: Annotated[int, typer.Option(help="新增站点数 / how many new sites")] = 10,
+    candidates_file: Annotated[Path | None, typer.Option("--candidates", help="候选点 CSV: lon,lat[,name]")] = None,
+    candidates_crs: Annotated[str, typer.Option(help="候选点坐标系 / wgs84 | gcj02 | bd09")] = "wgs84",
+    min_per_county: Annotated[int, typer.Option(help="每县至少（含已有）/ at least per county, existing included")] = 0,
+    method: Annotated[str, typer.Option(help="greedy | exact")] = "greedy",
+    time_limit: Annotated[float, typer.Option(help="精确解时限（秒）/ exact solver time limit, s")] = 60.0,
+    save: Annotated[bool, typer.Option("--save", help="保存为规划方案 / save as planned stations")] = False,
+) -> None:
+    """选址规划 / where k new stations newly cover the most people (maximal covering)."""
+    from geo import planning
+    from geo.coverage_query import ModelCache, counted_stations, type_radii
+    from geo.grid_db import grid_info
+
+    if method not in ("greedy", "exact"):
+        raise _fail(UnionmapError(f"--method must be greedy or exact, not {method!r}"))
+    if candidates_crs not in ("wgs84", "gcj02", "bd09"):
+        raise _fail(UnionmapError(f"--candidates-crs must be wgs84, gcj02 or bd09, not {candidates_crs!r}"))
+    started = time.perf_counter()
+    try:
+        with db.session_scope(get_settings(), actor="unionmap plan") as session:
+            model, info = ModelCache().get(session)
+            kind = type_radii(session, type_code)[0]
+            candidates = (planning.read_candidates(candidates_file, model, source_crs=candidates_crs)  # type: ignore[arg-type]
+                          if candidates_file else planning.grid_candidates(model, info.resolution - 1))
+            result = planning.plan_sites(model, counted_stations(session), kind, candidates, add=add,
+                                         min_per_county=min_per_county, method=method, time_limit_s=time_limit)
+            plan_id = planning.save_plan(session, result, actor="unionmap plan", parameters={
+                "add": add, "min_per_county": min_per_county, "method": method,
+                "candidates": str(candidates_file) if candidates_file else f"h3 res {info.resolution - 1}",
+            }) if save else None
+            names = dict(session.execute(text("SELECT code, name FROM region")).all())
+            modelled = bool(grid_info(session).population_is_modelled)  # type: ignore[union-attr]
+    except UnionmapError as error:
+        raise _fail(error) from error
+    _print_plan(result, kind.name_zh, names, plan_id, modelled)
+    _timed("plan", started)
+
+
+def _print_plan(result, type_name: str, names: dict[str, str], plan_id: int | None, modelled: bool) -> None:  # noqa: ANN001
+    solution = result.solution
+    out = Table("#", "乡镇 township", "县 county", "经度 lon", "纬度 lat", "新增覆盖 added", "累计覆盖率 share",
+                title=f"{type_name} 新增 {len(result.proposals)} 处 / proposals ({solution.method})")
+    for row in result.proposals.itertuples():
+        out.add_row(str(row.order), names.get(row.township_code, row.township_code),
+                    names.get(row.county_code, row.county_code), f"{row.lon:.5f}", f"{row.lat:.5f}",
+                    _people(row.added), f"{row.share:.1%}")
+    console.print(out)
+    console.print(f"候选 candidates: {result.candidates:,}; 覆盖 covered: {_people(result.covered_before)} "
+                  f"({result.share_before:.1%}) → {_people(result.covered_after)} ({result.share_after:.1%}) "
+                  f"of {_people(result.population)}")
+    if result.deficits:
+        console.print(f"每县至少 {result.min_per_county}：需补 / to add per county {result.deficits}")
+    bound_share = solution.objective / solution.upper_bound if solution.upper_bound else 1.0
+    label = "最优 optimal" if solution.status == "optimal" else f"{solution.status}"
+    console.print(f"目标值 objective {_people(solution.objective)} ≥ {bound_share:.1%} of the proven upper bound "
+                  f"{_people(solution.upper_bound)} ({label}, {solution.seconds:.2f} s)")
+    if plan_id is not None:
+        console.print(f"已保存为方案 / saved as plan {plan_id}: {len(result.proposals)} planned stations")
+    if modelled:
+        console.print(f"[yellow]⚠ {MODELLED}[/]")
+
+
+@load_app.command("population")
+def load_population(
+    file: Annotated[Path, typer.Argument(help="人口栅格 GeoTIFF（人/像元）/ population raster, people per pixel")],
+) -> None:
+    """导入人口栅格 / replace the modelled grid population with a raster's (any CRS); totals kept."""
+    from geo import grid_db, raster
+
+    started = time.perf_counter()
+    try:
+        with db.session_scope(get_settings(), actor="unionmap load population") as session:
+            info = grid_db.grid_info(session)
+            if info is None:
+                raise UnionmapError("no demand grid: run `unionmap load reference` first")
+            grid = grid_db.read_grid(session)
+            bounds = (grid.lon.min() - 0.01, grid.lat.min() - 0.01, grid.lon.max() + 0.01, grid.lat.max() + 0.01)
+            aggregate = raster.aggregate_to_h3(file, resolution=info.resolution,
+                                               cells_of_interest=grid.cell.astype("uint64"),
+                                               window_bounds_wgs84=bounds)
+            total = grid_db.set_population(session, aggregate.cells.astype("int64"), aggregate.population,
+                                           source=f"raster {file.name} ({aggregate.source_crs})")
+    except UnionmapError as error:
+        raise _fail(error) from error
+    console.print(f"栅格 raster: {aggregate.pixels_read:,} pixels, {aggregate.raster_total:,.0f} people in the window; "
+                  f"{total:,.0f} assigned to {len(aggregate.cells):,} cells of the grid "
+                  "(人口为实测栅格 / measured, no longer modelled)")
+    _timed("load population", started)
