@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import h3
 import numpy as np
 import pandas as pd
 from pyproj import CRS, Transformer
@@ -65,13 +66,22 @@ class CoverageModel:
     grid: Grid
     metric_crs: CRS
     xy: np.ndarray
+    cell_area_m2: float
     tree: cKDTree = field(repr=False)
+    # Per level: the region codes and, for each cell, the index of its region in them.
+    regions: dict[str, tuple[np.ndarray, np.ndarray]] = field(repr=False, default_factory=dict)
 
     @classmethod
-    def build(cls, grid: Grid, metric_crs: CRS) -> CoverageModel:
-        """Project the cell centres and index them."""
+    def build(cls, grid: Grid, metric_crs: CRS, *, cell_area_m2: float | None = None) -> CoverageModel:
+        """Project the cell centres and index them (cell area: the H3 average at the grid's resolution)."""
         xy = project(grid.lon, grid.lat, metric_crs)
-        return cls(grid=grid, metric_crs=metric_crs, xy=xy, tree=cKDTree(xy))
+        if cell_area_m2 is None:
+            resolution = h3.get_resolution(h3.int_to_str(int(grid.cell[0]))) if len(grid) else 9
+            cell_area_m2 = h3.average_hexagon_area(resolution, unit="m^2")
+        regions = {level: np.unique(_region_keys(grid, level).astype(str), return_inverse=True)
+                   for level in ("city", "county", "township")}
+        return cls(grid=grid, metric_crs=metric_crs, xy=xy, cell_area_m2=cell_area_m2, tree=cKDTree(xy),
+                   regions=regions)
 
     def to_metric(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """WGS-84 lon/lat to the model's metres."""
@@ -96,10 +106,22 @@ class CoverageModel:
         return points[keep], cells[keep]
 
     def covered(self, xy: np.ndarray, kind: TypeRadius) -> np.ndarray:
-        """Boolean mask of the cells covered by any of the points ``xy``."""
-        mask = np.zeros(len(self.grid), dtype=bool)
-        mask[self.reach(xy, kind)[1]] = True
-        return mask
+        """Boolean mask of the cells covered by any of the points ``xy``.
+
+        Few points: one ball query per point (cost ∝ cells reached). Many points whose balls
+        would reach more cells than the grid has: the distance from every cell to its nearest
+        point instead (cost ∝ cells · log points). Both give the same mask.
+        """
+        if len(xy) == 0:
+            return np.zeros(len(self.grid), dtype=bool)
+        reach_m = max(kind.radius_urban_m, kind.radius_rural_m)
+        expected_hits = len(xy) * np.pi * reach_m**2 / self.cell_area_m2
+        if expected_hits < len(self.grid):
+            mask = np.zeros(len(self.grid), dtype=bool)
+            mask[self.reach(xy, kind)[1]] = True
+            return mask
+        distance_m, _ = cKDTree(xy).query(self.xy, k=1, distance_upper_bound=reach_m, workers=-1)
+        return distance_m <= np.where(self.grid.is_urban, kind.radius_urban_m, kind.radius_rural_m)
 
     def covered_by_type(self, stations: StationPoints, kind: TypeRadius) -> np.ndarray:
         """Cells covered by the stations of one type."""
@@ -120,22 +142,33 @@ def _region_keys(grid: Grid, level: Level) -> np.ndarray:
     return grid.county_code if level == "county" else grid.township_code
 
 
+def coverage_tables(model: CoverageModel, stations: StationPoints, types: list[TypeRadius], *,
+                    levels: tuple[Level, ...] = ("township", "county", "city")) -> dict[Level, pd.DataFrame]:
+    """Per type and region of each level: stations, population, covered and uncovered people, share.
+
+    Each type's covered cells are found once and summed at every level. A station counts in the
+    region that holds it; it covers people wherever they live, across borders too. Regions with
+    no people and no station still get a row (share 0).
+    """
+    masks = {kind.code: model.covered_by_type(stations, kind) for kind in types}
+    return {level: _summarise(model, stations, types, masks, level) for level in levels}
+
+
 def coverage_table(model: CoverageModel, stations: StationPoints, types: list[TypeRadius], *,
                    level: Level = "county") -> pd.DataFrame:
-    """Per type and region: stations, population, covered and uncovered population, share.
+    """The coverage table of one level (see ``coverage_tables``)."""
+    return coverage_tables(model, stations, types, levels=(level,))[level]
 
-    A station counts in the region that holds it; it covers people wherever they live, across
-    borders too. Regions with no people and no station still get a row (share 0).
-    """
-    keys = _region_keys(model.grid, level)
-    codes, inverse = np.unique(keys.astype(str), return_inverse=True)
+
+def _summarise(model: CoverageModel, stations: StationPoints, types: list[TypeRadius],
+               masks: dict[str, np.ndarray], level: Level) -> pd.DataFrame:
+    codes, inverse = model.regions[level]
     population = np.bincount(inverse, weights=model.grid.population, minlength=len(codes))
     station_keys = {"city": np.full(len(stations.type_code), CITY, dtype=object),
                     "county": stations.county_code, "township": stations.township_code}[level]
     frames = []
     for kind in types:
-        mask = model.covered_by_type(stations, kind)
-        covered = np.bincount(inverse, weights=model.grid.population * mask, minlength=len(codes))
+        covered = np.bincount(inverse, weights=model.grid.population * masks[kind.code], minlength=len(codes))
         own = pd.Series(station_keys[stations.type_code == kind.code]).dropna().astype(str)
         counts = own.value_counts().reindex(codes, fill_value=0).to_numpy()
         frames.append(pd.DataFrame({

@@ -72,9 +72,19 @@ def grid_info(session: Session) -> GridInfo | None:
 
 
 def read_grid(session: Session) -> Grid:
-    """All cells of the stored grid, in id order."""
-    frame = pd.read_sql(text(f"SELECT {', '.join(COLUMNS)} FROM demand_cell ORDER BY id"),
-                        session.connection())
+    """All cells of the stored grid, in id order (COPY to CSV: twice as fast as row fetching)."""
+    buffer = io.BytesIO()
+    raw = session.connection().connection.driver_connection
+    query = f"COPY (SELECT {', '.join(COLUMNS)} FROM demand_cell ORDER BY id) TO STDOUT WITH (FORMAT csv)"
+    with raw.cursor() as cursor, cursor.copy(query) as copy:
+        for chunk in copy:
+            buffer.write(chunk)
+    buffer.seek(0)
+    if not buffer.getbuffer().nbytes:
+        frame = pd.DataFrame({name: [] for name in COLUMNS})
+    else:
+        frame = pd.read_csv(buffer, names=list(COLUMNS), dtype={"township_code": str, "county_code": str},
+                            true_values=["t"], false_values=["f"])
     return Grid(
         cell=frame["cell"].to_numpy(dtype=np.int64),
         township_code=frame["township_code"].to_numpy(dtype=object),

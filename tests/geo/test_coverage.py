@@ -35,7 +35,7 @@ def model() -> CoverageModel:
                 county_code=np.array([c[3] for c in CELLS], dtype=object),
                 population=np.array([c[4] for c in CELLS], dtype=float),
                 is_urban=np.array([c[5] for c in CELLS]), lon=lon, lat=lat)
-    return CoverageModel.build(grid, UTM)
+    return CoverageModel.build(grid, UTM, cell_area_m2=100_000)
 
 
 def stations(*rows: tuple[str, float, str, str]) -> StationPoints:
