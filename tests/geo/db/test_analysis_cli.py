@@ -51,7 +51,7 @@ def test_coverage_csv_and_bad_options(on_test_database: Settings, tmp_path: Path
     path = tmp_path / "coverage.csv"
     assert runner.invoke(app, ["coverage", "--level", "city", "--format", "csv", "-o", str(path)]).exit_code == 0
     lines = path.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].startswith("类型 type name,区划代码 code") and len([l for l in lines if "全市" in l]) == 5
+    assert lines[0].startswith("类型 type name,区划代码 code") and len([line for line in lines if "全市" in line]) == 5
     bad_type = runner.invoke(app, ["coverage", "--type", "night_market"])
     assert bad_type.exit_code == 2 and "night_market" in bad_type.output and "'type'" in bad_type.output
     assert runner.invoke(app, ["coverage", "--level", "village"]).exit_code == 2
