@@ -9,13 +9,26 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.routers import health, maps, regions, stations
+from api.routers import health, maps, ogc, regions, station_writes, stations, transfer
 from geo import db
-from geo.errors import InputError, NotFound, UnionmapError
+from geo.coverage_query import ModelCache, NoGrid
+from geo.errors import (
+    InputError,
+    InputErrors,
+    NotFound,
+    PreconditionRequired,
+    UnionmapError,
+    VersionConflict,
+)
+from geo.region import load_config
 from geo.settings import Settings, get_settings
+from geo.siting import InfeasibleProblem
 from maps import assets
 
-ERROR_STATUS: dict[type[UnionmapError], int] = {NotFound: 404, InputError: 422}
+ERROR_STATUS: dict[type[UnionmapError], int] = {
+    NotFound: 404, InputError: 422, InputErrors: 422, InfeasibleProblem: 422,
+    VersionConflict: 412, PreconditionRequired: 428, NoGrid: 409,
+}
 
 DESCRIPTION = """
 九江市总工会服务阵地目录与覆盖分析 API：爱心驿站、三师一室、职工书屋、工人文化宫、职工之家。
@@ -42,10 +55,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="unionmap 工会服务阵地地图", description=DESCRIPTION, version="0.1.0",
                   lifespan=lifespan)
     app.state.settings = settings
-    for router in (health.router, stations.router, regions.router):
+    app.state.region = load_config(settings.region_dir)
+    app.state.model_cache = ModelCache()
+    for router in (health.router, stations.router, station_writes.router, regions.router, transfer.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(maps.router)
+    app.include_router(ogc.router)
     app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
+
+    @app.middleware("http")
+    async def refuse_nul_bytes(request: Request, call_next):  # type: ignore[no-untyped-def]
+        """PostgreSQL text cannot hold NUL: name the parameter instead of failing in the database."""
+        for name, value in request.query_params.multi_items():
+            if "\x00" in value or "\x00" in name:
+                return JSONResponse(status_code=422, content={
+                    "detail": f"query parameter {name!r} contains a NUL byte", "field": name})
+        return await call_next(request)
 
     @app.exception_handler(UnionmapError)
     async def domain_error(request: Request, error: UnionmapError) -> JSONResponse:
@@ -53,6 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body: dict[str, object] = {"detail": str(error)}
         if isinstance(error, InputError) and error.field:
             body["field"] = error.field
-        return JSONResponse(status_code=status, content=body)
+        if isinstance(error, InputErrors):
+            body["errors"] = [{"row": e.row, "field": e.field, "reason": e.reason} for e in error.errors]
+        headers = {"ETag": f'"{error.current}"'} if isinstance(error, VersionConflict) else None
+        return JSONResponse(status_code=status, content=body, headers=headers)
 
     return app

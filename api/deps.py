@@ -1,13 +1,16 @@
-"""Request-scoped dependencies: the settings and a database session per request."""
+"""Request-scoped dependencies: settings, a database session, the caller's key, parameters."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
+from geo.coverage_query import ModelCache
+from geo.keys import Caller, authenticate
+from geo.region import RegionConfig
 from geo.settings import Settings
 
 
@@ -22,5 +25,52 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_region(request: Request) -> RegionConfig:
+    """The active region's configuration (time zone, names), read at start-up."""
+    return request.app.state.region
+
+
+def get_model_cache(request: Request) -> ModelCache:
+    """The app's in-memory model of the demand grid (rebuilt when the grid changes)."""
+    return request.app.state.model_cache
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+RegionDep = Annotated[RegionConfig, Depends(get_region)]
+ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
+CrsParam = Annotated[Literal["wgs84", "gcj02", "bd09"], Query(
+    description="坐标系 / coordinate system of coordinates in and out: wgs84 (default), gcj02 (Amap), bd09 (Baidu)")]
+
+
+def get_caller(session: SessionDep,
+               authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
+               x_api_key: Annotated[str | None, Header(description="API key (alternative header)")] = None,
+               ) -> Caller | None:
+    """The caller of a valid key, or None when no key was sent."""
+    key = x_api_key
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise HTTPException(401, detail="Authorization must be 'Bearer <API key>'",
+                                headers={"WWW-Authenticate": "Bearer"})
+        key = value.strip()
+    if key is None:
+        return None
+    caller = authenticate(session, key)
+    if caller is None:
+        raise HTTPException(401, detail="unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
+    return caller
+
+
+def require_writer(caller: Annotated[Caller | None, Depends(get_caller)]) -> Caller:
+    """Writes need an editor or admin key: 401 without a valid key, 403 with a read-only one."""
+    if caller is None:
+        raise HTTPException(401, detail="writing needs an API key (header Authorization: Bearer <key>)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    if not caller.can_write:
+        raise HTTPException(403, detail=f"key {caller.name!r} has role {caller.role!r}: it may not write")
+    return caller
+
+
+WriterDep = Annotated[Caller, Depends(require_writer)]

@@ -24,6 +24,7 @@ class FeatureCollection(BaseModel, Generic[P]):
 
 
 class StationProperties(BaseModel):
+    id: int | None = None
     type_code: str = Field(description="服务类型代码 / service type code")
     type_name: str = Field(description="服务类型 / type name")
     name: str
@@ -41,8 +42,10 @@ class StationProperties(BaseModel):
         description="所属乡镇边界为推算 / the township was assigned with an approximate boundary")
     source: str
     version: int
+    plan_id: int | None = None
     created_at: datetime
     updated_at: datetime
+    open_now: bool | None = Field(default=None, description="此刻是否开放（按开放时间）/ open at the time asked")
 
 
 class RegionProperties(BaseModel):
@@ -62,3 +65,76 @@ class Health(BaseModel):
     database: Literal["reachable"]
     postgis_version: str
     counts: dict[str, int] = Field(description="各表行数 / rows per table")
+
+
+class PointGeometry(BaseModel):
+    type: Literal["Point"]
+    coordinates: tuple[float, float] = Field(description="[lon, lat] in the request's crs")
+
+
+class StationFeatureIn(BaseModel):
+    """A station to create or replace, as a GeoJSON Feature."""
+
+    type: Literal["Feature"] = "Feature"
+    geometry: PointGeometry
+    properties: dict[str, Any] = Field(description=(
+        "type_code, name, address, status (open|closed|planned), opening_hours (structured or text such as "
+        "'Mo-Fr 09:00-17:00' / '24/7'), amenities (codes), phone, managing_union, is_demo, source"))
+
+
+class StationPatchIn(BaseModel):
+    """Fields to change; anything left out keeps its value."""
+
+    type: Literal["Feature"] = "Feature"
+    geometry: PointGeometry | None = None
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class NavigationLinks(BaseModel):
+    amap: str = Field(description="高德导航（GCJ-02）")
+    baidu: str = Field(description="百度地图（BD-09）")
+    apple: str = Field(description="Apple Maps (WGS-84)")
+    geo: str = Field(description="geo: URI (RFC 5870, WGS-84)")
+
+
+class NearestStation(BaseModel):
+    id: int
+    type_code: str
+    type_name: str
+    name: str
+    address: str
+    distance_m: float = Field(description="距离（米，椭球面）/ geodesic distance in metres")
+    open_now: bool | None = Field(description="此刻是否开放；null 表示开放时间未知 / null: hours unknown")
+    opening_hours_text: str
+    amenities: list[str]
+    phone: str | None
+    is_demo: bool
+    lon: float
+    lat: float
+    navigation: NavigationLinks
+
+
+class NearestOut(BaseModel):
+    query: dict[str, Any]
+    stations: list[NearestStation]
+
+
+class HistoryEntry(BaseModel):
+    id: int
+    action: Literal["insert", "update", "delete"]
+    changed_by: str
+    changed_at: datetime
+    changed_fields: list[str]
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+
+
+class RowError(BaseModel):
+    row: int | None
+    field: str | None
+    reason: str
+
+
+class ImportResult(BaseModel):
+    imported: int
+    ids: list[int]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import geopandas as gpd
+import pandas as pd
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from geo import hours
 from geo.errors import InputError
 from geo.models import Base, ServiceType
 
@@ -22,6 +25,8 @@ class StationFilter:
     status: str | None = None
     bbox: tuple[float, float, float, float] | None = None  # west, south, east, north (WGS-84)
     is_demo: bool | None = None
+    amenities: tuple[str, ...] = ()  # stations offering all of these
+    ids: tuple[int, ...] | None = None
 
 
 def check_type(session: Session, type_code: str, *, field: str = "type") -> None:
@@ -44,18 +49,22 @@ def stations_frame(session: Session, where: StationFilter = StationFilter()) -> 
         FROM station s
         JOIN service_type t ON t.code = s.type_code
         LEFT JOIN region r ON r.code = s.township_code
-        WHERE (CAST(:type_code AS text) IS NULL OR s.type_code = :type_code)
+        WHERE s.deleted_at IS NULL
+          AND (CAST(:type_code AS text) IS NULL OR s.type_code = :type_code)
           AND (CAST(:county AS text) IS NULL OR s.county_code = :county)
           AND (CAST(:township AS text) IS NULL OR s.township_code = :township)
           AND (CAST(:status AS text) IS NULL OR s.status = :status)
           AND (CAST(:is_demo AS boolean) IS NULL OR s.is_demo = :is_demo)
+          AND s.amenities @> CAST(:amenities AS text[])
+          AND (CAST(:ids AS bigint[]) IS NULL OR s.id = ANY(CAST(:ids AS bigint[])))
           AND (CAST(:west AS float8) IS NULL
                OR s.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
         ORDER BY s.id
     """)
     west, south, east, north = where.bbox or (None, None, None, None)
     params = {"type_code": where.type_code, "county": where.county, "township": where.township,
-              "status": where.status, "is_demo": where.is_demo,
+              "status": where.status, "is_demo": where.is_demo, "amenities": list(where.amenities),
+              "ids": list(where.ids) if where.ids is not None else None,
               "west": west, "south": south, "east": east, "north": north}
     frame = gpd.read_postgis(sql, session.connection(), geom_col="geom", params=params)
     return frame.rename_geometry("geometry")
@@ -72,3 +81,9 @@ def table_counts(session: Session) -> dict[str, int]:
 def postgis_version(session: Session) -> str:
     """PostGIS version of the connected database."""
     return str(session.scalar(text("SELECT postgis_lib_version()")))
+
+
+def open_now(frame: gpd.GeoDataFrame, at: datetime, timezone: str) -> pd.Series:
+    """Whether each station is open at ``at`` in the region's time zone (None: hours unknown)."""
+    return pd.Series([hours.is_open_in_zone(hours.from_json(value), at, timezone)
+                      for value in frame["opening_hours"]], index=frame.index, dtype=object)

@@ -186,4 +186,6 @@ def serve(
     uvicorn.run("api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port)
 
 
-from geo import cli_analysis  # noqa: E402,F401  (registers the analysis commands on `app`)
+# Registers the analysis commands (coverage, gaps, plan) and the registry commands (keys, import,
+# export) on `app`; imported last because they import `app` from here.
+from geo import cli_analysis, cli_registry  # noqa: E402,F401

@@ -102,9 +102,10 @@ def gaps_command(
         write_table(rows if detail else totals, output, sheet="目标差距 gaps")
         console.print(f"已写入 / written: {output}")
         return
-    out = Table("类型 type", "范围 scope", "要求 required", "达标 met", "缺口 shortfall",
-                "期限 deadline", "报告原文 source", title="目标差距 / gaps against the report's targets",
-                show_lines=True)
+    out = Table(title="目标差距 / gaps against the report's targets", show_lines=True)
+    for header in ("类型 type", "范围 scope", "要求 required", "达标 met", "缺口 shortfall", "期限 deadline"):
+        out.add_column(header, overflow="fold")
+    out.add_column("报告原文 source", overflow="fold", ratio=3)
     scope_zh = {"city": "全市", "county": "每个县（市、区）", "township": "每个乡镇（街道）"}
     for row in totals.itertuples():
         met = f"{row.units_met}/{row.units}" + (" ✓" if row.units_met == row.units else " ✗")

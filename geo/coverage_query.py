@@ -29,8 +29,9 @@ def counted_stations(session: Session, *, include_planned: bool = False,
     frame = pd.read_sql(text("""
         SELECT type_code, ST_X(geom) AS lon, ST_Y(geom) AS lat, county_code, township_code
         FROM station
-        WHERE status = 'open'
-           OR (:planned AND status = 'planned' AND (CAST(:plan AS int) IS NULL OR plan_id = :plan))
+        WHERE deleted_at IS NULL
+          AND (status = 'open'
+               OR (:planned AND status = 'planned' AND (CAST(:plan AS int) IS NULL OR plan_id = :plan)))
         ORDER BY id"""), session.connection(), params={"planned": include_planned, "plan": plan_id})
     return StationPoints.from_frame(frame)
 

@@ -29,3 +29,26 @@ class InputError(UnionmapError):
             ) if part
         )
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class InputErrors(UnionmapError):
+    """Several bad rows of one input, all reported at once (nothing was written)."""
+
+    def __init__(self, errors: list[InputError], *, file: str | None = None) -> None:
+        self.errors, self.file = errors, file
+        shown = "; ".join(str(error) for error in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        super().__init__(f"{len(errors)} bad row(s){' in ' + file if file else ''}: {shown}{more}")
+
+
+class VersionConflict(UnionmapError):
+    """The row changed since the writer read it (optimistic locking): re-read, then retry."""
+
+    def __init__(self, station_id: int, expected: int, current: int) -> None:
+        self.station_id, self.expected, self.current = station_id, expected, current
+        super().__init__(f"station {station_id} is at version {current}, not {expected}: "
+                         "someone changed it since you read it")
+
+
+class PreconditionRequired(UnionmapError):
+    """A change was sent without saying which version it changes (If-Match)."""

@@ -44,14 +44,17 @@ def _station_counts(session: Session, *, include_planned: bool) -> pd.DataFrame:
     """Counted stations per type and scope unit (city, county, township)."""
     return pd.read_sql(text("""
         SELECT type_code, 'city' AS scope, 'city' AS region_code, count(*) AS built FROM station
-            WHERE status = 'open' OR (:planned AND status = 'planned') GROUP BY type_code
+            WHERE deleted_at IS NULL AND (status = 'open' OR (:planned AND status = 'planned'))
+            GROUP BY type_code
         UNION ALL
         SELECT type_code, 'county', county_code, count(*) FROM station
-            WHERE (status = 'open' OR (:planned AND status = 'planned')) AND county_code IS NOT NULL
+            WHERE deleted_at IS NULL AND (status = 'open' OR (:planned AND status = 'planned'))
+              AND county_code IS NOT NULL
             GROUP BY type_code, county_code
         UNION ALL
         SELECT type_code, 'township', township_code, count(*) FROM station
-            WHERE (status = 'open' OR (:planned AND status = 'planned')) AND township_code IS NOT NULL
+            WHERE deleted_at IS NULL AND (status = 'open' OR (:planned AND status = 'planned'))
+              AND township_code IS NOT NULL
             GROUP BY type_code, township_code"""), session.connection(), params={"planned": include_planned})
 
 

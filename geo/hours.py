@@ -170,6 +170,22 @@ def describe_zh(hours: OpeningHours) -> str:
     return f"{text}（{hours.note}）" if hours.note else text
 
 
+def format_simple(hours: OpeningHours) -> str:
+    """The compact OSM-style text that :func:`parse_simple` reads back: "Mo-Fr 09:00-17:00; Sa 10:00-12:00".
+
+    "24/7" when always open, "" when unknown; the free-text note is not part of it.
+    """
+    if hours.always_open:
+        return "24/7"
+
+    def days_text(days: list[Weekday]) -> str:
+        first, last = _OSM_DAYS[DAYS.index(days[0])], _OSM_DAYS[DAYS.index(days[-1])]
+        return first if len(days) == 1 else f"{first}-{last}"
+
+    return "; ".join(f"{days_text(days)} {','.join(f'{iv.start}-{iv.end}' for iv in intervals)}"
+                     for days, intervals in _day_groups(hours))
+
+
 _RULE = re.compile(r"(?P<days>\D*?)\s*(?P<times>\d.*|off|closed)", re.IGNORECASE)
 _DAY_ITEM = re.compile(r"([A-Za-z]{2})(?:\s*-\s*([A-Za-z]{2}))?")
 _TIME_RANGE = re.compile(r"(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})")

@@ -34,6 +34,7 @@ STATION_STATUSES = ("open", "closed", "planned")
 REGION_LEVELS = ("county", "township")
 TARGET_SCOPES = ("city", "county", "township")
 TARGET_KINDS = ("count", "coverage")
+KEY_ROLES = ("reader", "editor", "admin")
 
 
 class Base(DeclarativeBase):
@@ -99,6 +100,7 @@ class Station(Base):
     source: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -183,3 +185,17 @@ class Plan(Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     created_by: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ApiKey(Base):
+    """A key another app or a planner writes with; only its SHA-256 is stored."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,22 +1,28 @@
-"""Stations as GeoJSON, with filters."""
+"""Stations: GeoJSON reads with filters, the nearest-station query, one station, its history."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from api.deps import SessionDep
+from api.deps import CrsParam, RegionDep, SessionDep
 from api.geojson import feature_collection
-from api.schemas import FeatureCollection, StationProperties
-from geo import catalogue, hours
-from geo.errors import InputError
+from api.schemas import FeatureCollection, HistoryEntry, NavigationLinks, NearestOut, NearestStation, StationProperties
+from geo import catalogue, hours, navigation, registry
+from geo import crs as coords
+from geo.errors import InputError, NotFound
+from geo.nearest import nearest
 
 router = APIRouter(prefix="/stations", tags=["stations 站点"])
 
+AmenityParam = Annotated[list[str] | None, Query(
+    description="设施（可多个，全部满足）/ amenities the station must all offer, e.g. water, charging")]
+
 
 def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """``west,south,east,north`` in WGS-84 degrees; InputError naming ``bbox`` otherwise."""
+    """``west,south,east,north`` in degrees; InputError naming ``bbox`` otherwise."""
     if text is None:
         return None
     try:
@@ -24,25 +30,113 @@ def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
     except ValueError as error:
         raise InputError("expected four numbers: west,south,east,north", field="bbox") from error
     if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        raise InputError("need -180 <= west <= east <= 180 and -90 <= south <= north <= 90",
-                         field="bbox")
+        raise InputError("need -180 <= west <= east <= 180 and -90 <= south <= north <= 90", field="bbox")
     return west, south, east, north
+
+
+def bbox_to_wgs84(bbox: tuple[float, float, float, float] | None,
+                  system: coords.CoordSystem) -> tuple[float, float, float, float] | None:
+    """A bbox given in GCJ-02/BD-09 as the WGS-84 box that holds its corners."""
+    if bbox is None or system == "wgs84":
+        return bbox
+    lon, lat = coords.convert([bbox[0], bbox[2], bbox[0], bbox[2]], [bbox[1], bbox[1], bbox[3], bbox[3]],
+                           source=system, target="wgs84")
+    return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
+
+
+def station_features(session: SessionDep, where: catalogue.StationFilter, system: coords.CoordSystem,
+                     region: RegionDep, open_now: bool | None = None) -> FeatureCollection[StationProperties]:
+    frame = catalogue.stations_frame(session, where)
+    frame["opening_hours_text"] = [hours.describe_zh(hours.from_json(value)) for value in frame["opening_hours"]]
+    frame["open_now"] = catalogue.open_now(frame, datetime.now().astimezone(), region.timezone)
+    if open_now is not None:
+        frame = frame[frame["open_now"].eq(open_now)]
+    return feature_collection(frame, StationProperties, id_column="id", crs=system)
 
 
 @router.get("", summary="站点列表 / stations as GeoJSON")
 def list_stations(
     session: SessionDep,
+    region: RegionDep,
+    crs: CrsParam = "wgs84",
     type: Annotated[str | None, Query(description="服务类型代码 / service type, e.g. love_station")] = None,
     county: Annotated[str | None, Query(description="县级代码 / county code", max_length=16)] = None,
     township: Annotated[str | None, Query(description="乡级代码 / township code", max_length=16)] = None,
     status: Annotated[Literal["open", "closed", "planned"] | None, Query(description="状态 / status")] = None,
-    bbox: Annotated[str | None, Query(description="范围 / west,south,east,north (WGS-84)")] = None,
+    bbox: Annotated[str | None, Query(description="范围 / west,south,east,north (in crs)")] = None,
+    amenity: AmenityParam = None,
+    open_now: Annotated[bool | None, Query(description="此刻开放 / open right now (region's time zone)")] = None,
+    demo: Annotated[bool | None, Query(description="演示数据 / only demo (true) or only real (false) rows")] = None,
 ) -> FeatureCollection[StationProperties]:
-    """按类型、县、乡镇、范围、状态筛选站点 / stations filtered by type, county, township, bbox, status.
+    """按类型、县、乡镇、范围、状态、设施、是否开放筛选站点 / stations filtered.
 
     每个要素带 `is_demo`（演示数据）和 `region_is_approximate`（乡镇边界为推算）标记。
     """
-    frame = catalogue.stations_frame(session, catalogue.StationFilter(
-        type_code=type, county=county, township=township, status=status, bbox=parse_bbox(bbox)))
-    frame["opening_hours_text"] = [hours.describe_zh(hours.from_json(value)) for value in frame["opening_hours"]]
-    return feature_collection(frame, StationProperties, id_column="id")
+    where = catalogue.StationFilter(type_code=type, county=county, township=township, status=status,
+                                    bbox=bbox_to_wgs84(parse_bbox(bbox), crs), is_demo=demo,
+                                    amenities=tuple(amenity or ()))
+    return station_features(session, where, crs, region, open_now)
+
+
+@router.get("/nearest", summary="最近的站点 / nearest open stations")
+def nearest_stations(
+    session: SessionDep,
+    region: RegionDep,
+    lon: Annotated[float, Query(ge=-180, le=180, description="经度 / longitude (in crs)")],
+    lat: Annotated[float, Query(ge=-90, le=90, description="纬度 / latitude (in crs)")],
+    crs: CrsParam = "wgs84",
+    type: Annotated[str | None, Query(description="服务类型 / service type")] = None,
+    amenity: AmenityParam = None,
+    open_now: Annotated[bool, Query(description="只要此刻开放的 / only stations open now")] = False,
+    limit: Annotated[int, Query(ge=1, le=50, description="数量 / how many")] = 5,
+) -> NearestOut:
+    """按真实距离（米）排序的最近开放站点，附导航链接 / nearest open stations by distance on the ground.
+
+    导航链接：高德用 GCJ-02，百度用 BD-09，Apple 地图与 geo: 用 WGS-84。
+    """
+    if type is not None:
+        catalogue.check_type(session, type)
+    wgs_lon, wgs_lat = (float(v) for v in crs_convert(lon, lat, crs, "wgs84"))
+    now = datetime.now().astimezone()
+    rows = nearest(session, lon=wgs_lon, lat=wgs_lat, type_code=type, amenities=tuple(amenity or ()),
+                   open_at=now if open_now else None, timezone=region.timezone, limit=limit)
+    stations = []
+    for row in rows.itertuples():
+        out_lon, out_lat = (float(v) for v in crs_convert(row.lon, row.lat, "wgs84", crs))
+        stations.append(NearestStation(
+            id=row.id, type_code=row.type_code, type_name=row.type_name, name=row.name, address=row.address,
+            distance_m=round(float(row.distance_m), 1), open_now=row.open_now,
+            opening_hours_text=hours.describe_zh(hours.from_json(row.opening_hours)), amenities=list(row.amenities),
+            phone=row.phone, is_demo=row.is_demo, lon=out_lon, lat=out_lat,
+            navigation=NavigationLinks(**navigation.links(row.lon, row.lat, row.name))))
+    return NearestOut(query={"lon": lon, "lat": lat, "crs": crs, "type": type, "open_now": open_now,
+                             "at": now.isoformat(), "timezone": region.timezone}, stations=stations)
+
+
+def crs_convert(lon: float, lat: float, source: coords.CoordSystem, target: coords.CoordSystem) -> tuple[float, float]:
+    """One point between coordinate systems (identity when equal)."""
+    x, y = coords.convert(lon, lat, source=source, target=target)
+    return float(x), float(y)
+
+
+@router.get("/{station_id}", summary="单个站点 / one station",
+            responses={404: {"description": "不存在 / no such station"}})
+def get_station(station_id: int, session: SessionDep, region: RegionDep, response: Response,
+                crs: CrsParam = "wgs84") -> FeatureCollection[StationProperties]:
+    """一个站点（FeatureCollection 中的一个要素），`ETag` 为其版本 / one station; ETag = its version."""
+    features = station_features(session, catalogue.StationFilter(ids=(station_id,)), crs, region)
+    if not features.features:
+        raise NotFound(f"station {station_id} does not exist")
+    response.headers["ETag"] = etag(features.features[0].properties.version)
+    return features
+
+
+@router.get("/{station_id}/history", summary="修改记录 / history of a station")
+def station_history(station_id: int, session: SessionDep) -> list[HistoryEntry]:
+    """谁在何时改了什么 / who changed what, and when (oldest first)."""
+    return [HistoryEntry(**entry) for entry in registry.history(session, station_id)]
+
+
+def etag(version: int) -> str:
+    """The ETag of a station version."""
+    return f'"{version}"'

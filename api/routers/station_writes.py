@@ -1,0 +1,112 @@
+"""Writes to the registry: create, replace, change and delete stations (API key needed).
+
+Every change carries the version it changes (``If-Match: "<version>"``, the ETag of the
+read); a stale version gets 412, a missing one 428, so two planners editing one station can
+never silently overwrite each other. Each write is one transaction with its history row.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response, status
+
+from api.deps import CrsParam, SessionDep, SettingsDep, WriterDep
+from api.routers.stations import etag
+from api.schemas import StationFeatureIn, StationPatchIn
+from geo import registry, service_types
+from geo.db import set_actor
+from geo.errors import InputError, PreconditionRequired
+
+router = APIRouter(prefix="/stations", tags=["stations 站点"])
+
+IfMatch = Annotated[str | None, Header(description='要修改的版本（读取时的 ETag）/ the ETag you read, e.g. "3"')]
+WRITE_ERRORS = {401: {"description": "没有或无效的密钥 / no or bad API key"},
+                403: {"description": "只读密钥 / read-only key"},
+                412: {"description": "版本已变 / changed since you read it"},
+                422: {"description": "输入有误（指明字段）/ bad input, field named"},
+                428: {"description": "缺少 If-Match / If-Match missing"}}
+
+
+def expected_version(if_match: str | None) -> int:
+    """The version named by If-Match ("3", W/"3" or 3)."""
+    if if_match is None:
+        raise PreconditionRequired('send If-Match with the ETag you read, e.g. If-Match: "3"')
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InputError(f"{if_match!r} is not a station version", field="If-Match")
+    return int(value)
+
+
+def checked(session: SessionDep, settings: SettingsDep, properties: dict[str, object],
+            coordinates: tuple[float, float], crs: str) -> registry.StationWrite:
+    """Validate properties and position; InputError(s) name every bad field."""
+    amenities = set(service_types.read_amenities(settings.data_dir / "amenities.yaml"))
+    values, errors = registry.check_properties(properties, registry.Vocabulary.load(session, amenities))
+    errors = [InputError(error.reason, field=f"properties.{error.field}" if error.field else "properties")
+              for error in errors]
+    lon, lat = registry.to_wgs84([coordinates[0]], [coordinates[1]], crs)  # type: ignore[arg-type]
+    if not errors and len(registry.outside_region(session, lon, lat)):
+        errors.append(InputError("the point lies outside the region", field="geometry.coordinates"))
+    registry.raise_if_errors(errors)
+    return registry.StationWrite(values or {}, float(lon[0]), float(lat[0]))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="新建站点 / create a station", responses=WRITE_ERRORS)
+def create_station(feature: StationFeatureIn, session: SessionDep, settings: SettingsDep, caller: WriterDep,
+                   response: Response, crs: CrsParam = "wgs84") -> dict[str, int]:
+    """新建一个站点（GeoJSON 要素），坐标按 `crs` 换算为 WGS-84 保存 / create one station."""
+    write = checked(session, settings, feature.properties, feature.geometry.coordinates, crs)
+    set_actor(session, caller.actor)
+    station_id = registry.insert(session, [write])[0]
+    session.commit()
+    response.headers["Location"] = f"/api/v1/stations/{station_id}"
+    response.headers["ETag"] = etag(1)
+    return {"id": station_id, "version": 1}
+
+
+@router.put("/{station_id}", summary="替换站点 / replace a station", responses=WRITE_ERRORS)
+def replace_station(station_id: int, feature: StationFeatureIn, session: SessionDep, settings: SettingsDep,
+                    caller: WriterDep, response: Response, if_match: IfMatch = None,
+                    crs: CrsParam = "wgs84") -> dict[str, int]:
+    """用完整的要素替换站点，需 If-Match / replace all of a station's fields (If-Match required)."""
+    expected = expected_version(if_match)
+    registry.current(session, station_id)
+    write = checked(session, settings, feature.properties, feature.geometry.coordinates, crs)
+    return _update(session, caller, station_id, write, expected, response)
+
+
+@router.patch("/{station_id}", summary="修改站点 / change some fields", responses=WRITE_ERRORS)
+def change_station(station_id: int, patch: StationPatchIn, session: SessionDep, settings: SettingsDep,
+                   caller: WriterDep, response: Response, if_match: IfMatch = None,
+                   crs: CrsParam = "wgs84") -> dict[str, int]:
+    """只改给出的字段，需 If-Match / change only the fields given (If-Match required)."""
+    expected = expected_version(if_match)
+    stored = registry.current(session, station_id)
+    properties = {name: stored[name] for name in registry.WRITABLE} | patch.properties
+    if patch.geometry is not None:
+        coordinates, system = patch.geometry.coordinates, crs
+    else:
+        coordinates, system = (stored["lon"], stored["lat"]), "wgs84"
+    write = checked(session, settings, properties, coordinates, system)
+    return _update(session, caller, station_id, write, expected, response)
+
+
+def _update(session: SessionDep, caller: WriterDep, station_id: int, write: registry.StationWrite,
+            expected: int, response: Response) -> dict[str, int]:
+    set_actor(session, caller.actor)
+    version = registry.update(session, station_id, write, expected_version=expected)
+    session.commit()
+    response.headers["ETag"] = etag(version)
+    return {"id": station_id, "version": version}
+
+
+@router.delete("/{station_id}", status_code=status.HTTP_204_NO_CONTENT, summary="删除站点 / delete a station",
+               responses=WRITE_ERRORS)
+def delete_station(station_id: int, session: SessionDep, caller: WriterDep, if_match: IfMatch = None) -> Response:
+    """软删除：从所有读取中消失，记录与历史保留 / soft delete: gone from every read, row and history kept."""
+    expected = expected_version(if_match)
+    set_actor(session, caller.actor)
+    registry.delete(session, station_id, expected_version=expected)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

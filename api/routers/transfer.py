@@ -1,0 +1,59 @@
+"""Bulk import (all or nothing) and export of the registry: CSV, GeoJSON, XLSX."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from api.deps import CrsParam, SessionDep, SettingsDep, WriterDep
+from api.routers.stations import AmenityParam
+from api.schemas import ImportResult
+from geo import catalogue, service_types, transfer
+from geo.db import set_actor
+
+router = APIRouter(tags=["import/export 导入导出"])
+
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+IMPORT_RESPONSES: dict[int | str, dict[str, object]] = {
+    422: {"description": "每个错误行的行号、字段、原因；未写入任何数据 / every bad row, nothing written"},
+    401: {"description": "需要密钥 / API key needed"},
+    403: {"description": "只读密钥 / read-only key"},
+}
+FormatParam = Annotated[Literal["csv", "geojson", "xlsx"], Query(description="文件格式 / file format")]
+
+
+@router.post("/import", status_code=status.HTTP_201_CREATED, summary="批量导入 / bulk import (all or nothing)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES.values()}}},
+             responses=IMPORT_RESPONSES)
+async def import_file(request: Request, session: SessionDep, settings: SettingsDep, caller: WriterDep,
+                      format: FormatParam, crs: CrsParam = "wgs84",
+                      filename: Annotated[str, Query(max_length=200, description="文件名（用于报错）")] = "upload",
+                      ) -> ImportResult:
+    """请求体为文件本身；有一行出错则全部不写入，并列出所有错误行 / the body is the file itself."""
+    content = await request.body()
+    amenities = set(service_types.read_amenities(settings.data_dir / "amenities.yaml"))
+    set_actor(session, caller.actor)
+    ids = transfer.import_stations(session, content, file=filename, file_format=format, source_crs=crs,
+                                   amenities=amenities)
+    session.commit()
+    return ImportResult(imported=len(ids), ids=ids)
+
+
+@router.get("/export", summary="导出 / export the registry", response_class=Response,
+            responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}})
+def export_file(session: SessionDep, format: FormatParam = "csv", crs: CrsParam = "wgs84",
+                type: Annotated[str | None, Query(description="服务类型 / service type")] = None,
+                county: Annotated[str | None, Query(max_length=16, description="县级代码")] = None,
+                demo: Annotated[bool | None, Query(description="演示数据 / demo rows only (true) or real only")] = None,
+                amenity: AmenityParam = None) -> Response:
+    """导出的列与导入相同，可再次导入 / exported columns are the ones import reads (round trip)."""
+    where = catalogue.StationFilter(type_code=type, county=county, is_demo=demo, amenities=tuple(amenity or ()))
+    frame = transfer.export_frame(session, where, crs)
+    notice = (f"unionmap export; coordinates {crs}; rows with is_demo = true are synthetic demo data, "
+              "not a real registry / is_demo=true 为演示数据")
+    content = transfer.export_bytes(frame, format, notice=notice)
+    return Response(content, media_type=MEDIA_TYPES[format], headers={
+        "Content-Disposition": f'attachment; filename="unionmap-stations.{format}"'})
