@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.routers import health, maps, ogc, regions, station_writes, stations, transfer
+from api.routers import analysis, health, maps, ogc, regions, station_writes, stations, transfer
 from geo import db
 from geo.coverage_query import ModelCache, NoGrid
 from geo.errors import (
@@ -57,7 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.region = load_config(settings.region_dir)
     app.state.model_cache = ModelCache()
-    for router in (health.router, stations.router, station_writes.router, regions.router, transfer.router):
+    for router in (health.router, stations.router, station_writes.router, regions.router, transfer.router,
+                   analysis.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(maps.router)
     app.include_router(ogc.router)

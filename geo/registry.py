@@ -191,8 +191,9 @@ def update(session: Session, station_id: int, write: StationWrite, *, expected_v
 
     Returns the new version. Raises NotFound, or VersionConflict when someone changed it first.
     """
-    assignments = ", ".join(f"{name} = CAST(:opening_hours AS jsonb)" if name == "opening_hours" else f"{name} = :{name}"
-                            for name in WRITABLE)
+    assignments = ", ".join(
+        f"{name} = CAST(:opening_hours AS jsonb)" if name == "opening_hours" else f"{name} = :{name}"
+        for name in WRITABLE)
     params = write.values | {"lon": write.lon, "lat": write.lat, "id": station_id, "expected": expected_version,
                              "opening_hours": _json(write.values["opening_hours"])}
     new_version = session.execute(text(f"""

@@ -1,0 +1,205 @@
+"""Coverage, gaps against the targets, and siting plans over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+
+from api.deps import ModelCacheDep, RegionDep, SessionDep, get_caller, require_writer
+from geo import gaps, planning
+from geo.coverage_query import counted_stations, coverage_report, type_radii
+from geo.errors import NotFound
+from geo.keys import Caller
+
+router = APIRouter(tags=["analysis 分析"])
+
+Level = Literal["city", "county", "township"]
+
+
+class CoverageRow(BaseModel):
+    type_code: str
+    type_name: str
+    region_code: str
+    region_name: str | None
+    stations: int = Field(description="计入的站点数 / stations counted in the region")
+    population: float
+    covered_population: float
+    uncovered_population: float
+    covered_share: float = Field(description="覆盖率 0..1")
+
+
+class CoverageOut(BaseModel):
+    level: Level
+    include_planned: bool
+    population_is_modelled: bool = Field(description="人口为模型估算 / population modelled, not measured")
+    rows: list[CoverageRow]
+
+
+@router.get("/coverage", summary="覆盖分析 / population covered per type and region")
+def coverage(session: SessionDep, cache: ModelCacheDep,
+             level: Annotated[Level, Query(description="city 全市 | county 县 | township 乡镇")] = "county",
+             type: Annotated[str | None, Query(description="服务类型 / service type")] = None,
+             include_planned: Annotated[bool, Query(description="计入规划站点 / count planned stations")] = False,
+             plan: Annotated[int | None, Query(ge=1, description="只计入该方案 / only this plan's stations")] = None,
+             ) -> CoverageOut:
+    """每种类型在每个区域覆盖的人口；开放站点计入，规划站点作为情景 / open stations; planned as a scenario."""
+    model, info = cache.get(session)
+    table = coverage_report(session, model, info, level=level, type_code=type,
+                            include_planned=include_planned or plan is not None, plan_id=plan)
+    return CoverageOut(level=level, include_planned=include_planned or plan is not None,
+                       population_is_modelled=info.population_is_modelled,
+                       rows=[CoverageRow(**row) for row in table.to_dict("records")])
+
+
+class GapRow(BaseModel):
+    target_code: str
+    type_code: str
+    type_name: str
+    scope: Literal["city", "county", "township"]
+    region_code: str
+    region_name: str | None
+    kind: Literal["count", "coverage"]
+    required: float
+    built: float
+    shortfall: float
+    met: bool
+    deadline: str | None
+    overdue: bool
+    source_quote: str = Field(description="报告原文 / the report's sentence")
+    note: str
+
+
+class TargetSummary(BaseModel):
+    target_code: str
+    type_name: str
+    scope: str
+    kind: str
+    required: float
+    units: int
+    units_met: int
+    built: float
+    shortfall: float
+    deadline: str | None
+    overdue: bool
+    source_quote: str
+    note: str
+
+
+class GapsOut(BaseModel):
+    targets: list[TargetSummary]
+    rows: list[GapRow] | None = Field(description="每个县、乡镇一行（detail=true）/ one row per unit")
+    baselines: list[dict[str, Any]] = Field(description="报告中没有目标的基数 / figures without a target")
+
+
+def _plain(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: (None if v != v else (v.isoformat() if hasattr(v, "isoformat") else v)) if not isinstance(v, str)
+             else v for k, v in record.items()} for record in records]
+
+
+@router.get("/gaps", summary="目标差距 / gaps against the report's targets")
+def gap_table(session: SessionDep, cache: ModelCacheDep, region: RegionDep,
+              detail: Annotated[bool, Query(description="逐县逐乡镇 / one row per unit")] = False,
+              include_planned: Annotated[bool, Query(description="计入规划站点")] = False) -> GapsOut:
+    """每个目标：要求、已建、缺口、是否达标、是否逾期、报告原文 / each target of the report."""
+    rows = gaps.gaps(session, include_planned=include_planned, cache=cache)
+    baselines = gaps.baselines(region.path(region.targets)) if region.targets else None
+    return GapsOut(targets=[TargetSummary(**r) for r in _plain(gaps.summary(rows).to_dict("records"))],
+                   rows=[GapRow(**r) for r in _plain(rows.to_dict("records"))] if detail else None,
+                   baselines=_plain(baselines.to_dict("records")) if baselines is not None else [])
+
+
+class PlanIn(BaseModel):
+    type: str = Field(default="love_station", description="服务类型 / service type")
+    add: int = Field(ge=1, le=500, description="新增站点数 / how many new sites")
+    min_per_county: int = Field(default=0, ge=0, le=100, description="每县至少（含已有）/ per county, existing included")
+    method: Literal["greedy", "exact"] = "greedy"
+    time_limit_s: float = Field(default=30.0, gt=0, le=120, description="精确解时限 / exact solver limit")
+    save: bool = Field(default=False, description="保存为规划站点（需编辑密钥）/ save as planned stations (editor key)")
+
+
+class Proposal(BaseModel):
+    order: int
+    name: str
+    lon: float
+    lat: float
+    county_code: str
+    township_code: str
+    added: float = Field(description="新增覆盖人口 / people this site adds")
+    cumulative: float
+    share: float
+
+
+class PlanOut(BaseModel):
+    plan_id: int | None
+    type: str
+    method: str
+    status: str
+    objective: float
+    upper_bound: float = Field(description="已证明的最优值上界 / proven upper bound on the optimum")
+    bound_share: float = Field(description="objective / upper_bound")
+    covered_before: float
+    covered_after: float
+    population: float
+    seconds: float
+    deficits: dict[str, int]
+    proposals: list[Proposal]
+    population_is_modelled: bool
+
+
+@router.post("/plans", summary="选址规划 / where the next stations should go")
+def run_plan(body: PlanIn, session: SessionDep, cache: ModelCacheDep,
+             caller: Annotated[Caller | None, Depends(get_caller)]) -> PlanOut:
+    """最大覆盖选址：贪心（附上界）或精确（HiGHS）；save=true 时需编辑密钥 / maximal covering siting."""
+    if body.save:
+        caller = require_writer(caller)
+    model, info = cache.get(session)
+    kind = type_radii(session, body.type)[0]
+    result = planning.plan_sites(model, counted_stations(session), kind,
+                                 planning.grid_candidates(model, info.resolution - 1), add=body.add,
+                                 min_per_county=body.min_per_county, method=body.method,
+                                 time_limit_s=body.time_limit_s)
+    plan_id = None
+    if body.save and caller is not None:
+        from geo.db import set_actor
+
+        set_actor(session, caller.actor)
+        plan_id = planning.save_plan(session, result, actor=caller.actor, parameters=body.model_dump())
+        session.commit()
+    solution = result.solution
+    return PlanOut(plan_id=plan_id, type=body.type, method=solution.method, status=solution.status,
+                   objective=solution.objective, upper_bound=solution.upper_bound,
+                   bound_share=solution.objective / solution.upper_bound if solution.upper_bound else 1.0,
+                   covered_before=result.covered_before, covered_after=result.covered_after,
+                   population=result.population, seconds=solution.seconds, deficits=result.deficits,
+                   proposals=[Proposal(**row) for row in result.proposals.to_dict("records")],
+                   population_is_modelled=info.population_is_modelled)
+
+
+class StoredPlan(BaseModel):
+    id: int
+    type_code: str
+    method: str
+    added: int
+    objective: float
+    upper_bound: float
+    covered_before: float
+    covered_after: float
+    population: float
+    parameters: dict[str, Any]
+    created_by: str
+    created_at: str
+    station_ids: list[int]
+
+
+@router.get("/plans/{plan_id}", summary="已保存的方案 / a saved plan")
+def get_plan(plan_id: int, session: SessionDep) -> StoredPlan:
+    """方案及其规划站点编号 / the plan and the ids of its planned stations."""
+    row = session.execute(text("SELECT * FROM plan WHERE id = :id"), {"id": plan_id}).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"plan {plan_id} does not exist")
+    ids = list(session.execute(text("SELECT id FROM station WHERE plan_id = :id AND deleted_at IS NULL ORDER BY id"),
+                               {"id": plan_id}).scalars())
+    return StoredPlan(**(dict(row) | {"created_at": row["created_at"].isoformat(), "station_ids": ids}))
