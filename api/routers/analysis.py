@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -95,8 +96,15 @@ class GapsOut(BaseModel):
 
 
 def _plain(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: (None if v != v else (v.isoformat() if hasattr(v, "isoformat") else v)) if not isinstance(v, str)
-             else v for k, v in record.items()} for record in records]
+    """JSON-ready values: NaN and NaT become None, dates ISO strings."""
+    def value(item: Any) -> Any:
+        if item is None or isinstance(item, str):
+            return item
+        if pd.isna(item):
+            return None
+        return item.isoformat() if hasattr(item, "isoformat") else item
+
+    return [{key: value(item) for key, item in record.items()} for record in records]
 
 
 @router.get("/gaps", summary="目标差距 / gaps against the report's targets")
@@ -114,7 +122,8 @@ def gap_table(session: SessionDep, cache: ModelCacheDep, region: RegionDep,
 class PlanIn(BaseModel):
     type: str = Field(default="love_station", description="服务类型 / service type")
     add: int = Field(ge=1, le=500, description="新增站点数 / how many new sites")
-    min_per_county: int = Field(default=0, ge=0, le=100, description="每县至少（含已有）/ per county, existing included")
+    min_per_county: int = Field(default=0, ge=0, le=100,
+                                description="每县至少（含已有）/ per county, existing included")
     method: Literal["greedy", "exact"] = "greedy"
     time_limit_s: float = Field(default=30.0, gt=0, le=120, description="精确解时限 / exact solver limit")
     save: bool = Field(default=False, description="保存为规划站点（需编辑密钥）/ save as planned stations (editor key)")
