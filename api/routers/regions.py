@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import SessionDep
+from api.deps import CrsParam, SessionDep
 from api.geojson import feature_collection
 from api.schemas import FeatureCollection, RegionProperties
 from geo import reference
@@ -18,7 +18,8 @@ router = APIRouter(prefix="/regions", tags=["regions 行政区"])
 def list_regions(
     session: SessionDep,
     level: Annotated[Literal["county", "township"], Query(description="county 县级 | township 乡级")] = "county",
+    crs: CrsParam = "wgs84",
 ) -> FeatureCollection[RegionProperties]:
     """县级或乡级行政区，含人口与推算标记 / counties or townships with population and flags."""
     frame = reference.regions_frame(session, level).rename(columns={"county_code": "parent_code"})
-    return feature_collection(frame, RegionProperties, id_column="code")
+    return feature_collection(frame, RegionProperties, id_column="code", crs=crs)

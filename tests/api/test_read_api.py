@@ -95,3 +95,16 @@ def test_openapi_is_served(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert {"/api/v1/health", "/api/v1/stations", "/api/v1/regions", "/maps/stations"} <= set(spec["paths"])
     assert client.get("/docs").status_code == 200
+
+
+def test_regions_in_gcj02_are_shifted_like_the_source_file(client: TestClient) -> None:
+    """Counties come from a GCJ-02 file: asked for in GCJ-02 they give its coordinates back."""
+    import json
+    from pathlib import Path
+
+    source = json.loads((Path(__file__).parents[2] / "data/jiujiang/counties_gcj02.geojson").read_text("utf-8"))
+    first = next(f for f in source["features"] if f["properties"]["adcode"] == "360402")
+    vertex = first["geometry"]["coordinates"][0][0][0]
+    served = client.get("/api/v1/regions", params={"level": "county", "crs": "gcj02"}).json()["features"]
+    ring = next(f for f in served if f["id"] == "360402")["geometry"]["coordinates"][0][0]
+    assert min(abs(x - vertex[0]) + abs(y - vertex[1]) for x, y in ring) < 1e-7
