@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.routers import analysis, health, maps, ogc, regions, station_writes, stations, transfer
 from geo import db
+from geo import ogc as ogc_queries
 from geo.coverage_query import ModelCache, NoGrid
 from geo.errors import (
     InputError,
@@ -39,6 +40,18 @@ GeoJSON order (lon, lat). **Demo data and approximate boundaries are flagged in 
 """
 
 
+def validation_body(errors: list[InputError], message: str) -> dict[str, object]:
+    """A 422 body in FastAPI's own shape (``detail``: loc, msg, type), so every 422 of the API
+    reads the same; ``loc`` ends with the field, and the row for files. Also ``message`` (one
+    line for people), ``field`` (the first field) and, for files, ``errors`` (row, field, reason)."""
+    detail = [{"loc": [*(["row", e.row] if e.row is not None else []), e.field or "body"], "msg": e.reason,
+               "type": "value_error"} for e in errors]
+    body: dict[str, object] = {"detail": detail, "message": message, "field": errors[0].field if errors else None}
+    if any(e.row is not None for e in errors):
+        body["errors"] = [{"row": e.row, "field": e.field, "reason": e.reason} for e in errors]
+    return body
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for the given settings (default: from the environment)."""
     settings = settings or get_settings()
@@ -57,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.region = load_config(settings.region_dir)
     app.state.model_cache = ModelCache()
+    app.state.ogc_coverage_cache = ogc_queries.CoverageCache(app.state.model_cache)
     for router in (health.router, stations.router, station_writes.router, regions.router, transfer.router,
                    analysis.router):
         app.include_router(router, prefix="/api/v1")
@@ -68,20 +82,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def refuse_nul_bytes(request: Request, call_next):  # type: ignore[no-untyped-def]
         """PostgreSQL text cannot hold NUL: name the parameter instead of failing in the database."""
         for name, value in request.query_params.multi_items():
+            if ("\x00" in value or "\x00" in name) and request.url.path.startswith("/ogc"):
+                return JSONResponse(status_code=400, content={  # OGC API's own error shape
+                    "code": "InvalidParameterValue", "description": f"parameter {name!r} contains a NUL byte",
+                    "parameter": name})
             if "\x00" in value or "\x00" in name:
-                return JSONResponse(status_code=422, content={
-                    "detail": f"query parameter {name!r} contains a NUL byte", "field": name})
+                return JSONResponse(status_code=422, content=validation_body(
+                    [InputError("contains a NUL byte", field=name)], f"query parameter {name!r} contains a NUL byte"))
         return await call_next(request)
 
     @app.exception_handler(UnionmapError)
     async def domain_error(request: Request, error: UnionmapError) -> JSONResponse:
         status = next((code for kind, code in ERROR_STATUS.items() if isinstance(error, kind)), 400)
-        body: dict[str, object] = {"detail": str(error)}
-        if isinstance(error, InputError) and error.field:
-            body["field"] = error.field
-        if isinstance(error, InputErrors):
-            body["errors"] = [{"row": e.row, "field": e.field, "reason": e.reason} for e in error.errors]
         headers = {"ETag": f'"{error.current}"'} if isinstance(error, VersionConflict) else None
-        return JSONResponse(status_code=status, content=body, headers=headers)
+        if status != 422:
+            return JSONResponse(status_code=status, content={"detail": str(error)}, headers=headers)
+        errors = error.errors if isinstance(error, InputErrors) else [error]  # type: ignore[list-item]
+        return JSONResponse(status_code=422, content=validation_body(errors, str(error)))
 
     return app

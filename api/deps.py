@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import Depends, Header, HTTPException, Query, Request
+from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from geo.coverage_query import ModelCache
@@ -39,6 +39,9 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegionDep = Annotated[RegionConfig, Depends(get_region)]
 ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
+# Ids as the database stores them (bigint, integer): larger numbers are a 422, not a database error.
+StationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="站点编号 / station id")]
+PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="方案编号 / plan id")]
 CrsParam = Annotated[Literal["wgs84", "gcj02", "bd09"], Query(
     description="坐标系 / coordinate system of coordinates in and out: wgs84 (default), gcj02 (Amap), bd09 (Baidu)")]
 

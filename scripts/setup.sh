@@ -15,7 +15,8 @@ need_apt=()
 command -v npm >/dev/null || need_apt+=(npm)
 python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ "$with_test" = 1 ]; then
-    :  # test-only Debian packages go here when tests need them (chromium, gdal-bin)
+    # GDAL's command-line tools: the OGC API tests read the service with a client nobody here wrote.
+    command -v ogrinfo >/dev/null || need_apt+=(gdal-bin)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     say "apt-get install ${need_apt[*]}"

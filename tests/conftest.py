@@ -207,3 +207,55 @@ def synthetic_region(tmp_path: Path) -> Path:
     data_dir = tmp_path / "data"
     write_synthetic_region(data_dir)
     return data_dir
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(test_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app served by uvicorn in a subprocess on the session's database; yields its base URL.
+
+    A separate process, because clients such as GDAL block a threaded server in the same process.
+    """
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("uvicorn") / "server.log"
+    env = os.environ | {"DATABASE_URL": test_settings.database_url or "", "UNIONMAP_DATA_DIR": str(DATA_DIR),
+                        "UNIONMAP_REGION": test_settings.region, "NO_PROXY": "127.0.0.1,localhost"}
+    with log.open("wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+                                    "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                                   env=env, cwd=DATA_DIR.parent, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"uvicorn exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+            try:
+                with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"uvicorn did not answer within 60 s:\n{log.read_text(errors='replace')}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

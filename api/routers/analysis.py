@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from api.deps import ModelCacheDep, RegionDep, SessionDep, get_caller, require_writer
+from api.deps import ModelCacheDep, PlanId, RegionDep, SessionDep, get_caller, require_writer
 from geo import gaps, planning
 from geo.coverage_query import counted_stations, coverage_report, type_radii
 from geo.errors import NotFound
@@ -39,12 +39,13 @@ class CoverageOut(BaseModel):
     rows: list[CoverageRow]
 
 
-@router.get("/coverage", summary="覆盖分析 / population covered per type and region")
+@router.get("/coverage", summary="覆盖分析 / population covered per type and region",
+            responses={409: {"description": "尚未建立人口网格 / no demand grid yet"}})
 def coverage(session: SessionDep, cache: ModelCacheDep,
              level: Annotated[Level, Query(description="city 全市 | county 县 | township 乡镇")] = "county",
              type: Annotated[str | None, Query(description="服务类型 / service type")] = None,
              include_planned: Annotated[bool, Query(description="计入规划站点 / count planned stations")] = False,
-             plan: Annotated[int | None, Query(ge=1, description="只计入该方案 / only this plan's stations")] = None,
+             plan: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="只计入该方案 / only this plan")] = None,
              ) -> CoverageOut:
     """每种类型在每个区域覆盖的人口；开放站点计入，规划站点作为情景 / open stations; planned as a scenario."""
     model, info = cache.get(session)
@@ -203,8 +204,9 @@ class StoredPlan(BaseModel):
     station_ids: list[int]
 
 
-@router.get("/plans/{plan_id}", summary="已保存的方案 / a saved plan")
-def get_plan(plan_id: int, session: SessionDep) -> StoredPlan:
+@router.get("/plans/{plan_id}", summary="已保存的方案 / a saved plan",
+            responses={404: {"description": "没有该方案 / no such plan"}})
+def get_plan(plan_id: PlanId, session: SessionDep) -> StoredPlan:
     """方案及其规划站点编号 / the plan and the ids of its planned stations."""
     row = session.execute(text("SELECT * FROM plan WHERE id = :id"), {"id": plan_id}).mappings().one_or_none()
     if row is None:

@@ -1,5 +1,260 @@
-"""OGC API - Features at /ogc (being written)."""
+"""OGC API - Features at /ogc, for QGIS, GDAL/OGR and OWSLib (Part 1 Core, Part 2 CRS).
 
-from fastapi import APIRouter
+JSON unless HTML is asked for (``?f=html`` or a browser's ``Accept``); errors are the standard's
+``{"code", "description"}`` with status 400 or 404, never 500, and name the bad parameter.
+"""
 
-router = APIRouter(prefix="/ogc", tags=["ogc OGC API - Features"])
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
+
+from api import ogc_html, ogc_openapi
+from api.deps import RegionDep, SessionDep
+from geo import ogc, ogc_params
+from geo.errors import InputError, NotFound
+from geo.region import RegionConfig
+
+GEOJSON = "application/geo+json"
+OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
+CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+)
+FORMATS = {"json": False, "geojson": False, "html": True}
+
+
+class OgcRoute(APIRoute):
+    """Turns domain errors into the OGC exception body here, ahead of the app-wide 422 mapping."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap FastAPI's handler: InputError → 400, NotFound → 404, as the standard asks."""
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except InputError as error:
+                return exception_response(400, "InvalidParameterValue", str(error), error.field)
+            except NotFound as error:
+                return exception_response(404, "NotFound", str(error))
+
+        return route
+
+
+router = APIRouter(prefix="/ogc", tags=["ogc OGC API - Features"], route_class=OgcRoute)
+
+
+def coverage_cache(request: Request) -> ogc.CoverageCache:
+    """The app's coverage cache, beside its model cache (made on first use, once per app)."""
+    state = request.app.state
+    cache = getattr(state, "ogc_coverage_cache", None)
+    if cache is None:
+        cache = state.ogc_coverage_cache = ogc.CoverageCache(state.model_cache)
+    return cache
+
+
+CoverageCacheDep = Annotated[ogc.CoverageCache, Depends(coverage_cache)]
+
+
+def exception_response(status: int, code: str, description: str, parameter: str | None = None) -> JSONResponse:
+    """The OGC API exception document (RFC 7807-like ``code`` and ``description``)."""
+    body: dict[str, object] = {"code": code, "description": description}
+    if parameter:
+        body["parameter"] = parameter
+    return JSONResponse(status_code=status, content=body)
+
+
+def wants_html(request: Request) -> bool:
+    """HTML for ``?f=html`` or an Accept header that prefers text/html; JSON otherwise.
+
+    JSON wins ties, so a missing header (OWSLib), ``*/*`` and ``application/json`` get JSON.
+    """
+    fmt = request.query_params.get("f")
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", field="f")
+        return FORMATS[fmt]
+    html_q = json_q = 0.0
+    for part in request.headers.get("accept", "").split(","):
+        media, *options = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for option in options:
+            if option.startswith("q="):
+                try:
+                    quality = float(option[2:])
+                except ValueError:
+                    quality = 0.0
+        if media in ("text/html", "application/xhtml+xml"):
+            html_q = max(html_q, quality)
+        elif media in ("application/json", GEOJSON, "application/*", "*/*"):
+            json_q = max(json_q, quality)
+    return html_q > json_q
+
+
+def root_url(request: Request) -> str:
+    """Absolute URL of the landing page, as the client reached the server."""
+    return str(request.base_url).rstrip("/") + router.prefix
+
+
+def link(href: str, rel: str, media_type: str, title: str) -> dict[str, str]:
+    """One link object."""
+    return {"href": href, "rel": rel, "type": media_type, "title": title}
+
+
+def url_with(request: Request, **changes: object) -> str:
+    """This request's URL with some query parameters replaced (None drops one), others kept."""
+    names = {name.replace("_", "-") for name in changes}
+    params = [(name, value) for name, value in request.query_params.multi_items() if name not in names]
+    params += [(name.replace("_", "-"), str(value)) for name, value in changes.items() if value is not None]
+    return str(request.url.replace(query=urlencode(params)))
+
+
+def self_links(request: Request, media_type: str, title: str) -> list[dict[str, str]]:
+    """``self`` in the format served and ``alternate`` in the other one."""
+    html = wants_html(request)
+    return [link(str(request.url), "self", "text/html" if html else media_type, title),
+            link(url_with(request, f="json" if html else "html"), "alternate",
+                 media_type if html else "text/html", "其他格式 / other format")]
+
+
+def paging_links(request: Request, query: ogc_params.ItemQuery, page: ogc.ItemsPage,
+                 media_type: str) -> list[dict[str, str]]:
+    """``next`` while features remain and ``prev`` after the first page; other parameters kept."""
+    links = []
+    if query.offset + page.number_returned < page.number_matched:
+        links.append(link(url_with(request, offset=query.offset + query.limit, limit=query.limit), "next",
+                          media_type, "下一页 / next page"))
+    if query.offset > 0:
+        links.append(link(url_with(request, offset=max(0, query.offset - query.limit), limit=query.limit), "prev",
+                          media_type, "上一页 / previous page"))
+    return links
+
+
+def collection_document(root: str, collection: ogc.Collection) -> dict[str, object]:
+    """A collection's metadata: extent, CRS list (Part 2) and links to its items."""
+    url = f"{root}/collections/{collection.id}"
+    document: dict[str, object] = {
+        "id": collection.id, "title": collection.title, "description": collection.description,
+        "itemType": "feature", "crs": list(ogc_params.SUPPORTED_CRS), "storageCrs": ogc_params.CRS84,
+        "links": [link(url, "self", "application/json", collection.title),
+                  link(f"{url}?f=html", "alternate", "text/html", collection.title),
+                  link(f"{url}/items", "items", GEOJSON, "要素 / features"),
+                  link(f"{url}/items?f=html", "items", "text/html", "要素（网页）/ features as HTML")],
+    }
+    if collection.bbox is not None:
+        document["extent"] = {"spatial": {"bbox": [list(collection.bbox)], "crs": ogc_params.CRS84}}
+    return document
+
+
+def landing_title(region: RegionConfig) -> str:
+    """Chinese first, with the region's name."""
+    return f"{region.name_zh}工会服务阵地 OGC API - Features / {region.name_en} trade-union service points"
+
+
+@router.get("", summary="OGC API 首页 / landing page")
+@router.get("/", include_in_schema=False)
+def landing(request: Request, region: RegionDep, session: SessionDep) -> Response:
+    """链接到 API 描述、符合性声明与数据集 / links to the API description, conformance and collections."""
+    root, title = root_url(request), landing_title(region)
+    description = ("爱心驿站、三师一室、职工书屋、工人文化宫、职工之家及行政区边界与覆盖率。"
+                   "演示数据与近似边界在要素属性中标明。"
+                   " / Service points, boundaries and coverage; demo data and approximate boundaries are flagged.")
+    links = self_links(request, "application/json", title) + [
+        link(f"{root}/api", "service-desc", OPENAPI_JSON, "API 定义（OpenAPI 3.0）/ API definition"),
+        link(str(request.base_url).rstrip("/") + "/docs", "service-doc", "text/html", "API 文档 / API documentation"),
+        link(f"{root}/conformance", "conformance", "application/json", "符合性声明 / conformance classes"),
+        link(f"{root}/collections", "data", "application/json", "数据集 / collections"),
+    ]
+    if wants_html(request):
+        warnings = [notice for found in ogc.collections(session) for notice in found.notices]
+        return HTMLResponse(ogc_html.landing(title, description, links, warnings, root))
+    return JSONResponse({"title": title, "description": description, "links": links})
+
+
+@router.get("/conformance", summary="符合性声明 / conformance classes")
+def conformance(request: Request) -> Response:
+    """本服务实现的 OGC 标准类 / the conformance classes this API implements."""
+    if wants_html(request):
+        return HTMLResponse(ogc_html.conformance(CONFORMANCE, root_url(request)))
+    return JSONResponse({"conformsTo": list(CONFORMANCE)})
+
+
+@router.get("/api", summary="OpenAPI 3.0 定义 / OpenAPI 3.0 definition of /ogc")
+def api_definition(request: Request, session: SessionDep) -> Response:
+    """OGC 端点的 OpenAPI 3.0 文档（FastAPI 自身输出 3.1）/ the /ogc endpoints as OpenAPI 3.0."""
+    document = ogc_openapi.document(root_url(request), ogc.collections(session))
+    return Response(json.dumps(document, ensure_ascii=False), media_type=OPENAPI_JSON)
+
+
+@router.get("/collections", summary="数据集列表 / collections")
+def collections(request: Request, session: SessionDep) -> Response:
+    """每类服务阵地、县、乡镇边界与覆盖率各一个数据集 / one collection per service type, plus regions."""
+    root = root_url(request)
+    found = ogc.collections(session)
+    if wants_html(request):
+        return HTMLResponse(ogc_html.collections(root, found))
+    return JSONResponse({
+        "links": self_links(request, "application/json", "数据集 / collections"),
+        "crs": list(ogc_params.SUPPORTED_CRS),
+        "collections": [collection_document(root, collection) for collection in found],
+    })
+
+
+@router.get("/collections/{collection_id}", summary="数据集 / one collection")
+def collection(collection_id: str, request: Request, session: SessionDep) -> Response:
+    """数据集的范围、坐标系与要素链接 / a collection's extent, CRS list and links."""
+    found = ogc.find_collection(session, collection_id)
+    if wants_html(request):
+        return HTMLResponse(ogc_html.collection(root_url(request), found))
+    return JSONResponse(collection_document(root_url(request), found))
+
+
+@router.get("/collections/{collection_id}/items", summary="要素 / features (GeoJSON, paged)")
+def items(collection_id: str, request: Request, session: SessionDep, cache: CoverageCacheDep) -> Response:
+    """分页的 GeoJSON 要素；bbox、crs、limit、offset 与属性筛选 / paged GeoJSON with filters.
+
+    `crs=http://www.opengis.net/def/crs/EPSG/0/4326` 时坐标为（纬度，经度）；`bbox-crs` 同理。
+    """
+    found = ogc.find_collection(session, collection_id)
+    html = wants_html(request)
+    query = ogc_params.parse_item_query(request.query_params.multi_items(), found.filters)
+    page = ogc.items(session, found, query, cache=cache)
+    links = [*self_links(request, GEOJSON, found.title),
+             link(f"{root_url(request)}/collections/{found.id}", "collection", "application/json", found.title),
+             *paging_links(request, query, page, "text/html" if html else GEOJSON)]
+    if html:
+        features = [json.loads(feature) for feature in page.features]
+        return HTMLResponse(ogc_html.items(found, features, page.number_matched, query.offset, links,
+                                           root_url(request)))
+    body = ogc.feature_collection_text(page.features, {
+        "numberMatched": page.number_matched, "numberReturned": page.number_returned,
+        "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links})
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{query.crs}>"})
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="单个要素 / one feature")
+def feature(collection_id: str, feature_id: str, request: Request, session: SessionDep,
+            cache: CoverageCacheDep) -> Response:
+    """按 id（站点编号或行政区代码）取一个要素 / one feature by id (station id or region code)."""
+    found = ogc.find_collection(session, collection_id)
+    html = wants_html(request)
+    crs = ogc_params.parse_feature_query(request.query_params.multi_items())
+    text = ogc.item(session, found, feature_id, crs=crs, cache=cache)
+    collection_url = f"{root_url(request)}/collections/{found.id}"
+    links = [*self_links(request, GEOJSON, found.title),
+             link(collection_url, "collection", "application/json", found.title)]
+    if html:
+        return HTMLResponse(ogc_html.feature(found, json.loads(text), root_url(request)))
+    body = ogc.append_members(text, {"links": links})
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs}>"})

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
-from api.deps import CrsParam, SessionDep, SettingsDep, WriterDep
+from api.deps import CrsParam, SessionDep, SettingsDep, StationId, WriterDep
 from api.routers.stations import etag
 from api.schemas import StationFeatureIn, StationPatchIn
 from geo import registry, service_types
@@ -21,7 +21,10 @@ from geo.errors import InputError, PreconditionRequired
 router = APIRouter(prefix="/stations", tags=["stations 站点"])
 
 IfMatch = Annotated[str | None, Header(description='要修改的版本（读取时的 ETag）/ the ETag you read, e.g. "3"')]
-WRITE_ERRORS = {401: {"description": "没有或无效的密钥 / no or bad API key"},
+WRITE_ERRORS: dict[int | str, dict[str, object]] = {
+                400: {"description": "请求体不是 JSON / the body is not valid JSON"},
+                404: {"description": "不存在 / no such station"},
+                401: {"description": "没有或无效的密钥 / no or bad API key"},
                 403: {"description": "只读密钥 / read-only key"},
                 412: {"description": "版本已变 / changed since you read it"},
                 422: {"description": "输入有误（指明字段）/ bad input, field named"},
@@ -66,7 +69,7 @@ def create_station(feature: StationFeatureIn, session: SessionDep, settings: Set
 
 
 @router.put("/{station_id}", summary="替换站点 / replace a station", responses=WRITE_ERRORS)
-def replace_station(station_id: int, feature: StationFeatureIn, session: SessionDep, settings: SettingsDep,
+def replace_station(station_id: StationId, feature: StationFeatureIn, session: SessionDep, settings: SettingsDep,
                     caller: WriterDep, response: Response, if_match: IfMatch = None,
                     crs: CrsParam = "wgs84") -> dict[str, int]:
     """用完整的要素替换站点，需 If-Match / replace all of a station's fields (If-Match required)."""
@@ -77,7 +80,7 @@ def replace_station(station_id: int, feature: StationFeatureIn, session: Session
 
 
 @router.patch("/{station_id}", summary="修改站点 / change some fields", responses=WRITE_ERRORS)
-def change_station(station_id: int, patch: StationPatchIn, session: SessionDep, settings: SettingsDep,
+def change_station(station_id: StationId, patch: StationPatchIn, session: SessionDep, settings: SettingsDep,
                    caller: WriterDep, response: Response, if_match: IfMatch = None,
                    crs: CrsParam = "wgs84") -> dict[str, int]:
     """只改给出的字段，需 If-Match / change only the fields given (If-Match required)."""
@@ -103,7 +106,7 @@ def _update(session: SessionDep, caller: WriterDep, station_id: int, write: regi
 
 @router.delete("/{station_id}", status_code=status.HTTP_204_NO_CONTENT, summary="删除站点 / delete a station",
                responses=WRITE_ERRORS)
-def delete_station(station_id: int, session: SessionDep, caller: WriterDep, if_match: IfMatch = None) -> Response:
+def delete_station(station_id: StationId, session: SessionDep, caller: WriterDep, if_match: IfMatch = None) -> Response:
     """软删除：从所有读取中消失，记录与历史保留 / soft delete: gone from every read, row and history kept."""
     expected = expected_version(if_match)
     set_actor(session, caller.actor)

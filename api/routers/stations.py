@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import CrsParam, RegionDep, SessionDep
+from api.deps import CrsParam, RegionDep, SessionDep, StationId
 from api.geojson import feature_collection
 from api.schemas import FeatureCollection, HistoryEntry, NavigationLinks, NearestOut, NearestStation, StationProperties
 from geo import catalogue, hours, navigation, registry
@@ -121,7 +121,7 @@ def crs_convert(lon: float, lat: float, source: coords.CoordSystem, target: coor
 
 @router.get("/{station_id}", summary="单个站点 / one station",
             responses={404: {"description": "不存在 / no such station"}})
-def get_station(station_id: int, session: SessionDep, region: RegionDep, response: Response,
+def get_station(station_id: StationId, session: SessionDep, region: RegionDep, response: Response,
                 crs: CrsParam = "wgs84") -> FeatureCollection[StationProperties]:
     """一个站点（FeatureCollection 中的一个要素），`ETag` 为其版本 / one station; ETag = its version."""
     features = station_features(session, catalogue.StationFilter(ids=(station_id,)), crs, region)
@@ -131,8 +131,9 @@ def get_station(station_id: int, session: SessionDep, region: RegionDep, respons
     return features
 
 
-@router.get("/{station_id}/history", summary="修改记录 / history of a station")
-def station_history(station_id: int, session: SessionDep) -> list[HistoryEntry]:
+@router.get("/{station_id}/history", summary="修改记录 / history of a station",
+            responses={404: {"description": "没有记录 / no such station"}})
+def station_history(station_id: StationId, session: SessionDep) -> list[HistoryEntry]:
     """谁在何时改了什么 / who changed what, and when (oldest first)."""
     return [HistoryEntry(**entry) for entry in registry.history(session, station_id)]
 

@@ -1,0 +1,151 @@
+"""Query parameters of OGC API - Features items: CRS URIs, ``bbox`` axis order, paging, filters.
+
+Pure parsing, no database: every function raises ``InputError`` naming the parameter, which
+the API answers with 400.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from geo.errors import InputError
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
+SUPPORTED_CRS = (CRS84, EPSG4326)
+DEFAULT_LIMIT, MAX_LIMIT = 10, 10_000
+COMMON_PARAMETERS = ("f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime")
+_CRS_ALIASES = {
+    CRS84: CRS84, "https://www.opengis.net/def/crs/OGC/1.3/CRS84": CRS84, "OGC:CRS84": CRS84,
+    "[OGC:CRS84]": CRS84, "urn:ogc:def:crs:OGC:1.3:CRS84": CRS84, "CRS84": CRS84,
+    EPSG4326: EPSG4326, "https://www.opengis.net/def/crs/EPSG/0/4326": EPSG4326, "EPSG:4326": EPSG4326,
+    "[EPSG:4326]": EPSG4326, "urn:ogc:def:crs:EPSG::4326": EPSG4326,
+}
+
+Bbox = tuple[float, float, float, float]  # west, south, east, north (lon, lat degrees)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A property a client may filter items on with ``?name=value`` (equality)."""
+
+    name: str
+    column: str  # SQL expression: a constant in geo.ogc, never client text
+    kind: Literal["text", "bool", "enum"] = "text"
+    values: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ItemQuery:
+    """A validated items request: page, spatial filter (lon, lat), output CRS, property filters."""
+
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    bbox: Bbox | None = None
+    crs: str = CRS84
+    filters: dict[str, str | bool] = field(default_factory=dict)
+
+
+def parse_crs(value: str, *, field: str = "crs") -> str:
+    """The canonical URI of a supported CRS; InputError naming ``field`` otherwise."""
+    canonical = _CRS_ALIASES.get(value.strip())
+    if canonical is None:
+        raise InputError(f"unsupported CRS {value!r}; supported: {', '.join(SUPPORTED_CRS)}", field=field)
+    return canonical
+
+
+def parse_bbox(value: str, *, crs: str = CRS84) -> Bbox:
+    """``bbox`` as (west, south, east, north) in lon, lat degrees.
+
+    EPSG:4326 boxes come as ``minLat,minLon,maxLat,maxLon`` and are swapped. Six numbers (with
+    heights) are accepted and heights dropped. Values are clamped to the globe; west > east
+    means the box crosses the antimeridian (allowed by the standard).
+    """
+    try:
+        numbers = [float(part) for part in value.split(",")]
+    except ValueError as error:
+        raise InputError("expected 4 (or 6) comma-separated numbers", field="bbox") from error
+    if len(numbers) not in (4, 6) or not all(math.isfinite(number) for number in numbers):
+        raise InputError("expected 4 (or 6) comma-separated finite numbers", field="bbox")
+    if len(numbers) == 6:
+        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    if crs == EPSG4326:
+        numbers = [numbers[1], numbers[0], numbers[3], numbers[2]]
+    west, south, east, north = numbers
+    if south > north:
+        raise InputError("the lower corner's latitude is above the upper corner's", field="bbox")
+    return _clamp(west, 180.0), _clamp(south, 90.0), _clamp(east, 180.0), _clamp(north, 90.0)
+
+
+def _clamp(value: float, bound: float) -> float:
+    return min(max(value, -bound), bound)
+
+
+def _parse_int(value: str, *, field: str, low: int, high: int | None = 2**62) -> int:
+    """An integer in [low, high]: PostgreSQL's LIMIT and OFFSET take 64-bit integers."""
+    try:
+        number = int(value)
+    except ValueError as error:
+        raise InputError(f"expected an integer, got {value!r}", field=field) from error
+    if number < low:
+        raise InputError(f"must be at least {low}, got {number}", field=field)
+    if high is not None and number > high:
+        raise InputError(f"must be at most {high}, got {number}", field=field)
+    return number
+
+
+def _parse_filter(spec: Filter, value: str) -> str | bool:
+    if spec.kind == "bool":
+        lowered = value.strip().lower()
+        if lowered not in ("true", "false", "1", "0"):
+            raise InputError(f"expected true or false, got {value!r}", field=spec.name)
+        return lowered in ("true", "1")
+    if spec.kind == "enum" and value not in spec.values:
+        raise InputError(f"expected one of {', '.join(spec.values)}, got {value!r}", field=spec.name)
+    if len(value) > 200 or "\x00" in value:
+        raise InputError("value too long or holding a NUL character", field=spec.name)
+    return value
+
+
+def parse_item_query(parameters: Iterable[tuple[str, str]], filters: tuple[Filter, ...] = ()) -> ItemQuery:
+    """Validate an items request's query parameters; InputError naming the first bad one.
+
+    Unknown and repeated parameters are rejected rather than ignored, so that a misspelt
+    filter cannot silently return everything. Any ``limit`` above 10 000 is served as 10 000, as
+    17-069r4 requires (/req/core/fc-limit-response-1 C: not an error); ``datetime`` is accepted
+    and ignored, since no collection has temporal data.
+    """
+    accepted = COMMON_PARAMETERS + tuple(spec.name for spec in filters)
+    given: dict[str, str] = {}
+    for name, value in parameters:
+        if name not in accepted:
+            raise InputError(f"unknown query parameter {name!r}; this collection accepts: "
+                             f"{', '.join(accepted)}", field=name)
+        if name in given:
+            raise InputError(f"query parameter {name!r} given more than once", field=name)
+        given[name] = value
+    crs = parse_crs(given["crs"]) if "crs" in given else CRS84
+    bbox_crs = parse_crs(given["bbox-crs"], field="bbox-crs") if "bbox-crs" in given else CRS84
+    values = {spec.name: _parse_filter(spec, given[spec.name]) for spec in filters if spec.name in given}
+    return ItemQuery(
+        limit=min(_parse_int(given["limit"], field="limit", low=1, high=None), MAX_LIMIT)
+        if "limit" in given else DEFAULT_LIMIT,
+        offset=_parse_int(given["offset"], field="offset", low=0) if "offset" in given else 0,
+        bbox=parse_bbox(given["bbox"], crs=bbox_crs) if "bbox" in given else None,
+        crs=crs, filters=values,
+    )
+
+
+def parse_feature_query(parameters: Iterable[tuple[str, str]]) -> str:
+    """The output CRS of a single-feature request (``f`` and ``crs`` only; others are rejected)."""
+    crs = CRS84
+    for name, value in parameters:
+        if name == "crs":
+            crs = parse_crs(value)
+        elif name != "f":
+            raise InputError(f"unknown query parameter {name!r}; a feature accepts: f, crs", field=name)
+    return crs

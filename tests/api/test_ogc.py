@@ -1,0 +1,309 @@
+"""OGC API - Features at /ogc over TestClient, on the Jiujiang reference and demo data."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+pytestmark = pytest.mark.db
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
+TYPES = ("love_station", "legal_service", "worker_library", "cultural_palace", "workers_home")
+
+
+def rel(links: list[dict], name: str) -> list[dict]:
+    return [item for item in links if item["rel"] == name]
+
+
+def count(session: Session, sql: str, **params: object) -> int:
+    return int(session.execute(text(sql), params).scalar_one())
+
+
+@pytest.mark.parametrize("headers", [{}, {"Accept": "*/*"}, {"Accept": "application/json"}, {"Accept": ""}])
+def test_landing_page_is_json_by_default_with_the_links_clients_need(client: TestClient, headers: dict) -> None:
+    response = client.get("/ogc", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["title"].startswith("九江市")
+    links = body["links"]
+    (desc,) = rel(links, "service-desc")
+    assert desc["type"] == "application/vnd.oai.openapi+json;version=3.0"
+    assert desc["href"].endswith("/ogc/api")
+    assert rel(links, "service-doc")[0]["href"].endswith("/docs")
+    assert rel(links, "conformance")[0]["href"].endswith("/ogc/conformance")
+    assert rel(links, "data")[0]["href"].endswith("/ogc/collections")
+    assert rel(links, "alternate")[0]["type"] == "text/html"
+    slash = client.get("/ogc/", headers=headers)  # OWSLib asks for the trailing slash
+    assert slash.status_code == 200 and rel(slash.json()["links"], "data") == rel(links, "data")
+
+
+def test_landing_page_as_html_for_browsers(client: TestClient) -> None:
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    for response in (client.get("/ogc", headers={"Accept": browser}), client.get("/ogc?f=html")):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
+        assert "/ogc/collections" in response.text and "演示数据" in response.text
+
+
+def test_conformance_declares_core_geojson_html_oas30_and_crs(client: TestClient) -> None:
+    classes = client.get("/ogc/conformance").json()["conformsTo"]
+    for name in ("core", "geojson", "html", "oas30"):
+        assert f"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/{name}" in classes
+    assert "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs" in classes
+
+
+def test_api_document_is_openapi_30_with_per_collection_filters(client: TestClient) -> None:
+    response = client.get("/ogc/api")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/vnd.oai.openapi+json;version=3.0"
+    assert re.search(r'"openapi": ?"3\.0\.\d', response.text)
+    document = response.json()
+    assert document["servers"][0]["url"].endswith("/ogc")
+    assert "/collections/{collectionId}/items" in document["paths"]
+    assert document["components"]["parameters"]["limit"]["schema"]["maximum"] == 10_000
+    names = {item.get("name") for item in document["paths"]["/collections/love_station/items"]["get"]["parameters"]}
+    assert {"status", "county_code", "township_code", "is_demo"} <= names
+
+
+def test_fastapi_docs_still_describe_the_ogc_routes(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/ogc/collections/{collection_id}/items" in paths and "/ogc/api" in paths
+
+
+def test_collections_list_every_type_regions_and_coverage(client: TestClient) -> None:
+    body = client.get("/ogc/collections").json()
+    found = {item["id"]: item for item in body["collections"]}
+    assert set(TYPES) | {"counties", "townships", "coverage"} <= set(found)
+    assert found["love_station"]["title"].startswith("爱心驿站")
+    assert "近似" in found["townships"]["title"] and "approximate" in found["townships"]["title"]
+    assert "modelled" in found["coverage"]["description"]
+    for item in found.values():
+        assert item["itemType"] == "feature"
+        assert item["crs"] == [CRS84, EPSG4326] and item["storageCrs"] == CRS84
+        (bbox,) = item["extent"]["spatial"]["bbox"]
+        west, south, east, north = bbox
+        assert 113 < west < east < 118 and 28 < south < north < 31
+        (items,) = [link for link in rel(item["links"], "items") if link["type"] == "application/geo+json"]
+        assert items["href"].endswith(f"/ogc/collections/{item['id']}/items")
+    assert client.get("/ogc/collections/love_station").json()["id"] == "love_station"
+
+
+def test_items_page_counts_and_headers(client: TestClient, session: Session) -> None:
+    response = client.get("/ogc/collections/love_station/items")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/geo+json"
+    assert response.headers["content-crs"] == f"<{CRS84}>"
+    body = response.json()
+    assert body["type"] == "FeatureCollection"
+    assert body["numberMatched"] == 136 == count(
+        session, "SELECT count(*) FROM station WHERE type_code = 'love_station' AND deleted_at IS NULL")
+    assert body["numberReturned"] == len(body["features"]) == 10
+    assert body["timeStamp"].endswith("Z")
+    feature = body["features"][0]
+    lon, lat = feature["geometry"]["coordinates"]
+    assert 113.5 < lon < 117 and 28.5 < lat < 30.5
+    properties = feature["properties"]
+    assert isinstance(feature["id"], int)
+    assert properties["type_code"] == "love_station" and properties["is_demo"] is True
+    assert properties["opening_hours_text"] and isinstance(properties["amenities"], str)
+    assert properties["amenities"] == ",".join(properties["amenity_list"])
+    assert rel(body["links"], "next") and not rel(body["links"], "prev")
+
+
+def test_next_links_read_every_station_of_a_type_exactly_once(client: TestClient, session: Session) -> None:
+    expected = [row[0] for row in session.execute(text(
+        "SELECT id FROM station WHERE type_code = 'worker_library' AND deleted_at IS NULL ORDER BY id"))]
+    seen: list[int] = []
+    url: str | None = "/ogc/collections/worker_library/items?limit=25"
+    pages = 0
+    while url:
+        body = client.get(url).json()
+        assert body["numberMatched"] == len(expected) == 234
+        seen += [feature["id"] for feature in body["features"]]
+        pages += 1
+        if pages > 1:
+            assert rel(body["links"], "prev")
+        url = next((link["href"] for link in rel(body["links"], "next")), None)
+    assert pages == 10 and seen == expected
+
+
+def test_next_link_keeps_filters(client: TestClient, session: Session) -> None:
+    body = client.get("/ogc/collections/worker_library/items", params={"status": "open", "limit": 5}).json()
+    expected = count(session, "SELECT count(*) FROM station WHERE type_code = 'worker_library' "
+                              "AND status = 'open' AND deleted_at IS NULL")
+    assert body["numberMatched"] == expected
+    (following,) = rel(body["links"], "next")
+    assert "status=open" in following["href"] and "offset=5" in following["href"]
+    assert all(feature["properties"]["status"] == "open" for feature in body["features"])
+
+
+def test_bbox_in_crs84_and_in_epsg4326_order_select_the_same_features(client: TestClient, session: Session) -> None:
+    west, south, east, north = 115.9, 29.6, 116.1, 29.8
+    params = {"limit": 1000}
+    lonlat = client.get("/ogc/collections/love_station/items",
+                        params=params | {"bbox": f"{west},{south},{east},{north}"}).json()
+    latlon = client.get("/ogc/collections/love_station/items",
+                        params=params | {"bbox": f"{south},{west},{north},{east}", "bbox-crs": EPSG4326}).json()
+    expected = count(session, "SELECT count(*) FROM station WHERE type_code = 'love_station' AND deleted_at IS NULL "
+                              "AND ST_Intersects(geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326))",
+                     w=west, s=south, e=east, n=north)
+    assert expected > 0
+    assert lonlat["numberMatched"] == latlon["numberMatched"] == expected
+    assert [f["id"] for f in lonlat["features"]] == [f["id"] for f in latlon["features"]]
+    townships = client.get("/ogc/collections/townships/items",
+                           params={"bbox": f"{west},{south},{east},{north}", "limit": 500}).json()
+    assert 0 < townships["numberMatched"] < 204
+
+
+def test_crs_epsg4326_swaps_coordinates(client: TestClient) -> None:
+    plain = client.get("/ogc/collections/cultural_palace/items").json()
+    swapped_response = client.get("/ogc/collections/cultural_palace/items", params={"crs": EPSG4326})
+    assert swapped_response.headers["content-crs"] == f"<{EPSG4326}>"
+    swapped = swapped_response.json()
+    assert len(plain["features"]) == len(swapped["features"]) == 5
+    for a, b in zip(plain["features"], swapped["features"], strict=True):
+        assert a["id"] == b["id"]
+        assert b["geometry"]["coordinates"] == a["geometry"]["coordinates"][::-1]
+    region = client.get("/ogc/collections/counties/items/360403", params={"crs": EPSG4326}).json()
+    lat, lon = region["geometry"]["coordinates"][0][0][0]
+    assert 28 < lat < 31 and 113 < lon < 118
+
+
+@pytest.mark.parametrize(("collection", "params", "sql"), [
+    ("love_station", {"status": "open"}, "type_code = 'love_station' AND status = 'open'"),
+    ("love_station", {"county_code": "360403"}, "type_code = 'love_station' AND county_code = '360403'"),
+    ("workers_home", {"is_demo": "true"}, "type_code = 'workers_home' AND is_demo"),
+    ("workers_home", {"is_demo": "false"}, "type_code = 'workers_home' AND NOT is_demo"),
+])
+def test_property_filters(client: TestClient, session: Session, collection: str, params: dict, sql: str) -> None:
+    body = client.get(f"/ogc/collections/{collection}/items", params=params | {"limit": 1000}).json()
+    expected = count(session, f"SELECT count(*) FROM station WHERE deleted_at IS NULL AND {sql}")
+    assert body["numberMatched"] == body["numberReturned"] == expected
+    for name, value in params.items():
+        assert {str(f["properties"][name]).lower() for f in body["features"]} <= {value}
+
+
+def test_townships_filter_on_parent_code(client: TestClient, session: Session) -> None:
+    body = client.get("/ogc/collections/townships/items", params={"parent_code": "360403", "limit": 100}).json()
+    expected = count(session, "SELECT count(*) FROM region WHERE level = 'township' AND parent_code = '360403'")
+    assert body["numberMatched"] == expected > 0
+    assert {f["properties"]["parent_code"] for f in body["features"]} == {"360403"}
+    assert all(f["properties"]["boundary_is_approximate"] is True for f in body["features"])
+    assert client.get("/ogc/collections/townships/items").json()["numberMatched"] == 204
+    assert client.get("/ogc/collections/counties/items").json()["numberMatched"] == 13
+
+
+def test_coverage_items_carry_shares_per_type(client: TestClient) -> None:
+    body = client.get("/ogc/collections/coverage/items", params={"limit": 300}).json()
+    assert body["numberMatched"] == body["numberReturned"] == 204
+    properties = body["features"][0]["properties"]
+    assert properties["population_is_modelled"] is True
+    for code in TYPES:
+        assert 0 <= properties[f"{code}_covered_share"] <= 1
+        assert 0 <= properties[f"{code}_covered_population"] <= properties["population"]
+    one = client.get(f"/ogc/collections/coverage/items/{body['features'][0]['id']}").json()
+    assert one["properties"] == properties
+
+
+def test_single_item_and_404s(client: TestClient, session: Session) -> None:
+    station_id = count(session, "SELECT min(id) FROM station WHERE type_code = 'love_station' AND deleted_at IS NULL")
+    response = client.get(f"/ogc/collections/love_station/items/{station_id}")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/geo+json"
+    body = response.json()
+    assert body["id"] == station_id and body["properties"]["type_code"] == "love_station"
+    assert rel(body["links"], "collection")
+    assert client.get("/ogc/collections/counties/items/360403").json()["properties"]["name"]
+    for url, name in [("/ogc/collections/love_station/items/999999999", "999999999"),
+                      ("/ogc/collections/love_station/items/abc", "abc"),
+                      ("/ogc/collections/counties/items/000000", "000000"),
+                      ("/ogc/collections/nope/items", "nope"),
+                      ("/ogc/collections/nope", "nope"),
+                      ("/ogc/collections/counties/items/36%00", "36"),
+                      ("/ogc/collections/no%00pe/items", "no")]:
+        missing = client.get(url)
+        assert missing.status_code == 404, url
+        assert missing.json()["code"] == "NotFound" and name in missing.json()["description"]
+    other_type = count(session, "SELECT min(id) FROM station WHERE type_code = 'worker_library'")
+    assert client.get(f"/ogc/collections/love_station/items/{other_type}").status_code == 404
+
+
+def test_soft_deleted_stations_are_never_served(client: TestClient, session: Session) -> None:
+    station_id = count(session, "SELECT min(id) FROM station WHERE type_code = 'cultural_palace'")
+    session.execute(text("UPDATE station SET deleted_at = now() WHERE id = :id"), {"id": station_id})
+    body = client.get("/ogc/collections/cultural_palace/items").json()
+    assert body["numberMatched"] == 4 and station_id not in [f["id"] for f in body["features"]]
+    assert client.get(f"/ogc/collections/cultural_palace/items/{station_id}").status_code == 404
+    found = {c["id"]: c for c in client.get("/ogc/collections").json()["collections"]}
+    assert "4" in found["cultural_palace"]["description"]
+
+
+@pytest.mark.parametrize(("params", "parameter"), [
+    ({"limit": "0"}, "limit"), ({"limit": "abc"}, "limit"), ({"limit": "-5"}, "limit"), ({"offset": "-1"}, "offset"),
+    ({"bbox": "1,2,3"}, "bbox"), ({"bbox": "a,b,c,d"}, "bbox"), ({"bbox": "116,30,117,29"}, "bbox"),
+    ({"bbox": "nan,1,2,3"}, "bbox"), ({"crs": "http://www.opengis.net/def/crs/EPSG/0/3857"}, "crs"),
+    ({"bbox": "29,116,30,117", "bbox-crs": "EPSG:9999"}, "bbox-crs"), ({"colour": "red"}, "colour"),
+    ({"status": "bogus"}, "status"), ({"is_demo": "maybe"}, "is_demo"), ({"f": "xml"}, "f"),
+    ({"parent_code": "360403"}, "parent_code"), ({"offset": "99999999999999999999"}, "offset"),
+    ({"bbox": "inf,29,117,30"}, "bbox"),
+])
+def test_bad_parameters_are_400_naming_the_parameter(client: TestClient, params: dict, parameter: str) -> None:
+    response = client.get("/ogc/collections/love_station/items", params=params)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == "InvalidParameterValue" and body["parameter"] == parameter
+    assert parameter in body["description"]
+
+
+def test_nul_in_a_filter_is_a_client_error_naming_it(client: TestClient) -> None:
+    response = client.get("/ogc/collections/love_station/items", params={"county_code": "36\x00"})
+    assert response.status_code in (400, 422)  # the app-wide NUL guard may answer first
+    assert "county_code" in response.text
+
+
+def test_repeated_parameter_and_bad_feature_parameter_are_400(client: TestClient) -> None:
+    repeated = client.get("/ogc/collections/love_station/items?limit=1&limit=2")
+    assert repeated.status_code == 400 and repeated.json()["parameter"] == "limit"
+    assert client.get("/ogc/collections/counties/items/360403?crs=bogus").json()["parameter"] == "crs"
+    assert client.get("/ogc/collections/counties/items/360403?limit=3").status_code == 400
+
+
+def test_large_limit_is_served_as_the_maximum_and_datetime_is_ignored(client: TestClient) -> None:
+    body = client.get("/ogc/collections/love_station/items",
+                      params={"limit": 10**30, "datetime": "2024-01-01T00:00:00Z"})
+    assert body.status_code == 200
+    assert body.json()["numberReturned"] == 136 and not rel(body.json()["links"], "next")
+    past_end = client.get("/ogc/collections/love_station/items", params={"offset": 500}).json()
+    assert past_end["numberMatched"] == 136 and past_end["numberReturned"] == 0
+
+
+@pytest.mark.parametrize("path", ["/ogc?f=html", "/ogc/collections?f=html", "/ogc/collections/love_station?f=html",
+                                  "/ogc/collections/love_station/items?f=html",
+                                  "/ogc/collections/townships/items?f=html", "/ogc/collections/townships?f=html",
+                                  "/ogc/collections/coverage/items?f=html", "/ogc/conformance?f=html"])
+def test_html_pages_show_notices_and_load_nothing_external(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert "<script" not in page.lower() and "stylesheet" not in page.lower()
+    assert not re.search(r'src="https?://', page)
+    if "love_station" in path or path == "/ogc?f=html":
+        assert "演示数据" in page and "Demo data" in page
+    if "townships" in path or "coverage" in path:
+        assert "近似" in page and "approximate" in page
+    if "items" in path:
+        assert "共" in page and "features" in page
+
+
+def test_html_items_page_links_next_page_and_features(client: TestClient) -> None:
+    page = client.get("/ogc/collections/love_station/items", params={"f": "html", "limit": 5}).text
+    assert "下一页" in page and "offset=5" in page and "f=html" in page
+    first = re.search(r'/items/(\d+)\?f=html', page)
+    assert first is not None
+    feature_page = client.get(f"/ogc/collections/love_station/items/{first.group(1)}?f=html")
+    assert feature_page.status_code == 200 and "演示数据" in feature_page.text

@@ -1,0 +1,115 @@
+"""Real OGC API clients against /ogc: GDAL's OAPIF driver (ogrinfo, ogr2ogr) and OWSLib.
+
+The app runs as a separate uvicorn process on the session's test database (its data is
+committed by the session fixture): GDAL in the same process as a threaded test server can
+deadlock, and a real server is what QGIS and GDAL meet in practice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from owslib.ogcapi.features import Features
+
+pytestmark = pytest.mark.db
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+COLLECTIONS = ("love_station", "legal_service", "worker_library", "cultural_palace", "workers_home",
+               "counties", "townships", "coverage")
+
+
+@pytest.fixture(scope="module")
+def server(live_server: str) -> str:
+    """The app in a subprocess (tests/conftest.py): GDAL must not share a process with it."""
+    return live_server
+
+
+def gdal(*arguments: str) -> str:
+    """Run a GDAL command line tool; its stdout, or a failure with its output."""
+    if shutil.which(arguments[0]) is None:
+        pytest.fail(f"{arguments[0]} not found: install gdal-bin (scripts/setup.sh does on CI)")
+    env = os.environ | {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+                        "GDAL_HTTP_TIMEOUT": "60", "CPL_DEBUG": "OFF"}
+    result = subprocess.run(arguments, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, f"{' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}"
+    assert "ERROR" not in result.stderr, result.stderr
+    return result.stdout
+
+
+def test_ogrinfo_lists_every_collection(server: str) -> None:
+    output = gdal("ogrinfo", "-ro", "-so", f"OAPIF:{server}/ogc")
+    layers = re.findall(r"^\d+: (\w+)", output, flags=re.MULTILINE)
+    assert set(COLLECTIONS) <= set(layers), output
+
+
+def test_ogrinfo_reads_feature_count_and_extent(server: str) -> None:
+    output = gdal("ogrinfo", "-ro", "-al", "-so", f"OAPIF:{server}/ogc", "love_station")
+    assert "Feature Count: 136" in output, output
+    assert re.search(r"Extent: \(11\d\.\d+, 2\d\.\d+\) - \(11\d\.\d+, \d\d\.\d+\)", output), output
+    for field in ("name: String", "status: String", "is_demo: Integer(Boolean)", "amenities: String"):
+        assert field in output, output
+
+
+def test_ogr2ogr_copies_every_worker_library_with_the_apis_coordinates(server: str, tmp_path: Path) -> None:
+    target = tmp_path / "worker_library.geojson"
+    gdal("ogr2ogr", "-f", "GeoJSON", str(target), f"OAPIF:{server}/ogc", "worker_library")
+    features = json.loads(target.read_text(encoding="utf-8"))["features"]
+    assert len(features) == 234
+    api = httpx.get(f"{server}/api/v1/stations", params={"type": "worker_library"}, timeout=30).json()["features"]
+    expected = {feature["id"]: feature["geometry"]["coordinates"] for feature in api}
+    copied = {feature["properties"]["station_id"]: feature["geometry"]["coordinates"] for feature in features}
+    assert set(copied) == set(expected)
+    for station_id in sorted(expected)[::20]:
+        assert copied[station_id] == pytest.approx(expected[station_id], abs=1e-9)
+    assert {feature["properties"]["type_code"] for feature in features} == {"worker_library"}
+    assert all(feature["properties"]["is_demo"] for feature in features)
+
+
+def test_ogr2ogr_copies_every_township_polygon(server: str, tmp_path: Path) -> None:
+    target = tmp_path / "townships.geojson"
+    gdal("ogr2ogr", "-f", "GeoJSON", str(target), f"OAPIF:{server}/ogc", "townships")
+    features = json.loads(target.read_text(encoding="utf-8"))["features"]
+    assert len(features) == 204
+    assert len({feature["properties"]["code"] for feature in features}) == 204
+    assert {feature["geometry"]["type"] for feature in features} <= {"Polygon", "MultiPolygon"}
+
+
+def test_gdal_sends_attribute_filters_and_bbox_to_the_server(server: str) -> None:
+    expected = httpx.get(f"{server}/ogc/collections/love_station/items",
+                         params={"status": "open", "limit": 1}, timeout=30).json()["numberMatched"]
+    output = gdal("ogrinfo", "-ro", "-al", "-so", "-where", "status = 'open'", f"OAPIF:{server}/ogc", "love_station")
+    assert f"Feature Count: {expected}" in output, output
+    in_box = httpx.get(f"{server}/ogc/collections/love_station/items",
+                       params={"bbox": "115.9,29.6,116.1,29.8", "limit": 1}, timeout=30).json()["numberMatched"]
+    output = gdal("ogrinfo", "-ro", "-al", "-so", "-spat", "115.9", "29.6", "116.1", "29.8",
+                  f"OAPIF:{server}/ogc", "love_station")
+    assert f"Feature Count: {in_box}" in output, output
+
+
+def test_owslib_reads_collections_conformance_and_pages(server: str) -> None:
+    api = Features(f"{server}/ogc")
+    assert any(link["rel"] == "data" for link in api.links)
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in api.conformance()["conformsTo"]
+    assert set(COLLECTIONS) <= {collection["id"] for collection in api.collections()["collections"]}
+    assert set(COLLECTIONS) <= set(api.feature_collections())
+    assert api.collection("love_station")["title"].startswith("爱心驿站")
+    assert api.api()["openapi"].startswith("3.0")
+    seen: list[int] = []
+    offset = 0
+    while True:
+        page = api.collection_items("love_station", limit=40, offset=offset)
+        assert page["numberMatched"] == 136
+        seen += [feature["id"] for feature in page["features"]]
+        if not any(link["rel"] == "next" for link in page["links"]):
+            break
+        offset += page["numberReturned"]
+    assert len(seen) == len(set(seen)) == 136
+    box = api.collection_items("love_station", bbox=[115.9, 29.6, 116.1, 29.8], limit=500)
+    assert 0 < box["numberReturned"] == box["numberMatched"] < 136
