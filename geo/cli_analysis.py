@@ -146,23 +146,28 @@ def plan_command(
         with db.session_scope(get_settings(), actor="unionmap plan") as session:
             model, info = ModelCache().get(session)
             kind = type_radii(session, type_code)[0]
-            candidates = (planning.read_candidates(candidates_file, model, source_crs=candidates_crs)  # type: ignore[arg-type]
-                          if candidates_file else planning.grid_candidates(model, info.resolution - 1))
+            if candidates_file:
+                candidates = planning.read_candidates(candidates_file, model, source_crs=candidates_crs)  # type: ignore[arg-type]
+                source = str(candidates_file)
+            else:
+                candidates, resolution = planning.default_candidates(model, kind, info.resolution)
+                source = f"h3 res {resolution}"
             result = planning.plan_sites(model, counted_stations(session), kind, candidates, add=add,
                                          min_per_county=min_per_county, method=method, time_limit_s=time_limit)
             plan_id = planning.save_plan(session, result, actor="unionmap plan", parameters={
                 "add": add, "min_per_county": min_per_county, "method": method,
-                "candidates": str(candidates_file) if candidates_file else f"h3 res {info.resolution - 1}",
+                "candidates": source,
             }) if save else None
             names = dict(session.execute(text("SELECT code, name FROM region")).all())
             modelled = bool(grid_info(session).population_is_modelled)  # type: ignore[union-attr]
     except UnionmapError as error:
         raise _fail(error) from error
-    _print_plan(result, kind.name_zh, names, plan_id, modelled)
+    _print_plan(result, kind.name_zh, names, plan_id, modelled, source)
     _timed("plan", started)
 
 
-def _print_plan(result, type_name: str, names: dict[str, str], plan_id: int | None, modelled: bool) -> None:  # noqa: ANN001
+def _print_plan(result, type_name: str, names: dict[str, str], plan_id: int | None, modelled: bool,  # noqa: ANN001
+                source: str) -> None:
     solution = result.solution
     out = Table("#", "乡镇 township", "县 county", "经度 lon", "纬度 lat", "新增覆盖 added", "累计覆盖率 share",
                 title=f"{type_name} 新增 {len(result.proposals)} 处 / proposals ({solution.method})")
@@ -171,7 +176,7 @@ def _print_plan(result, type_name: str, names: dict[str, str], plan_id: int | No
                     names.get(row.county_code, row.county_code), f"{row.lon:.5f}", f"{row.lat:.5f}",
                     _people(row.added), f"{row.share:.1%}")
     console.print(out)
-    console.print(f"候选 candidates: {result.candidates:,}; 覆盖 covered: {_people(result.covered_before)} "
+    console.print(f"候选 candidates: {result.candidates:,} ({source}); 覆盖 covered: {_people(result.covered_before)} "
                   f"({result.share_before:.1%}) → {_people(result.covered_after)} ({result.share_after:.1%}) "
                   f"of {_people(result.population)}")
     if result.deficits:
@@ -180,6 +185,10 @@ def _print_plan(result, type_name: str, names: dict[str, str], plan_id: int | No
     label = "最优 optimal" if solution.status == "optimal" else f"{solution.status}"
     console.print(f"目标值 objective {_people(solution.objective)} ≥ {bound_share:.1%} of the proven upper bound "
                   f"{_people(solution.upper_bound)} ({label}, {solution.seconds:.2f} s)")
+    if solution.method == "exact" and solution.objective > 0:
+        share = result.greedy_objective / solution.objective
+        exactness = "the exact optimum" if solution.status == "optimal" else "the best solution found"
+        console.print(f"贪心 greedy {_people(result.greedy_objective)} = {share:.2%} of {exactness}")
     if plan_id is not None:
         console.print(f"已保存为方案 / saved as plan {plan_id}: {len(result.proposals)} planned stations")
     if modelled:

@@ -31,6 +31,9 @@ from geo.region import parse_numbers, read_csv
 
 # A user's candidate farther than this from every demand cell lies outside the region.
 OUTSIDE_REGION_M = 2000.0
+# Cap on the coverage matrix (cells × candidates entries): about 0.5 GB with its indices. Types
+# with long radii (a 20 km cultural palace reaches 12 000 cells) get coarser candidates instead.
+MAX_MATRIX_ENTRIES = 40_000_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class PlanResult:
     candidates: int
     min_per_county: int
     deficits: dict[str, int]
+    greedy_objective: float      # the greedy answer's covered people (the exact solver's warm start)
 
     @property
     def share_before(self) -> float:
@@ -82,6 +86,23 @@ def grid_candidates(model: CoverageModel, resolution: int) -> Candidates:
     names = np.array([f"候选格 {h3n.int_to_str(np.uint64(p))}" for p in parents[order][first]], dtype=object)
     return Candidates(grid.lon[chosen], grid.lat[chosen], names,
                       grid.county_code[chosen], grid.township_code[chosen])
+
+
+def matrix_entries(model: CoverageModel, kind: TypeRadius, candidates: int) -> float:
+    """Expected entries of the coverage matrix: candidates × cells within the larger radius."""
+    reach_m = max(kind.radius_urban_m, kind.radius_rural_m)
+    return candidates * min(np.pi * reach_m**2 / model.cell_area_m2, len(model.grid))
+
+
+def default_candidates(model: CoverageModel, kind: TypeRadius, grid_resolution: int) -> tuple[Candidates, int]:
+    """Grid candidates one resolution coarser than the grid, coarser still while the coverage
+    matrix would exceed ``MAX_MATRIX_ENTRIES``; returns them and the resolution used."""
+    resolution = grid_resolution - 1
+    candidates = grid_candidates(model, resolution)
+    while resolution > 4 and matrix_entries(model, kind, len(candidates.lon)) > MAX_MATRIX_ENTRIES:
+        resolution -= 1
+        candidates = grid_candidates(model, resolution)
+    return candidates, resolution
 
 
 def read_candidates(path: Path, model: CoverageModel, *, source_crs: CoordSystem = "wgs84") -> Candidates:
@@ -118,6 +139,10 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
     """Choose ``add`` candidates that newly cover the most people."""
     if add < 1 or add > len(candidates.lon):
         raise InputError(f"must be between 1 and the {len(candidates.lon)} candidates", field="add")
+    if matrix_entries(model, kind, len(candidates.lon)) > MAX_MATRIX_ENTRIES:
+        reach_m = max(kind.radius_urban_m, kind.radius_rural_m)
+        raise InputError(f"{len(candidates.lon)} candidates with a {reach_m:.0f} m radius make too large a "
+                         "problem: give fewer candidates", field="candidates")
     already = model.covered_by_type(stations, kind)
     weights = np.where(already, 0.0, model.grid.population)
     matrix = coverage_matrix(model, candidates, kind)
@@ -145,7 +170,7 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
         "share": cumulative / population if population else 0.0,
     })
     return PlanResult(kind.code, proposals, solution, population, before, before + solution.objective,
-                      len(candidates.lon), min_per_county, deficits)
+                      len(candidates.lon), min_per_county, deficits, greedy.objective)
 
 
 def save_plan(session: Session, result: PlanResult, *, actor: str, parameters: dict[str, object]) -> int:

@@ -167,8 +167,8 @@ def run_plan(body: PlanIn, session: SessionDep, cache: ModelCacheDep,
         caller = require_writer(caller)
     model, info = cache.get(session)
     kind = type_radii(session, body.type)[0]
-    result = planning.plan_sites(model, counted_stations(session), kind,
-                                 planning.grid_candidates(model, info.resolution - 1), add=body.add,
+    candidates, _ = planning.default_candidates(model, kind, info.resolution)
+    result = planning.plan_sites(model, counted_stations(session), kind, candidates, add=body.add,
                                  min_per_county=body.min_per_county, method=body.method,
                                  time_limit_s=body.time_limit_s)
     plan_id = None

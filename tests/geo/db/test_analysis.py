@@ -153,3 +153,16 @@ def test_candidates_from_a_csv_name_the_bad_row(session: Session, tmp_path) -> N
     with pytest.raises(InputError, match=r"row 2, field 'lon'"):
         planning.read_candidates(bad, model)
     assert np.all(np.isfinite(candidates.lon))
+
+
+def test_long_radius_types_get_coarser_candidates_not_a_memory_blow_up(session: Session) -> None:
+    model, info = ModelCache().get(session)
+    palace = type_radii(session, "cultural_palace")[0]  # 20 km rural radius
+    rest = type_radii(session, "love_station")[0]
+    candidates, resolution = planning.default_candidates(model, palace, info.resolution)
+    assert resolution < info.resolution - 1
+    assert planning.matrix_entries(model, palace, len(candidates.lon)) <= planning.MAX_MATRIX_ENTRIES
+    _, rest_resolution = planning.default_candidates(model, rest, info.resolution)
+    assert rest_resolution == info.resolution - 1
+    result = planning.plan_sites(model, counted_stations(session), palace, candidates, add=2)
+    assert len(result.proposals) == 2 and result.solution.objective > 0
