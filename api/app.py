@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.routers import analysis, health, maps, ogc, regions, station_writes, stations, transfer
+from api.routers import analysis, finder, health, home, maps, ogc, regions, station_writes, stations, transfer
 from geo import db
 from geo import ogc as ogc_queries
 from geo.coverage_query import ModelCache, NoGrid
@@ -76,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api/v1")
     app.include_router(maps.router)
     app.include_router(ogc.router)
+    app.include_router(finder.router)
+    app.include_router(home.router)
     app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
 
     @app.middleware("http")

@@ -186,6 +186,6 @@ def serve(
     uvicorn.run("api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port)
 
 
-# Registers the analysis commands (coverage, gaps, plan) and the registry commands (keys, import,
-# export) on `app`; imported last because they import `app` from here.
-from geo import cli_analysis, cli_registry  # noqa: E402,F401
+# Registers the analysis commands (coverage, gaps, plan), the registry commands (keys, import,
+# export) and `map render` on `app`; imported last because they import `app` from here.
+from geo import cli_analysis, cli_maps, cli_registry  # noqa: E402,F401

@@ -32,8 +32,11 @@ class Settings(BaseSettings):
     # Unprivileged system user that owns the private cluster when we run as root:
     # PostgreSQL refuses to run as root.
     pg_os_user: str = "postgres"
-    # Basemap of the maps: none (plain background, works offline) or osm (OpenStreetMap tiles).
+    # Basemap of the maps: none (plain background, works offline), osm, amap (GCJ-02: overlays are
+    # converted for drawing) or tianditu (needs tianditu_key).
     basemap: str = "none"
+    # Tianditu's tiles need a key of the user's own (https://console.tianditu.gov.cn).
+    tianditu_key: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -67,7 +67,28 @@ def localize(element: Element, *, prefix: str = URL_PREFIX) -> Element:
     return element
 
 
-def render(map_: folium.Map, *, prefix: str = URL_PREFIX) -> str:
-    """The map as a complete HTML page that loads its assets from ``prefix``."""
+def render(map_: folium.Map, *, prefix: str = URL_PREFIX, standalone: bool = False) -> str:
+    """The map as a complete HTML page that loads its assets from ``prefix``.
+
+    ``standalone``: every script and stylesheet is inlined instead, so the saved file opens
+    anywhere, offline, with no server (a planner's download).
+    """
     localize(map_, prefix=prefix)
-    return map_.get_root().render()
+    html = map_.get_root().render()
+    return _inline(html, prefix) if standalone else html
+
+
+def _inline(html: str, prefix: str) -> str:
+    """Replace each local <script src> and <link href> by the file's contents."""
+    import re
+
+    def script(match: re.Match[str]) -> str:
+        body = (ASSETS_DIR / match[1][len(prefix) + 1:]).read_text(encoding="utf-8")
+        return "<script>" + body.replace("</script", "<\\/script") + "</script>"
+
+    def style(match: re.Match[str]) -> str:
+        body = (ASSETS_DIR / match[1][len(prefix) + 1:]).read_text(encoding="utf-8")
+        return f"<style>{body}</style>"
+
+    html = re.sub(rf'<script src="({re.escape(prefix)}/[^"]+)"></script>', script, html)
+    return re.sub(rf'<link rel="stylesheet" href="({re.escape(prefix)}/[^"]+)"\s*/?>', style, html)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import geopandas as gpd
 import shapely
 
@@ -21,3 +24,10 @@ def simplify_coverage(regions: gpd.GeoDataFrame, *, tolerance_m: float = 30.0) -
     simplified = shapely.coverage_simplify(metric.geometry.values, tolerance_m)
     back = gpd.GeoSeries(simplified, crs=metric.crs, index=regions.index).to_crs(regions.crs)
     return regions.set_geometry(shapely.set_precision(back.values, DISPLAY_GRID_DEG, mode="pointwise"))
+
+
+def geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
+    """A FeatureCollection for folium without per-feature bounding boxes (which geopandas'
+    ``__geo_interface__`` adds and which nearly double a page), coordinates rounded to ~1 m."""
+    rounded = frame.set_geometry(shapely.set_precision(frame.geometry.values, DISPLAY_GRID_DEG, mode="pointwise"))
+    return json.loads(rounded.to_json(drop_id=True))

@@ -17,6 +17,10 @@ python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ "$with_test" = 1 ]; then
     # GDAL's command-line tools: the OGC API tests read the service with a client nobody here wrote.
     command -v ogrinfo >/dev/null || need_apt+=(gdal-bin)
+    # Browser tests: Debian's Chromium driven by Playwright (never a downloaded browser), and
+    # CJK fonts so screenshots show Chinese text rather than boxes.
+    [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+    [ -d /usr/share/fonts/opentype/noto ] || need_apt+=(fonts-noto-cjk)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
     say "apt-get install ${need_apt[*]}"

@@ -1,25 +1,88 @@
-"""Folium maps as HTML pages; their scripts and stylesheets come from this app, never a CDN."""
+"""Folium maps as HTML pages; scripts and stylesheets come from this app (or inlined), never a CDN."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from typing import Annotated
 
-from api.deps import SessionDep, SettingsDep
-from geo import catalogue, reference, service_types
-from maps import assets
-from maps.stations import TypeStyle, stations_map, with_display_columns
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, Response
+
+from api.deps import ModelCacheDep, SessionDep, SettingsDep, StationId
+from geo import map_data, service_types
+from geo.catalogue import check_type
+from geo.export import write_table
+from geo.map_data import MapData
+from geo.settings import Settings
+from maps import assets, pages
 
 router = APIRouter(prefix="/maps", tags=["maps 地图"])
 
+TypeParam = Annotated[str, Query(description="服务类型 / service type")]
+DownloadParam = Annotated[bool, Query(description="下载为独立 HTML 文件（离线可用）/ standalone HTML file")]
+HTML = {"response_class": HTMLResponse, "responses": {200: {"content": {"text/html": {}}}}}
 
-@router.get("/stations", response_class=HTMLResponse, summary="站点地图 / map of all stations")
-def stations_page(session: SessionDep, settings: SettingsDep) -> HTMLResponse:
-    """全部站点按类型分层显示，附图例与演示/推算提示 / all stations by type, legend and notices."""
-    types = [TypeStyle(t.code, t.name_zh, t.color) for t in service_types.service_types(session)]
+
+def page(data: MapData, settings: Settings, download: bool) -> HTMLResponse:
+    """Render the map; as a self-contained attachment when downloading."""
     amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
-    stations = with_display_columns(catalogue.stations_frame(session),
-                                    {code: a.name_zh for code, a in amenities.items()})
-    map_ = stations_map(stations, reference.regions_frame(session, "county"),
-                        reference.regions_frame(session, "township"), types, basemap=settings.basemap)
-    return HTMLResponse(assets.render(map_))
+    map_ = pages.build(data, amenity_names={code: a.name_zh for code, a in amenities.items()},
+                       basemap=settings.basemap, tianditu_key=settings.tianditu_key)
+    headers = {"Content-Disposition": f'attachment; filename="unionmap-{data.kind}.html"'} if download else None
+    return HTMLResponse(assets.render(map_, standalone=download), headers=headers)
+
+
+@router.get("/stations", summary="站点地图 / all stations", **HTML)
+def stations_page(session: SessionDep, settings: SettingsDep, cache: ModelCacheDep,
+                  download: DownloadParam = False) -> HTMLResponse:
+    """全部站点按类型分层显示 / all stations by type, legend and notices."""
+    return page(map_data.stations_data(session, cache), settings, download)
+
+
+@router.get("/coverage", summary="覆盖地图 / coverage by township", **HTML)
+def coverage_page(session: SessionDep, settings: SettingsDep, cache: ModelCacheDep,
+                  type: TypeParam = "love_station", download: DownloadParam = False) -> HTMLResponse:
+    """乡镇按覆盖率着色，未覆盖人口六边形图层可切换 / townships by covered share; uncovered people."""
+    check_type(session, type)
+    return page(map_data.coverage_data(session, cache, type), settings, download)
+
+
+@router.get("/gaps", summary="目标差距地图 / gaps against the targets", **HTML)
+def gaps_page(session: SessionDep, settings: SettingsDep, cache: ModelCacheDep,
+              download: DownloadParam = False) -> HTMLResponse:
+    """各县已建/要求，缺职工之家的乡镇，全市目标与报告原文 / per county built vs target."""
+    return page(map_data.gaps_data(session, cache), settings, download)
+
+
+@router.get("/gaps.xlsx", summary="目标差距表 / the gap table as a workbook",
+            response_class=Response, responses={200: {"content": {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
+def gaps_workbook(session: SessionDep, cache: ModelCacheDep) -> Response:
+    """每个目标、每个县与乡镇一行，冻结表头 / one row per target and unit, frozen header."""
+    import tempfile
+    from pathlib import Path
+
+    data = map_data.gaps_data(session, cache)
+    with tempfile.TemporaryDirectory() as folder:
+        path = write_table(data.gap_rows, Path(folder) / "gaps.xlsx", sheet="目标差距 gaps")  # type: ignore[arg-type]
+        content = path.read_bytes()
+    return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="unionmap-gaps.xlsx"'})
+
+
+@router.get("/plan", summary="选址方案地图 / proposed sites", **HTML)
+def plan_page(session: SessionDep, settings: SettingsDep, cache: ModelCacheDep, type: TypeParam = "love_station",
+              add: Annotated[int, Query(ge=1, le=200, description="新增站点数 / sites to add")] = 10,
+              min_per_county: Annotated[int, Query(ge=0, le=50, description="每县至少 / per county")] = 0,
+              download: DownloadParam = False) -> HTMLResponse:
+    """贪心选址的新址（按顺序编号）及规划前后覆盖 / numbered proposals, before and after."""
+    check_type(session, type)
+    return page(map_data.plan_data(session, cache, type, add, min_per_county), settings, download)
+
+
+@router.get("/station/{station_id}", summary="站点详情地图 / one station and its service area",
+            responses={200: {"content": {"text/html": {}}}, 404: {"description": "不存在 / no such station"}},
+            response_class=HTMLResponse)
+def station_page(station_id: StationId, session: SessionDep, settings: SettingsDep, cache: ModelCacheDep,
+                 download: DownloadParam = False) -> HTMLResponse:
+    """一个站点与其服务半径 / one station with its urban and rural radius."""
+    return page(map_data.station_data(session, cache, station_id), settings, download)

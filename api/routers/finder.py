@@ -1,0 +1,5 @@
+"""The phone finder page (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["finder 查找"])

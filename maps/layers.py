@@ -1,0 +1,103 @@
+"""Layers every map shares: boundaries, station dots, and the finishing touches.
+
+All frames come in WGS-84 and are put in the basemap's datum here, for drawing only.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+import folium
+import geopandas as gpd
+from folium.plugins import MarkerCluster
+
+from geo import hours
+from maps.basemap import Basemap, for_display
+from maps.display import geojson, simplify_coverage
+from maps.notices import DataFlags, add_legend, add_notice
+
+STATUS_ZH = {"open": "开放", "closed": "关闭", "planned": "规划中"}
+STATION_FIELDS = ["name", "type_name", "status_zh", "address", "hours_zh", "amenities_zh", "demo_zh"]
+STATION_ALIASES = ["名称", "类型", "状态", "地址", "开放时间", "设施", "数据"]
+
+
+def with_display_columns(stations: gpd.GeoDataFrame, amenity_names: dict[str, str]) -> gpd.GeoDataFrame:
+    """Add the Chinese display columns the popups show (new frame)."""
+    return stations.assign(
+        status_zh=stations["status"].map(STATUS_ZH),
+        hours_zh=[hours.describe_zh(hours.from_json(value)) for value in stations["opening_hours"]],
+        amenities_zh=["、".join(amenity_names.get(code, code) for code in codes) for codes in stations["amenities"]],
+        demo_zh=["演示数据（非真实）" if demo else "登记数据" for demo in stations["is_demo"]],
+    )
+
+
+def add_boundaries(map_: folium.Map, counties: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | None,
+                   basemap: Basemap) -> None:
+    """County outlines and (approximate) township outlines with a name tooltip (None: counties only)."""
+    if townships is not None and not townships.empty:
+        townships = for_display(simplify_coverage(townships), basemap)
+        folium.GeoJson(
+            geojson(townships[["code", "name", "population", "geometry"]]), name="乡镇（推算边界）/ townships",
+            style_function=lambda _: {"color": "#888", "weight": 0.7, "dashArray": "4 3", "fillOpacity": 0.02},
+            tooltip=folium.GeoJsonTooltip(["name", "code", "population"], ["乡镇", "代码", "人口（模型）"]),
+        ).add_to(map_)
+    counties = for_display(simplify_coverage(counties), basemap)
+    folium.GeoJson(geojson(counties[["code", "name", "geometry"]]), name="县（市、区）/ counties",
+                   style_function=lambda _: {"color": "#333", "weight": 2, "fillOpacity": 0},
+                   interactive=False).add_to(map_)
+
+
+def add_stations(map_: folium.Map, stations: gpd.GeoDataFrame, types: list[dict[str, Any]], basemap: Basemap,
+                 *, cluster: bool = False) -> None:
+    """One switchable layer of coloured dots per type (clustered when asked)."""
+    stations = for_display(stations, basemap)
+    for style in types:
+        subset = stations[stations["type_code"] == style["code"]]
+        group = folium.FeatureGroup(name=f"{style['name_zh']}（{len(subset)}）", show=True)
+        target: folium.Element = MarkerCluster(name=style["name_zh"]).add_to(group) if cluster else group
+        if cluster:
+            for row in subset.itertuples():
+                folium.CircleMarker([row.geometry.y, row.geometry.x], radius=6, weight=1, color="#222",
+                                    fill=True, fill_color=style["color"], fill_opacity=0.9,
+                                    tooltip=escape(row.name), popup=folium.Popup(_popup(row), max_width=300),
+                                    ).add_to(target)
+        elif not subset.empty:
+            folium.GeoJson(
+                geojson(subset[[*STATION_FIELDS, "geometry"]]),
+                marker=folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.85),
+                style_function=lambda _, color=style["color"]: {"color": "#222", "fillColor": color},
+                tooltip=folium.GeoJsonTooltip(["name", "type_name"], ["名称", "类型"]),
+                popup=folium.GeoJsonPopup(STATION_FIELDS, STATION_ALIASES),
+            ).add_to(target)
+        group.add_to(map_)
+
+
+def _popup(row: Any) -> str:
+    return "<br>".join(f"<b>{label}</b> {escape(str(getattr(row, name)))}"
+                       for name, label in zip(STATION_FIELDS, STATION_ALIASES, strict=True))
+
+
+def add_panel(map_: folium.Map, html: str, *, element_id: str, position: str = "top:90px;left:10px") -> None:
+    """A fixed information panel (already-escaped HTML) above the map."""
+    from branca.element import Element
+
+    map_.get_root().html.add_child(Element(
+        f'<div id="{element_id}" style="position:fixed;{position};z-index:1000;max-width:420px;max-height:60vh;'
+        'overflow:auto;background:#fff;border:1px solid #999;border-radius:4px;padding:6px 10px;'
+        f'font:12px/1.5 sans-serif">{html}</div>'))
+
+
+def finish(map_: folium.Map, *, legend_title: str, legend: list[tuple[str, str]], flags: DataFlags) -> folium.Map:
+    """Layer control, legend and the honesty notices: every map ends here."""
+    folium.LayerControl(collapsed=False).add_to(map_)
+    add_legend(map_, legend_title, legend)
+    add_notice(map_, flags)
+    return map_
+
+
+def data_flags(stations: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, population_is_modelled: bool) -> DataFlags:
+    """What on this map is demo data, approximate or modelled."""
+    return DataFlags(demo=bool(stations["is_demo"].any()) if not stations.empty else False,
+                     approximate_boundaries=bool(townships["boundary_is_approximate"].any()),
+                     modelled_population=population_is_modelled)

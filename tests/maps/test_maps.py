@@ -1,0 +1,140 @@
+"""Every map page: served assets only, notices, legend, the right number of shapes, downloads."""
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+pytestmark = pytest.mark.db
+
+PAGES = ["/maps/stations", "/maps/coverage?type=love_station", "/maps/gaps", "/maps/plan?type=love_station&add=4"]
+
+
+def layers(page: str) -> list[dict]:
+    """The GeoJSON layers Folium inlined in the page."""
+    return [json.loads(blob) for blob in re.findall(r"geo_json_\w+_add\((\{.*?\})\);", page, flags=re.S)]
+
+
+def layers_with(page: str, keys: set[str]) -> list[dict]:
+    """The inlined layers whose features carry exactly these keys among their properties."""
+    return [layer for layer in layers(page) if layer["features"] and keys <= set(layer["features"][0]["properties"])]
+
+
+def external_urls(page: str) -> list[str]:
+    soup = BeautifulSoup(page, "html.parser")
+    urls = [t["src"] for t in soup.find_all("script", src=True)] + [t["href"] for t in soup.find_all("link", href=True)]
+    return [url for url in urls if re.match(r"^(https?:)?//", url)]
+
+
+@pytest.mark.parametrize("url", PAGES)
+def test_every_map_is_local_and_honest(client: TestClient, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    page = response.text
+    assert external_urls(page) == []
+    soup = BeautifulSoup(page, "html.parser")
+    notice = soup.find(id="unionmap-notice").get_text()
+    assert "演示数据" in notice and "边界为推算" in notice and "人口为模型估算" in notice
+    assert soup.find(id="unionmap-legend") is not None
+    assert "L.control.layers" in page and "L.control.scale" in page
+
+
+def test_coverage_map_shades_every_township(client: TestClient) -> None:
+    page = client.get("/maps/coverage?type=love_station").text
+    shaded = layers_with(page, {"share_text"})
+    assert len(shaded) == 1 and len(shaded[0]["features"]) == 204
+    first = shaded[0]["features"][0]["properties"]
+    assert first["share_text"].endswith("%") and first["flags"] == "边界推算·人口模型"
+    hexagons = layers_with(page, {"uncovered_text"})
+    assert len(hexagons) == 1 and len(hexagons[0]["features"]) > 50
+    assert page.count("L.circleMarker(") == 136  # every love station, clustered (closed ones say so)
+    assert client.get("/maps/coverage?type=night_market").status_code == 422
+
+
+def test_gaps_map_has_badges_and_the_target_table(client: TestClient, session: Session) -> None:
+    page = client.get("/maps/gaps").text
+    soup = BeautifulSoup(page, "html.parser")
+    assert page.count('unionmap-badge\\"') == 13
+    table = soup.find(id="unionmap-targets").get_text()
+    assert "全市打造100家标准化" in table and "5/13" in table
+    missing = [layer for layer in layers_with(page, {"name"}) if set(layer["features"][0]["properties"]) == {"name"}]
+    with_home = session.execute(text("SELECT count(DISTINCT township_code) FROM station WHERE type_code = "
+                                     "'workers_home' AND status = 'open' AND deleted_at IS NULL")).scalar_one()
+    assert len(missing[0]["features"]) == 204 - with_home
+
+
+def test_plan_map_numbers_the_proposals(client: TestClient) -> None:
+    page = client.get("/maps/plan?type=love_station&add=4").text
+    # Folium writes the DivIcon's HTML as a JSON string: quotes escaped, < and > as \u003c, \u003e.
+    numbers = re.findall(r'unionmap-proposal\\".*?\\u003e(\d+)\\u003c', page)
+    assert sorted(int(n) for n in numbers) == [1, 2, 3, 4]
+    summary = BeautifulSoup(page, "html.parser").find(id="unionmap-plan-summary").get_text()
+    assert "规划前" in summary and "规划后" in summary
+
+
+def test_station_map_and_missing_station(client: TestClient, session: Session) -> None:
+    station_id = session.execute(text("SELECT min(id) FROM station WHERE type_code = 'love_station'")).scalar_one()
+    page = client.get(f"/maps/station/{station_id}").text
+    assert page.count("L.circle(") == 2  # the urban and the rural radius, in metres
+    assert re.search(r'"radius": 1000(\.0)?,', page) and re.search(r'"radius": 3000(\.0)?,', page)
+    assert client.get("/maps/station/999999999").status_code == 404
+
+
+def test_download_is_a_standalone_page(client: TestClient) -> None:
+    response = client.get("/maps/gaps?download=true")
+    assert response.headers["content-disposition"].startswith("attachment")
+    soup = BeautifulSoup(response.text, "html.parser")
+    assert soup.find_all("script", src=True) == [] and soup.find_all("link", rel="stylesheet") == []
+    assert "L.Map" in response.text or "Leaflet" in response.text
+
+
+def test_gap_table_workbook(client: TestClient) -> None:
+    response = client.get("/maps/gaps.xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    assert sheet.freeze_panes == "A2" and sheet.max_row == 1 + 1 + 13 + 204 + 1 + 13 + 204
+
+
+def test_start_page(client: TestClient) -> None:
+    page = client.get("/").text
+    soup = BeautifulSoup(page, "html.parser")
+    assert "演示数据" in soup.find(id="unionmap-notice").get_text()
+    assert len(soup.find(id="targets").find_all("tr")) == 1 + 6
+    assert {a["href"] for a in soup.find("nav").find_all("a")} >= {"/maps/stations", "/maps/coverage", "/maps/gaps",
+                                                                  "/maps/plan", "/finder"}
+    assert external_urls(page) == []
+
+
+def test_amap_basemap_draws_overlays_in_gcj02(client: TestClient, test_settings) -> None:  # noqa: ANN001
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from geo import crs
+    from maps.basemap import BASEMAPS, for_display
+
+    frame = gpd.GeoDataFrame(geometry=[Point(116.0, 29.7)], crs=4326)
+    shifted = for_display(frame, BASEMAPS["amap"]).geometry.iloc[0]
+    expected = crs.wgs84_to_gcj02(116.0, 29.7)
+    assert (shifted.x, shifted.y) == pytest.approx((float(expected[0]), float(expected[1])), abs=1e-9)
+    assert for_display(frame, BASEMAPS["osm"]).geometry.iloc[0] == Point(116.0, 29.7)
+
+
+def test_map_render_command(test_settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # noqa: ANN001
+    from geo.cli import app
+    from geo.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", test_settings.database_url)
+    get_settings.cache_clear()
+    out = tmp_path / "coverage.html"
+    result = CliRunner().invoke(app, ["map", "render", "coverage", "--type", "worker_library", "-o", str(out)])
+    get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    soup = BeautifulSoup(out.read_text(encoding="utf-8"), "html.parser")
+    assert soup.find_all("script", src=True) == [] and "演示数据" in soup.find(id="unionmap-notice").get_text()
