@@ -1,0 +1,68 @@
+"""Every map and the start page in a real browser: loads clean, reaches no other host, draws the
+expected shapes, shows the honesty notice; screenshots at desktop and phone size."""
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.db
+
+# Count what Leaflet really holds: township polygons (by their properties), stations in clusters.
+COUNT_LAYERS = """() => {
+  const map = Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k])
+                    .find(v => v && typeof v.eachLayer === 'function');
+  const counts = {shaded: 0, townships: 0, counties: 0, clustered: 0, proposals: 0};
+  map.eachLayer(layer => {
+    const p = layer.feature && layer.feature.properties;
+    if (p && 'share_text' in p) counts.shaded++;
+    else if (p && 'population' in p && 'code' in p) counts.townships++;
+    else if (p && 'code' in p && 'name' in p) counts.counties++;
+    if (layer.getLayers && layer.options && 'maxClusterRadius' in layer.options) {
+      counts.clustered += layer.getLayers().length;
+    }
+    if (layer.options && layer.options.icon && layer.options.icon.options.html
+        && layer.options.icon.options.html.includes('unionmap-proposal')) counts.proposals++;
+  });
+  return counts;
+}"""
+
+PAGES = {
+    "stations": "/maps/stations",
+    "coverage": "/maps/coverage?type=love_station",
+    "gaps": "/maps/gaps",
+    "plan": "/maps/plan?type=love_station&add=5",
+}
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_map_in_a_browser(page, screenshot_dir: Path, name: str) -> None:  # noqa: ANN001
+    for phone in (False, True):
+        view = page(phone=phone)
+        view.goto(PAGES[name])
+        view.page.wait_for_selector(".leaflet-container")
+        view.page.wait_for_timeout(500)
+        assert view.console_errors == []
+        assert view.blocked == [], "a map must not need any other host"
+        assert view.page.locator("#unionmap-notice").is_visible()
+        assert "演示数据" in view.page.locator("#unionmap-notice").inner_text()
+        counts = view.page.evaluate(COUNT_LAYERS)
+        if name == "coverage":
+            assert counts["shaded"] == 204 and counts["clustered"] == 136
+        elif name == "plan":
+            assert counts["proposals"] == 5
+        else:
+            assert counts["townships"] == 204 and counts["counties"] == 13
+        view.page.screenshot(path=str(screenshot_dir / f"map-{name}-{'phone' if phone else 'desktop'}.png"))
+
+
+def test_start_page_in_a_browser(page, screenshot_dir: Path) -> None:  # noqa: ANN001
+    for phone in (False, True):
+        view = page(phone=phone)
+        view.goto("/")
+        assert view.console_errors == [] and view.blocked == []
+        assert view.page.locator("#targets tr").count() == 7
+        assert view.page.locator("#unionmap-notice").is_visible()
+        if phone:
+            assert view.page.evaluate("document.documentElement.scrollWidth") <= 360
+        view.page.screenshot(path=str(screenshot_dir / f"start-{'phone' if phone else 'desktop'}.png"),
+                             full_page=True)
