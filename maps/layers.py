@@ -89,7 +89,8 @@ def add_panel(map_: folium.Map, html: str, *, element_id: str, position: str = "
 
     map_.get_root().html.add_child(Element(
         f'<div id="{element_id}" class="unionmap-panel" style="position:fixed;{position};z-index:1000;'
-        'max-width:420px;max-height:60vh;overflow:auto;background:#fff;border:1px solid #999;border-radius:4px;padding:6px 10px;'
+        'max-width:420px;max-height:60vh;overflow:auto;background:#fff;border:1px solid #999;'
+        'border-radius:4px;padding:6px 10px;'
         f'font:12px/1.5 sans-serif">{html}</div>'))
 
 
