@@ -99,7 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         headers = {"ETag": f'"{error.current}"'} if isinstance(error, VersionConflict) else None
         if status != 422:
             return JSONResponse(status_code=status, content={"detail": str(error)}, headers=headers)
-        errors = error.errors if isinstance(error, InputErrors) else [error]  # type: ignore[list-item]
+        if isinstance(error, InputErrors):
+            errors = error.errors
+        elif isinstance(error, InputError):
+            errors = [error]
+        else:  # e.g. an infeasible plan: the request as a whole cannot be met
+            errors = [InputError(str(error), field=getattr(error, "field", None))]
         return JSONResponse(status_code=422, content=validation_body(errors, str(error)))
 
     return app

@@ -151,7 +151,10 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
     deficits = {str(c): int(max(0, min_per_county - existing.get(c, 0))) for c in counties}
     deficits = {c: d for c, d in deficits.items() if d > 0}
     groups = candidates.county_code.astype(str)
-    greedy = siting.greedy(matrix, weights, add, candidate_groups=groups, min_per_group=deficits)
+    try:
+        greedy = siting.greedy(matrix, weights, add, candidate_groups=groups, min_per_group=deficits)
+    except siting.InfeasibleProblem as error:
+        raise InputError(f"cannot be met with {add} new sites: {error}", field="min_per_county") from error
     solution = greedy
     if method == "exact":
         solution = siting.exact(matrix, weights, add, candidate_groups=groups, min_per_group=deficits,

@@ -17,17 +17,19 @@ ASSETS_DIR = Path(__file__).resolve().parent / "assets" / "node_modules"
 URL_PREFIX = "/static/vendor"
 
 # Folium's asset name -> path under node_modules (None: not needed by our maps, dropped).
+# Our maps draw circle markers and HTML (div) icons only, so Folium's defaults for icon markers
+# (Bootstrap, Font Awesome, awesome-markers: ~500 KB) are dropped; a builder that starts using
+# folium.Icon must put them back here. jQuery stays: Folium's popups are built with it.
 LOCAL_ASSETS: dict[str, str | None] = {
     "leaflet": "leaflet/dist/leaflet.js",
     "jquery": "jquery/dist/jquery.min.js",
-    "bootstrap": "bootstrap/dist/js/bootstrap.bundle.min.js",
-    "awesome_markers": "leaflet.awesome-markers/dist/leaflet.awesome-markers.js",
+    "bootstrap": None,
+    "awesome_markers": None,
     "leaflet_css": "leaflet/dist/leaflet.css",
-    "bootstrap_css": "bootstrap/dist/css/bootstrap.min.css",
-    # Bootstrap 3 glyph icons: our markers use Font Awesome only.
+    "bootstrap_css": None,
     "glyphicons_css": None,
-    "awesome_markers_font_css": "@fortawesome/fontawesome-free/css/all.min.css",
-    "awesome_markers_css": "leaflet.awesome-markers/dist/leaflet.awesome-markers.css",
+    "awesome_markers_font_css": None,
+    "awesome_markers_css": None,
     # Rotated awesome markers: unused.
     "awesome_rotate_css": None,
     "markerclusterjs": "leaflet.markercluster/dist/leaflet.markercluster.js",

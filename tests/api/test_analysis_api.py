@@ -65,3 +65,10 @@ def test_plan_runs_and_saves_only_with_a_key(client: TestClient, session: Sessio
     assert scenario == pytest.approx(saved["covered_after"])
     assert client.get("/api/v1/plans/999999").status_code == 404
     assert client.post("/api/v1/plans", json={"type": "love_station", "add": 0}).status_code == 422
+
+
+def test_an_impossible_county_minimum_is_a_422_naming_it(client: TestClient) -> None:
+    response = client.post("/api/v1/plans", json={"type": "love_station", "add": 3, "min_per_county": 20})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["min_per_county"]
+    assert client.get("/maps/plan", params={"min_per_county": 43}).status_code == 422

@@ -28,8 +28,8 @@ def test_no_external_script_or_stylesheet(page: str, client: TestClient) -> None
     assert any(url.endswith("leaflet.js") for url in urls)
     for url in urls:  # and the app really serves each of them
         assert client.get(url).status_code == 200, url
-    # Font Awesome's CSS pulls its fonts relative to itself: they are served too.
-    assert client.get("/static/vendor/@fortawesome/fontawesome-free/webfonts/fa-solid-900.woff2").status_code == 200
+    # Leaflet's CSS pulls its marker and layer icons relative to itself: they are served too.
+    assert client.get("/static/vendor/leaflet/dist/images/layers.png").status_code == 200
 
 
 def test_notices_and_legend_are_on_the_page(page: str) -> None:
