@@ -13,8 +13,19 @@ from geo import crs
 
 def links(lon: float, lat: float, name: str) -> dict[str, str]:
     """Navigation URLs to a WGS-84 point: amap, baidu, apple, geo."""
-    gcj_lon, gcj_lat = (float(v) for v in crs.convert(lon, lat, source="wgs84", target="gcj02"))
-    bd_lon, bd_lat = (float(v) for v in crs.convert(lon, lat, source="wgs84", target="bd09"))
+    return links_many([lon], [lat], [name])[0]
+
+
+def links_many(lons: list[float], lats: list[float], names: list[str]) -> list[dict[str, str]]:
+    """Navigation URLs for several WGS-84 points, converted in one vectorised pass each."""
+    gcj = crs.convert(lons, lats, source="wgs84", target="gcj02")
+    bd = crs.convert(gcj[0], gcj[1], source="gcj02", target="bd09")
+    return [_links(lon, lat, float(gx), float(gy), float(bx), float(by), name)
+            for lon, lat, gx, gy, bx, by, name in zip(lons, lats, *gcj, *bd, names, strict=True)]
+
+
+def _links(lon: float, lat: float, gcj_lon: float, gcj_lat: float, bd_lon: float, bd_lat: float,
+           name: str) -> dict[str, str]:
     label = quote(name, safe="")
     return {
         "amap": (f"https://uri.amap.com/navigation?to={gcj_lon:.6f},{gcj_lat:.6f},{label}"

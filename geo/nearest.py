@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Any
 
-import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -38,30 +38,36 @@ _SQL = text("""
 
 def nearest(session: Session, *, lon: float, lat: float, type_code: str | None = None,
             amenities: tuple[str, ...] = (), open_at: datetime | None = None, timezone: str = "Asia/Shanghai",
-            limit: int = 5) -> pd.DataFrame:
+            limit: int = 5) -> list[dict[str, Any]]:
     """Open stations nearest to (lon, lat) WGS-84, nearest first, with ``distance_m`` and ``open_now``.
 
     With ``open_at``, only stations open at that moment (by their hours, in ``timezone``) are
-    kept; ``open_now`` is computed either way (None when the hours are unknown).
+    kept; ``open_now`` is computed either way (None when the hours are unknown). Plain rows, no
+    DataFrame: this is the phone finder's hot path.
     """
     now = open_at or datetime.now().astimezone()
     batch = max(4 * limit, 20)
     while True:
-        rows = pd.read_sql(_SQL, session.connection(), params={
-            "lon": lon, "lat": lat, "type_code": type_code, "amenities": list(amenities), "batch": batch})
-        rows["open_now"] = [hours.is_open_in_zone(hours.from_json(value), now, timezone)
-                            for value in rows["opening_hours"]]
-        kept = rows[rows["open_now"].eq(True)] if open_at is not None else rows
-        kept = kept.sort_values(["distance_m", "id"]).head(limit)
+        rows = [dict(row) for row in session.execute(_SQL, {
+            "lon": lon, "lat": lat, "type_code": type_code, "amenities": list(amenities), "batch": batch,
+        }).mappings()]
+        rows.sort(key=lambda row: (row["distance_m"], row["id"]))
+        kept = []
+        for row in rows:  # hours are parsed only as far down the list as needed
+            row["open_now"] = hours.is_open_in_zone(hours.from_json(row["opening_hours"]), now, timezone)
+            if open_at is None or row["open_now"] is True:
+                kept.append(row)
+                if len(kept) == limit:
+                    break
         exhausted = len(rows) < batch
-        if exhausted or (len(kept) == limit and kept["distance_m"].max() <= _reach_m(rows, lat)):
-            return kept.drop(columns="knn_deg").reset_index(drop=True)
+        if exhausted or (len(kept) == limit and kept[-1]["distance_m"] <= _reach_m(rows, lat)):
+            return kept
         batch *= 4
 
 
-def _reach_m(rows: pd.DataFrame, lat: float) -> float:
+def _reach_m(rows: list[dict[str, Any]], lat: float) -> float:
     """A distance no station beyond the batch can beat: its KNN degrees times the fewest metres
     a degree can hold here (longitude near the pole side of the batch)."""
-    furthest_deg = float(rows["knn_deg"].max())
+    furthest_deg = max(float(row["knn_deg"]) for row in rows)
     fewest = _M_PER_DEGREE * math.cos(math.radians(min(abs(lat) + furthest_deg, 89.0)))
     return furthest_deg * min(fewest, _M_PER_DEGREE)

@@ -94,21 +94,24 @@ def nearest_stations(
 
     导航链接：高德用 GCJ-02，百度用 BD-09，Apple 地图与 geo: 用 WGS-84。
     """
-    if type is not None:
-        catalogue.check_type(session, type)
     wgs_lon, wgs_lat = (float(v) for v in crs_convert(lon, lat, crs, "wgs84"))
     now = datetime.now().astimezone()
     rows = nearest(session, lon=wgs_lon, lat=wgs_lat, type_code=type, amenities=tuple(amenity or ()),
                    open_at=now if open_now else None, timezone=region.timezone, limit=limit)
+    if not rows and type is not None:
+        catalogue.check_type(session, type)  # an empty answer: say so if the type is unknown
+    out_lon, out_lat = coords.convert([row["lon"] for row in rows], [row["lat"] for row in rows],
+                                      source="wgs84", target=crs)
+    links = navigation.links_many([row["lon"] for row in rows], [row["lat"] for row in rows],
+                                  [row["name"] for row in rows])
     stations = []
-    for row in rows.itertuples():
-        out_lon, out_lat = (float(v) for v in crs_convert(row.lon, row.lat, "wgs84", crs))
+    for row, x, y, link in zip(rows, out_lon, out_lat, links, strict=True):
         stations.append(NearestStation(
-            id=row.id, type_code=row.type_code, type_name=row.type_name, name=row.name, address=row.address,
-            distance_m=round(float(row.distance_m), 1), open_now=row.open_now,
-            opening_hours_text=hours.describe_zh(hours.from_json(row.opening_hours)), amenities=list(row.amenities),
-            phone=row.phone, is_demo=row.is_demo, lon=out_lon, lat=out_lat,
-            navigation=NavigationLinks(**navigation.links(row.lon, row.lat, row.name))))
+            id=row["id"], type_code=row["type_code"], type_name=row["type_name"], name=row["name"],
+            address=row["address"], distance_m=round(float(row["distance_m"]), 1), open_now=row["open_now"],
+            opening_hours_text=hours.describe_zh(hours.from_json(row["opening_hours"])),
+            amenities=list(row["amenities"]), phone=row["phone"], is_demo=row["is_demo"], lon=float(x), lat=float(y),
+            navigation=NavigationLinks(**link)))
     return NearestOut(query={"lon": lon, "lat": lat, "crs": crs, "type": type, "open_now": open_now,
                              "at": now.isoformat(), "timezone": region.timezone}, stations=stations)
 
