@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from playwright.sync_api import sync_playwright
 
@@ -56,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     arguments = parser.parse_args()
-    print(f"command: {' '.join(sys.argv)}\ndate: {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}; "
+    print(f"command: {' '.join(sys.argv)}\ndate: {datetime.now(UTC):%Y-%m-%d %H:%M UTC}; "
           f"load average {os.getloadavg()[0]:.2f}; {os.cpu_count()} cores")
     process, url = serve()
     try:
@@ -78,7 +78,7 @@ def main() -> None:
                     runs.append(page.evaluate(METRICS))
                     context.close()
 
-                def median(key: str) -> float:
+                def median(key: str, runs: list[dict] = runs) -> float:
                     return statistics.median(r[key] for r in runs if r[key] is not None)
 
                 print(f"| {name} | {median('bytes') / 1024:,.0f} KB | {median('fcp'):,.0f} ms | "

@@ -1,0 +1,207 @@
+"""Benchmark: OGC API - Features items throughput, unionmap vs tipg, on the same rows in the same run.
+
+A full paged read (first page, then every ``next`` link) of the biggest station collection,
+``worker_library``, from two servers, each ``uvicorn --workers 1`` (h11, no uvloop, on both):
+
+- unionmap: ``/ogc/collections/worker_library/items?limit=L`` (``uvicorn api.app:create_app --factory``);
+- tipg (developmentseed/tipg, OGC API - Features for PostGIS; ``uvicorn tipg.main:app``):
+  ``/collections/public.station/items?type_code=worker_library&limit=L`` (its property filter on
+  the same table; both order by id, so the same features come in the same order).
+
+The data: a bench database (``unionmap_bench``) on the private cluster, made by the script with
+``unionmap load reference`` and ``load demo``, then every station copied (scale − 1) times with a
+seeded jitter of up to ±0.005° (the region trigger re-assigns counties), ~10× the demo registry.
+Page sizes 10 (GDAL's default), 100 and 1000; each read repeated 3 times with the servers taking
+turns to go first, after one uncounted warm-up read each. Time counts from each request to its
+last body byte (client JSON parsing excluded); no compression (``Accept-Encoding: identity``).
+Both reads must return the same number of features and the same ids.
+
+tipg runs from a bench-only venv the script creates on first use (``.state/`` is ignored by git):
+``python -m venv .state/bench-tipg-venv && .state/bench-tipg-venv/bin/pip install tipg uvicorn``.
+tipg reads ``DATABASE_URL``, whose validation needs a host: the socket folder goes in
+percent-encoded. The bench database is dropped at the end unless ``--keep`` (then reused).
+
+Run: ``.venv/bin/python scripts/bench/bench_ogc.py [--scale 10] [--repeat 3] [--page-sizes 10 100 1000] [--keep]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import psycopg
+from bench_nearest import IDENTITY, UVICORN, free_port, header, load_average, server  # same folder
+
+from geo import cluster
+from geo.settings import PROJECT_ROOT, Settings, get_settings
+
+TIPG_VENV = PROJECT_ROOT / ".state" / "bench-tipg-venv"
+TYPE = "worker_library"
+COPY_SQL = """
+    INSERT INTO station (type_code, name, address, geom, status, opening_hours, amenities, phone,
+                         managing_union, is_demo, source)
+    SELECT s.type_code, s.name || ' #' || k, s.address,
+           ST_SetSRID(ST_MakePoint(ST_X(s.geom) + (random() - 0.5) * 0.01,
+                                   ST_Y(s.geom) + (random() - 0.5) * 0.01), 4326),
+           s.status, s.opening_hours, s.amenities, s.phone, s.managing_union, s.is_demo, s.source
+    FROM (SELECT * FROM station WHERE deleted_at IS NULL ORDER BY id) s CROSS JOIN generate_series(1, %s) k"""
+Read = tuple[float, int, list[object], int]  # seconds, body bytes, feature ids, pages
+
+
+def tipg_python(venv: Path) -> Path:
+    """The bench-only venv's Python, creating the venv with tipg and uvicorn the first time."""
+    python = venv / "bin" / "python"
+    if not (venv / "bin" / "uvicorn").exists():
+        print(f"creating {venv}: python -m venv; pip install tipg uvicorn")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "tipg", "uvicorn"], check=True)
+    return python
+
+
+def make_database(settings: Settings, name: str, scale: int, seed: int) -> None:
+    """Create ``name`` with reference + demo loaded and each station copied (scale − 1) times."""
+    if not cluster.create_database(settings, name):
+        print(f"database {name} exists: reused as it is")
+        return
+    env = os.environ | {"DATABASE_URL": cluster.url(settings, name)}
+    for step in ("reference", "demo"):
+        begun = time.perf_counter()
+        subprocess.run([str(Path(sys.executable).parent / "unionmap"), "load", step], env=env, check=True,
+                       capture_output=True)
+        print(f"unionmap load {step}: {time.perf_counter() - begun:.1f} s")
+    with psycopg.connect(cluster.conninfo(settings, name)) as connection:
+        connection.execute("SELECT set_config('unionmap.actor', 'bench_ogc', true), setseed(%s)", (seed / 1000,))
+        connection.execute(COPY_SQL, (scale - 1,))
+    with psycopg.connect(cluster.conninfo(settings, name), autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE station")
+
+
+def full_read(http: httpx.Client, url: str | None) -> Read:
+    """Follow ``next`` links from ``url`` to the last page; time only the HTTP exchanges."""
+    seconds, size, ids, pages = 0.0, 0, [], 0
+    while url is not None and pages < 100_000:
+        begun = time.perf_counter()
+        response = http.get(url)
+        seconds += time.perf_counter() - begun
+        response.raise_for_status()
+        page = json.loads(response.content)
+        size, pages = size + len(response.content), pages + 1
+        ids += [feature["id"] for feature in page["features"]]
+        url = next((link["href"] for link in page.get("links", []) if link.get("rel") == "next"), None)
+    return seconds, size, ids, pages
+
+
+def table(reads: dict[tuple[int, str], list[Read]], page_sizes: list[int], names: list[str]) -> list[float]:
+    """Print the markdown table; return ours / tipg (median features/s) per page size."""
+    print("| page size | server | features | pages | best features/s | median features/s | best MB/s "
+          "| median MB/s | ours / tipg (median) |\n|---|---|---|---|---|---|---|---|---|")
+    ratios = []
+    for size in page_sizes:
+        medians = {name: statistics.median(len(r[2]) / r[0] for r in reads[size, name]) for name in names}
+        ratios.append(medians[names[0]] / medians[names[1]])
+        for name in names:
+            runs = reads[size, name]
+            rates = [len(r[2]) / r[0] for r in runs]
+            mbs = [r[1] / r[0] / 1e6 for r in runs]
+            print(f"| {size} | {name} | {len(runs[0][2]):,} | {runs[0][3]:,} | {max(rates):,.0f} | "
+                  f"{statistics.median(rates):,.0f} | {max(mbs):.2f} | {statistics.median(mbs):.2f} | "
+                  + (f"{ratios[-1]:.2f}× |" if name == names[0] else "|"))
+    return ratios
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--page-sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--database", default="unionmap_bench")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--tipg-venv", type=Path, default=TIPG_VENV)
+    parser.add_argument("--keep", action="store_true", help="keep (and next time reuse) the bench database")
+    arguments = parser.parse_args()
+    settings = get_settings()
+    if settings.database_url:
+        raise SystemExit("bench_ogc makes its database on the private cluster: unset DATABASE_URL")
+    python = tipg_python(arguments.tipg_venv)
+    tipg_versions = subprocess.run([str(python), "-c", "from importlib.metadata import version as v; print(', '.join("
+                                    "f'{n} {v(n)}' for n in ('tipg', 'uvicorn', 'fastapi', 'asyncpg', 'orjson')))"],
+                                   capture_output=True, text=True, check=True).stdout.strip()
+    cluster.start(settings)
+    try:
+        make_database(settings, arguments.database, arguments.scale, arguments.seed)
+        run(settings, arguments, python, tipg_versions)
+    finally:
+        if not arguments.keep:
+            cluster.drop_database(settings, arguments.database)
+            print(f"dropped database {arguments.database}")
+
+
+def run(settings: Settings, arguments: argparse.Namespace, python: Path, tipg_versions: str) -> None:
+    """Start both servers on the bench database, read, compare, print."""
+    name, sockets = arguments.database, cluster.socket_dir(settings)
+    header(("uvicorn", "fastapi", "httpx", "SQLAlchemy", "psycopg"), cluster.url(settings, name),
+           f"; tipg venv: {tipg_versions}")
+    with psycopg.connect(cluster.conninfo(settings, name)) as connection:
+        count, total = connection.execute("SELECT count(*) FILTER (WHERE type_code = %s), count(*) FROM station "
+                                          "WHERE deleted_at IS NULL", (TYPE,)).fetchone() or (0, 0)
+    print(f"database {name}: {total:,} stations, {count:,} of type {TYPE} (scale {arguments.scale}×)")
+    ours_port, tipg_port = free_port(), free_port()
+    ours_cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(ours_port),
+                "--workers", "1", *UVICORN]
+    tipg_cmd = [str(python), "-m", "uvicorn", "tipg.main:app", "--port", str(tipg_port), "--workers", "1", *UVICORN]
+    tipg_env = {key: value for key, value in os.environ.items() if not key.startswith(("TIPG_", "UNIONMAP_"))} | {
+        "DATABASE_URL": f"postgresql://postgres@{quote(str(sockets), safe='')}:{cluster.PORT}/{name}",
+        "TIPG_DB_SCHEMAS": '["public"]', "TIPG_DB_TABLES": '["public.station"]'}
+    print(f"unionmap: {' '.join(ours_cmd)}\ntipg:     {' '.join(tipg_cmd)}\n"
+          f"tipg env: DATABASE_URL={tipg_env['DATABASE_URL']} TIPG_DB_SCHEMAS={tipg_env['TIPG_DB_SCHEMAS']} "
+          f"TIPG_DB_TABLES={tipg_env['TIPG_DB_TABLES']}")
+    first: dict[str, Callable[[int], str]] = {
+        "unionmap": lambda limit: f"http://127.0.0.1:{ours_port}/ogc/collections/{TYPE}/items?limit={limit}",
+        "tipg": lambda limit: (f"http://127.0.0.1:{tipg_port}/collections/public.station/items"
+                               f"?type_code={TYPE}&limit={limit}")}
+    names = list(first)
+    reads: dict[tuple[int, str], list[Read]] = {}
+    headers = IDENTITY | {"Accept": "application/geo+json"}
+    with tempfile.TemporaryDirectory(prefix="bench-ogc-") as scratch, ExitStack() as stack:
+        stack.enter_context(server(ours_cmd, os.environ | {"DATABASE_URL": cluster.url(settings, name)},
+                                   PROJECT_ROOT, f"http://127.0.0.1:{ours_port}/api/v1/health",
+                                   Path(scratch) / "unionmap.log"))
+        stack.enter_context(server(tipg_cmd, tipg_env, Path(scratch), f"http://127.0.0.1:{tipg_port}/healthz",
+                                   Path(scratch) / "tipg.log"))
+        http = stack.enter_context(httpx.Client(headers=headers, timeout=120))
+        for server_name in names:  # warm-up (catalogue, caches, connections), not counted
+            full_read(http, first[server_name](100))
+        print(f"servers up; load average {load_average()}")
+        for repeat in range(arguments.repeat):
+            for index, size in enumerate(arguments.page_sizes):  # servers take turns to go first
+                for server_name in names if (repeat + index) % 2 == 0 else names[::-1]:
+                    reads.setdefault((size, server_name), []).append(full_read(http, first[server_name](size)))
+            print(f"repeat {repeat + 1} done; load average {load_average()}")
+    same = {size: all(r[2] == reads[size, names[0]][0][2] for name in names for r in reads[size, name])
+            for size in arguments.page_sizes}
+    print(f"\nOGC items, full paged read of {TYPE} ({count:,} features), 1 uvicorn worker each, loopback, "
+          f"client on the same {os.cpu_count()} cores; best and median of {arguments.repeat}\n")
+    ratios = table(reads, arguments.page_sizes, names)
+    print("\nsame features and ids from both servers (every read): "
+          + ", ".join(f"limit {size}: {'yes' if same[size] else 'NO'}" for size in arguments.page_sizes)
+          + f"; expected {count:,} features: "
+          + ("yes" if all(len(reads[key][0][2]) == count for key in reads) else "NO"))
+    print("verdict: ours / tipg (median features/s): "
+          + ", ".join(f"limit {size}: {ratio:.2f}×" for size, ratio in zip(arguments.page_sizes, ratios, strict=True))
+          + f" → target (at least tipg's throughput): {'MET' if min(ratios) >= 1 else 'NOT MET'}"
+          + f"\nload average at end: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()
