@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -38,6 +39,34 @@ Catalogue and coverage API of trade-union service points. Coordinates are WGS-84
 GeoJSON order (lon, lat). **Demo data and approximate boundaries are flagged in every feature**
 (`is_demo`, `region_is_approximate`, `boundary_is_approximate`, `population_is_modelled`).
 """
+
+
+class RefuseNulBytes:
+    """PostgreSQL text cannot hold NUL: answer 422 (400 in OGC's shape under /ogc) naming the
+    parameter instead of failing in the database. A plain ASGI middleware: Starlette's
+    ``BaseHTTPMiddleware`` costs every request a task group and a copy of the response."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        if scope["type"] == "http" and (b"%00" in scope.get("query_string", b"") or "\x00" in scope.get("path", "")):
+            from starlette.requests import Request as StarletteRequest
+
+            request = StarletteRequest(scope)
+            for name, value in request.query_params.multi_items():
+                if "\x00" in value or "\x00" in name:
+                    if scope["path"].startswith("/ogc"):
+                        response = JSONResponse(status_code=400, content={
+                            "code": "InvalidParameterValue", "parameter": name,
+                            "description": f"parameter {name!r} contains a NUL byte"})
+                    else:
+                        response = JSONResponse(status_code=422, content=validation_body(
+                            [InputError("contains a NUL byte", field=name)],
+                            f"query parameter {name!r} contains a NUL byte"))
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 def validation_body(errors: list[InputError], message: str) -> dict[str, object]:
@@ -80,18 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(home.router)
     app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
 
-    @app.middleware("http")
-    async def refuse_nul_bytes(request: Request, call_next):  # type: ignore[no-untyped-def]
-        """PostgreSQL text cannot hold NUL: name the parameter instead of failing in the database."""
-        for name, value in request.query_params.multi_items():
-            if ("\x00" in value or "\x00" in name) and request.url.path.startswith("/ogc"):
-                return JSONResponse(status_code=400, content={  # OGC API's own error shape
-                    "code": "InvalidParameterValue", "description": f"parameter {name!r} contains a NUL byte",
-                    "parameter": name})
-            if "\x00" in value or "\x00" in name:
-                return JSONResponse(status_code=422, content=validation_body(
-                    [InputError("contains a NUL byte", field=name)], f"query parameter {name!r} contains a NUL byte"))
-        return await call_next(request)
+    app.add_middleware(RefuseNulBytes)
 
     @app.exception_handler(UnionmapError)
     async def domain_error(request: Request, error: UnionmapError) -> JSONResponse:
