@@ -99,11 +99,12 @@ def settle(url: str, limit_ms: float = 100.0, patience: float = 90.0) -> bool:
             ok = httpx.get(url, timeout=30, headers=IDENTITY).status_code == 200
         fast = fast + 1 if ok and time.monotonic() - begun < limit_ms / 1000 else 0
         time.sleep(0.25)
+    if fast < 3:
+        print(f"  note: {url} not 3× under {limit_ms:g} ms within {patience:g} s; load average {load_average()}")
     return fast >= 3
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0–100); NaN for no values."""
+def percentile(values: list[float], q: float) -> float:  # nearest rank, q in 0–100; NaN for no values
     ordered = sorted(values)
     return ordered[max(0, -int(-q * len(ordered) // 100) - 1)] if ordered else float("nan")
 
@@ -130,12 +131,11 @@ def sample_paths(database_url: str, count: int, seed: int) -> list[str]:
 async def fetch(http: httpx.AsyncClient, path: str, since: float, deadline: float | None = None,
                 gate: asyncio.Semaphore | None = None) -> float | None:
     """ms from ``since`` to a 200 answer; None: other status, failure, no answer by ``deadline`` (monotonic)."""
-    try:
+    with suppress(httpx.HTTPError, TimeoutError):
         async with asyncio.timeout_at(deadline), gate or nullcontext():
-            ok = (await http.get(path)).status_code == 200
-    except (httpx.HTTPError, TimeoutError):
-        ok = False
-    return (time.monotonic() - since) * 1000 if ok else None
+            if (await http.get(path)).status_code == 200:
+                return (time.monotonic() - since) * 1000
+    return None
 
 
 async def open_loop(base: str, paths: list[str], rate: float, seconds: float, warmup: float,
