@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = db.make_engine(settings)
         app.state.session_factory = db.make_session_factory(engine)
+        app.state.read_session_factory = db.make_read_session_factory(engine)
         yield
         engine.dispose()
 

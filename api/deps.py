@@ -1,8 +1,12 @@
-"""Request-scoped dependencies: settings, a database session, the caller's key, parameters."""
+"""Request-scoped dependencies: settings, a database session, the caller's key, parameters.
+
+Dependencies that only read ``app.state`` are ``async def``: FastAPI runs a plain ``def``
+dependency in the thread pool, a hop that costs more than the lookup itself.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Literal
 
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
@@ -14,7 +18,7 @@ from geo.region import RegionConfig
 from geo.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was built with."""
     return request.app.state.settings
 
@@ -25,17 +29,31 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_region(request: Request) -> RegionConfig:
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
+    """A read-only session in autocommit for hot read paths (the phone finder).
+
+    Async on purpose: making and closing it does no I/O (no transaction to roll back), so it
+    need not cost two hops through the thread pool as a sync dependency would.
+    """
+    session = request.app.state.read_session_factory()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+async def get_region(request: Request) -> RegionConfig:
     """The active region's configuration (time zone, names), read at start-up."""
     return request.app.state.region
 
 
-def get_model_cache(request: Request) -> ModelCache:
+async def get_model_cache(request: Request) -> ModelCache:
     """The app's in-memory model of the demand grid (rebuilt when the grid changes)."""
     return request.app.state.model_cache
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegionDep = Annotated[RegionConfig, Depends(get_region)]
 ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from geo import cluster, db
 from geo.errors import UnionmapError
-from geo.settings import Settings, get_settings
+from geo.settings import Settings, get_settings, worker_count
 
 app = typer.Typer(help="unionmap：工会服务阵地地图 / trade-union service-point maps", no_args_is_help=True)
 db_app = typer.Typer(help="数据库 / the database (private PostGIS cluster or DATABASE_URL)", no_args_is_help=True)
@@ -174,16 +174,19 @@ def load_boundaries(
 def serve(
     host: Annotated[str | None, typer.Option(help="监听地址 / host")] = None,
     port: Annotated[int | None, typer.Option(help="端口 / port")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, max=64, help="进程数 / worker processes (default: UNIONMAP_WORKERS, else one per core)")] = None,
 ) -> None:
     """启动网页服务 / serve the API and maps (uvicorn)."""
-    import uvicorn
+    from api import serve as server
 
     settings = get_settings()
     try:
         db.prepare(settings).dispose()
     except (UnionmapError, cluster.ClusterError) as error:
         raise _fail(error) from error
-    uvicorn.run("api.app:create_app", factory=True, host=host or settings.host, port=port or settings.port)
+    server.run(host or settings.host, port or settings.port, workers or worker_count(settings),
+               access_log=settings.access_log)
 
 
 # Registers the analysis commands (coverage, gaps, plan), the registry commands (keys, import,

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 from pydantic import BaseModel, Field, ValidationError
 from pyproj import CRS
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from geo import hours
@@ -200,6 +200,9 @@ def replace_demo_stations(session: Session, stations: gpd.GeoDataFrame) -> int:
     for row, point in zip(rows, stations.geometry, strict=True):
         row["geom"] = f"SRID=4326;{point.wkt}"
     session.execute(insert(Station), rows)
+    # Fresh statistics now, not when autovacuum gets round to it: with none, the planner may sort
+    # every station for the nearest query instead of walking the GiST index.
+    session.execute(text("ANALYZE station"))
     return len(rows)
 
 

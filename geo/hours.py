@@ -8,8 +8,10 @@ guessing. Times are the region's local wall-clock times; the caller names the zo
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
@@ -263,3 +265,14 @@ def to_json(hours: OpeningHours) -> dict[str, Any]:
 def from_json(data: dict[str, Any]) -> OpeningHours:
     """Validate a dict read from the JSONB column (pydantic.ValidationError if malformed)."""
     return OpeningHours.model_validate(data)
+
+
+@lru_cache(maxsize=4096)
+def read_stored(text: str | None) -> tuple[OpeningHours, str]:
+    """Hours and their Chinese text from the JSONB column's *text*, parsed once per distinct value.
+
+    Stations share a handful of schedules and the phone finder reads them on every request, so
+    validating the same JSON again each time is waste. The cached model is shared: read it only.
+    """
+    parsed = from_json(json.loads(text) if text else {})
+    return parsed, describe_zh(parsed)

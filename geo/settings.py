@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     tianditu_key: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    # Server processes (uvicorn workers); 0 = one per core. Each holds its own copy of the
+    # demand-grid model (~100 MB for Jiujiang's 210 102 cells).
+    workers: int = Field(default=0, ge=0, le=64)
+    # One log line per request on the console (uvicorn's access log); off: it costs every request.
+    access_log: bool = False
 
     @property
     def region_dir(self) -> Path:
@@ -55,3 +60,10 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """Settings of this process, read once."""
     return Settings()
+
+
+def worker_count(settings: Settings) -> int:
+    """Server processes to run: the setting, or one per core when it is 0."""
+    import os
+
+    return settings.workers or os.cpu_count() or 1

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.deps import get_session
+from api.deps import get_read_session, get_session
 from geo import cluster, db
 from geo.settings import Settings, get_settings
 
@@ -129,6 +129,7 @@ def client(test_settings: Settings, session: Session) -> Iterator[TestClient]:
     """The app on the test database, every request in the test's transaction."""
     app = create_app(test_settings)
     app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_read_session] = lambda: session
     with TestClient(app) as test_client:
         yield test_client
 
@@ -219,7 +220,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def live_server(test_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app served by uvicorn in a subprocess on the session's database; yields its base URL.
+    """The app served by ``unionmap serve`` (two worker processes, as shipped) on the session's
+    database; yields its base URL.
 
     A separate process, because clients such as GDAL block a threaded server in the same process.
     """
@@ -233,8 +235,8 @@ def live_server(test_settings: Settings, tmp_path_factory: pytest.TempPathFactor
     env = os.environ | {"DATABASE_URL": test_settings.database_url or "", "UNIONMAP_DATA_DIR": str(DATA_DIR),
                         "UNIONMAP_REGION": test_settings.region, "NO_PROXY": "127.0.0.1,localhost"}
     with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-                                    "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        process = subprocess.Popen([str(Path(sys.executable).parent / "unionmap"), "serve",
+                                    "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
                                    env=env, cwd=DATA_DIR.parent, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

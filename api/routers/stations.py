@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import CrsParam, RegionDep, SessionDep, StationId
+from api.deps import CrsParam, ReadSessionDep, RegionDep, SessionDep, StationId
 from api.geojson import feature_collection
-from api.schemas import FeatureCollection, HistoryEntry, NavigationLinks, NearestOut, NearestStation, StationProperties
+from api.schemas import FeatureCollection, HistoryEntry, NearestOut, StationProperties
 from geo import catalogue, hours, navigation, registry
 from geo import crs as coords
 from geo.errors import InputError, NotFound
@@ -78,9 +78,9 @@ def list_stations(
     return station_features(session, where, crs, region, open_now)
 
 
-@router.get("/nearest", summary="最近的站点 / nearest open stations")
+@router.get("/nearest", summary="最近的站点 / nearest open stations", response_model=NearestOut)
 def nearest_stations(
-    session: SessionDep,
+    session: ReadSessionDep,
     region: RegionDep,
     lon: Annotated[float, Query(ge=-180, le=180, description="经度 / longitude (in crs)")],
     lat: Annotated[float, Query(ge=-90, le=90, description="纬度 / latitude (in crs)")],
@@ -89,7 +89,7 @@ def nearest_stations(
     amenity: AmenityParam = None,
     open_now: Annotated[bool, Query(description="只要此刻开放的 / only stations open now")] = False,
     limit: Annotated[int, Query(ge=1, le=50, description="数量 / how many")] = 5,
-) -> NearestOut:
+) -> Response:
     """按真实距离（米）排序的最近开放站点，附导航链接 / nearest open stations by distance on the ground.
 
     导航链接：高德用 GCJ-02，百度用 BD-09，Apple 地图与 geo: 用 WGS-84。
@@ -100,20 +100,16 @@ def nearest_stations(
                    open_at=now if open_now else None, timezone=region.timezone, limit=limit)
     if not rows and type is not None:
         catalogue.check_type(session, type)  # an empty answer: say so if the type is unknown
-    out_lon, out_lat = coords.convert([row["lon"] for row in rows], [row["lat"] for row in rows],
-                                      source="wgs84", target=crs)
-    links = navigation.links_many([row["lon"] for row in rows], [row["lat"] for row in rows],
-                                  [row["name"] for row in rows])
-    stations = []
+    lons, lats = [row.pop("lon") for row in rows], [row.pop("lat") for row in rows]
+    out_lon, out_lat = coords.convert(lons, lats, source="wgs84", target=crs)
+    links = navigation.links_many(lons, lats, [row["name"] for row in rows])
     for row, x, y, link in zip(rows, out_lon, out_lat, links, strict=True):
-        stations.append(NearestStation(
-            id=row["id"], type_code=row["type_code"], type_name=row["type_name"], name=row["name"],
-            address=row["address"], distance_m=round(float(row["distance_m"]), 1), open_now=row["open_now"],
-            opening_hours_text=hours.describe_zh(hours.from_json(row["opening_hours"])),
-            amenities=list(row["amenities"]), phone=row["phone"], is_demo=row["is_demo"], lon=float(x), lat=float(y),
-            navigation=NavigationLinks(**link)))
-    return NearestOut(query={"lon": lon, "lat": lat, "crs": crs, "type": type, "open_now": open_now,
-                             "at": now.isoformat(), "timezone": region.timezone}, stations=stations)
+        row.update(distance_m=round(float(row["distance_m"]), 1), lon=float(x), lat=float(y), navigation=link)
+    out = NearestOut.model_validate({"query": {"lon": lon, "lat": lat, "crs": crs, "type": type, "open_now": open_now,
+                                               "at": now.isoformat(), "timezone": region.timezone},
+                                     "stations": rows})
+    # Validated once here; handing FastAPI a Response spares it a second validation pass.
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 def crs_convert(lon: float, lat: float, source: coords.CoordSystem, target: coords.CoordSystem) -> tuple[float, float]:

@@ -2,13 +2,14 @@
 
 ``GET /api/v1/stations/nearest?lon=..&lat=..&type=love_station&limit=5`` (15 % + ``open_now=true``,
 15 % + ``open_now=true&amenity=charging``) at seeded demand-cell centres (on land) of the main
-database, against ``uvicorn api.app:create_app --factory --workers N`` (2, then 1) that the script
-starts and stops. First the peak: 16 clients back to back for 15 s (after 3 s uncounted), then
+database, against ``unionmap serve --workers N`` (2, then 1: the server the README starts) that
+the script starts and stops. First the peak: 16 clients back to back for 15 s (after 3 s uncounted), then
 Debian's ``wrk`` (if on PATH: ``apt-get install -y wrk``; not rate-limited) as a second opinion.
 Then open loop: 50, 100, 200 req/s, each 30 s after an uncounted 3 s warm-up, sent on schedule
 whatever earlier requests did; latency from the *scheduled* time (queueing included; no answer
 10 s after the schedule ends = error); the server drains its queue before each. The Python
-generator (httpx, keep-alive pool) shares the cores with uvicorn and PostgreSQL. Writes nothing.
+generator (``loadgen.py``: uvloop, keep-alive connections, ~0.1 ms of CPU a request) shares the
+cores with the server and PostgreSQL. Writes nothing.
 
 Run: ``.venv/bin/python scripts/bench/bench_nearest.py [--rates 50 100 200] [--seconds 30] [--workers 2 1]``
 """
@@ -30,11 +31,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import contextmanager, suppress
 from importlib.metadata import version
 from pathlib import Path
 
 import httpx
+import loadgen
+from loadgen import Pool
 from sqlalchemy import create_engine, text
 
 from geo import db
@@ -44,8 +47,7 @@ TARGET_P99_MS, TARGET_RATE = 25.0, 200.0
 MIX = (("", 0.70), ("&open_now=true", 0.15), ("&open_now=true&amenity=charging", 0.15))
 IDENTITY = {"Accept-Encoding": "identity"}  # no compression anywhere: same work for every server
 WRK_LUA = "local i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format('GET', paths[i % #paths + 1])\nend"
-POOL = httpx.Limits(max_connections=128, max_keepalive_connections=128)  # more wait in a semaphore, not in the pool
-UVICORN = ["--host", "127.0.0.1", "--no-access-log", "--log-level", "warning", "--timeout-graceful-shutdown", "5"]
+POOL_SIZE = 128  # connections at most; more requests wait for one (and the wait counts)
 Results = list[float | None]  # per request: ms to a 200 answer, or None (other status, failure)
 
 
@@ -128,12 +130,11 @@ def sample_paths(database_url: str, count: int, seed: int) -> list[str]:
             for (lon, lat), extra in zip(points, extras, strict=True)]
 
 
-async def fetch(http: httpx.AsyncClient, path: str, since: float, deadline: float | None = None,
-                gate: asyncio.Semaphore | None = None) -> float | None:
+async def fetch(pool: Pool, path: str, since: float, deadline: float | None = None) -> float | None:
     """ms from ``since`` to a 200 answer; None: other status, failure, no answer by ``deadline`` (monotonic)."""
-    with suppress(httpx.HTTPError, TimeoutError):
-        async with asyncio.timeout_at(deadline), gate or nullcontext():
-            if (await http.get(path)).status_code == 200:
+    with suppress(OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, TimeoutError):
+        async with asyncio.timeout_at(deadline):
+            if await pool.get(path) == 200:
                 return (time.monotonic() - since) * 1000
     return None
 
@@ -141,33 +142,38 @@ async def fetch(http: httpx.AsyncClient, path: str, since: float, deadline: floa
 async def open_loop(base: str, paths: list[str], rate: float, seconds: float, warmup: float,
                     grace: float) -> tuple[Results, float, float]:
     """Send at ``rate`` on a fixed schedule → (results after the warm-up, span in s, send-lag p99 in ms)."""
-    async with httpx.AsyncClient(base_url=base, limits=POOL, timeout=10.0, headers=IDENTITY) as http:
-        start, tasks, lags, gate = time.monotonic() + 0.2, [], [], asyncio.Semaphore(POOL.max_connections)
+    pool = Pool(base, POOL_SIZE)
+    try:
+        start, tasks, lags = time.monotonic() + 0.2, [], []
         deadline = start + warmup + seconds + grace  # unanswered by then: an error
         for index in range(int((warmup + seconds) * rate)):
             due = start + index / rate
             if (delay := due - time.monotonic()) > 0:
                 await asyncio.sleep(delay)
             lags.append((time.monotonic() - due) * 1000)  # how late the generator sends it
-            tasks.append(asyncio.create_task(fetch(http, paths[index % len(paths)], due, deadline, gate)))
+            tasks.append(asyncio.create_task(fetch(pool, paths[index % len(paths)], due, deadline)))
         results = await asyncio.gather(*tasks)
         span = time.monotonic() - start - warmup
         return [result for index, result in enumerate(results) if index / rate >= warmup], span, percentile(lags, 99)
+    finally:
+        pool.close()
 
 
 async def closed_loop(base: str, paths: list[str], concurrency: int, seconds: float) -> tuple[Results, float]:
     """``concurrency`` clients, each sending when its last answer came → (results, span in s)."""
     results: Results = []
-    async with httpx.AsyncClient(base_url=base, limits=POOL, timeout=10.0, headers=IDENTITY) as http:
-        started = time.monotonic()
+    pool, started = Pool(base, concurrency), time.monotonic()
 
-        async def user(index: int) -> None:
-            while time.monotonic() < started + seconds:
-                results.append(await fetch(http, paths[index % len(paths)], time.monotonic()))
-                index += concurrency
+    async def user(index: int) -> None:
+        while time.monotonic() < started + seconds:
+            results.append(await fetch(pool, paths[index % len(paths)], time.monotonic()))
+            index += concurrency
 
+    try:
         await asyncio.gather(*(user(first) for first in range(concurrency)))
-        return results, time.monotonic() - started
+    finally:
+        pool.close()
+    return results, time.monotonic() - started
 
 
 def wrk_peak(base: str, paths: list[str], concurrency: int, seconds: int, workers: int, folder: Path) -> str:
@@ -191,22 +197,21 @@ def bench_workers(workers: int, paths: list[str], database_url: str, arguments: 
                   scratch: Path) -> tuple[list[str], str | None]:
     """All runs against one uvicorn with ``workers`` workers → table rows and (2 workers) the verdict."""
     base = f"http://127.0.0.1:{(port := free_port())}"
-    command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(port), "--workers",
-               str(workers), *UVICORN]
+    command = [str(Path(sys.executable).parent / "unionmap"), "serve", "--port", str(port), "--workers", str(workers)]
     print(f"\n== {workers} worker(s): {shlex.join(command)} (load average {load_average()}) ==")
     rows, verdict = [], None
     with server(command, os.environ | {"DATABASE_URL": database_url}, PROJECT_ROOT, base + "/api/v1/health",
                 scratch / f"uvicorn{workers}.log"):
         checks = [httpx.get(base + paths[0].split("&type")[0] + "&type=love_station&limit=5" + e) for e, _ in MIX]
         print("  check plain / open_now / +charging:", [(c.status_code, len(c.json()["stations"])) for c in checks])
-        asyncio.run(closed_loop(base, paths, arguments.concurrency, arguments.warmup))  # warm-up, not counted
-        results, span = asyncio.run(closed_loop(base, paths, arguments.concurrency, arguments.peak_seconds))
-        rows.append(row(f"closed loop, {arguments.concurrency} clients (httpx)", workers, results, span))
+        loadgen.run(closed_loop(base, paths, arguments.concurrency, arguments.warmup))  # warm-up, not counted
+        results, span = loadgen.run(closed_loop(base, paths, arguments.concurrency, arguments.peak_seconds))
+        rows.append(row(f"closed loop, {arguments.concurrency} clients (Python)", workers, results, span))
         if shutil.which("wrk"):  # peaks first: an overloaded open loop may leave the server stalled
             rows.append(wrk_peak(base, paths, arguments.concurrency, arguments.peak_seconds, workers, scratch))
         for rate in arguments.rates:
             settle(base + paths[0])
-            results, span, lag = asyncio.run(open_loop(base, paths, rate, arguments.seconds, arguments.warmup,
+            results, span, lag = loadgen.run(open_loop(base, paths, rate, arguments.seconds, arguments.warmup,
                                                        arguments.grace))
             print(f"  open loop {rate:g} req/s: generator send lag p99 {lag:.1f} ms; load average {load_average()}")
             rows.append(row(f"open loop, {rate:g} req/s offered", workers, results, span))
@@ -230,7 +235,7 @@ def main() -> None:
     arguments = parser.parse_args()
     database_url = db.database_url(get_settings())
     wrk = shutil.which("wrk") and subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("[")[0]
-    header(("uvicorn", "fastapi", "httpx", "h11", "SQLAlchemy", "psycopg"), database_url, f", {wrk or 'no wrk'}")
+    header(("uvicorn", "uvloop", "httptools", "fastapi", "SQLAlchemy", "psycopg"), database_url, f", {wrk or 'no wrk'}")
     paths = sample_paths(database_url, arguments.points, arguments.seed)
     print(f"{len(paths):,} request paths from demand-cell centres (seed {arguments.seed}), e.g. {paths[0]}")
     rows, verdict = [], "not measured (no 2-worker run at 200 req/s)"

@@ -322,3 +322,14 @@ def test_weekly_is_normalised() -> None:
     }})
     assert list(hours.weekly) == ["mon", "sun"]
     assert [iv.start for iv in hours.weekly["sun"]] == ["08:00", "14:00"]
+
+
+def test_read_stored_parses_each_distinct_text_once() -> None:
+    from geo.hours import read_stored
+
+    text = '{"weekly": {"mon": [{"start": "09:00", "end": "17:00"}]}}'
+    parsed, description = read_stored(text)
+    assert parsed == from_json({"weekly": {"mon": [{"start": "09:00", "end": "17:00"}]}})
+    assert description == "周一 09:00-17:00"
+    assert read_stored(text)[0] is parsed  # cached: the same object, not parsed again
+    assert read_stored(None)[1] == "时间未知" and read_stored("{}")[0].always_open is False
