@@ -55,10 +55,9 @@ class Collection:
     kind: Literal["stations", "regions", "coverage"]
     key: str  # the service type code or the region level
     bbox: Bbox | None
-    count: int
+    count: int | None  # None: not counted (``find_collection(..., counted=False)``)
     notices: tuple[str, ...] = ()
     filters: tuple[Filter, ...] = ()
-
 
 
 @dataclass(frozen=True)
@@ -93,14 +92,27 @@ def _station_collections(session: Session, only: str | None) -> list[Collection]
             WHERE CAST(:only AS text) IS NULL OR t.code = :only
             GROUP BY t.code) AS k
         ORDER BY sort_order, code"""), {"only": only}).all()
-    return [
-        Collection(
-            id=row.code, title=f"{row.name_zh} {row.name_en}",
-            description=f"{row.name_zh}站点（{row.n} 处）。{row.description} / {row.name_en}: {row.n} points.",
-            kind="stations", key=row.code, bbox=_bbox_or_none(row), count=row.n,
-            notices=(DEMO_NOTICE,) if row.any_demo else (), filters=STATION_FILTERS)
-        for row in rows
-    ]
+    return [_station_collection(row, row.n, _bbox_or_none(row)) for row in rows]
+
+
+def _station_type(session: Session, code: str) -> Collection | None:
+    """A station collection without its count and extent: one primary-key read (and an EXISTS for
+    the demo notice) instead of an aggregate over every station of the type."""
+    row = session.execute(text("""
+        SELECT t.code, t.name_zh, t.name_en, t.description,
+               EXISTS (SELECT FROM station s WHERE s.type_code = t.code AND s.deleted_at IS NULL AND s.is_demo)
+               AS any_demo
+        FROM service_type t WHERE t.code = :code"""), {"code": code}).one_or_none()
+    return None if row is None else _station_collection(row, None, None)
+
+
+def _station_collection(row: Row[Any], count: int | None, bbox: Bbox | None) -> Collection:
+    zh, en = ("", "") if count is None else (f"（{count} 处）", f": {count} points")
+    return Collection(
+        id=row.code, title=f"{row.name_zh} {row.name_en}",
+        description=f"{row.name_zh}站点{zh}。{row.description} / {row.name_en}{en}.",
+        kind="stations", key=row.code, bbox=bbox, count=count,
+        notices=(DEMO_NOTICE,) if row.any_demo else (), filters=STATION_FILTERS)
 
 
 def _region_collections(session: Session, only: str | None) -> list[Collection]:
@@ -147,16 +159,39 @@ def collections(session: Session, *, only: str | None = None) -> list[Collection
     return _station_collections(session, only) + _region_collections(session, only)
 
 
-def find_collection(session: Session, collection_id: str) -> Collection:
-    """The collection of that id; NotFound naming it otherwise."""
-    found = collections(session, only=collection_id) if "\x00" not in collection_id else []
-    if not found:
+def find_collection(session: Session, collection_id: str, *, counted: bool = True) -> Collection:
+    """The collection of that id; NotFound naming it otherwise.
+
+    ``counted=False`` leaves a station collection's ``count`` and ``bbox`` out (None): they take a
+    scan of every station of the type, which a page of items (it counts its own matches) or a single
+    feature does not need. Region collections are small and always counted.
+    """
+    found: Collection | None
+    if "\x00" in collection_id:
+        found = None
+    elif counted or collection_id in (*_REGION_COLLECTIONS, "coverage"):
+        found = next(iter(collections(session, only=collection_id)), None)
+    else:
+        found = _station_type(session, collection_id)
+    if found is None:
         raise NotFound(f"no collection {collection_id!r}")
-    return found[0]
+    return found
 
 
+# A page's keys are chosen first, in the key's order, over only the key column (and the filters'),
+# with the count of all matches from the same scan; JSON is then built for the page's rows alone.
+# Building it in the same SELECT as ORDER BY … OFFSET built it for every skipped row too.
+_MATCHES = {  # kind: (key, the rows a collection's features come from)
+    "stations": ("s.id", "station s WHERE s.deleted_at IS NULL AND s.type_code = :key"),
+    "regions": ("r.code", "region r WHERE r.level = :key"),
+    "coverage": ("r.code", "region r WHERE r.level = :key"),
+}
+_PAGE_SQL = ("SELECT {key} AS key, count(*) OVER () AS matched FROM {rows} {where} ORDER BY {key} "
+             "LIMIT :limit OFFSET :offset")
+_COUNT_SQL = "SELECT count(*) FROM {rows} {where}"
 _STATION_SQL = """
-    SELECT s.id::text AS id, ST_AsGeoJSON({geometry}, {decimals}) AS geometry, s.opening_hours::text AS hours,
+    SELECT page.matched, s.id::text AS id, ST_AsGeoJSON({geometry}, {decimals}) AS geometry,
+           s.opening_hours::text AS hours,
            json_build_object(
                'station_id', s.id, 'type_code', s.type_code, 'type_name', t.name_zh, 'name', s.name,
                'address', s.address,
@@ -166,37 +201,35 @@ _STATION_SQL = """
                'township_code', s.township_code, 'is_demo', s.is_demo,
                'region_is_approximate', coalesce(r.boundary_is_approximate, false), 'source', s.source,
                'version', s.version, 'created_at', s.created_at, 'updated_at', s.updated_at)::text AS properties
-    FROM station s JOIN service_type t ON t.code = s.type_code LEFT JOIN region r ON r.code = s.township_code
-    WHERE s.deleted_at IS NULL AND s.type_code = :key {where}
-    ORDER BY s.id"""
+    FROM ({page}) AS page JOIN station s ON s.id = page.key JOIN service_type t ON t.code = s.type_code
+         LEFT JOIN region r ON r.code = s.township_code
+    ORDER BY page.key"""
 _REGION_SQL = """
-    SELECT to_json(r.code)::text AS id, ST_AsGeoJSON({geometry}, {decimals}) AS geometry,
+    SELECT page.matched, to_json(r.code)::text AS id, ST_AsGeoJSON({geometry}, {decimals}) AS geometry,
            json_build_object(
                'code', r.code, 'name', r.name, 'level', r.level, 'parent_code', r.parent_code, 'kind', r.kind,
                'population', r.population, 'urban_population', r.urban_population,
                'population_is_modelled', r.population_is_modelled,
                'boundary_is_approximate', r.boundary_is_approximate, 'source', r.source)::text AS properties
-    FROM region r WHERE r.level = :key {where}
-    ORDER BY r.code"""
+    FROM ({page}) AS page JOIN region r ON r.code = page.key
+    ORDER BY page.key"""
 _COVERAGE_SQL = """
-    SELECT to_json(r.code)::text AS id, ST_AsGeoJSON({geometry}, {decimals}) AS geometry, r.code,
+    SELECT page.matched, to_json(r.code)::text AS id, ST_AsGeoJSON({geometry}, {decimals}) AS geometry, r.code,
            json_build_object('code', r.code, 'name', r.name, 'parent_code', r.parent_code,
                              'boundary_is_approximate', r.boundary_is_approximate)::text AS properties
-    FROM region r WHERE r.level = :key {where}
-    ORDER BY r.code"""
-_COUNT_SQL = {
-    "stations": "SELECT count(*) FROM station s WHERE s.deleted_at IS NULL AND s.type_code = :key {where}",
-    "regions": "SELECT count(*) FROM region r WHERE r.level = :key {where}",
-    "coverage": "SELECT count(*) FROM region r WHERE r.level = :key {where}",
-}
+    FROM ({page}) AS page JOIN region r ON r.code = page.key
+    ORDER BY page.key"""
 
 
 def _statement(collection: Collection, query: ItemQuery, where: list[str]) -> str:
+    """SQL of one page (``:limit`` rows from ``:offset``) of features and the count of all matches."""
     template = {"stations": _STATION_SQL, "regions": _REGION_SQL, "coverage": _COVERAGE_SQL}[collection.kind]
+    key, rows = _MATCHES[collection.kind]
     column = "s.geom" if collection.kind == "stations" else "r.geom"
     geometry = f"ST_FlipCoordinates({column})" if query.crs == EPSG4326 else column
     decimals = POINT_DECIMALS if collection.kind == "stations" else POLYGON_DECIMALS
-    return template.format(geometry=geometry, decimals=decimals, where=" ".join(where))
+    page = _PAGE_SQL.format(key=key, rows=rows, where=" ".join(where))
+    return template.format(geometry=geometry, decimals=decimals, page=page)
 
 
 def _conditions(collection: Collection, query: ItemQuery) -> tuple[list[str], dict[str, object]]:
@@ -220,12 +253,17 @@ def _conditions(collection: Collection, query: ItemQuery) -> tuple[list[str], di
 
 
 @lru_cache(maxsize=4096)
-def _hours_text(hours_json: str) -> str:
-    """Chinese text of one opening-hours JSON, cached: a registry repeats few distinct schedules."""
+def _hours_member(hours_json: str) -> str:
+    """``,"opening_hours_text":"…"`` for one opening-hours JSON, to append to a station's properties.
+
+    Cached: a registry repeats few distinct schedules, so a page parses each once and serialises
+    nothing per feature.
+    """
     try:
-        return hours.describe_zh(hours.from_json(json.loads(hours_json)))
+        described = hours.describe_zh(hours.from_json(json.loads(hours_json)))
     except ValueError:  # malformed hours (pydantic's ValidationError is a ValueError): say unknown
-        return "时间未知"
+        described = "时间未知"
+    return "," + json.dumps({"opening_hours_text": described}, ensure_ascii=False)[1:-1]
 
 
 def _native(value: object) -> object:
@@ -263,7 +301,8 @@ class CoverageCache:
     A GDAL client reads the coverage collection ten features a page; without this every page
     would recompute coverage over the whole grid (~0.2 s). The key is the grid's version and a
     hash of exactly what coverage depends on (open stations' types, places and regions, radii),
-    taken in the caller's transaction, so a stale table is never served.
+    read before the table is computed: a table is never older than its key (a change in between,
+    as in an autocommit session, only makes the next request compute it again).
     """
 
     def __init__(self, models: ModelCache) -> None:
@@ -299,9 +338,8 @@ def _coverage_properties(table: pd.DataFrame, *, modelled: bool) -> dict[str, di
 
 def _rows_to_features(session: Session, collection: Collection, rows: Sequence[Row[Any]],
                       cache: CoverageCache | None) -> list[str]:
-    if collection.kind == "stations":
-        return [_feature(row.id, row.geometry,
-                         append_members(row.properties, {"opening_hours_text": _hours_text(row.hours)}))
+    if collection.kind == "stations":  # properties are a non-empty JSON object: its text ends with "}"
+        return [_feature(row.id, row.geometry, row.properties[:-1] + _hours_member(row.hours) + "}")
                 for row in rows]
     if collection.kind == "coverage":
         if cache is None:
@@ -316,15 +354,19 @@ def items(session: Session, collection: Collection, query: ItemQuery, *,
           cache: CoverageCache | None = None) -> ItemsPage:
     """One page of a collection's features as GeoJSON texts, in a stable order (id or code).
 
-    ``numberMatched`` is counted in SQL unless the page itself shows the total (a short page).
+    ``numberMatched`` comes with the page from one statement; it is counted apart only when the
+    page is empty past the first one (no row to carry it).
     """
     where, params = _conditions(collection, query)
-    statement = _statement(collection, query, where) + " LIMIT :limit OFFSET :offset"
-    rows = session.execute(text(statement), params | {"limit": query.limit, "offset": query.offset}).all()
-    if len(rows) < query.limit and (rows or query.offset == 0):
-        matched = query.offset + len(rows)
+    rows = session.execute(text(_statement(collection, query, where)),
+                           params | {"limit": query.limit, "offset": query.offset}).all()
+    if rows:
+        matched = rows[0].matched
+    elif query.offset == 0:
+        matched = 0
     else:
-        matched = session.scalar(text(_COUNT_SQL[collection.kind].format(where=" ".join(where))), params) or 0
+        _, matches = _MATCHES[collection.kind]
+        matched = session.scalar(text(_COUNT_SQL.format(rows=matches, where=" ".join(where))), params) or 0
     return ItemsPage(_rows_to_features(session, collection, rows, cache), matched)
 
 
@@ -342,7 +384,7 @@ def item(session: Session, collection: Collection, feature_id: str, *, crs: str 
     else:
         where = "AND r.code = :fid"
     statement = _statement(collection, ItemQuery(crs=crs), [where])
-    rows = session.execute(text(statement), {"key": collection.key, "fid": value}).all()
+    rows = session.execute(text(statement), {"key": collection.key, "fid": value, "limit": 1, "offset": 0}).all()
     if not rows:
         raise missing
     return _rows_to_features(session, collection, rows, cache)[0]

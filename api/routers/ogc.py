@@ -2,6 +2,8 @@
 
 JSON unless HTML is asked for (``?f=html`` or a browser's ``Accept``); errors are the standard's
 ``{"code", "description"}`` with status 400 or 404, never 500, and name the bad parameter.
+Every route only reads, in an autocommit session (``ReadSessionDep``): no ``BEGIN``/``ROLLBACK``
+round trips, no thread hops for the session, and psycopg keeps its prepared statements.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 
 from api import ogc_html, ogc_openapi
-from api.deps import RegionDep, SessionDep
+from api.deps import ReadSessionDep, RegionDep
 from geo import ogc, ogc_params
 from geo.errors import InputError, NotFound
 from geo.region import RegionConfig
@@ -55,8 +57,11 @@ class OgcRoute(APIRoute):
 router = APIRouter(prefix="/ogc", tags=["ogc OGC API - Features"], route_class=OgcRoute)
 
 
-def coverage_cache(request: Request) -> ogc.CoverageCache:
-    """The app's coverage cache, beside its model cache (made on first use, once per app)."""
+async def coverage_cache(request: Request) -> ogc.CoverageCache:
+    """The app's coverage cache, beside its model cache (made on first use, once per app).
+
+    ``async`` only so that FastAPI calls it in the event loop, not in a worker thread: it does no I/O.
+    """
     state = request.app.state
     cache = getattr(state, "ogc_coverage_cache", None)
     if cache is None:
@@ -164,7 +169,7 @@ def landing_title(region: RegionConfig) -> str:
 
 @router.get("", summary="OGC API 首页 / landing page")
 @router.get("/", include_in_schema=False)
-def landing(request: Request, region: RegionDep, session: SessionDep) -> Response:
+def landing(request: Request, region: RegionDep, session: ReadSessionDep) -> Response:
     """链接到 API 描述、符合性声明与数据集 / links to the API description, conformance and collections."""
     root, title = root_url(request), landing_title(region)
     description = ("爱心驿站、三师一室、职工书屋、工人文化宫、职工之家及行政区边界与覆盖率。"
@@ -191,14 +196,14 @@ def conformance(request: Request) -> Response:
 
 
 @router.get("/api", summary="OpenAPI 3.0 定义 / OpenAPI 3.0 definition of /ogc")
-def api_definition(request: Request, session: SessionDep) -> Response:
+def api_definition(request: Request, session: ReadSessionDep) -> Response:
     """OGC 端点的 OpenAPI 3.0 文档（FastAPI 自身输出 3.1）/ the /ogc endpoints as OpenAPI 3.0."""
     document = ogc_openapi.document(root_url(request), ogc.collections(session))
     return Response(json.dumps(document, ensure_ascii=False), media_type=OPENAPI_JSON)
 
 
 @router.get("/collections", summary="数据集列表 / collections")
-def collections(request: Request, session: SessionDep) -> Response:
+def collections(request: Request, session: ReadSessionDep) -> Response:
     """每类服务阵地、县、乡镇边界与覆盖率各一个数据集 / one collection per service type, plus regions."""
     root = root_url(request)
     found = ogc.collections(session)
@@ -212,7 +217,7 @@ def collections(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/collections/{collection_id}", summary="数据集 / one collection")
-def collection(collection_id: str, request: Request, session: SessionDep) -> Response:
+def collection(collection_id: str, request: Request, session: ReadSessionDep) -> Response:
     """数据集的范围、坐标系与要素链接 / a collection's extent, CRS list and links."""
     found = ogc.find_collection(session, collection_id)
     if wants_html(request):
@@ -221,12 +226,12 @@ def collection(collection_id: str, request: Request, session: SessionDep) -> Res
 
 
 @router.get("/collections/{collection_id}/items", summary="要素 / features (GeoJSON, paged)")
-def items(collection_id: str, request: Request, session: SessionDep, cache: CoverageCacheDep) -> Response:
+def items(collection_id: str, request: Request, session: ReadSessionDep, cache: CoverageCacheDep) -> Response:
     """分页的 GeoJSON 要素；bbox、crs、limit、offset 与属性筛选 / paged GeoJSON with filters.
 
     `crs=http://www.opengis.net/def/crs/EPSG/0/4326` 时坐标为（纬度，经度）；`bbox-crs` 同理。
     """
-    found = ogc.find_collection(session, collection_id)
+    found = ogc.find_collection(session, collection_id, counted=False)
     html = wants_html(request)
     query = ogc_params.parse_item_query(request.query_params.multi_items(), found.filters)
     page = ogc.items(session, found, query, cache=cache)
@@ -244,10 +249,10 @@ def items(collection_id: str, request: Request, session: SessionDep, cache: Cove
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="单个要素 / one feature")
-def feature(collection_id: str, feature_id: str, request: Request, session: SessionDep,
+def feature(collection_id: str, feature_id: str, request: Request, session: ReadSessionDep,
             cache: CoverageCacheDep) -> Response:
     """按 id（站点编号或行政区代码）取一个要素 / one feature by id (station id or region code)."""
-    found = ogc.find_collection(session, collection_id)
+    found = ogc.find_collection(session, collection_id, counted=False)
     html = wants_html(request)
     crs = ogc_params.parse_feature_query(request.query_params.multi_items())
     text = ogc.item(session, found, feature_id, crs=crs, cache=cache)

@@ -1,7 +1,9 @@
 """Benchmark: OGC API - Features items throughput, unionmap vs tipg, on the same rows in the same run.
 
 A full paged read (first page, then every ``next`` link) of the biggest station collection,
-``worker_library``, from two servers, each ``uvicorn --workers 1`` (h11, no uvloop, on both):
+``worker_library``, from two servers, each ``uvicorn --workers 1`` with the same HTTP stack,
+pinned (``--loop asyncio --http h11``: what a plain ``pip install tipg uvicorn`` gives; our venv
+also has uvloop and httptools, which uvicorn would otherwise pick for one side only):
 
 - unionmap: ``/ogc/collections/worker_library/items?limit=L`` (``uvicorn api.app:create_app --factory``);
 - tipg (developmentseed/tipg, OGC API - Features for PostGIS; ``uvicorn tipg.main:app``):
@@ -41,12 +43,14 @@ from urllib.parse import quote
 
 import httpx
 import psycopg
-from bench_nearest import IDENTITY, UVICORN, free_port, header, load_average, server  # same folder
+from bench_nearest import IDENTITY, free_port, header, load_average, server  # same folder
 
 from geo import cluster
 from geo.settings import PROJECT_ROOT, Settings, get_settings
 
 TIPG_VENV = PROJECT_ROOT / ".state" / "bench-tipg-venv"
+UVICORN = ["--workers", "1", "--loop", "asyncio", "--http", "h11", "--host", "127.0.0.1", "--no-access-log",
+           "--log-level", "warning", "--timeout-graceful-shutdown", "5"]  # the same for both servers
 TYPE = "worker_library"
 COPY_SQL = """
     INSERT INTO station (type_code, name, address, geom, status, opening_hours, amenities, phone,
@@ -157,9 +161,8 @@ def run(settings: Settings, arguments: argparse.Namespace, python: Path, tipg_ve
                                           "WHERE deleted_at IS NULL", (TYPE,)).fetchone() or (0, 0)
     print(f"database {name}: {total:,} stations, {count:,} of type {TYPE} (scale {arguments.scale}×)")
     ours_port, tipg_port = free_port(), free_port()
-    ours_cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(ours_port),
-                "--workers", "1", *UVICORN]
-    tipg_cmd = [str(python), "-m", "uvicorn", "tipg.main:app", "--port", str(tipg_port), "--workers", "1", *UVICORN]
+    ours_cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(ours_port), *UVICORN]
+    tipg_cmd = [str(python), "-m", "uvicorn", "tipg.main:app", "--port", str(tipg_port), *UVICORN]
     tipg_env = {key: value for key, value in os.environ.items() if not key.startswith(("TIPG_", "UNIONMAP_"))} | {
         "DATABASE_URL": f"postgresql://postgres@{quote(str(sockets), safe='')}:{cluster.PORT}/{name}",
         "TIPG_DB_SCHEMAS": '["public"]', "TIPG_DB_TABLES": '["public.station"]'}

@@ -9,6 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo import hours, ogc
+from geo.errors import NotFound
+
 pytestmark = pytest.mark.db
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -131,6 +134,45 @@ def test_next_links_read_every_station_of_a_type_exactly_once(client: TestClient
             assert rel(body["links"], "prev")
         url = next((link["href"] for link in rel(body["links"], "next")), None)
     assert pages == 10 and seen == expected
+
+
+def test_a_page_deep_in_a_collection_is_the_right_slice_with_the_full_count(client: TestClient,
+                                                                            session: Session) -> None:
+    stations = [row[0] for row in session.execute(text(
+        "SELECT id FROM station WHERE type_code = 'love_station' AND deleted_at IS NULL ORDER BY id"))]
+    body = client.get("/ogc/collections/love_station/items", params={"offset": 120, "limit": 10}).json()
+    assert [f["id"] for f in body["features"]] == stations[120:130]
+    assert body["numberMatched"] == len(stations) and body["numberReturned"] == 10
+    codes = [row[0] for row in session.execute(text("SELECT code FROM region WHERE level = 'township' ORDER BY code"))]
+    for collection in ("townships", "coverage"):
+        page = client.get(f"/ogc/collections/{collection}/items", params={"offset": 100, "limit": 5}).json()
+        assert [f["id"] for f in page["features"]] == codes[100:105]
+        assert page["numberMatched"] == 204 and rel(page["links"], "next") and rel(page["links"], "prev")
+
+
+def test_items_look_the_collection_up_without_counting_it(session: Session) -> None:
+    counted = ogc.find_collection(session, "love_station")
+    light = ogc.find_collection(session, "love_station", counted=False)
+    assert counted.count == 136 and counted.bbox is not None
+    assert light.count is None and light.bbox is None
+    assert (light.title, light.kind, light.key, light.filters, light.notices) == (
+        counted.title, counted.kind, counted.key, counted.filters, counted.notices)
+    assert ogc.find_collection(session, "townships", counted=False).count == 204  # regions: always counted
+    with pytest.raises(NotFound):
+        ogc.find_collection(session, "nope", counted=False)
+
+
+def test_opening_hours_text_is_described_from_the_stored_hours_and_unknown_when_malformed(client: TestClient,
+                                                                                         session: Session) -> None:
+    (first, stored), (second, _) = session.execute(text(
+        "SELECT id, opening_hours FROM station WHERE type_code = 'love_station' AND deleted_at IS NULL "
+        "ORDER BY id LIMIT 2")).all()
+    session.execute(text("UPDATE station SET opening_hours = '{\"weekly\": 5}' WHERE id = :id"), {"id": second})
+    features = client.get("/ogc/collections/love_station/items", params={"limit": 2}).json()["features"]
+    assert [f["id"] for f in features] == [first, second]
+    assert features[0]["properties"]["opening_hours_text"] == hours.describe_zh(hours.from_json(stored))
+    assert features[1]["properties"]["opening_hours_text"] == "时间未知"
+    assert features[1]["properties"]["opening_hours"] == {"weekly": 5}
 
 
 def test_next_link_keeps_filters(client: TestClient, session: Session) -> None:
