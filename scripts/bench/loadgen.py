@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Coroutine
+from contextlib import suppress
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -31,19 +32,26 @@ class Pool:
         self.gate = asyncio.Semaphore(size)
 
     async def get(self, path: str) -> int:
-        """GET ``path`` → the status code; a failed connection is dropped, not reused."""
+        """GET ``path`` → the status code. As HTTP clients do, a GET that fails on a reused
+        connection the server has meanwhile closed (its keep-alive timeout) is sent once more on
+        a new one; any other failure is raised and the connection dropped."""
         async with self.gate:
-            reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection(self.host, self.port)
-            try:
-                writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: identity\r\n\r\n".encode())
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = _LENGTH.search(head)
-                await reader.readexactly(int(length[1]) if length else 0)
-            except BaseException:
-                writer.close()
-                raise
-            self.idle.append((reader, writer))
-            return int(head[9:12])
+            if self.idle:
+                with suppress(ConnectionError, asyncio.IncompleteReadError):
+                    return await self._send(*self.idle.pop(), path)
+            return await self._send(*await asyncio.open_connection(self.host, self.port), path)
+
+    async def _send(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, path: str) -> int:
+        try:
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: identity\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = _LENGTH.search(head)
+            await reader.readexactly(int(length[1]) if length else 0)
+        except BaseException:
+            writer.close()
+            raise
+        self.idle.append((reader, writer))
+        return int(head[9:12])
 
     def close(self) -> None:
         for _, writer in self.idle:
