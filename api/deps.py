@@ -30,7 +30,7 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 async def get_read_session(request: Request) -> AsyncIterator[Session]:
-    """A read-only session in autocommit for hot read paths (the phone finder).
+    """A read-only session in autocommit for hot read paths (the phone finder, OGC API).
 
     Async on purpose: making and closing it does no I/O (no transaction to roll back), so it
     need not cost two hops through the thread pool as a sync dependency would.

@@ -30,9 +30,11 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
 
     No ping before each checkout (it costs every request a round trip): a connection the
     server dropped fails one statement, SQLAlchemy then discards the whole pool and the next
-    request reconnects; idle connections are renewed after half an hour.
+    request reconnects; idle connections are renewed after half an hour. A fixed pool, no
+    overflow (see ``Settings.db_pool_size``).
     """
-    return create_engine(url or database_url(settings), pool_recycle=1800)
+    return create_engine(url or database_url(settings), pool_recycle=1800, pool_size=settings.db_pool_size,
+                         max_overflow=0)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
