@@ -260,7 +260,7 @@ def _hours_member(hours_json: str) -> str:
     nothing per feature.
     """
     try:
-        described = hours.describe_zh(hours.from_json(json.loads(hours_json)))
+        described = hours.read_stored(hours_json)[1]
     except ValueError:  # malformed hours (pydantic's ValidationError is a ValueError): say unknown
         described = "时间未知"
     return "," + json.dumps({"opening_hours_text": described}, ensure_ascii=False)[1:-1]
