@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from geo import crs, siting
+from geo import crs, siting, siting_exact
 from geo.coverage import CoverageModel, StationPoints, TypeRadius
 from geo.crs import CoordSystem
 from geo.errors import InputError
@@ -157,7 +157,7 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
         raise InputError(f"cannot be met with {add} new sites: {error}", field="min_per_county") from error
     solution = greedy
     if method == "exact":
-        solution = siting.exact(matrix, weights, add, candidate_groups=groups, min_per_group=deficits,
+        solution = siting_exact.solve_exact(matrix, weights, add, candidate_groups=groups, min_per_group=deficits,
                                 time_limit_s=time_limit_s, warm_start=greedy.chosen)
     elif method != "greedy":
         raise InputError(f"unknown method {method!r}: greedy or exact", field="method")

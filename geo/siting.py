@@ -9,7 +9,7 @@ Two solvers share one result type:
 - :func:`greedy` - lazy greedy (CELF). Fast at full city size (tens of thousands of
   candidates), and certified by the submodular online bound, so the caller knows how far
   from optimal it can be at most.
-- :func:`exact` - a MILP solved by HiGHS (:mod:`geo.siting_exact`) on the instance shrunk by
+- :func:`geo.siting_exact.solve_exact` - a MILP solved by HiGHS on the instance shrunk by
   :func:`reduce_instance`. Practical on reduced or regional instances; at full size give it a
   time limit and the greedy answer as a warm start.
 """
@@ -33,7 +33,6 @@ __all__ = [
     "SitingResult",
     "SolverFailed",
     "covered_weight",
-    "exact",
     "greedy",
     "online_bound",
     "reduce_instance",
@@ -50,7 +49,7 @@ class SolverFailed(RuntimeError):
 
 @dataclass(frozen=True, eq=False)
 class SitingResult:
-    """Sites chosen by :func:`greedy` or :func:`exact`, in the order they were added.
+    """Sites chosen by :func:`greedy` or :func:`geo.siting_exact.solve_exact`, in the order they were added.
 
     ``gains[i]`` is the weight ``chosen[i]`` adds on top of ``chosen[:i]``, so the pair reads as
     "population each new site brings"; the gains sum to ``objective``. ``upper_bound`` is a
@@ -364,29 +363,3 @@ def reduce_instance(coverage: Any, weights: Any) -> tuple[sp.csr_matrix, np.ndar
     group_weights = np.bincount(group, weights=kept_weights, minlength=order.size)
     return rows[first[order]], group_weights, cell_to_group
 
-
-def exact(
-    coverage: Any,
-    weights: Any,
-    k: int,
-    *,
-    candidate_groups: np.ndarray | None = None,
-    min_per_group: Mapping[str, int] | None = None,
-    time_limit_s: float = 60.0,
-    mip_rel_gap: float = 0.0,
-    warm_start: np.ndarray | None = None,
-) -> SitingResult:
-    """Solve the MCLP as a MILP with HiGHS; see :func:`geo.siting_exact.solve_exact`."""
-    # Imported here because geo.siting_exact builds on the helpers of this module.
-    from geo.siting_exact import solve_exact
-
-    return solve_exact(
-        coverage,
-        weights,
-        k,
-        candidate_groups=candidate_groups,
-        min_per_group=min_per_group,
-        time_limit_s=time_limit_s,
-        mip_rel_gap=mip_rel_gap,
-        warm_start=warm_start,
-    )

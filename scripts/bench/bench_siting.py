@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from geo import planning, siting
+from geo import planning, siting, siting_exact
 from geo.coverage_query import ModelCache, counted_stations, type_radii
 from geo.db import session_scope
 from geo.settings import get_settings
@@ -77,7 +77,7 @@ def row(matrix: sp.csc_matrix, weights: np.ndarray, k: int, groups: np.ndarray, 
     cells = [str(k), str(MIN_PER_COUNTY if minimums else 0), f"{greedy.objective:,.0f}",
              f"{greedy.seconds:.3f}", f"{greedy.objective / greedy.upper_bound:.2%}"]
     try:
-        exact = siting.exact(matrix, weights, k, candidate_groups=groups, min_per_group=minimums,
+        exact = siting_exact.solve_exact(matrix, weights, k, candidate_groups=groups, min_per_group=minimums,
                              time_limit_s=time_limit, warm_start=greedy.chosen)
     except siting.SolverFailed as error:
         return "| " + " | ".join(cells + [f"failed: {error}"] + [""] * 6) + " |"

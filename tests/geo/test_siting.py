@@ -19,11 +19,11 @@ from geo.siting import (
     InfeasibleProblem,
     SitingResult,
     covered_weight,
-    exact,
     greedy,
     online_bound,
     reduce_instance,
 )
+from geo.siting_exact import solve_exact as exact
 
 
 def dense_value(dense: np.ndarray, weights: np.ndarray, chosen: tuple[int, ...] | np.ndarray) -> float:
