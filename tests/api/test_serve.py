@@ -49,3 +49,26 @@ def test_plain_socket_shows_the_upstream_problem() -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     assert asyncio.run(accepted_nodelay(sock)) == 0
+
+
+@pytest.mark.parametrize("value", ["0", "65", "two"])
+def test_bad_worker_count_is_refused_before_anything_starts(value: str) -> None:
+    from typer.testing import CliRunner
+
+    from geo.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--workers", value])
+    assert result.exit_code == 2 and "--workers" in result.output, result.output
+
+
+@pytest.mark.parametrize(("field", "value"), [("workers", "-1"), ("db_pool_size", "0"), ("access_log", "perhaps")])
+def test_bad_server_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch, field: str, value: str) -> None:
+    from pydantic import ValidationError
+
+    from geo.settings import Settings, worker_count
+
+    monkeypatch.setenv(f"UNIONMAP_{field.upper()}", value)
+    with pytest.raises(ValidationError, match=field):
+        Settings()
+    monkeypatch.delenv(f"UNIONMAP_{field.upper()}")
+    assert worker_count(Settings(workers=3)) == 3 and worker_count(Settings(workers=0)) >= 1
