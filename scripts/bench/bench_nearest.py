@@ -8,7 +8,7 @@ Debian's ``wrk`` (if on PATH: ``apt-get install -y wrk``; not rate-limited) as a
 Then open loop: 50, 100, 200 req/s, each 30 s after an uncounted 3 s warm-up, sent on schedule
 whatever earlier requests did; latency from the *scheduled* time (queueing included; no answer
 10 s after the schedule ends = error); the server drains its queue before each. The Python
-generator (``loadgen.py``: uvloop, keep-alive connections, ~0.1 ms of CPU a request) shares the
+generator (``loadgen.py``: uvloop, keep-alive connections, 0.08–0.10 ms of CPU a request) shares the
 cores with the server and PostgreSQL. Writes nothing.
 
 Run: ``.venv/bin/python scripts/bench/bench_nearest.py [--rates 50 100 200] [--seconds 30] [--workers 2 1]``
