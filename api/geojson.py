@@ -6,11 +6,13 @@ import json
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 from pydantic import BaseModel
 
 from api.schemas import Feature, FeatureCollection
 from geo import crs as coords
+from geo.catalogue import missing_as_none
 from geo.crs import CoordSystem
 
 
@@ -24,9 +26,13 @@ def geometries(frame: gpd.GeoDataFrame, crs: CoordSystem = "wgs84") -> list[dict
 
 def feature_collection(frame: gpd.GeoDataFrame, properties: type[BaseModel], *,
                        id_column: str, crs: CoordSystem = "wgs84") -> FeatureCollection[Any]:
-    """Wrap every row as a Feature; property columns are those the schema declares."""
+    """Wrap every row as a Feature; property columns are those the schema declares.
+
+    Missing values reach the schema as None (JSON null), whichever frame it is: a NaN would be
+    refused by ``str | None`` and make the whole answer a 500.
+    """
     columns = [name for name in properties.model_fields if name in frame.columns]
-    records = frame[columns].to_dict("records")
+    records = missing_as_none(pd.DataFrame(frame[columns])).to_dict("records")
     features = [
         Feature[properties].model_construct(  # type: ignore[valid-type]
             type="Feature", id=identifier, geometry=geometry, properties=properties.model_validate(record))

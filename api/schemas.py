@@ -33,10 +33,10 @@ class StationProperties(BaseModel):
     opening_hours: dict[str, Any] = Field(description="结构化开放时间 / structured opening hours")
     opening_hours_text: str = Field(description="开放时间（中文）/ opening hours as text")
     amenities: list[str]
-    phone: str | None
-    managing_union: str | None
-    county_code: str | None
-    township_code: str | None
+    phone: str | None = Field(description="电话，未填为 null / null when not given")
+    managing_union: str | None = Field(description="管理工会，未填为 null / null when not given")
+    county_code: str | None = Field(description="县级代码；不在任何县内为 null / null outside every county")
+    township_code: str | None = Field(description="乡级代码；不在任何乡镇内为 null / null outside every township")
     is_demo: bool = Field(description="演示数据 / synthetic demo row, not a real station")
     region_is_approximate: bool = Field(
         description="所属乡镇边界为推算 / the township was assigned with an approximate boundary")

@@ -67,7 +67,25 @@ def stations_frame(session: Session, where: StationFilter = StationFilter()) -> 
               "ids": list(where.ids) if where.ids is not None else None,
               "west": west, "south": south, "east": east, "north": north}
     frame = gpd.read_postgis(sql, session.connection(), geom_col="geom", params=params)
-    return frame.rename_geometry("geometry")
+    return missing_as_none(frame.rename_geometry("geometry"))
+
+
+def missing_as_none(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose missing values (NaN, NaT, pd.NA) are None, in every column but the geometry.
+
+    pandas 3 reads a NULL text as NaN (its ``str`` dtype cannot hold None), and NaN is neither a
+    string to a response schema, nor JSON, nor empty to a map popup (``nan or '—'`` is ``nan``).
+    Columns with missing values become ``object`` dtype; lists and dicts in cells are kept.
+    """
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    columns = [name for name in frame.columns if name != geometry and frame[name].isna().any()]
+    if not columns:
+        return frame
+    out = frame.copy()
+    for name in columns:
+        values = out[name].astype(object)
+        out[name] = values.where(values.notna(), None)
+    return out
 
 
 def table_counts(session: Session) -> dict[str, int]:
