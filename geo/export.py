@@ -1,13 +1,25 @@
-"""Tables as files planners open in Excel: CSV with a BOM, or .xlsx with a frozen header."""
+"""Tables as files planners open in Excel: CSV with a BOM, or .xlsx with a frozen header.
+
+No text cell of a file written here is ever a formula. A station's name or a region's name is
+anyone's input, and Excel, LibreOffice and Sheets run ``=HYPERLINK(…)``, ``@SUM(…)``,
+``+cmd|' /C calc'!A0`` or ``-2+3`` as formulas when they start a cell (OWASP "CSV injection").
+CSV gets a ``'`` before such a text (:func:`escape_formula`, undone on import by
+:func:`unescape_formula`, so every value round-trips exactly); .xlsx stores text cells as
+strings (:func:`append_row`), which Excel shows literally and which read back unchanged.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 # Column headers, Chinese first, for every table the CLI and API export.
 HEADERS: dict[str, str] = {
@@ -24,6 +36,52 @@ HEADERS: dict[str, str] = {
     "share": "累计覆盖率 share",
 }
 PERCENT_COLUMNS = {"covered_share", "share"}
+# What a spreadsheet reads as the start of a formula, after the apostrophes already there: a
+# text escaped once, or a name that starts with "'", is escaped again, so unescaping is exact.
+_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
+
+
+def escape_formula(value: Any) -> Any:
+    """A CSV cell: ``'`` before a text that a spreadsheet would run as a formula; anything
+    else (numbers, booleans, harmless text) as it is."""
+    if isinstance(value, str) and _FORMULA_START.match(value):
+        return "'" + value
+    return value
+
+
+def unescape_formula(value: Any) -> Any:
+    """The text that :func:`escape_formula` was given: one ``'`` off a cell it escaped.
+
+    Only a ``'`` followed by ``'``* and a formula character is taken off, which is exactly what
+    escaping adds; ``'s place`` or ``'1`` are kept as they are.
+    """
+    if isinstance(value, str) and value.startswith("'") and _FORMULA_START.match(value, 1):
+        return value[1:]
+    return value
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as a CSV file for Excel: UTF-8 with a BOM (or Excel guesses the encoding), text
+    cells through :func:`escape_formula`, and CRLF line ends (RFC 4180), with which a text that
+    holds a lone ``\r`` is quoted; with ``\n`` ends it would split its row in two on reading."""
+    out = frame.copy()
+    for name in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[name]):  # numbers (ids, lon, lat) are never escaped
+            out[name] = frame[name].map(escape_formula)
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:
+    """Append a row whose text cells are strings, never formulas or error codes.
+
+    openpyxl makes a text starting with ``=`` a live formula (saved without a cached value, so
+    reading the workbook back gives None) and ``#N/A`` an error; typing the cell as ``s`` keeps
+    the literal text. An empty text is an empty cell.
+    """
+    sheet.append([None if isinstance(value, str) and value == "" else value for value in values])
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def write_table(frame: pd.DataFrame, path: Path, *, sheet: str = "unionmap", notice: str | None = None) -> Path:
@@ -35,19 +93,16 @@ def write_table(frame: pd.DataFrame, path: Path, *, sheet: str = "unionmap", not
     path = Path(path)
     headed = frame.rename(columns=HEADERS)
     if path.suffix.lower() == ".csv":
-        headed.to_csv(path, index=False, encoding="utf-8-sig")  # the BOM tells Excel it is UTF-8
-        if notice:
-            with path.open("a", encoding="utf-8") as handle:
-                handle.write(f"# {notice}\n")
+        path.write_bytes(csv_bytes(headed) + (f"# {notice}\r\n".encode() if notice else b""))
         return path
     if path.suffix.lower() != ".xlsx":
         raise ValueError(f"unknown table format {path.suffix!r}: use .csv or .xlsx")
     workbook = Workbook()
     sheet_ = workbook.active
     sheet_.title = sheet
-    sheet_.append(list(headed.columns))
+    append_row(sheet_, headed.columns)
     for row in headed.itertuples(index=False):
-        sheet_.append([None if pd.isna(value) else value for value in row])
+        append_row(sheet_, [None if pd.isna(value) else value for value in row])
     for cell in sheet_[1]:
         cell.font = Font(bold=True)
     sheet_.freeze_panes = "A2"
@@ -60,6 +115,6 @@ def write_table(frame: pd.DataFrame, path: Path, *, sheet: str = "unionmap", not
             for cell in sheet_[letter][1:]:
                 cell.number_format = "0.0%"
     if notice:
-        workbook.create_sheet("说明 notes").append([notice])
+        append_row(workbook.create_sheet("说明 notes"), [notice])
     workbook.save(path)
     return path

@@ -2,7 +2,8 @@
 
 Import is all or nothing: every row is checked first, and one bad row means nothing is
 written and *every* bad row is reported (row number as in the file, field, reason). Export
-writes the same columns import reads, so export → import → export gives the same rows.
+writes the same columns import reads, so export → import → export gives the same rows, names
+such as ``=1+1`` included: no text cell is a formula in Excel (see :mod:`geo.export`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from geo import catalogue, crs, hours, registry
 from geo.crs import CoordSystem
 from geo.errors import InputError, InputErrors
+from geo.export import append_row, csv_bytes, unescape_formula
 
 Format = Literal["csv", "geojson", "xlsx"]
 FORMATS: tuple[Format, ...] = ("csv", "geojson", "xlsx")
@@ -56,6 +58,7 @@ def read_rows(content: bytes, file_format: Format, *, file: str) -> list[tuple[i
             frame = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8-sig")
         except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
             raise InputError(f"not a readable UTF-8 CSV: {error}", file=file) from error
+        frame = frame.map(unescape_formula)  # the "'" export put before "=1+1"
     else:
         try:
             sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
@@ -233,7 +236,7 @@ def _hours_cell(value: dict[str, Any]) -> str:
 def export_bytes(frame: pd.DataFrame, file_format: Format, *, notice: str) -> bytes:
     """The export file's bytes; the notice (demo data, coordinate system) travels with it."""
     if file_format == "csv":
-        return frame.to_csv(index=False).encode("utf-8-sig")
+        return csv_bytes(frame)
     if file_format == "geojson":
         features = [{"type": "Feature", "id": int(row["id"]),
                      "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
@@ -244,13 +247,13 @@ def export_bytes(frame: pd.DataFrame, file_format: Format, *, notice: str) -> by
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "站点 stations"
-    sheet.append([HEADERS_ZH[name] for name in frame.columns])
+    append_row(sheet, [HEADERS_ZH[name] for name in frame.columns])
     for row in frame.itertuples(index=False):
-        sheet.append([_plain(value) for value in row])
+        append_row(sheet, [_plain(value) for value in row])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
-    workbook.create_sheet("说明 notes").append([notice])
+    append_row(workbook.create_sheet("说明 notes"), [notice])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
