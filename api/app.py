@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from api import admission, body_limit, unavailable
+from api.quota import SlidingWindow
 from api.routers import analysis, finder, health, home, maps, ogc, regions, station_writes, stations, transfer
 from geo import db
 from geo import ogc as ogc_queries
@@ -26,11 +29,12 @@ from geo.errors import (
 from geo.region import load_config
 from geo.settings import Settings, get_settings
 from geo.siting import InfeasibleProblem
+from geo.solver_pool import SolverBusy, SolverPool, TimeLimitExceeded
 from maps import assets
 
 ERROR_STATUS: dict[type[UnionmapError], int] = {
     NotFound: 404, InputError: 422, InputErrors: 422, InfeasibleProblem: 422,
-    VersionConflict: 412, PreconditionRequired: 428, NoGrid: 409,
+    VersionConflict: 412, PreconditionRequired: 428, NoGrid: 409, TimeLimitExceeded: 422, SolverBusy: 503,
 }
 
 DESCRIPTION = """
@@ -90,19 +94,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = db.make_engine(settings)
+        engine = db.make_engine(settings, server=True)
+        app.state.incidents.watch(engine)
         app.state.session_factory = db.make_session_factory(engine)
         app.state.read_session_factory = db.make_read_session_factory(engine)
         # The ~220 000 objects of start-up (geopandas, pyproj, the routes) live as long as the
         # process: out of the collector's sight, a full collection takes 0.5–1.3 ms instead
         # of 164–184 ms that would land on some request's latency.
         gc.freeze()
+        if settings.solver_warm_at_start:
+            threading.Thread(target=app.state.solver_pool.warm, name="solver-warm", daemon=True).start()
         yield
+        app.state.solver_pool.close()
         engine.dispose()
 
     app = FastAPI(title="unionmap 工会服务阵地地图", description=DESCRIPTION, version="0.1.0",
                   lifespan=lifespan)
     app.state.settings = settings
+    app.state.incidents = unavailable.Incidents()
+    app.state.key_failures = SlidingWindow("wrong API keys", allowed=settings.key_failures_allowed,
+                                           window_s=settings.key_failure_window_s)
+    app.state.anonymous_plans = SlidingWindow("anonymous plans", allowed=settings.anonymous_plans_allowed,
+                                              window_s=settings.anonymous_plan_window_s)
+    app.state.lanes = admission.lanes_for(settings)
+    app.state.solver_pool = SolverPool(settings.solver_processes, wait_s=settings.solver_wait_s)
     app.state.region = load_config(settings.region_dir)
     app.state.model_cache = ModelCache()
     app.state.ogc_coverage_cache = ogc_queries.CoverageCache(app.state.model_cache)
@@ -117,10 +132,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(RefuseNulBytes)
 
+    app.add_middleware(body_limit.BodyLimit, settings=settings)
+    # Outermost: a request without a slot is answered before any other work is done for it.
+    app.add_middleware(admission.AdmissionControl, lanes=app.state.lanes)
+    database_unavailable = unavailable.handler(app.state.incidents, settings.retry_after_s)
+    for kind in unavailable.UNAVAILABLE:
+        app.add_exception_handler(kind, database_unavailable)
+
     @app.exception_handler(UnionmapError)
     async def domain_error(request: Request, error: UnionmapError) -> JSONResponse:
         status = next((code for kind, code in ERROR_STATUS.items() if isinstance(error, kind)), 400)
-        headers = {"ETag": f'"{error.current}"'} if isinstance(error, VersionConflict) else None
+        headers = ({"ETag": f'"{error.current}"'} if isinstance(error, VersionConflict)
+                   else {"Retry-After": str(settings.retry_after_s)} if status == 503 else None)
         if status != 422:
             return JSONResponse(status_code=status, content={"detail": str(error)}, headers=headers)
         if isinstance(error, InputErrors):
@@ -128,7 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         elif isinstance(error, InputError):
             errors = [error]
         else:  # e.g. an infeasible plan: the request as a whole cannot be met
-            errors = [InputError(str(error), field=getattr(error, "field", None))]
+            field = "time_limit_s" if isinstance(error, TimeLimitExceeded) else getattr(error, "field", None)
+            errors = [InputError(str(error), field=field)]
         return JSONResponse(status_code=422, content=validation_body(errors, str(error)))
 
     return app

@@ -24,7 +24,12 @@ async def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A session for this request; handlers that write commit it themselves."""
+    """A session for this request; handlers that write commit it themselves.
+
+    Used with ``scope="function"`` (``SessionDep``): the session is closed, and its connection
+    back in the pool, as soon as the endpoint returns, not after the response has been sent
+    to a client that may read it slowly or never.
+    """
     with request.app.state.session_factory() as session:
         yield session
 
@@ -52,8 +57,8 @@ async def get_model_cache(request: Request) -> ModelCache:
     return request.app.state.model_cache
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegionDep = Annotated[RegionConfig, Depends(get_region)]
 ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
@@ -64,11 +69,21 @@ CrsParam = Annotated[Literal["wgs84", "gcj02", "bd09"], Query(
     description="坐标系 / coordinate system of coordinates in and out: wgs84 (default), gcj02 (Amap), bd09 (Baidu)")]
 
 
-def get_caller(session: SessionDep,
+def client_of(request: Request) -> str:
+    """The client's address, as quotas and logs name it."""
+    return request.client.host if request.client else "unknown"
+
+
+def get_caller(request: Request, session: SessionDep,
                authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
                x_api_key: Annotated[str | None, Header(description="API key (alternative header)")] = None,
                ) -> Caller | None:
-    """The caller of a valid key, or None when no key was sent."""
+    """The caller of a valid key, or None when no key was sent.
+
+    A client that sent too many wrong keys gets 429 until its window passes (guessing keys is
+    then too slow to matter). The lookup's transaction ends at once: no connection is held
+    while the request goes on to read an upload, say.
+    """
     key = x_api_key
     if authorization:
         scheme, _, value = authorization.partition(" ")
@@ -78,8 +93,13 @@ def get_caller(session: SessionDep,
         key = value.strip()
     if key is None:
         return None
+    failures = request.app.state.key_failures
+    client = client_of(request)
+    failures.check(client, "密钥错误次数过多 / too many wrong API keys from this client")
     caller = authenticate(session, key)
+    session.commit()
     if caller is None:
+        failures.record(client)
         raise HTTPException(401, detail="unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
     return caller
 

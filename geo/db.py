@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo import cluster
@@ -25,16 +28,42 @@ def database_url(settings: Settings) -> str:
     return cluster.url(settings)
 
 
-def make_engine(settings: Settings, url: str | None = None) -> Engine:
+def make_engine(settings: Settings, url: str | None = None, *, server: bool = False) -> Engine:
     """Engine for the configured database (no connection is opened yet).
 
-    No ping before each checkout (it costs every request a round trip): a connection the
-    server dropped fails one statement, SQLAlchemy then discards the whole pool and the next
-    request reconnects; idle connections are renewed after half an hour. A fixed pool, no
-    overflow (see ``Settings.db_pool_size``).
+    A fixed pool, no overflow (see ``Settings.db_pool_size``); a checkout waits at most
+    ``db_pool_timeout_s`` (then ``sqlalchemy.exc.TimeoutError``, which the API answers with 503).
+    No ping round trip before each checkout: ``_drop_if_closed`` asks the kernel instead whether
+    the server has closed the socket (a restart, an administrator's kill, a time-out), so no
+    request ever runs on a connection that a database restart left behind.
+
+    ``server=True`` (the web app) adds the server-side safety nets: PostgreSQL ends a statement
+    after ``db_statement_timeout_s`` and a session left idle inside a transaction after
+    ``db_idle_in_transaction_timeout_s``, whatever happens to the Python side. Commands and
+    loaders run without them: loading a region may rightly take minutes.
     """
-    return create_engine(url or database_url(settings), pool_recycle=1800, pool_size=settings.db_pool_size,
-                         max_overflow=0)
+    connect_args: dict[str, Any] = {"connect_timeout": settings.db_connect_timeout_s}
+    if server:
+        connect_args["options"] = (
+            f"-c statement_timeout={int(settings.db_statement_timeout_s * 1000)}"
+            f" -c idle_in_transaction_session_timeout={int(settings.db_idle_in_transaction_timeout_s * 1000)}")
+    engine = create_engine(url or database_url(settings), pool_recycle=1800, pool_size=settings.db_pool_size,
+                           max_overflow=0, pool_timeout=settings.db_pool_timeout_s, connect_args=connect_args)
+    event.listen(engine, "checkout", _drop_if_closed)
+    return engine
+
+
+def _drop_if_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Refuse a pooled connection whose socket the server has closed; the pool then opens a new one.
+
+    An idle connection has nothing to read: PostgreSQL sends nothing between queries unless it
+    is ending the session (a FATAL message, then EOF). A readable socket therefore means the
+    connection is dead. ``poll`` with a zero timeout costs microseconds, not a round trip.
+    """
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    if poller.poll(0):
+        raise DisconnectionError("the database closed this connection (restart or time-out)")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

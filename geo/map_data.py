@@ -5,6 +5,7 @@ Maps never query the database: these functions do, and hand frames over (WGS-84)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,20 +91,28 @@ def gaps_data(session: Session, cache: ModelCache) -> MapData:
     return MapData(**{**base.__dict__, "gap_rows": rows, "target_summary": gaps.summary(rows)})
 
 
-def plan_data(session: Session, cache: ModelCache, type_code: str, add: int, min_per_county: int = 0) -> MapData:
-    """A greedy siting proposal with before/after figures (not saved)."""
+def plan_data(session: Session, cache: ModelCache, type_code: str, add: int, min_per_county: int = 0, *,
+              solve: Callable[..., planning.PlanResult] | None = None) -> MapData:
+    """A greedy siting proposal with before/after figures (not saved).
+
+    ``solve`` runs ``planning.propose`` somewhere else (the server's solver processes, see
+    ``geo.solver_pool``); by default it runs here.
+    """
     base = _base(session, "plan", cache, type_code)
     model, info = cache.get(session)
     kind = type_radii(session, type_code)[0]
-    candidates, _ = planning.default_candidates(model, kind, info.resolution)
-    result = planning.plan_sites(model, counted_stations(session), kind, candidates, add=add,
-                                 min_per_county=min_per_county)
+    result = (solve or _here)(planning.propose, model, counted_stations(session), kind, info.resolution, add=add,
+                              min_per_county=min_per_county)
     names = dict(zip(base.townships["code"], base.townships["name"], strict=True))
     proposals = result.proposals.assign(township_name=result.proposals["township_code"].map(names))
     return MapData(**{**base.__dict__, "proposals": proposals, "figures": {
         "kind": kind.name_zh, "before": result.covered_before, "after": result.covered_after,
         "population": result.population, "upper_bound": result.solution.upper_bound,
         "objective": result.solution.objective}})
+
+
+def _here(function: Callable[..., planning.PlanResult], *args: Any, **kwargs: Any) -> planning.PlanResult:
+    return function(*args, **kwargs)
 
 
 def station_data(session: Session, cache: ModelCache, station_id: int) -> MapData:

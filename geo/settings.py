@@ -47,7 +47,49 @@ class Settings(BaseSettings):
     # Database connections each process keeps open. More concurrent requests wait for one: an
     # "overflow" connection would be opened and closed again per burst (measured: 336 new
     # backends in 10 s at 16 concurrent requests, p99 0.6 s).
-    db_pool_size: int = Field(default=10, ge=1, le=100)
+    db_pool_size: int = Field(default=12, ge=1, le=100)
+    # How long a request may wait for a pooled connection before it is answered 503. Admission
+    # control (``hot_concurrency`` + ``heavy_concurrency`` ≤ ``db_pool_size``) means none waits
+    # in normal operation; this bounds the wait if one ever does.
+    db_pool_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    # A new connection that does not answer within this is given up (an unreachable server).
+    db_connect_timeout_s: int = Field(default=5, ge=1, le=60)
+    # PostgreSQL's own safety nets for the web app's connections: a statement running longer
+    # is cancelled (503 to the client), a session idle inside a transaction longer is ended.
+    db_statement_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    db_idle_in_transaction_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    # Admission control per server process (api/admission.py). Hot requests (nearest, station
+    # reads, OGC pages, health) and heavy ones (coverage, gaps, plans, maps, imports, exports)
+    # each get this many concurrent slots; the rest wait at most ``queue_wait_s`` (up to
+    # ``queue_length`` of them), then get 503 with Retry-After. Heavy work never takes a hot slot.
+    hot_concurrency: int = Field(default=8, ge=1, le=100)
+    heavy_concurrency: int = Field(default=2, ge=1, le=50)
+    queue_wait_s: float = Field(default=1.0, gt=0, le=60)
+    heavy_queue_wait_s: float = Field(default=2.0, gt=0, le=120)
+    queue_length: int = Field(default=256, ge=1, le=100_000)
+    # What a 503 tells the client to wait before trying again (seconds).
+    retry_after_s: int = Field(default=2, ge=1, le=3600)
+    # Largest request bodies: imports (CSV, GeoJSON, XLSX) and everything else (JSON). Larger
+    # ones get 413 before they are read.
+    max_upload_mb: float = Field(default=20.0, gt=0, le=1024)
+    max_body_kb: int = Field(default=1024, ge=1, le=1024 * 1024)
+    # Wrong API keys a client may send per window before its keys are refused (429) for the
+    # rest of the window; one log line when that happens.
+    key_failures_allowed: int = Field(default=10, ge=1, le=10_000)
+    key_failure_window_s: float = Field(default=60.0, gt=0, le=86_400)
+    # Siting runs in solver processes of its own (geo/solver_pool.py), this many per server
+    # process, at a lower CPU priority; a plan waits at most ``solver_wait_s`` for a free one
+    # (then 503), and a greedy plan is stopped after ``plan_time_limit_s`` (an exact one after
+    # its own ``time_limit_s`` and ``solver_grace_s``).
+    solver_processes: int = Field(default=1, ge=1, le=16)
+    solver_wait_s: float = Field(default=5.0, ge=0, le=600)
+    plan_time_limit_s: float = Field(default=60.0, gt=0, le=3600)
+    solver_grace_s: float = Field(default=10.0, ge=0, le=600)
+    # Start the solver process when the server starts (its imports take seconds), not at the first plan.
+    solver_warm_at_start: bool = True
+    # Plans a client without a key may ask for per window (the exact solver always needs a key).
+    anonymous_plans_allowed: int = Field(default=6, ge=0, le=10_000)
+    anonymous_plan_window_s: float = Field(default=60.0, gt=0, le=86_400)
     # One log line per request on the console (uvicorn's access log); off: it costs every request.
     access_log: bool = False
 

@@ -95,7 +95,8 @@ def test_settings(databases: Databases) -> Iterator[Settings]:
     """Settings of the session's database, holding Jiujiang and the demo registry."""
     name = f"unionmap_test_{os.getpid()}"
     url = databases.create(name)
-    settings = Settings(database_url=url, data_dir=DATA_DIR, region="jiujiang")
+    # No solver process at each test app's start (a plan starts one when it needs it).
+    settings = Settings(database_url=url, data_dir=DATA_DIR, region="jiujiang", solver_warm_at_start=False)
     get_settings.cache_clear()
     load_jiujiang(settings)
     get_settings.cache_clear()

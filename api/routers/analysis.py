@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from api.deps import ModelCacheDep, PlanId, RegionDep, SessionDep, get_caller, require_writer
+from api.deps import ModelCacheDep, PlanId, RegionDep, SessionDep, SettingsDep, client_of, get_caller, require_writer
 from geo import gaps, planning
 from geo.coverage_query import counted_stations, coverage_report, type_radii
 from geo.errors import NotFound
@@ -126,7 +126,8 @@ class PlanIn(BaseModel):
     min_per_county: int = Field(default=0, ge=0, le=100,
                                 description="每县至少（含已有）/ per county, existing included")
     method: Literal["greedy", "exact"] = "greedy"
-    time_limit_s: float = Field(default=30.0, gt=0, le=120, description="精确解时限 / exact solver limit")
+    time_limit_s: float = Field(default=30.0, gt=0, le=120, description=(
+        "精确解时限（秒，含建模）/ wall-clock limit of an exact plan in seconds, building the instance included"))
     save: bool = Field(default=False, description="保存为规划站点（需编辑密钥）/ save as planned stations (editor key)")
 
 
@@ -159,18 +160,36 @@ class PlanOut(BaseModel):
     population_is_modelled: bool
 
 
-@router.post("/plans", summary="选址规划 / where the next stations should go")
-def run_plan(body: PlanIn, session: SessionDep, cache: ModelCacheDep,
+@router.post("/plans", summary="选址规划 / where the next stations should go", responses={
+    401: {"description": "精确求解需要密钥 / the exact solver needs an API key"},
+    422: {"description": "参数有误或超过时限 / bad input, or the plan hit its time limit"},
+    429: {"description": "无密钥请求过多 / too many plans without a key (Retry-After)"},
+    503: {"description": "求解进程全忙 / every solver process busy (Retry-After)"}})
+def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCacheDep, settings: SettingsDep,
              caller: Annotated[Caller | None, Depends(get_caller)]) -> PlanOut:
-    """最大覆盖选址：贪心（附上界）或精确（HiGHS）；save=true 时需编辑密钥 / maximal covering siting."""
+    """最大覆盖选址：贪心（附上界）或精确（HiGHS）/ maximal covering siting.
+
+    精确求解与 save=true 需要密钥（保存需编辑密钥）；无密钥的贪心请求按客户端限次。求解在独立进程中运行，
+    超过时限即停止 / the exact solver needs a key (saving an editor key); plans without a key are
+    limited per client. The solve runs in a solver process and is stopped at its wall-clock limit.
+    """
     if body.save:
         caller = require_writer(caller)
+    if caller is None:
+        if body.method == "exact":
+            raise HTTPException(401, detail="精确求解需要 API 密钥 / the exact solver needs an API key",
+                                headers={"WWW-Authenticate": "Bearer"})
+        quota, client = request.app.state.anonymous_plans, client_of(request)
+        quota.check(client, "无密钥的规划请求过多 / too many plans without an API key from this client")
+        quota.record(client)
     model, info = cache.get(session)
     kind = type_radii(session, body.type)[0]
-    candidates, _ = planning.default_candidates(model, kind, info.resolution)
-    result = planning.plan_sites(model, counted_stations(session), kind, candidates, add=body.add,
-                                 min_per_county=body.min_per_county, method=body.method,
-                                 time_limit_s=body.time_limit_s)
+    stations = counted_stations(session)
+    session.commit()  # no connection is held during the solve
+    limit_s = body.time_limit_s if body.method == "exact" else settings.plan_time_limit_s
+    result = request.app.state.solver_pool.run(
+        planning.propose, model, stations, kind, info.resolution, add=body.add, min_per_county=body.min_per_county,
+        method=body.method, time_limit_s=limit_s, timeout_s=limit_s + settings.solver_grace_s)
     plan_id = None
     if body.save and caller is not None:
         from geo.db import set_actor

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ModelCacheDep, SessionDep, SettingsDep, StationId
@@ -12,6 +13,7 @@ from geo import map_data, service_types
 from geo.catalogue import check_type
 from geo.export import write_table
 from geo.map_data import MapData
+from geo.planning import PlanResult
 from geo.settings import Settings
 from maps import assets, pages
 
@@ -70,13 +72,19 @@ def gaps_workbook(session: SessionDep, cache: ModelCacheDep) -> Response:
 
 
 @router.get("/plan", summary="选址方案地图 / proposed sites", **HTML)
-def plan_page(session: SessionDep, settings: SettingsDep, cache: ModelCacheDep, type: TypeParam = "love_station",
+def plan_page(request: Request, session: SessionDep, settings: SettingsDep, cache: ModelCacheDep,
+              type: TypeParam = "love_station",
               add: Annotated[int, Query(ge=1, le=200, description="新增站点数 / sites to add")] = 10,
               min_per_county: Annotated[int, Query(ge=0, le=50, description="每县至少 / per county")] = 0,
               download: DownloadParam = False) -> HTMLResponse:
     """贪心选址的新址（按顺序编号）及规划前后覆盖 / numbered proposals, before and after."""
     check_type(session, type)
-    return page(map_data.plan_data(session, cache, type, add, min_per_county), settings, download)
+    pool, limit_s = request.app.state.solver_pool, settings.plan_time_limit_s + settings.solver_grace_s
+
+    def solve(function: Callable[..., PlanResult], *args: Any, **kwargs: Any) -> PlanResult:
+        return pool.run(function, *args, timeout_s=limit_s, **kwargs)  # type: ignore[no-any-return]
+
+    return page(map_data.plan_data(session, cache, type, add, min_per_county, solve=solve), settings, download)
 
 
 @router.get("/station/{station_id}", summary="站点详情地图 / one station and its service area",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CrsParam, SessionDep, SettingsDep, WriterDep
 from api.routers.stations import AmenityParam
@@ -17,6 +19,7 @@ router = APIRouter(tags=["import/export 导入导出"])
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 IMPORT_RESPONSES: dict[int | str, dict[str, object]] = {
+    413: {"description": "文件超过上限（UNIONMAP_MAX_UPLOAD_MB）/ file larger than the limit"},
     422: {"description": "每个错误行的行号、字段、原因；未写入任何数据 / every bad row, nothing written"},
     401: {"description": "需要密钥 / API key needed"},
     403: {"description": "只读密钥 / read-only key"},
@@ -32,12 +35,28 @@ async def import_file(request: Request, session: SessionDep, settings: SettingsD
                       format: FormatParam, crs: CrsParam = "wgs84",
                       filename: Annotated[str, Query(max_length=200, description="文件名（用于报错）")] = "upload",
                       ) -> ImportResult:
-    """请求体为文件本身；有一行出错则全部不写入，并列出所有错误行 / the body is the file itself."""
-    content = await request.body()
+    """请求体为文件本身；有一行出错则全部不写入，并列出所有错误行 / the body is the file itself.
+
+    The body is spooled (memory up to 1 MB, then a temporary file) as it arrives, and parsed and
+    written in a worker thread: the event loop never blocks on a large file, and no database
+    connection is held while the upload trickles in.
+    """
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+        return await run_in_threadpool(_import, spool, session, settings, caller, format, crs, filename)
+
+
+SPOOL_IN_MEMORY_BYTES = 1024 * 1024
+
+
+def _import(spool: tempfile.SpooledTemporaryFile[bytes], session: SessionDep, settings: SettingsDep,
+            caller: WriterDep, file_format: str, crs: str, filename: str) -> ImportResult:
     amenities = set(service_types.read_amenities(settings.data_dir / "amenities.yaml"))
     set_actor(session, caller.actor)
-    ids = transfer.import_stations(session, content, file=filename, file_format=format, source_crs=crs,
-                                   amenities=amenities)
+    ids = transfer.import_stations(session, spool.read(), file=filename, file_format=file_format,  # type: ignore[arg-type]
+                                   source_crs=crs, amenities=amenities)  # type: ignore[arg-type]
     session.commit()
     return ImportResult(imported=len(ids), ids=ids)
 

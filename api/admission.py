@@ -1,0 +1,169 @@
+"""Admission control: a bounded number of requests per process, fast 503s beyond it, never a hang.
+
+Why: a sync endpoint holds a thread and a pooled database connection; when more requests ran
+at once than the pool had connections, the threads waiting for a connection took every thread
+the holders needed to finish (response validation runs in the thread pool too), and the
+backlog of accepted requests grew without bound: the server answered nothing for minutes
+after a burst. Here every request of a database-backed route first takes a slot of its lane;
+a lane never has more slots than the pool has connections, so no request waits inside the
+pool, and a request that cannot get a slot within the lane's wait is answered ``503`` with
+``Retry-After`` straight away. The backlog is therefore bounded by the lanes' queues, and the
+server is back to normal as soon as a burst ends.
+
+Two lanes, so that cheap requests stay ahead of expensive ones: **hot** (the phone finder's
+nearest query, station reads and writes, OGC pages, health) and **heavy** (coverage, gaps,
+plans, maps, imports, exports). Static files and the API documents take no slot.
+
+A plain ASGI middleware (no ``BaseHTTPMiddleware``: it costs every request a task group).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from geo.settings import Settings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Paths that never touch the database or the solver: no slot.
+FREE_PREFIXES = ("/vendor/", "/finder/assets/", "/docs", "/redoc", "/openapi.json", "/favicon")
+# Paths whose work is measured in seconds of CPU or megabytes.
+HEAVY_PREFIXES = ("/api/v1/coverage", "/api/v1/gaps", "/api/v1/plans", "/api/v1/import", "/api/v1/export",
+                  "/maps/")
+BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+@dataclass
+class Lane:
+    """Concurrent slots for one class of requests, and how long a request may wait for one."""
+
+    name: str
+    slots: int
+    wait_s: float
+    queue_length: int
+    retry_after_s: int
+    waiting: int = 0
+    running: int = 0
+    rejected: int = 0
+    _semaphore: asyncio.Semaphore | None = field(default=None, repr=False)
+
+    @property
+    def semaphore(self) -> asyncio.Semaphore:
+        # Made on first use, inside the server's event loop.
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.slots)
+        return self._semaphore
+
+    async def acquire(self) -> bool:
+        """Take a slot, waiting at most ``wait_s``; False when the lane is full (answer 503)."""
+        semaphore = self.semaphore
+        if not semaphore.locked():
+            await semaphore.acquire()  # free slot: returns at once, no timer
+            return True
+        if self.waiting >= self.queue_length:
+            return False
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(semaphore.acquire(), self.wait_s)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self.waiting -= 1
+
+    def release(self) -> None:
+        self.semaphore.release()
+
+
+def lanes_for(settings: Settings) -> dict[str, Lane]:
+    """The hot and heavy lanes of one server process, sized from the settings."""
+    return {
+        "hot": Lane("hot", settings.hot_concurrency, settings.queue_wait_s, settings.queue_length, 1),
+        "heavy": Lane("heavy", settings.heavy_concurrency, settings.heavy_queue_wait_s, settings.queue_length,
+                      settings.retry_after_s),
+    }
+
+
+def lane_of(path: str) -> str | None:
+    """Which lane a path belongs to (None: no slot needed)."""
+    if path.startswith(FREE_PREFIXES):
+        return None
+    if path.startswith(HEAVY_PREFIXES) or path == "/maps":
+        return "heavy"
+    return "hot"
+
+
+def busy_response(path: str, lane: Lane) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A 503 in the shape of the part of the API that was asked (OGC's exception under /ogc)."""
+    wait = lane.retry_after_s
+    text = f"服务繁忙，请 {wait} 秒后重试 / server busy ({lane.name} requests), retry in {wait} s"
+    if path.startswith("/ogc"):
+        body: dict[str, object] = {"code": "ServiceUnavailable", "description": text}
+    else:
+        body = {"detail": text}
+    content = json.dumps(body, ensure_ascii=False).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode()),
+               (b"retry-after", str(lane.retry_after_s).encode()), (b"cache-control", b"no-store")]
+    return 503, headers, content
+
+
+class AdmissionControl:
+    """Give each database-backed request a slot of its lane, or a fast 503 with Retry-After."""
+
+    def __init__(self, app: ASGIApp, lanes: dict[str, Lane]) -> None:
+        self.app = app
+        self.lanes = lanes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        name = lane_of(scope["path"])
+        if name is None:
+            await self.app(scope, receive, send)
+            return
+        lane = self.lanes[name]
+        if not await lane.acquire():
+            lane.rejected += 1
+            status, headers, content = busy_response(scope["path"], lane)
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": content})
+            return
+        lane.running += 1
+        try:
+            if scope["method"] in BODILESS:
+                checked = await self._unless_gone(receive)
+                if checked is None:
+                    return  # the client hung up while it waited: do not do its work
+                receive = checked
+            await self.app(scope, receive, send)
+        finally:
+            lane.running -= 1
+            lane.release()
+
+    @staticmethod
+    async def _unless_gone(receive: Receive) -> Receive | None:
+        """For a request without a body: None if its client has disconnected, else a ``receive``
+        that hands the app the message read here. uvicorn answers this first ``receive`` at once
+        (the request is complete, or the connection is gone)."""
+        first = await receive()
+        if first["type"] == "http.disconnect":
+            return None
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return first
+            return await receive()
+
+        return replay

@@ -1,0 +1,141 @@
+"""Heavy, pure computations (siting) in processes of their own, each call bounded by the wall clock.
+
+Why processes: a plan builds a matrix of millions of entries and runs HiGHS for up to minutes.
+In a web worker's thread that held the GIL, starved the event loop (nearest p50 5 → 50 ms
+under four exact plans) and made uvicorn's supervisor kill workers that missed its health
+ping. Here a call runs in a child process at a lower CPU priority (``nice``), so the web
+workers' requests come first on a busy machine, and the caller's thread only waits on a pipe.
+
+Why a wall-clock limit enforced from outside: HiGHS's own ``time_limit`` covers the solve, not
+building the instance or presolve (``time_limit_s: 5`` took 19 s). A call that has not answered
+by its deadline has its process killed; the next call starts a fresh one.
+
+A child is kept between calls (numpy, scipy and HiGHS imported once), so a later issue can
+keep a warm siting engine in it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any, TypeVar
+
+from geo.errors import UnionmapError
+
+T = TypeVar("T")
+log = logging.getLogger("unionmap.solver")
+
+
+class TimeLimitExceeded(UnionmapError):
+    """A computation did not finish within its wall-clock limit and was stopped."""
+
+
+class SolverBusy(UnionmapError):
+    """Every solver process is busy; try again later."""
+
+
+def _serve(connection: Connection, niceness: int) -> None:
+    """The child's loop: run each (function, args, kwargs) received and send back the outcome."""
+    if niceness:
+        os.nice(niceness)
+    while True:
+        try:
+            function, args, kwargs = connection.recv()
+        except EOFError:  # the parent has gone
+            return
+        try:
+            outcome: tuple[bool, Any] = (True, function(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001 - every failure goes back to the caller
+            outcome = (False, error)
+        connection.send(outcome)
+
+
+class _Child:
+    """One child process and the parent's end of its pipe."""
+
+    def __init__(self, context: multiprocessing.context.BaseContext, niceness: int) -> None:
+        self.connection, child_end = context.Pipe()
+        self.process: BaseProcess = context.Process(target=_serve, args=(child_end, niceness), daemon=True,
+                                                    name="unionmap-solver")
+        self.process.start()
+        child_end.close()
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.connection.close()
+
+
+class SolverPool:
+    """Up to ``processes`` concurrent calls, each in a child process, each with a deadline.
+
+    Thread-safe; call it from worker threads (``run`` blocks until the answer or the deadline).
+    """
+
+    def __init__(self, processes: int = 1, *, niceness: int = 10, wait_s: float = 0.0) -> None:
+        self._slots = threading.BoundedSemaphore(processes)
+        self._idle: list[_Child] = []
+        self._lock = threading.Lock()
+        self._context = multiprocessing.get_context("spawn")  # no fork of a threaded server
+        self._niceness = niceness
+        self._wait_s = wait_s
+        self._closed = False
+
+    def warm(self) -> None:
+        """Start a child now, so the first call does not pay for the imports."""
+        with self._lock:
+            if not self._idle and not self._closed:
+                self._idle.append(_Child(self._context, self._niceness))
+
+    def run(self, function: Callable[..., T], /, *args: Any, timeout_s: float, **kwargs: Any) -> T:
+        """``function(*args, **kwargs)`` in a child; its result or exception.
+
+        Raises:
+            SolverBusy: no process became free within ``wait_s``.
+            TimeLimitExceeded: no answer within ``timeout_s`` (the child is killed).
+        """
+        free = self._slots.acquire(timeout=self._wait_s) if self._wait_s > 0 else self._slots.acquire(blocking=False)
+        if not free:
+            raise SolverBusy("所有求解进程都在忙，请稍后重试 / every solver process is busy; try again shortly")
+        try:
+            with self._lock:
+                child = self._idle.pop() if self._idle else None
+            if child is None or not child.process.is_alive():
+                child = _Child(self._context, self._niceness)
+            started = time.monotonic()
+            try:
+                child.connection.send((function, args, kwargs))
+                ready = child.connection.poll(max(0.0, timeout_s - (time.monotonic() - started)))
+                if not ready:
+                    child.stop()
+                    log.warning("solver call %s stopped at its limit of %.1f s", function.__name__, timeout_s)
+                    raise TimeLimitExceeded(
+                        f"计算超过 {timeout_s:g} 秒的时限，已停止 / stopped at its limit of {timeout_s:g} s")
+                ok, value = child.connection.recv()
+            except (EOFError, OSError, BrokenPipeError) as error:
+                child.stop()
+                raise RuntimeError(f"the solver process ended unexpectedly ({error!r})") from error
+            with self._lock:
+                if self._closed:
+                    child.stop()
+                else:
+                    self._idle.append(child)
+            if not ok:
+                raise value
+            return value  # type: ignore[no-any-return]
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        """Stop every idle child (a running call's child is stopped when it returns)."""
+        with self._lock:
+            self._closed = True
+            children, self._idle = self._idle, []
+        for child in children:
+            child.stop()
