@@ -8,6 +8,7 @@ such as ``=1+1`` included: no text cell is a formula in Excel (see :mod:`geo.exp
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 from pathlib import Path
@@ -55,18 +56,18 @@ def read_rows(content: bytes, file_format: Format, *, file: str) -> list[tuple[i
         return _geojson_rows(content, file)
     if file_format == "csv":
         try:
-            frame = pd.read_csv(io.BytesIO(content), dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-            raise InputError(f"not a readable UTF-8 CSV: {error}", file=file) from error
+            frame = pd.read_csv(io.StringIO(decode_utf8(content, file=file)), dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+            raise InputError(f"无法读取的 CSV / not a readable CSV: {error}", file=file) from error
         frame = frame.map(unescape_formula)  # the "'" export put before "=1+1"
     else:
         try:
             sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
         except Exception as error:  # openpyxl raises many kinds for a non-workbook
-            raise InputError(f"not a readable .xlsx workbook: {error}", file=file) from error
+            raise InputError(f"无法读取的 .xlsx 工作簿 / not a readable .xlsx workbook: {error}", file=file) from error
         values = list(sheet.iter_rows(values_only=True))
         if not values:
-            raise InputError("the first sheet is empty", file=file)
+            raise InputError("第一个工作表为空 / the first sheet is empty", file=file)
         frame = pd.DataFrame(values[1:], columns=[str(v) if v is not None else "" for v in values[0]])
         frame = frame.astype(object).where(frame.notna(), "")
     inverse = {zh: code for code, zh in HEADERS_ZH.items()}
@@ -74,6 +75,37 @@ def read_rows(content: bytes, file_format: Format, *, file: str) -> list[tuple[i
     _check_columns(list(frame.columns), file)
     return [(number, {k: v for k, v in record.items() if k not in DERIVED})
             for number, record in zip(range(2, len(frame) + 2), frame.to_dict("records"), strict=True)]
+
+
+def decode_utf8(content: bytes, *, file: str, lines_are_rows: bool = True) -> str:
+    """The file's text (a UTF-8 BOM dropped); InputError at the first byte that is not UTF-8.
+
+    The error gives the byte's offset in the file as uploaded and, for CSV, its line as the row
+    (header = row 1, as every import error counts rows). Decoding here rather than in pandas is
+    what makes both right: pandas reports an offset within its read buffer, after the BOM, and no
+    row. Excel saves "CSV" in GBK on Chinese Windows, so the usual fix is named too.
+    """
+    bom = len(codecs.BOM_UTF8) if content.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return content[bom:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = bom + error.start
+        line = content.count(b"\n", 0, offset) + 1
+        byte = f"0x{content[offset]:02x}"
+        zh = f"不是 UTF-8 编码：{f'第 {line} 行，' if lines_are_rows else ''}偏移 {offset} 字节处的 {byte} 无法解码"
+        en = f"not UTF-8: byte {byte} at offset {offset}{f' (line {line})' if lines_are_rows else ''} cannot be decoded"
+        if _is_gb18030(content[bom:]):
+            zh, en = f"{zh}，文件似为 GBK/GB18030 编码", f"{en}; the file looks GBK/GB18030-encoded"
+        raise InputError(f"{zh}；请另存为 UTF-8（Excel：“CSV UTF-8”）/ {en}; save it as UTF-8",
+                         file=file, row=line if lines_are_rows else None) from error
+
+
+def _is_gb18030(content: bytes) -> bool:
+    try:
+        content.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _check_columns(columns: list[str], file: str) -> None:
@@ -87,10 +119,11 @@ def _check_columns(columns: list[str], file: str) -> None:
 
 
 def _geojson_rows(content: bytes, file: str) -> list[tuple[int, dict[str, Any]]]:
+    text = decode_utf8(content, file=file, lines_are_rows=False)  # a feature is no line: offset only
     try:
-        document = json.loads(content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"not valid JSON: {error}", file=file) from error
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"不是有效的 JSON / not valid JSON: {error}", file=file) from error
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         raise InputError("expected a GeoJSON FeatureCollection", file=file, field="type")
     rows = []

@@ -132,3 +132,24 @@ def test_nearest_in_gcj02_and_bad_input(client: TestClient) -> None:
                                                                                    "limit": 0}, "limit")):
         response = client.get("/api/v1/stations/nearest", params=params)
         assert response.status_code == 422 and field in response.text
+
+
+@pytest.mark.parametrize(("good_rows", "bom"), [(1, False), (1, True), (6000, False)])
+def test_a_gbk_csv_is_refused_naming_its_row_and_byte(client: TestClient, session: Session, editor: dict,
+                                                      good_rows: int, bom: bool) -> None:
+    """Excel on Chinese Windows saves "CSV" in GBK. 6 000 rows put the bad byte past pandas' read
+    buffer (256 KiB), where it used to report an offset within the buffer; a BOM shifted it by 3."""
+    head = ("\ufeff" if bom else "") + "type_code,name,lon,lat\n"
+    good = "".join(f"love_station,station number {i:06d} of the file,115.99,29.71\n" for i in range(good_rows))
+    bad = "love_station,九江驿站,115.99,29.71\n".encode("gbk")
+    body = (head + good).encode("utf-8") + bad
+    offset = body.index("九江".encode("gbk"))
+    before = live(session)
+    response = client.post("/api/v1/import?format=csv&filename=gbk.csv", content=body, headers=editor)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["row"] == good_rows + 2 and error["field"] is None
+    reason = error["reason"]
+    assert reason.startswith(f"不是 UTF-8 编码：第 {good_rows + 2} 行，偏移 {offset} 字节处的 0xbe 无法解码")
+    assert f"byte 0xbe at offset {offset} (line {good_rows + 2})" in reason and "GBK" in reason
+    assert live(session) == before
