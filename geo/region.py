@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from geo import crs
 from geo.boundaries import as_multipolygons
@@ -81,6 +83,19 @@ class RegionConfig(BaseModel):
     targets: str | None = None
     demo: str | None = None
     folder: Path = Path(".")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """Checked when the file is read: a typo would otherwise surface as a 500 at the first
+        request that asks what is open now, long after start-up."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:  # ValueError: "../x", an absolute path
+            raise PydanticCustomError(
+                "time_zone", "未知时区 {zone}，应为 IANA 时区名，如 Asia/Shanghai / unknown time zone {zone}: "
+                "expected an IANA name such as Asia/Shanghai", {"zone": repr(value)}) from error
+        return value
 
     def path(self, name: str) -> Path:
         """Path of a file of this region."""
