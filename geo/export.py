@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -76,9 +77,11 @@ def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:
 
     openpyxl makes a text starting with ``=`` a live formula (saved without a cached value, so
     reading the workbook back gives None) and ``#N/A`` an error; typing the cell as ``s`` keeps
-    the literal text. An empty text is an empty cell.
+    the literal text. An empty text is an empty cell. A control character XML cannot hold (input
+    refuses them; an older row may have one) becomes U+FFFD rather than failing the whole file.
     """
-    sheet.append([None if isinstance(value, str) and value == "" else value for value in values])
+    sheet.append([(ILLEGAL_CHARACTERS_RE.sub("\ufffd", value) or None) if isinstance(value, str) else value
+                  for value in values])
     for cell in sheet[sheet.max_row]:
         if isinstance(cell.value, str):
             cell.data_type = "s"

@@ -9,6 +9,7 @@ triggers assign county and township and record the history of every change.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,6 +22,7 @@ from geo import crs, hours
 from geo.crs import CoordSystem
 from geo.errors import InputError, InputErrors, NotFound, VersionConflict
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 WRITABLE = ("type_code", "name", "address", "status", "opening_hours", "amenities", "phone",
             "managing_union", "is_demo", "source")
 
@@ -43,9 +45,15 @@ class StationInput(BaseModel):
 
     @field_validator("type_code", "name", "address", "phone", "managing_union", "source")
     @classmethod
-    def _no_nul(cls, value: str | None) -> str | None:
-        if value is not None and "\x00" in value:
-            raise ValueError("contains a NUL byte")
+    def _no_control_characters(cls, value: str | None) -> str | None:
+        """PostgreSQL text cannot hold NUL, and XML (an .xlsx export, a GML client) none of the
+        other C0 controls but tab, line feed and carriage return: a name with one stored fine
+        and then made every workbook export fail."""
+        match = _CONTROL.search(value) if value is not None else None
+        if match:
+            code = f"U+{ord(match.group()):04X}"
+            raise ValueError(f"含控制字符 {code}（位置 {match.start()}）/ contains the control character {code} "
+                             f"at position {match.start()}")
         return value
 
     @field_validator("opening_hours", mode="before")

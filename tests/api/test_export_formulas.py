@@ -128,3 +128,23 @@ def test_gap_workbook_shows_a_formula_name_as_text(client: TestClient, session: 
     cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row if cell.value == name]
     assert cells and {cell.data_type for cell in cells} == {"s"}
     assert not [cell for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
+
+
+def test_control_characters_are_refused_and_never_break_a_workbook(client: TestClient, session: Session,
+                                                                   editor: dict) -> None:
+    """XML holds no C0 control but tab, LF and CR: a name with U+0007 was stored, then every
+    .xlsx export failed with a 500. Writes now refuse it; a row stored before still exports."""
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [115.99, 29.71]},
+               "properties": {"type_code": "love_station", "name": "铃\x07声"}}
+    refused = client.post("/api/v1/stations", headers=editor, json=feature)
+    assert refused.status_code == 422 and "properties.name" in refused.text and "U+0007" in refused.text
+    feature["properties"] |= {"name": "铃声", "address": "一行\n二行\t制表"}  # these XML holds
+    created = client.post("/api/v1/stations", headers=editor, json=feature)
+    assert created.status_code == 201, created.text
+    station_id = created.json()["id"]
+    session.execute(text("UPDATE station SET name = '铃' || chr(7) || '声' WHERE id = :id"), {"id": station_id})
+    sheet = load_workbook(io.BytesIO(export(client, "xlsx"))).worksheets[0]
+    assert [(row[2], row[3]) for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        ("铃\ufffd声", "一行\n二行\t制表")]
+    rows = list(csv.DictReader(io.StringIO(export(client, "csv").decode("utf-8-sig"), newline="")))
+    assert [(row["name"], row["address"]) for row in rows] == [("铃\x07声", "一行\n二行\t制表")]
