@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from api import admission, body_limit, unavailable
 from api.quota import SlidingWindow
 from api.routers import analysis, finder, health, home, maps, ogc, regions, station_writes, stations, transfer
+from api.security_headers import SecurityHeaders
 from geo import db
 from geo import ogc as ogc_queries
 from geo.coverage_query import ModelCache, NoGrid
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
 
     app.add_middleware(RefuseNulBytes)
+    app.add_middleware(SecurityHeaders, settings=settings)
 
     app.add_middleware(body_limit.BodyLimit, settings=settings)
     # Outermost: a request without a slot is answered before any other work is done for it.

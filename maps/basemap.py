@@ -7,6 +7,7 @@ drawing only (``for_display``); everything stored and served stays WGS-84.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
@@ -39,6 +40,21 @@ def get_basemap(name: str) -> Basemap:
     if name not in BASEMAPS:
         raise ValueError(f"unknown basemap {name!r}; choose one of {', '.join(BASEMAPS)}")
     return BASEMAPS[name]
+
+
+def tile_sources(name: str) -> tuple[str, ...]:
+    """Where the basemap's tiles come from, as Content-Security-Policy sources (``https://host``).
+
+    A subdomain template (``t{s}.tianditu.gov.cn``) becomes a wildcard (``*.tianditu.gov.cn``): the
+    tiles come from every subdomain. No basemap, no source: the pages then load no remote image.
+    """
+    tiles = get_basemap(name).tiles
+    if tiles is None:
+        return ()
+    address = urlsplit(tiles)
+    labels = address.hostname.split(".") if address.hostname else []
+    host = ".".join(["*" if "{" in labels[0] else labels[0], *labels[1:]]) if labels else ""
+    return (f"{address.scheme}://{host}",)
 
 
 def for_display(frame: gpd.GeoDataFrame, basemap: Basemap) -> gpd.GeoDataFrame:

@@ -1,8 +1,9 @@
 """Browser fixtures: Debian's Chromium driven by Playwright, pages that may only reach the app.
 
 Never a downloaded browser: ``/usr/bin/chromium`` (or ``UNIONMAP_CHROMIUM``). Every request to
-a host other than the live server is aborted and recorded in ``BrowserPage.blocked``; console
-errors and uncaught exceptions land in ``BrowserPage.console_errors``. Tests assert both empty.
+a host other than the server under test is aborted and recorded in ``BrowserPage.blocked``;
+console errors (a Content-Security-Policy violation among them) and uncaught exceptions land in
+``BrowserPage.console_errors``, dialogs in ``BrowserPage.dialogs``. Tests assert them empty.
 Screenshots go to ``UNIONMAP_SCREENSHOTS`` (default ``<repo>/screenshots``, git-ignored).
 """
 
@@ -15,7 +16,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Route, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    Playwright,
+    Response,
+    Route,
+    sync_playwright,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("UNIONMAP_CHROMIUM", "/usr/bin/chromium"))
@@ -24,6 +35,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 DESKTOP = {"viewport": {"width": 1280, "height": 800}}
 PHONE = {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 2}
+# Chromium logs a blocked inline script itself; an explicit line per violation also names what was
+# blocked (an event handler, an inline script, an image host) and survives changes in that logging.
+# Init scripts run before the page's own and are not subject to its policy.
+REPORT_VIOLATIONS = """document.addEventListener('securitypolicyviolation', (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`
+                + ` (${event.sourceFile}:${event.lineNumber})`);
+});"""
 
 
 @dataclass
@@ -34,10 +52,13 @@ class BrowserPage:
     base_url: str
     blocked: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
 
-    def goto(self, path: str) -> None:
-        """Open a path of the live server and wait until its own scripts have run."""
-        self.page.goto(f"{self.base_url}{path}", wait_until="load")
+    def goto(self, path: str) -> Response:
+        """Open a path of the server and wait until its own scripts have run; its response."""
+        response = self.page.goto(f"{self.base_url}{path}", wait_until="load")
+        assert response is not None, path
+        return response
 
 
 PageFactory = Callable[..., BrowserPage]
@@ -67,15 +88,17 @@ def screenshot_dir() -> Path:
     return folder
 
 
-@pytest.fixture
-def page(browser: Browser, live_server: str) -> Iterator[PageFactory]:
-    """Factory of pages on the live server: ``page(phone=True, geolocation=(lon, lat))``.
+def page_factory(browser: Browser, base_url: str, contexts: list[BrowserContext]) -> PageFactory:
+    """Pages of fresh contexts that may only reach ``base_url``: ``factory(phone=True, geolocation=(lon, lat))``.
 
     ``geolocation`` given: the position is granted; ``None``: the permission is not granted, so
-    the page's geolocation request fails as it does when a user refuses.
+    the page's geolocation request fails as it does when a user refuses. Each new context is
+    appended to ``contexts``, for the caller to close. Dialogs (``alert``: what an injected
+    script would open) are dismissed and recorded; a Content-Security-Policy violation is
+    reported as a console error, so the tests that assert no console error also assert no
+    violation.
     """
-    contexts: list[BrowserContext] = []
-    origin = urlsplit(live_server)
+    origin = urlsplit(base_url)
 
     def factory(*, phone: bool = False, geolocation: tuple[float, float] | None = None) -> BrowserPage:
         options: dict = dict(PHONE if phone else DESKTOP, locale="zh-CN", timezone_id="Asia/Shanghai")
@@ -84,10 +107,11 @@ def page(browser: Browser, live_server: str) -> Iterator[PageFactory]:
                         "permissions": ["geolocation"]}
         context = browser.new_context(**options)
         contexts.append(context)
+        context.add_init_script(REPORT_VIOLATIONS)
         tab = context.new_page()
-        record = BrowserPage(page=tab, base_url=live_server)
+        record = BrowserPage(page=tab, base_url=base_url)
 
-        def only_live_server(route: Route) -> None:
+        def only_base_url(route: Route) -> None:
             url = urlsplit(route.request.url)
             if (url.scheme, url.netloc) == (origin.scheme, origin.netloc):
                 route.continue_()
@@ -99,11 +123,23 @@ def page(browser: Browser, live_server: str) -> Iterator[PageFactory]:
             if message.type == "error":
                 record.console_errors.append(f"{message.text} ({message.location.get('url')})")
 
-        context.route("**/*", only_live_server)
+        def dialog(opened: Dialog) -> None:
+            record.dialogs.append(f"{opened.type}: {opened.message}")
+            opened.dismiss()
+
+        context.route("**/*", only_base_url)
         tab.on("console", console)
+        tab.on("dialog", dialog)
         tab.on("pageerror", lambda error: record.console_errors.append(f"uncaught: {error}"))
         return record
 
-    yield factory
+    return factory
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: str) -> Iterator[PageFactory]:
+    """Factory of pages on the live server (see ``page_factory``)."""
+    contexts: list[BrowserContext] = []
+    yield page_factory(browser, live_server, contexts)
     for context in contexts:
         context.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
+from httpx import Response
 from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -28,6 +29,18 @@ def layers_with(page: str, keys: set[str]) -> list[dict]:
     return [layer for layer in layers(page) if layer["features"] and keys <= set(layer["features"][0]["properties"])]
 
 
+def script_nonce(response: Response) -> str:
+    """The nonce of the page's policy, which must let no other inline script run; every <script>
+    the page has carries it."""
+    policy = response.headers["content-security-policy"]
+    scripts = next(part.split()[1:] for part in policy.split(";") if part.split()[:1] == ["script-src"])
+    assert "'unsafe-inline'" not in scripts and response.headers["x-content-type-options"] == "nosniff"
+    nonce = next(source for source in scripts if source.startswith("'nonce-"))[len("'nonce-"):-1]
+    tags = BeautifulSoup(response.text, "html.parser").find_all("script")
+    assert all(tag.get("nonce") == nonce for tag in tags), [str(tag)[:80] for tag in tags if tag.get("nonce") != nonce]
+    return nonce
+
+
 def external_urls(page: str) -> list[str]:
     soup = BeautifulSoup(page, "html.parser")
     urls = [t["src"] for t in soup.find_all("script", src=True)] + [t["href"] for t in soup.find_all("link", href=True)]
@@ -40,6 +53,7 @@ def test_every_map_is_local_and_honest(client: TestClient, url: str) -> None:
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     page = response.text
     assert external_urls(page) == []
+    script_nonce(response)
     soup = BeautifulSoup(page, "html.parser")
     notice = soup.find(id="unionmap-notice").get_text()
     assert "演示数据" in notice and "边界为推算" in notice and "人口为模型估算" in notice
@@ -82,7 +96,9 @@ def test_plan_map_numbers_the_proposals(client: TestClient) -> None:
 
 def test_station_map_and_missing_station(client: TestClient, session: Session) -> None:
     station_id = session.execute(text("SELECT min(id) FROM station WHERE type_code = 'love_station'")).scalar_one()
-    page = client.get(f"/maps/station/{station_id}").text
+    response = client.get(f"/maps/station/{station_id}")
+    script_nonce(response)
+    page = response.text
     assert page.count("L.circle(") == 2  # the urban and the rural radius, in metres
     assert re.search(r'"radius": 1000(\.0)?,', page) and re.search(r'"radius": 3000(\.0)?,', page)
     assert client.get("/maps/station/999999999").status_code == 404
@@ -138,3 +154,18 @@ def test_map_render_command(test_settings, monkeypatch: pytest.MonkeyPatch, tmp_
     assert result.exit_code == 0, result.output
     soup = BeautifulSoup(out.read_text(encoding="utf-8"), "html.parser")
     assert soup.find_all("script", src=True) == [] and "演示数据" in soup.find(id="unionmap-notice").get_text()
+
+
+@pytest.mark.parametrize("url", ["/", "/finder", "/ogc?f=html", "/ogc/collections/love_station/items?f=html"])
+def test_every_other_page_is_under_the_policy(client: TestClient, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200
+    script_nonce(response)
+    assert response.headers["x-frame-options"] == "SAMEORIGIN"
+
+
+def test_the_finders_answers_carry_the_headers(client: TestClient) -> None:
+    response = client.get("/api/v1/stations/nearest", params={"lon": 115.99, "lat": 29.71})
+    assert response.status_code == 200 and response.headers["x-content-type-options"] == "nosniff"
+    assert "'nonce-" not in response.headers["content-security-policy"]
+    assert "frame-ancestors 'self'" in response.headers["content-security-policy"]
