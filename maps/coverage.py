@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from html import escape
-
 import folium
 import numpy as np
 
 from geo.map_data import MapData
 from maps.basemap import for_display, get_basemap, new_map
 from maps.display import geojson, simplify_coverage
+from maps.escape import html_text
 from maps.layers import add_boundaries, add_panel, add_stations, data_flags, finish
 
 # Share covered → colour (light to dark green), the legend's classes.
@@ -65,7 +64,7 @@ def coverage_map(data: MapData, *, basemap: str = "none", tianditu_key: str = ""
     figures = data.figures
     if figures:
         share = figures["covered"] / figures["population"] if figures["population"] else 0.0
-        add_panel(map_, f"<b>{escape(figures['kind'])} 覆盖 / coverage</b><br>全市覆盖 {figures['covered']:,.0f} / "
+        add_panel(map_, f"<b>{html_text(figures['kind'])} 覆盖 / coverage</b><br>全市覆盖 {figures['covered']:,.0f} / "
                         f"{figures['population']:,.0f} 人（{share:.1%}）", element_id="unionmap-summary")
     legend = [(f"覆盖率 ≥ {lower:.0%}", colour) for lower, colour in SHARE_CLASSES]
     return finish(map_, legend_title="覆盖率 / covered share", legend=legend,

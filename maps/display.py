@@ -9,6 +9,7 @@ import geopandas as gpd
 import shapely
 
 from geo import crs
+from maps.escape import html_properties
 
 DISPLAY_GRID_DEG = 1e-5  # about 1 m at these latitudes
 
@@ -28,6 +29,11 @@ def simplify_coverage(regions: gpd.GeoDataFrame, *, tolerance_m: float = 30.0) -
 
 def geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
     """A FeatureCollection for folium without per-feature bounding boxes (which geopandas'
-    ``__geo_interface__`` adds and which nearly double a page), coordinates rounded to ~1 m."""
-    rounded = frame.set_geometry(shapely.set_precision(frame.geometry.values, DISPLAY_GRID_DEG, mode="pointwise"))
+    ``__geo_interface__`` adds and which nearly double a page), coordinates rounded to ~1 m.
+
+    Text properties come HTML-escaped: Folium's GeoJSON tooltips and popups put them into
+    ``innerHTML`` in the browser, so a name like ``<img onerror=…>`` would otherwise run there.
+    """
+    rounded = html_properties(frame).set_geometry(
+        shapely.set_precision(frame.geometry.values, DISPLAY_GRID_DEG, mode="pointwise"))
     return json.loads(rounded.to_json(drop_id=True))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from html import escape
-
 import folium
 
 from geo.map_data import MapData
 from maps.basemap import for_display, get_basemap, new_map
 from maps.display import geojson
+from maps.escape import html_text
 from maps.layers import add_boundaries, add_panel, data_flags, finish
 
 WORKERS_HOME = "workers_home"
@@ -36,19 +35,19 @@ def gaps_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
     for county in anchors.itertuples():
         mine = county_rows[county_rows["region_code"] == county.code]
         lines = "".join(
-            f"<div>{escape(r.type_name)} {r.built:g}/{r.required:g} {'✓' if r.met else '✗'}</div>"
+            f"<div>{html_text(r.type_name)} {r.built:g}/{r.required:g} {'✓' if r.met else '✗'}</div>"
             for r in mine.itertuples())
         html = (f'<div class="unionmap-badge" style="background:#fff;border:1px solid #555;border-radius:3px;'
-                f'padding:2px 4px;font:11px/1.3 sans-serif;white-space:nowrap"><b>{escape(county.name)}</b>'
+                f'padding:2px 4px;font:11px/1.3 sans-serif;white-space:nowrap"><b>{html_text(county.name)}</b>'
                 f"{lines}</div>")
         folium.Marker([county.geometry.y, county.geometry.x],
                       icon=folium.DivIcon(html=html, icon_size=(120, 60), icon_anchor=(60, 30))).add_to(badges)
     badges.add_to(map_)
     city = data.target_summary
     table = "".join(
-        f"<tr><td>{escape(r.type_name)}</td><td>{ {'city': '全市', 'county': '每县', 'township': '每乡镇'}[r.scope]}"
+        f"<tr><td>{html_text(r.type_name)}</td><td>{ {'city': '全市', 'county': '每县', 'township': '每乡镇'}[r.scope]}"
         f"</td><td>≥{r.required:g}</td><td>{r.units_met}/{r.units}{' ✓' if r.units_met == r.units else ' ✗'}</td>"
-        f"<td>{escape(r.source_quote)}</td></tr>" for r in city.itertuples())
+        f"<td>{html_text(r.source_quote)}</td></tr>" for r in city.itertuples())
     add_panel(map_, "<b>目标 / targets（2019 年工作报告）</b><table id='unionmap-targets' style='border-collapse:"
                     "collapse'><tr><th>类型</th><th>范围</th><th>要求</th><th>达标</th><th>报告原文</th></tr>"
                     f"{table}</table>", element_id="unionmap-targets-panel")

@@ -5,7 +5,6 @@ All frames come in WGS-84 and are put in the basemap's datum here, for drawing o
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 import folium
@@ -15,6 +14,7 @@ from folium.plugins import MarkerCluster
 from geo import hours
 from maps.basemap import Basemap, for_display
 from maps.display import geojson, simplify_coverage
+from maps.escape import html_text
 from maps.notices import DataFlags, add_legend, add_notice
 
 # On a phone the notice stays (it must), small; panels and the legend give the map room.
@@ -59,13 +59,14 @@ def add_stations(map_: folium.Map, stations: gpd.GeoDataFrame, types: list[dict[
     stations = for_display(stations, basemap)
     for style in types:
         subset = stations[stations["type_code"] == style["code"]]
-        group = folium.FeatureGroup(name=f"{style['name_zh']}（{len(subset)}）", show=True)
-        target: folium.Element = MarkerCluster(name=style["name_zh"]).add_to(group) if cluster else group
+        # The layer control shows layer names as HTML.
+        group = folium.FeatureGroup(name=f"{html_text(style['name_zh'])}（{len(subset)}）", show=True)
+        target: folium.Element = MarkerCluster(name=html_text(style["name_zh"])).add_to(group) if cluster else group
         if cluster:
             for row in subset.itertuples():
                 folium.CircleMarker([row.geometry.y, row.geometry.x], radius=6, weight=1, color="#222",
                                     fill=True, fill_color=style["color"], fill_opacity=0.9,
-                                    tooltip=escape(row.name), popup=folium.Popup(_popup(row), max_width=300),
+                                    tooltip=html_text(row.name), popup=folium.Popup(_popup(row), max_width=300),
                                     ).add_to(target)
         elif not subset.empty:
             folium.GeoJson(
@@ -79,7 +80,7 @@ def add_stations(map_: folium.Map, stations: gpd.GeoDataFrame, types: list[dict[
 
 
 def _popup(row: Any) -> str:
-    return "<br>".join(f"<b>{label}</b> {escape(str(getattr(row, name)))}"
+    return "<br>".join(f"<b>{label}</b> {html_text(getattr(row, name))}"
                        for name, label in zip(STATION_FIELDS, STATION_ALIASES, strict=True))
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 
 import folium
 from branca.element import Element
+
+from maps.escape import html_text
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def add_notice(map_: folium.Map, flags: DataFlags) -> None:
     lines = flags.notices()
     if not lines:
         return
-    items = "".join(f"<div>⚠ {escape(line)}</div>" for line in lines)
+    items = "".join(f"<div>⚠ {html_text(line)}</div>" for line in lines)
     map_.get_root().html.add_child(_overlay(
         '<div id="unionmap-notice" role="note" style="position:fixed;top:10px;left:60px;right:60px;'
         "z-index:1000;background:#fff8e1;border:1px solid #f0b429;border-radius:4px;padding:4px 8px;"
@@ -54,11 +55,11 @@ def add_legend(map_: folium.Map, title: str, entries: list[tuple[str, str]]) -> 
     """A legend box (bottom right) of coloured dots and labels."""
     rows = "".join(
         f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
-        f'background:{escape(color)};margin-right:6px"></span>{escape(label)}</div>'
+        f'background:{html_text(color)};margin-right:6px"></span>{html_text(label)}</div>'
         for label, color in entries
     )
     map_.get_root().html.add_child(_overlay(
         '<div id="unionmap-legend" style="position:fixed;bottom:24px;right:10px;z-index:1000;'
         'background:#fff;border:1px solid #999;border-radius:4px;padding:6px 10px;'
-        f'font:12px/1.6 sans-serif"><b>{escape(title)}</b>{rows}</div>'
+        f'font:12px/1.6 sans-serif"><b>{html_text(title)}</b>{rows}</div>'
     ))

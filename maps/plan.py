@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from html import escape
-
 import folium
 
 from geo.map_data import MapData
 from maps.basemap import for_display, get_basemap, new_map
+from maps.escape import html_text
 from maps.layers import add_boundaries, add_panel, add_stations, data_flags, finish
 
 PROPOSAL_COLOUR = "#e6550d"
@@ -33,12 +32,12 @@ def plan_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
                 f'border:2px solid #fff">{row.order}</div>')
         folium.Marker([row.geometry.y, row.geometry.x], icon=folium.DivIcon(html=html, icon_size=(22, 22),
                                                                              icon_anchor=(11, 11)),
-                      tooltip=f"#{row.order} {escape(str(row.township_name))}：新增覆盖 {row.added:,.0f} 人",
+                      tooltip=f"#{row.order} {html_text(row.township_name)}：新增覆盖 {row.added:,.0f} 人",
                       ).add_to(group)
     group.add_to(map_)
     f = data.figures
     population = f["population"] or 1
-    add_panel(map_, f"<b>{escape(f['kind'])} 新增 {len(points)} 处 / proposals</b><br>"
+    add_panel(map_, f"<b>{html_text(f['kind'])} 新增 {len(points)} 处 / proposals</b><br>"
                     f"规划前 before：{f['before']:,.0f} 人（{f['before'] / population:.1%}）<br>"
                     f"规划后 after：{f['after']:,.0f} 人（{f['after'] / population:.1%}）<br>"
                     f"新增覆盖 added：{f['objective']:,.0f}（≥ {f['objective'] / f['upper_bound']:.1%} of the proven "

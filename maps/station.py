@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from html import escape
-
 import folium
 
 from geo.map_data import MapData
 from maps.basemap import for_display, get_basemap, new_map
+from maps.escape import html_text
 from maps.layers import STATION_ALIASES, STATION_FIELDS, add_boundaries, add_panel, data_flags, finish
 
 
@@ -26,10 +25,10 @@ def station_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "")
                       fill_opacity=0.08, tooltip=f"{label} {radius:,.0f} m").add_to(area)
     area.add_to(map_)
     folium.CircleMarker([point.y, point.x], radius=8, color="#222", weight=2, fill=True, fill_color=style["color"],
-                        fill_opacity=1, tooltip=escape(station["name"])).add_to(map_)
-    details = "".join(f"<div><b>{label}</b> {escape(str(station[name]))}</div>"
+                        fill_opacity=1, tooltip=html_text(station["name"])).add_to(map_)
+    details = "".join(f"<div><b>{label}</b> {html_text(station[name])}</div>"
                       for name, label in zip(STATION_FIELDS, STATION_ALIASES, strict=True))
-    add_panel(map_, details + f"<div><b>电话</b> {escape(str(station['phone'] or '—'))}</div>",
+    add_panel(map_, details + f"<div><b>电话</b> {html_text(station['phone'] or '—')}</div>",
               element_id="unionmap-station")
     return finish(map_, legend_title="站点 / station", legend=[(style["name_zh"], style["color"])],
                   flags=data_flags(data.stations, data.townships, data.population_is_modelled))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import quote
 
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
@@ -36,8 +37,8 @@ def home(session: SessionDep, cache: ModelCacheDep, region: RegionDep) -> HTMLRe
         f"<td class='{'met' if r.units_met == r.units else 'miss'}'>{r.units_met}/{r.units} "
         f"{'✓ 达标' if r.units_met == r.units else '✗ 未达标'}</td><td>{escape(str(r.deadline or '—'))}</td>"
         f"<td>{escape(r.source_quote)}</td></tr>" for r in summary.itertuples())
-    type_rows = "".join(f"<tr><td>{escape(t.name_zh)}</td><td>{counts.get(t.code, 0)}</td>"
-                        f"<td><a href='/maps/coverage?type={t.code}'>覆盖地图</a></td></tr>" for t in types)
+    type_rows = "".join(f"<tr><td>{escape(t.name_zh)}</td><td>{counts.get(t.code, 0)}</td><td><a href="
+                        f"'/maps/coverage?type={escape(quote(t.code))}'>覆盖地图</a></td></tr>" for t in types)
     notices = []
     if demo:
         notices.append(f"演示数据 / demo data：{demo} 个站点为程序生成的合成数据，不是真实登记。")

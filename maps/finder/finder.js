@@ -100,6 +100,11 @@ function amenityList(codes) {
   return list;
 }
 
+/** Only web links leave the page: a hand-off URL is never a javascript: or data: one. */
+function webLink(url) {
+  return typeof url === "string" && /^https:\/\//i.test(url) ? url : null;
+}
+
 function actions(station) {
   const row = el("div", { class: "actions" });
   if (station.phone) {
@@ -107,7 +112,7 @@ function actions(station) {
     row.append(el("a", { class: "button call", href: `tel:${dial}` }, icon("i-phone"), `电话 ${station.phone}`));
   }
   for (const [key, label] of NAV) {
-    const link = station.navigation[key];
+    const link = webLink(station.navigation[key]);
     if (link) {
       row.append(el("a", {
         class: `button nav nav-${key}`, href: link, target: "_blank", rel: "noopener",
@@ -152,8 +157,10 @@ function drawStations(stations) {
   stations.forEach((station, index) => {
     const className = station.open_now === false ? "pin closed" : "pin"; // numbered like the list
     const pin = L.divIcon({ className, html: String(index + 1), iconSize: [24, 24] });
+    // A node, not a string: Leaflet puts string content into innerHTML.
+    const label = el("span", {}, `${index + 1}. ${station.name}`);
     L.marker([station.lat, station.lon], { icon: pin, title: station.name, keyboard: false })
-      .bindTooltip(`${index + 1}. ${station.name}`).addTo(stationLayer);
+      .bindTooltip(label).addTo(stationLayer);
   });
   const points = stations.map((station) => [station.lat, station.lon]).concat([[position.lat, position.lon]]);
   map.fitBounds(L.latLngBounds(points).pad(0.15), { maxZoom: 16 });
