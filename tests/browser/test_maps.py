@@ -38,7 +38,8 @@ PAGES = {
 def test_map_in_a_browser(page, screenshot_dir: Path, name: str) -> None:  # noqa: ANN001
     for phone in (False, True):
         view = page(phone=phone)
-        view.goto(PAGES[name])
+        response = view.goto(PAGES[name])
+        assert response.ok, f"{response.status}: {response.text()[:500]}"  # e.g. a plan over its time limit
         view.page.wait_for_selector(".leaflet-container")
         view.page.wait_for_timeout(500)
         assert view.console_errors == []
