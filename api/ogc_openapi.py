@@ -1,18 +1,24 @@
-"""OpenAPI 3.0 definition of the /ogc endpoints (the ``oas30`` conformance class).
+"""OpenAPI descriptions of the /ogc endpoints: the 3.0 document (``oas30``) and FastAPI's own.
 
-FastAPI's own document is OpenAPI 3.1, which the OGC class and its clients do not expect. This
-one is built by hand and kept small. Each collection gets its own items path listing its
+FastAPI's own document is OpenAPI 3.1, which the OGC class and its clients do not expect, so
+``document`` builds a 3.0 one by hand. Each collection gets its own items path listing its
 property filters: GDAL and QGIS read them there and then send matching filters to the server.
+``route_docs`` gives the FastAPI routes the same parameters, media types, errors and body
+schemas, so that both documents say one thing, and say what the server does (schemathesis
+checks both against the server in tests/api/test_schemathesis.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from api.responses import RETRY_AFTER
 from geo.ogc import Collection
-from geo.ogc_params import DEFAULT_LIMIT, MAX_LIMIT, SUPPORTED_CRS, Filter
+from geo.ogc_params import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, SUPPORTED_CRS, Filter
 
 GEOJSON = "application/geo+json"
+HTML = "text/html"
+OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
 
 
 def _parameter(name: str, description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -20,13 +26,21 @@ def _parameter(name: str, description: str, schema: dict[str, Any], **extra: Any
 
 
 PARAMETERS: dict[str, dict[str, Any]] = {
-    "f": _parameter("f", "输出格式 / output format", {"type": "string", "enum": ["json", "html", "geojson"]}),
+    "f": _parameter("f", "输出格式 / output format (default: JSON, or HTML when the Accept header prefers it)",
+                    {"type": "string", "enum": ["json", "html", "geojson"]}),
+    # The maximum stays in the schema although a larger limit is no error: 17-069r4 asks for
+    # both (/req/core/fc-limit-definition, /req/core/fc-limit-response-1 C), and GDAL sizes its
+    # pages from this maximum.
     "limit": _parameter("limit", "每页要素数，超过上限按上限 / page size (larger values are served as the maximum)",
                         {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                         style="form", explode=False),
-    "offset": _parameter("offset", "跳过的要素数 / features to skip", {"type": "integer", "minimum": 0, "default": 0}),
-    "bbox": _parameter("bbox", "范围 minx,miny,maxx,maxy（bbox-crs 的轴序）/ bounding box in bbox-crs axis order",
-                       {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}},
+    "offset": _parameter("offset", "跳过的要素数 / features to skip",
+                         {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}),
+    # Four or six numbers, nothing in between: the server refuses five (400).
+    "bbox": _parameter("bbox", "范围 minx,miny,maxx,maxy（bbox-crs 的轴序），或带高度的 6 个数 / bounding box "
+                       "in bbox-crs axis order (4 numbers, or 6 with heights); the lower latitude first",
+                       {"type": "array", "oneOf": [{"minItems": 4, "maxItems": 4}, {"minItems": 6, "maxItems": 6}],
+                        "items": {"type": "number"}},
                        style="form", explode=False),
     "bbox-crs": _parameter("bbox-crs", "bbox 的坐标系 / CRS of bbox", {"type": "string", "format": "uri",
                                                                      "enum": list(SUPPORTED_CRS)}),
@@ -39,58 +53,137 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 }
 ITEM_PARAMETERS = ("f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime")
 
+LINK: dict[str, Any] = {"type": "object", "required": ["href", "rel"], "properties": {
+    "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}}}
+LINKS: dict[str, Any] = {"type": "array", "items": LINK}
+EXCEPTION: dict[str, Any] = {"type": "object", "required": ["code", "description"], "properties": {
+    "code": {"type": "string"}, "description": {"type": "string"}, "parameter": {"type": "string"}}}
+COLLECTION: dict[str, Any] = {"type": "object", "required": ["id", "links"], "properties": {
+    "id": {"type": "string"}, "title": {"type": "string"}, "description": {"type": "string"}, "links": LINKS,
+    "extent": {"type": "object"}, "itemType": {"type": "string"}, "crs": {"type": "array", "items": {"type": "string"}},
+    "storageCrs": {"type": "string"}}}
+FEATURE: dict[str, Any] = {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+    "type": {"type": "string", "enum": ["Feature"]},
+    "id": {"anyOf": [{"type": "string"}, {"type": "integer"}]},  # station id or region code
+    "geometry": {"type": "object", "required": ["type", "coordinates"]},
+    "properties": {"type": "object"}, "links": LINKS}}
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "landingPage": {"type": "object", "required": ["links"], "properties": {
+        "title": {"type": "string"}, "description": {"type": "string"}, "links": LINKS}},
+    "confClasses": {"type": "object", "required": ["conformsTo"], "properties": {
+        "conformsTo": {"type": "array", "items": {"type": "string"}}}},
+    "collections": {"type": "object", "required": ["links", "collections"], "properties": {
+        "links": LINKS, "crs": {"type": "array", "items": {"type": "string"}},
+        "collections": {"type": "array", "items": COLLECTION}}},
+    "collection": COLLECTION,
+    "featureCollectionGeoJSON": {"type": "object", "required": ["type", "features"], "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]}, "features": {"type": "array", "items": FEATURE},
+        "links": LINKS, "numberMatched": {"type": "integer", "minimum": 0},
+        "numberReturned": {"type": "integer", "minimum": 0}, "timeStamp": {"type": "string", "format": "date-time"}}},
+    "featureGeoJSON": FEATURE,
+    "exception": EXCEPTION,
+}
+CONTENT_CRS = {"Content-Crs": {"description": "坐标系（GeoJSON 时）/ CRS of the coordinates, as <URI> (GeoJSON only)",
+                               "schema": {"type": "string"}}}
+
+
+def _body(schema: str, media_type: str = "application/json") -> dict[str, Any]:
+    """The content of a JSON (or GeoJSON) answer and of its HTML alternative (``f=html``)."""
+    return {media_type: {"schema": SCHEMAS[schema]}, HTML: {"schema": {"type": "string"}}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": EXCEPTION}}}
+
+
+INVALID = _error("参数错误（指明参数）/ invalid parameter, named in `parameter`")
+NOT_FOUND = _error("不存在 / no such collection or feature")
+# api.admission and api.unavailable answer in the OGC shape under /ogc.
+UNAVAILABLE = _error("服务繁忙或数据库暂时不可用，稍后重试 / server busy or the database unavailable: retry later") | {
+    "headers": RETRY_AFTER}
+
+# operationId: (path, summary, query parameters, 200 description, body schema, media type, errors, headers)
+OPERATIONS: dict[str, tuple[str, str, tuple[str, ...], str, str, str, tuple[int, ...], bool]] = {
+    "getLandingPage": ("/", "首页 / landing page", ("f",), "links", "landingPage", "application/json", (400,), False),
+    "getConformance": ("/conformance", "符合性声明 / conformance", ("f",), "classes", "confClasses",
+                       "application/json", (400,), False),
+    "getCollections": ("/collections", "数据集 / collections", ("f",), "collections", "collections",
+                       "application/json", (400,), False),
+    "describeCollection": ("/collections/{collectionId}", "数据集 / collection", ("f",), "collection", "collection",
+                           "application/json", (400, 404), False),
+    "getFeatures": ("/collections/{collectionId}/items", "要素 / features", ITEM_PARAMETERS, "features",
+                    "featureCollectionGeoJSON", GEOJSON, (400, 404), True),
+    "getFeature": ("/collections/{collectionId}/items/{featureId}", "单个要素 / feature", ("f", "crs"), "feature",
+                   "featureGeoJSON", GEOJSON, (400, 404), True),
+}
+ERRORS = {400: INVALID, 404: NOT_FOUND, 503: UNAVAILABLE}
+
+
+def _responses(operation_id: str, description: str | None = None) -> dict[int, dict[str, Any]]:
+    _, _, _, default_description, schema, media_type, errors, crs_header = OPERATIONS[operation_id]
+    ok: dict[str, Any] = {"description": description or default_description, "content": _body(schema, media_type)}
+    if crs_header:
+        ok["headers"] = CONTENT_CRS
+    return {200: ok} | {status: ERRORS[status] for status in (*errors, 503)}
+
+
+API_RESPONSES: dict[int, dict[str, Any]] = {200: {"description": "OpenAPI 3.0", "content": {
+    OPENAPI_30: {"schema": {"type": "object", "required": ["openapi", "paths"]}}}}, 503: UNAVAILABLE}
+
+
+def route_docs(operation_id: str) -> dict[str, Any]:
+    """Keyword arguments of a FastAPI route decorator that document an OGC operation as above.
+
+    Parameters are inlined (FastAPI's document holds none of our components); path parameters
+    are left to FastAPI, which documents them from the handler's signature.
+    """
+    if operation_id == "getApi":
+        return {"responses": API_RESPONSES}
+    _, _, parameters, *_ = OPERATIONS[operation_id]
+    return {"responses": _responses(operation_id),
+            "openapi_extra": {"parameters": [PARAMETERS[name] for name in parameters]}}
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/parameters/{name}"}
 
 
-def _response(description: str, media_type: str = "application/json") -> dict[str, Any]:
-    return {"description": description, "content": {media_type: {"schema": {"type": "object"}},
-                                                    "text/html": {"schema": {"type": "string"}}}}
-
-
-ERRORS = {"400": {"$ref": "#/components/responses/InvalidParameter"},
-          "404": {"$ref": "#/components/responses/NotFound"}}
-
-
 def _filter_parameter(spec: Filter) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "boolean"} if spec.kind == "bool" else {"type": "string"}
+    schema: dict[str, Any] = {"type": "boolean"} if spec.kind == "bool" else {"type": "string", "maxLength": 200}
     if spec.kind == "enum":
-        schema["enum"] = list(spec.values)
+        schema = {"type": "string", "enum": list(spec.values)}
     # style form / explode false is what QGIS looks for before it sends a filter to the server
     return _parameter(spec.name, spec.description or spec.name, schema, style="form", explode=False)
 
 
-def _get(summary: str, operation_id: str, parameters: list[dict[str, Any]], response: dict[str, Any]) -> dict[str, Any]:
-    return {"get": {"summary": summary, "operationId": operation_id, "tags": ["OGC API - Features"],
-                    "parameters": parameters, "responses": {"200": response, **ERRORS}}}
+def _get(operation_id: str, parameters: list[dict[str, Any]], *, summary: str | None = None,
+         description: str | None = None) -> dict[str, Any]:
+    path, default_summary, *_ = OPERATIONS[operation_id]
+    path_parameters = [_ref(name) for name in ("collectionId", "featureId") if "{" + name + "}" in path]
+    return {"get": {"summary": summary or default_summary, "operationId": operation_id,
+                    "tags": ["OGC API - Features"], "parameters": path_parameters + parameters,
+                    "responses": {str(status): response for status, response in
+                                  _responses(operation_id, description).items()}}}
 
 
 def document(root: str, collections: list[Collection]) -> dict[str, Any]:
     """The OpenAPI 3.0.3 document of the API whose landing page is ``root``."""
-    items = [_ref(name) for name in ITEM_PARAMETERS]
     paths: dict[str, Any] = {
-        "/": _get("首页 / landing page", "getLandingPage", [_ref("f")], _response("links")),
-        "/conformance": _get("符合性声明 / conformance", "getConformance", [_ref("f")], _response("classes")),
-        "/api": _get("本文档 / this document", "getApi", [], {
-            "description": "OpenAPI 3.0", "content": {"application/vnd.oai.openapi+json;version=3.0": {
-                "schema": {"type": "object"}}}}),
-        "/collections": _get("数据集 / collections", "getCollections", [_ref("f")], _response("collections")),
-        "/collections/{collectionId}": _get("数据集 / collection", "describeCollection",
-                                            [_ref("collectionId"), _ref("f")], _response("collection")),
-        "/collections/{collectionId}/items": _get("要素 / features", "getFeatures",
-                                                  [_ref("collectionId"), *items], _response("features", GEOJSON)),
-        "/collections/{collectionId}/items/{featureId}": _get(
-            "单个要素 / feature", "getFeature", [_ref("collectionId"), _ref("featureId"), _ref("f"), _ref("crs")],
-            _response("feature", GEOJSON)),
+        path: _get(operation_id, [_ref(name) for name in parameters])
+        for operation_id, (path, _, parameters, *_) in OPERATIONS.items()
     }
+    paths["/api"] = {"get": {"summary": "本文档 / this document", "operationId": "getApi",
+                             "tags": ["OGC API - Features"], "parameters": [],
+                             "responses": {str(status): response for status, response in API_RESPONSES.items()}}}
     for collection in collections:
-        paths[f"/collections/{collection.id}/items"] = _get(
-            f"{collection.title}", f"getFeatures_{collection.id}",
-            [*items, *(_filter_parameter(spec) for spec in collection.filters)],
-            _response(collection.description, GEOJSON))
-    exception = {"type": "object", "required": ["code"], "properties": {
-        "code": {"type": "string"}, "description": {"type": "string"}, "parameter": {"type": "string"}}}
+        get = _get("getFeatures", [_ref(name) for name in ITEM_PARAMETERS]
+                   + [_filter_parameter(spec) for spec in collection.filters],
+                   summary=collection.title, description=collection.description)["get"]
+        # The collection is part of this path: no collectionId parameter, and no unknown-collection 404.
+        get["parameters"] = [item for item in get["parameters"] if item != _ref("collectionId")]
+        get["operationId"] = f"getFeatures_{collection.id}"
+        get["responses"].pop("404")
+        paths[f"/collections/{collection.id}/items"] = {"get": get}
     return {
         "openapi": "3.0.3",
         "info": {"title": "unionmap OGC API - Features 工会服务阵地", "version": "1.0.0",
@@ -98,14 +191,5 @@ def document(root: str, collections: list[Collection]) -> dict[str, Any]:
                                 "Part 1 and 2 of trade-union service points, regions and coverage."},
         "servers": [{"url": root}],
         "paths": paths,
-        "components": {
-            "parameters": PARAMETERS,
-            "schemas": {"exception": exception},
-            "responses": {
-                "InvalidParameter": {"description": "参数错误 / invalid parameter", "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}},
-                "NotFound": {"description": "不存在 / not found", "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/exception"}}}},
-            },
-        },
+        "components": {"parameters": PARAMETERS, "schemas": SCHEMAS},
     }

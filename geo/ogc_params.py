@@ -17,6 +17,7 @@ CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 SUPPORTED_CRS = (CRS84, EPSG4326)
 DEFAULT_LIMIT, MAX_LIMIT = 10, 10_000
+MAX_OFFSET = 2**62  # PostgreSQL takes OFFSET as a 64-bit integer; the API documents this bound
 COMMON_PARAMETERS = ("f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime")
 _CRS_ALIASES = {
     CRS84: CRS84, "https://www.opengis.net/def/crs/OGC/1.3/CRS84": CRS84, "OGC:CRS84": CRS84,
@@ -85,7 +86,7 @@ def _clamp(value: float, bound: float) -> float:
     return min(max(value, -bound), bound)
 
 
-def _parse_int(value: str, *, field: str, low: int, high: int | None = 2**62) -> int:
+def _parse_int(value: str, *, field: str, low: int, high: int | None = MAX_OFFSET) -> int:
     """An integer in [low, high]: PostgreSQL's LIMIT and OFFSET take 64-bit integers."""
     try:
         number = int(value)

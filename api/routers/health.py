@@ -4,6 +4,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
+from api import responses
 from api.deps import SessionDep
 from api.schemas import Health
 from geo import catalogue
@@ -12,7 +13,12 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", summary="健康检查 / health check", response_model=Health,
-            responses={503: {"description": "数据库不可达 / database unreachable"}})
+            responses={503: {"description": "数据库不可达或服务繁忙 / database unreachable, or server busy",
+                             "content": {"application/json": {"schema": {"anyOf": [
+                                 {"type": "object", "required": ["status", "database"], "properties": {
+                                     "status": {"type": "string", "enum": ["error"]},
+                                     "database": {"type": "string"}, "detail": {"type": "string"}}},
+                                 responses.DETAIL]}}}}})  # the second from api.admission
 def health(session: SessionDep) -> Health | JSONResponse:
     """数据库可达、PostGIS 版本、各表行数 / database reachable, PostGIS version, rows per table."""
     try:

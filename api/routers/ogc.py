@@ -16,9 +16,9 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.routing import APIRoute
 
 from api import ogc_html, ogc_openapi
+from api.allow import AllowRoute
 from api.deps import ReadSessionDep, RegionDep
 from geo import ogc, ogc_params
 from geo.errors import InputError, NotFound
@@ -36,7 +36,19 @@ CONFORMANCE = (
 FORMATS = {"json": False, "geojson": False, "html": True}
 
 
-class OgcRoute(APIRoute):
+class GeoJSONResponse(Response):
+    """A GeoJSON body: named as the routes' response class so that the documents list this media type."""
+
+    media_type = GEOJSON
+
+
+class OpenApi30Response(Response):
+    """The OGC OpenAPI 3.0 document's media type, for the same reason."""
+
+    media_type = OPENAPI_JSON
+
+
+class OgcRoute(AllowRoute):
     """Turns domain errors into the OGC exception body here, ahead of the app-wide 422 mapping."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -167,7 +179,7 @@ def landing_title(region: RegionConfig) -> str:
     return f"{region.name_zh}工会服务阵地 OGC API - Features / {region.name_en} trade-union service points"
 
 
-@router.get("", summary="OGC API 首页 / landing page")
+@router.get("", summary="OGC API 首页 / landing page", **ogc_openapi.route_docs("getLandingPage"))
 @router.get("/", include_in_schema=False)
 def landing(request: Request, region: RegionDep, session: ReadSessionDep) -> Response:
     """链接到 API 描述、符合性声明与数据集 / links to the API description, conformance and collections."""
@@ -187,7 +199,7 @@ def landing(request: Request, region: RegionDep, session: ReadSessionDep) -> Res
     return JSONResponse({"title": title, "description": description, "links": links})
 
 
-@router.get("/conformance", summary="符合性声明 / conformance classes")
+@router.get("/conformance", summary="符合性声明 / conformance classes", **ogc_openapi.route_docs("getConformance"))
 def conformance(request: Request) -> Response:
     """本服务实现的 OGC 标准类 / the conformance classes this API implements."""
     if wants_html(request):
@@ -195,14 +207,15 @@ def conformance(request: Request) -> Response:
     return JSONResponse({"conformsTo": list(CONFORMANCE)})
 
 
-@router.get("/api", summary="OpenAPI 3.0 定义 / OpenAPI 3.0 definition of /ogc")
+@router.get("/api", summary="OpenAPI 3.0 定义 / OpenAPI 3.0 definition of /ogc", response_class=OpenApi30Response,
+            **ogc_openapi.route_docs("getApi"))
 def api_definition(request: Request, session: ReadSessionDep) -> Response:
     """OGC 端点的 OpenAPI 3.0 文档（FastAPI 自身输出 3.1）/ the /ogc endpoints as OpenAPI 3.0."""
     document = ogc_openapi.document(root_url(request), ogc.collections(session))
     return Response(json.dumps(document, ensure_ascii=False), media_type=OPENAPI_JSON)
 
 
-@router.get("/collections", summary="数据集列表 / collections")
+@router.get("/collections", summary="数据集列表 / collections", **ogc_openapi.route_docs("getCollections"))
 def collections(request: Request, session: ReadSessionDep) -> Response:
     """每类服务阵地、县、乡镇边界与覆盖率各一个数据集 / one collection per service type, plus regions."""
     root = root_url(request)
@@ -216,7 +229,8 @@ def collections(request: Request, session: ReadSessionDep) -> Response:
     })
 
 
-@router.get("/collections/{collection_id}", summary="数据集 / one collection")
+@router.get("/collections/{collection_id}", summary="数据集 / one collection",
+            **ogc_openapi.route_docs("describeCollection"))
 def collection(collection_id: str, request: Request, session: ReadSessionDep) -> Response:
     """数据集的范围、坐标系与要素链接 / a collection's extent, CRS list and links."""
     found = ogc.find_collection(session, collection_id)
@@ -225,7 +239,8 @@ def collection(collection_id: str, request: Request, session: ReadSessionDep) ->
     return JSONResponse(collection_document(root_url(request), found))
 
 
-@router.get("/collections/{collection_id}/items", summary="要素 / features (GeoJSON, paged)")
+@router.get("/collections/{collection_id}/items", summary="要素 / features (GeoJSON, paged)",
+            response_class=GeoJSONResponse, **ogc_openapi.route_docs("getFeatures"))
 def items(collection_id: str, request: Request, session: ReadSessionDep, cache: CoverageCacheDep) -> Response:
     """分页的 GeoJSON 要素；bbox、crs、limit、offset 与属性筛选 / paged GeoJSON with filters.
 
@@ -248,7 +263,8 @@ def items(collection_id: str, request: Request, session: ReadSessionDep, cache: 
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{query.crs}>"})
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="单个要素 / one feature")
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="单个要素 / one feature",
+            response_class=GeoJSONResponse, **ogc_openapi.route_docs("getFeature"))
 def feature(collection_id: str, feature_id: str, request: Request, session: ReadSessionDep,
             cache: CoverageCacheDep) -> Response:
     """按 id（站点编号或行政区代码）取一个要素 / one feature by id (station id or region code)."""

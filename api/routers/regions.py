@@ -6,12 +6,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from api import responses
 from api.deps import CrsParam, SessionDep
 from api.geojson import feature_collection
 from api.schemas import FeatureCollection, RegionProperties
 from geo import reference
 
-router = APIRouter(prefix="/regions", tags=["regions 行政区"])
+router = APIRouter(prefix="/regions", tags=["regions 行政区"], responses={503: responses.UNAVAILABLE})
 
 
 @router.get("", summary="行政区边界 / regions as GeoJSON")

@@ -7,10 +7,12 @@ never silently overwrite each other. Each write is one transaction with its hist
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response, status
 
+from api import responses
+from api.allow import AllowRoute
 from api.deps import CrsParam, SessionDep, SettingsDep, StationId, WriterDep
 from api.routers.stations import etag
 from api.schemas import StationFeatureIn, StationPatchIn
@@ -18,25 +20,43 @@ from geo import registry, service_types
 from geo.db import set_actor
 from geo.errors import InputError, PreconditionRequired
 
-router = APIRouter(prefix="/stations", tags=["stations 站点"])
+router = APIRouter(prefix="/stations", tags=["stations 站点"], route_class=AllowRoute)
 
-IfMatch = Annotated[str | None, Header(description='要修改的版本（读取时的 ETag）/ the ETag you read, e.g. "3"')]
-WRITE_ERRORS: dict[int | str, dict[str, object]] = {
-                400: {"description": "请求体不是 JSON / the body is not valid JSON"},
-                404: {"description": "不存在 / no such station"},
-                401: {"description": "没有或无效的密钥 / no or bad API key"},
-                403: {"description": "只读密钥 / read-only key"},
-                412: {"description": "版本已变 / changed since you read it"},
-                422: {"description": "输入有误（指明字段）/ bad input, field named"},
-                428: {"description": "缺少 If-Match / If-Match missing"}}
+# Documented as a required header (IF_MATCH) but optional for FastAPI: a missing one must be
+# answered 428 by expected_version (RFC 6585), not 422 by FastAPI's validation.
+IfMatch = Annotated[str | None, Header(include_in_schema=False)]
+IF_MATCH: dict[str, object] = {
+    "name": "If-Match", "in": "header", "required": True,
+    "description": '要修改的版本（读取时的 ETag）；缺少时 428 / the ETag you read, e.g. "3" (W/"3" and 3 are '
+                   "accepted); missing: 428",
+    "schema": {"type": "string", "pattern": '^(W/)?"*[0-9]{1,10}"*$'}}
+WRITE_DOCS: dict[str, Any] = {"openapi_extra": {"parameters": [IF_MATCH]}}
+DELETE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: responses.NEEDS_KEY, 403: responses.READ_ONLY_KEY, 422: responses.invalid(),
+    429: responses.TOO_MANY_WRONG_KEYS, 503: responses.UNAVAILABLE,
+    404: responses.error("不存在 / no such station"),
+    412: responses.error("版本已变 / changed since you read it", headers=responses.ETAG),
+    428: responses.error("缺少 If-Match / If-Match missing")}
+# FastAPI answers 400 itself when a body cannot be decoded at all (not UTF-8, say); 422 when it is
+# not the JSON asked for.
+UNREADABLE: dict[int | str, dict[str, Any]] = {400: responses.error("请求体无法解析 / the body cannot be parsed"),
+                                               413: responses.TOO_LARGE}
+CREATE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: responses.NEEDS_KEY, 403: responses.READ_ONLY_KEY, 422: responses.invalid(),
+    429: responses.TOO_MANY_WRONG_KEYS, 503: responses.UNAVAILABLE} | UNREADABLE
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = DELETE_ERRORS | UNREADABLE
+SAVED = {"description": "已保存 / saved", "headers": responses.ETAG}
 
 
 def expected_version(if_match: str | None) -> int:
-    """The version named by If-Match ("3", W/"3" or 3)."""
+    """The version named by If-Match ("3", W/"3" or 3).
+
+    ASCII digits only: ``str.isdigit`` also accepts "²", which ``int`` then refuses (a 500).
+    """
     if if_match is None:
         raise PreconditionRequired('send If-Match with the ETag you read, e.g. If-Match: "3"')
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
         raise InputError(f"{if_match!r} is not a station version", field="If-Match")
     return int(value)
 
@@ -55,7 +75,10 @@ def checked(session: SessionDep, settings: SettingsDep, properties: dict[str, ob
     return registry.StationWrite(values or {}, float(lon[0]), float(lat[0]))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="新建站点 / create a station", responses=WRITE_ERRORS)
+@router.post("", status_code=status.HTTP_201_CREATED, summary="新建站点 / create a station",
+             responses={201: {"description": "已新建 / created", "headers": responses.ETAG | {"Location": {
+                 "description": "新站点的地址 / URL of the new station", "required": True,
+                 "schema": {"type": "string"}}}}} | CREATE_ERRORS)
 def create_station(feature: StationFeatureIn, session: SessionDep, settings: SettingsDep, caller: WriterDep,
                    response: Response, crs: CrsParam = "wgs84") -> dict[str, int]:
     """新建一个站点（GeoJSON 要素），坐标按 `crs` 换算为 WGS-84 保存 / create one station."""
@@ -68,7 +91,8 @@ def create_station(feature: StationFeatureIn, session: SessionDep, settings: Set
     return {"id": station_id, "version": 1}
 
 
-@router.put("/{station_id}", summary="替换站点 / replace a station", responses=WRITE_ERRORS)
+@router.put("/{station_id:int}", summary="替换站点 / replace a station", responses={200: SAVED} | WRITE_ERRORS,
+            **WRITE_DOCS)
 def replace_station(station_id: StationId, feature: StationFeatureIn, session: SessionDep, settings: SettingsDep,
                     caller: WriterDep, response: Response, if_match: IfMatch = None,
                     crs: CrsParam = "wgs84") -> dict[str, int]:
@@ -79,7 +103,8 @@ def replace_station(station_id: StationId, feature: StationFeatureIn, session: S
     return _update(session, caller, station_id, write, expected, response)
 
 
-@router.patch("/{station_id}", summary="修改站点 / change some fields", responses=WRITE_ERRORS)
+@router.patch("/{station_id:int}", summary="修改站点 / change some fields", responses={200: SAVED} | WRITE_ERRORS,
+              **WRITE_DOCS)
 def change_station(station_id: StationId, patch: StationPatchIn, session: SessionDep, settings: SettingsDep,
                    caller: WriterDep, response: Response, if_match: IfMatch = None,
                    crs: CrsParam = "wgs84") -> dict[str, int]:
@@ -104,8 +129,8 @@ def _update(session: SessionDep, caller: WriterDep, station_id: int, write: regi
     return {"id": station_id, "version": version}
 
 
-@router.delete("/{station_id}", status_code=status.HTTP_204_NO_CONTENT, summary="删除站点 / delete a station",
-               responses=WRITE_ERRORS)
+@router.delete("/{station_id:int}", status_code=status.HTTP_204_NO_CONTENT, summary="删除站点 / delete a station",
+               responses=DELETE_ERRORS, **WRITE_DOCS)
 def delete_station(station_id: StationId, session: SessionDep, caller: WriterDep, if_match: IfMatch = None) -> Response:
     """软删除：从所有读取中消失，记录与历史保留 / soft delete: gone from every read, row and history kept."""
     expected = expected_version(if_match)

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from api import responses
+from api.allow import AllowRoute
 from api.deps import CrsParam, ReadSessionDep, RegionDep, SessionDep, StationId
 from api.geojson import feature_collection
 from api.schemas import FeatureCollection, HistoryEntry, NearestOut, StationProperties
@@ -15,7 +17,9 @@ from geo import crs as coords
 from geo.errors import InputError, NotFound
 from geo.nearest import nearest
 
-router = APIRouter(prefix="/stations", tags=["stations 站点"])
+# AllowRoute: this path is shared with station_writes, so a 405 must list both routers' methods.
+router = APIRouter(prefix="/stations", tags=["stations 站点"], route_class=AllowRoute,
+                   responses={503: responses.UNAVAILABLE})
 
 AmenityParam = Annotated[list[str] | None, Query(
     description="设施（可多个，全部满足）/ amenities the station must all offer, e.g. water, charging")]
@@ -118,8 +122,8 @@ def crs_convert(lon: float, lat: float, source: coords.CoordSystem, target: coor
     return float(x), float(y)
 
 
-@router.get("/{station_id}", summary="单个站点 / one station",
-            responses={404: {"description": "不存在 / no such station"}})
+@router.get("/{station_id:int}", summary="单个站点 / one station",
+            responses={200: {"headers": responses.ETAG}, 404: responses.error("不存在 / no such station")})
 def get_station(station_id: StationId, session: SessionDep, region: RegionDep, response: Response,
                 crs: CrsParam = "wgs84") -> FeatureCollection[StationProperties]:
     """一个站点（FeatureCollection 中的一个要素），`ETag` 为其版本 / one station; ETag = its version."""
@@ -130,8 +134,8 @@ def get_station(station_id: StationId, session: SessionDep, region: RegionDep, r
     return features
 
 
-@router.get("/{station_id}/history", summary="修改记录 / history of a station",
-            responses={404: {"description": "没有记录 / no such station"}})
+@router.get("/{station_id:int}/history", summary="修改记录 / history of a station",
+            responses={404: responses.error("没有记录 / no such station")})
 def station_history(station_id: StationId, session: SessionDep) -> list[HistoryEntry]:
     """谁在何时改了什么 / who changed what, and when (oldest first)."""
     return [HistoryEntry(**entry) for entry in registry.history(session, station_id)]
