@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import admission, body_limit, unavailable
+from api.hosts import TrustedHosts
 from api.quota import SlidingWindow
 from api.routers import analysis, finder, health, home, maps, ogc, regions, station_writes, stations, transfer
 from api.security_headers import SecurityHeaders
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
 
     app.add_middleware(RefuseNulBytes)
+    app.add_middleware(TrustedHosts, settings=settings)  # 400 for a Host not in settings.trusted_hosts
     app.add_middleware(SecurityHeaders, settings=settings)
 
     app.add_middleware(body_limit.BodyLimit, settings=settings)

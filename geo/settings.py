@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_trusted_hosts(values: dict[str, Any]) -> list[str]:
+    """Loopback names, ``host`` unless it listens on every address, and the host of ``public_url``."""
+    hosts = ["localhost", "127.0.0.1", "::1"]
+    public_url = values.get("public_url")
+    for name in (values.get("host"), urlsplit(public_url).hostname if public_url else None):
+        if name and name not in ("0.0.0.0", "::") and name not in hosts:
+            hosts.append(name)
+    return hosts
+
+
+def _host_list(value: object) -> object:
+    """A list as given, or from the environment: JSON (``["a", "b"]``) or comma-separated (``a,b``)."""
+    if isinstance(value, str):
+        text = value.strip()
+        return json.loads(text) if text.startswith("[") else [name.strip() for name in text.split(",") if name.strip()]
+    return value
 
 
 class Settings(BaseSettings):
@@ -40,6 +61,16 @@ class Settings(BaseSettings):
     tianditu_key: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    # Public base URL of the service, with any path prefix a proxy adds (https://gis.example.org/unionmap):
+    # every absolute link the API writes (the OGC API's links) starts with it. Unset: links name the
+    # host the client asked for, which trusted_hosts then limits.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+    # Host names (the Host header, port left out) the server answers; any other Host gets 400, so a
+    # forged one never reaches a link. "*" allows every host. Default: localhost, 127.0.0.1, ::1,
+    # `host` unless it is 0.0.0.0 (or ::) and the host of public_url. In the environment a JSON list
+    # or names separated by commas: UNIONMAP_TRUSTED_HOSTS=gis.example.org,10.0.0.5
+    trusted_hosts: Annotated[list[str], NoDecode, BeforeValidator(_host_list)] = Field(
+        default_factory=_default_trusted_hosts)
     # Server processes (uvicorn workers); 0 = one per core. Each holds its own copy of the
     # demand-grid model: measured for Jiujiang, 220 MB resident at start, 297 MB after a
     # coverage request and the coverage map.

@@ -96,7 +96,8 @@ def test_settings(databases: Databases) -> Iterator[Settings]:
     name = f"unionmap_test_{os.getpid()}"
     url = databases.create(name)
     # No solver process at each test app's start (a plan starts one when it needs it).
-    settings = Settings(database_url=url, data_dir=DATA_DIR, region="jiujiang", solver_warm_at_start=False)
+    settings = Settings(database_url=url, data_dir=DATA_DIR, region="jiujiang", solver_warm_at_start=False,
+                        trusted_hosts=["testserver"])  # TestClient's Host
     get_settings.cache_clear()
     load_jiujiang(settings)
     get_settings.cache_clear()

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from api import ogc_html, ogc_openapi
+from api import hosts, ogc_html, ogc_openapi
 from api.allow import AllowRoute
 from api.deps import ReadSessionDep, RegionDep
 from geo import ogc, ogc_params
@@ -120,8 +120,9 @@ def wants_html(request: Request) -> bool:
 
 
 def root_url(request: Request) -> str:
-    """Absolute URL of the landing page, as the client reached the server."""
-    return str(request.base_url).rstrip("/") + router.prefix
+    """Absolute URL of the landing page: under ``public_url`` when set, else as the client reached
+    the server (whose Host ``trusted_hosts`` has checked)."""
+    return hosts.public_base(request) + router.prefix
 
 
 def link(href: str, rel: str, media_type: str, title: str) -> dict[str, str]:
@@ -134,13 +135,13 @@ def url_with(request: Request, **changes: object) -> str:
     names = {name.replace("_", "-") for name in changes}
     params = [(name, value) for name, value in request.query_params.multi_items() if name not in names]
     params += [(name.replace("_", "-"), str(value)) for name, value in changes.items() if value is not None]
-    return str(request.url.replace(query=urlencode(params)))
+    return hosts.public_url(request, urlencode(params))
 
 
 def self_links(request: Request, media_type: str, title: str) -> list[dict[str, str]]:
     """``self`` in the format served and ``alternate`` in the other one."""
     html = wants_html(request)
-    return [link(str(request.url), "self", "text/html" if html else media_type, title),
+    return [link(hosts.public_url(request), "self", "text/html" if html else media_type, title),
             link(url_with(request, f="json" if html else "html"), "alternate",
                  media_type if html else "text/html", "其他格式 / other format")]
 
@@ -189,7 +190,7 @@ def landing(request: Request, region: RegionDep, session: ReadSessionDep) -> Res
                    " / Service points, boundaries and coverage; demo data and approximate boundaries are flagged.")
     links = self_links(request, "application/json", title) + [
         link(f"{root}/api", "service-desc", OPENAPI_JSON, "API 定义（OpenAPI 3.0）/ API definition"),
-        link(str(request.base_url).rstrip("/") + "/docs", "service-doc", "text/html", "API 文档 / API documentation"),
+        link(hosts.public_base(request) + "/docs", "service-doc", "text/html", "API 文档 / API documentation"),
         link(f"{root}/conformance", "conformance", "application/json", "符合性声明 / conformance classes"),
         link(f"{root}/collections", "data", "application/json", "数据集 / collections"),
     ]
