@@ -5,16 +5,23 @@ command runs as an unprivileged system user (``settings.pg_os_user``, default ``
 who owns the data folder. The server listens on a Unix socket only (no TCP port to collide
 with another cluster); the socket lives in the data folder, or in ``/tmp`` when that path
 would be longer than the 107 bytes a socket path may have.
+
+The data folder is ``<state_dir>/pgdata``, unless that user cannot reach ``state_dir`` (a
+checkout under a folder only root may enter, such as ``/root`` on Debian): then it is
+``<pg_system_dir>/<hash of state_dir>/pgdata``, one per checkout, and ``start`` says so in one
+line. Once a cluster lives there it stays there.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import pwd
 import shutil
 import subprocess
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import psycopg
@@ -24,6 +31,8 @@ from geo.settings import Settings
 PORT = 5432
 SUPERUSER = "postgres"
 _SOCKET_PATH_MAX = 100
+# Without logging configured (the CLI), a warning is printed to stderr as its bare message.
+log = logging.getLogger("unionmap.cluster")
 
 
 class ClusterError(RuntimeError):
@@ -56,7 +65,35 @@ def _run(settings: Settings, *args: str | Path, check: bool = True) -> subproces
 
 
 def _data_dir(settings: Settings) -> Path:
-    return settings.pg_data_dir.resolve()
+    """The cluster's data folder: in ``state_dir`` when its owner can reach it, else the system one.
+
+    A cluster already initialised in one place is used there: the choice never moves a cluster's
+    data (the system folder is kept even once ``state_dir`` becomes reachable).
+    """
+    local = settings.pg_data_dir.resolve()
+    if not _as_root() or (local / "PG_VERSION").exists():
+        return local
+    system = system_data_dir(settings)
+    if (system / "PG_VERSION").exists() or not _reachable(settings.pg_os_user, local):
+        return system
+    return local
+
+
+def system_data_dir(settings: Settings) -> Path:
+    """The data folder kept for this checkout under ``pg_system_dir`` (named by a hash of ``state_dir``)."""
+    digest = hashlib.sha1(str(settings.state_dir.resolve()).encode()).hexdigest()[:12]
+    return settings.pg_system_dir / digest / "pgdata"
+
+
+@lru_cache(maxsize=32)
+def _reachable(user: str, path: Path) -> bool:
+    """Whether ``user`` may pass through every folder down to ``path`` (its nearest existing one).
+
+    Asked of the system as that user (``test -x``), so that ACLs and group membership count.
+    """
+    existing = next(folder for folder in (path, *path.parents) if folder.exists())
+    probe = subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(existing)], capture_output=True)
+    return probe.returncode == 0
 
 
 def socket_dir(settings: Settings) -> Path:
@@ -89,9 +126,9 @@ def _check_reachable(settings: Settings, path: Path) -> None:
     )
     if probe.returncode != 0:
         raise ClusterError(
-            f"user {settings.pg_os_user!r} cannot write {path}: a parent folder is not "
-            "searchable by other users. Set UNIONMAP_STATE_DIR to a folder such as "
-            "/var/tmp/unionmap, or DATABASE_URL to an existing server."
+            f"用户 {settings.pg_os_user!r} 无法写入 {path} / user {settings.pg_os_user!r} cannot write {path}: "
+            "a parent folder is not searchable by other users. Set UNIONMAP_PG_SYSTEM_DIR or "
+            "UNIONMAP_STATE_DIR to a folder such as /var/tmp/unionmap, or DATABASE_URL to an existing server."
         )
 
 
@@ -110,8 +147,14 @@ def start(settings: Settings) -> bool:
     if status(settings).running:
         return False
     data_dir = _data_dir(settings)
+    if data_dir != settings.pg_data_dir.resolve():
+        log.warning("unionmap: 用户 %s 无法进入 %s，数据库保存在 %s / user %s cannot reach %s: the database "
+                    "is kept in %s", settings.pg_os_user, settings.state_dir, data_dir, settings.pg_os_user,
+                    settings.state_dir, data_dir)
     if not (data_dir / "PG_VERSION").exists():
         _make_owned_dir(settings, data_dir)
+        if data_dir == system_data_dir(settings):  # which checkout this folder is for, for whoever finds it
+            (data_dir.parent / "checkout.txt").write_text(f"{settings.state_dir.resolve()}\n", encoding="utf-8")
         _run(settings, "initdb", "-D", data_dir, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale")
     sockets = socket_dir(settings)
     if sockets != data_dir:

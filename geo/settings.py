@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # Unprivileged system user that owns the private cluster when we run as root:
     # PostgreSQL refuses to run as root.
     pg_os_user: str = "postgres"
+    # Where that user keeps the cluster instead when it cannot reach state_dir (a checkout under
+    # a folder only root may enter, such as /root): one folder per checkout below this one.
+    pg_system_dir: Path = Path("/var/lib/unionmap")
     # Basemap of the maps: none (plain background, works offline), osm, amap (GCJ-02: overlays are
     # converted for drawing) or tianditu (needs tianditu_key).
     basemap: str = "none"
