@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,8 @@ FREE_PREFIXES = ("/vendor/", "/finder/assets/", "/docs", "/redoc", "/openapi.jso
 HEAVY_PREFIXES = ("/api/v1/coverage", "/api/v1/gaps", "/api/v1/plans", "/api/v1/import", "/api/v1/export",
                   "/maps/")
 BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+# Key in the ASGI scope of heavy requests: a ``threading.Event`` set when the client disconnects.
+CLIENT_GONE = "unionmap.client_gone"
 
 
 @dataclass
@@ -138,16 +141,50 @@ class AdmissionControl:
             await send({"type": "http.response.body", "body": content})
             return
         lane.running += 1
+        watcher: asyncio.Task[None] | None = None
         try:
             if scope["method"] in BODILESS:
                 checked = await self._unless_gone(receive)
                 if checked is None:
                     return  # the client hung up while it waited: do not do its work
                 receive = checked
+            if name == "heavy":
+                receive, watcher = self._watch_for_hang_up(scope, receive)
             await self.app(scope, receive, send)
         finally:
+            if watcher is not None:
+                watcher.cancel()
             lane.running -= 1
             lane.release()
+
+    @staticmethod
+    def _watch_for_hang_up(scope: Scope, receive: Receive) -> tuple[Receive, asyncio.Task[None]]:
+        """Set ``scope[CLIENT_GONE]`` (a threading.Event) when the client disconnects, so that long
+        work in a thread (a plan in a solver process) can stop instead of finishing for nobody.
+
+        The watcher reads ``receive`` only once the app has read the whole body; heavy routes do
+        not read it again (no streaming responses), so the two never wait on it together.
+        """
+        gone = scope[CLIENT_GONE] = threading.Event()
+        body_done = asyncio.Event()
+        if scope["method"] in BODILESS:
+            body_done.set()
+
+        async def tracked() -> Message:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                gone.set()
+            elif not message.get("more_body", False):
+                body_done.set()
+            return message
+
+        async def watch() -> None:
+            await body_done.wait()
+            while not gone.is_set():
+                if (await receive())["type"] == "http.disconnect":
+                    gone.set()
+
+        return tracked, asyncio.create_task(watch())
 
     @staticmethod
     async def _unless_gone(receive: Receive) -> Receive | None:

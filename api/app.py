@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import admission, body_limit, unavailable
+from api import admission, body_limit, responses, unavailable
 from api.hosts import TrustedHosts
 from api.quota import SlidingWindow
 from api.routers import analysis, finder, health, home, maps, ogc, regions, station_writes, stations, transfer
@@ -31,12 +31,13 @@ from geo.errors import (
 from geo.region import load_config
 from geo.settings import Settings, get_settings
 from geo.siting import InfeasibleProblem
-from geo.solver_pool import SolverBusy, SolverPool, TimeLimitExceeded
+from geo.solver_pool import Cancelled, SolverBusy, SolverPool, TimeLimitExceeded
 from maps import assets
 
 ERROR_STATUS: dict[type[UnionmapError], int] = {
     NotFound: 404, InputError: 422, InputErrors: 422, InfeasibleProblem: 422,
     VersionConflict: 412, PreconditionRequired: 428, NoGrid: 409, TimeLimitExceeded: 422, SolverBusy: 503,
+    Cancelled: 499,  # the client has gone; nobody reads it (nginx's "client closed request")
 }
 
 DESCRIPTION = """
@@ -123,13 +124,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.region = load_config(settings.region_dir)
     app.state.model_cache = ModelCache()
     app.state.ogc_coverage_cache = ogc_queries.CoverageCache(app.state.model_cache)
+    # Any route may answer 503 (admission control, a database away): documented once, for all.
+    busy = {503: responses.UNAVAILABLE}
     for router in (health.router, stations.router, station_writes.router, regions.router, transfer.router,
                    analysis.router):
-        app.include_router(router, prefix="/api/v1")
-    app.include_router(maps.router)
-    app.include_router(ogc.router)
-    app.include_router(finder.router)
-    app.include_router(home.router)
+        app.include_router(router, prefix="/api/v1", responses=busy)
+    for router in (maps.router, ogc.router, finder.router, home.router):
+        app.include_router(router, responses=busy)
     app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
 
     app.add_middleware(RefuseNulBytes)

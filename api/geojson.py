@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 from pydantic import BaseModel
 
-from api.schemas import Feature, FeatureCollection
+from api.schemas import Feature, FeatureCollection, StationProperties
 from geo import crs as coords
+from geo import hours
 from geo.catalogue import missing_as_none
 from geo.crs import CoordSystem
 
@@ -39,3 +42,45 @@ def feature_collection(frame: gpd.GeoDataFrame, properties: type[BaseModel], *,
         for identifier, geometry, record in zip(frame[id_column], geometries(frame, crs), records, strict=True)
     ]
     return FeatureCollection[properties](features=features, numberReturned=len(features))  # type: ignore[valid-type]
+
+
+# The columns of a station row that are properties as they are (the rest are made below).
+_PLAIN = [name for name in StationProperties.model_fields if name not in ("opening_hours_text", "open_now")]
+
+
+def station_collection_json(rows: list[dict[str, Any]], *, crs: CoordSystem, at: datetime, timezone: str,
+                            open_now: bool | None = None) -> bytes:
+    """Station rows (``geo.catalogue.station_rows``) as a GeoJSON FeatureCollection of
+    ``StationProperties``, serialised once, in ``crs``.
+
+    The hot path of the station list: hours parsed once per distinct schedule
+    (``hours.read_stored``), one vectorised coordinate conversion, no DataFrame and no second
+    validation pass (tests compare it with the schema's own serialisation).
+    """
+    local = at.astimezone(ZoneInfo(timezone))
+    kept, states = [], []
+    for row in rows:
+        parsed, text = hours.read_stored(row["opening_hours_json"])
+        state = hours.is_open(parsed, local)
+        if open_now is None or state == open_now:
+            kept.append((row, text))
+            states.append(state)
+    lon, lat = coords.convert([row["lon"] for row, _ in kept], [row["lat"] for row, _ in kept],
+                              source="wgs84", target=crs)
+    features = []
+    for (row, text), state, x, y in zip(kept, states, lon.tolist(), lat.tolist(), strict=True):
+        properties = {name: row.get(name) for name in _PLAIN}
+        properties["created_at"] = _iso(row["created_at"])
+        properties["updated_at"] = _iso(row["updated_at"])
+        properties["opening_hours_text"] = text
+        properties["open_now"] = state
+        features.append({"type": "Feature", "id": row["id"],
+                         "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": properties})
+    body = {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _iso(value: datetime) -> str:
+    """A timestamp as pydantic writes it (``Z`` for UTC), so both serialisations agree."""
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

@@ -9,12 +9,61 @@ socket ourselves with ``IPPROTO_TCP`` avoids it for any number of workers.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 APP = "api.app:create_app"
+
+
+class HeadTimeoutProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol, but a connection must deliver a request's head within a time limit.
+
+    uvicorn has no such limit: a new connection is never timed out, and its keep-alive timer is
+    cancelled by any byte received, so 1,000 clients sending a header a byte at a time held
+    1,000 connections for as long as they liked (slowloris). Here the head of each request
+    (request line and headers) must be complete within ``header_timeout_s`` of the connection
+    opening, or of the previous response ending plus the keep-alive time; otherwise the
+    connection is closed.
+    """
+
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def _arm_head_timer(self, extra_s: float = 0.0) -> None:
+        self._cancel_head_timer()
+        limit_s = getattr(self.config, "header_timeout_s", 10.0) + extra_s
+        self._head_timer = self.loop.call_later(limit_s, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        waiting_for_head = self.cycle is None or self.cycle.response_complete
+        if waiting_for_head and not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def on_headers_complete(self) -> None:
+        self._cancel_head_timer()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm_head_timer(extra_s=self.timeout_keep_alive)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -28,9 +77,17 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(host: str, port: int, workers: int = 1, **options: object) -> None:
-    """Serve ``api.app:create_app`` on ``host:port`` until interrupted (Ctrl-C stops every worker)."""
-    config = uvicorn.Config(APP, factory=True, host=host, port=port, workers=workers, **options)  # type: ignore[arg-type]
+def run(host: str, port: int, workers: int = 1, *, header_timeout_s: float = 10.0, healthcheck_s: int = 30,
+        **options: object) -> None:
+    """Serve ``api.app:create_app`` on ``host:port`` until interrupted (Ctrl-C stops every worker).
+
+    ``healthcheck_s``: how long the supervisor waits for a worker's answer to its ping before
+    it kills it. uvicorn's 5 s killed workers that were only busy (start-up imports, or a heavy
+    request, on a loaded 2-core machine).
+    """
+    config = uvicorn.Config(APP, factory=True, host=host, port=port, workers=workers, http=HeadTimeoutProtocol,
+                            timeout_worker_healthcheck=healthcheck_s, **options)  # type: ignore[arg-type]
+    config.header_timeout_s = header_timeout_s  # type: ignore[attr-defined]  # read by HeadTimeoutProtocol
     sock = listening_socket(host, port)
     try:
         if workers > 1:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 log = logging.getLogger("unionmap.database")
@@ -76,15 +76,20 @@ class Incidents:
 
 
 # The exceptions that mean "the database cannot answer now" (psycopg's OperationalError covers a
-# lost or refused connection, an administrator's shutdown and a cancelled statement).
-UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
+# lost or refused connection, an administrator's shutdown and a cancelled statement); of
+# InternalError only the idle-in-transaction time-out (SQLSTATE 25P03) counts.
+UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, InternalError, PoolTimeout)
+IDLE_IN_TRANSACTION_TIMEOUT = "25P03"
 
 
-def kind_of(error: Exception) -> str:
-    """Which incident a database-availability exception belongs to."""
+def kind_of(error: Exception) -> str | None:
+    """Which incident a database exception belongs to (None: not one of availability)."""
     if isinstance(error, PoolTimeout):
         return "saturated"
-    if isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) == "57014":
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    if isinstance(error, InternalError):
+        return "slow" if code == IDLE_IN_TRANSACTION_TIMEOUT else None
+    if isinstance(error, DBAPIError) and code == "57014":
         return "slow"  # query_canceled: the statement time-out ended it
     return "unreachable"
 
@@ -92,7 +97,7 @@ def kind_of(error: Exception) -> str:
 MESSAGES = {
     "unreachable": "数据库暂时不可用 / the database is unavailable",
     "saturated": "服务繁忙，数据库连接已满 / server busy: every database connection is in use",
-    "slow": "查询超时 / the query took too long and was cancelled",
+    "slow": "查询超时 / the query or its transaction took too long and was ended",
 }
 
 
@@ -101,6 +106,8 @@ def handler(incidents: Incidents, retry_after_s: int):  # noqa: ANN201 - a FastA
 
     async def database_unavailable(request: Request, error: Exception) -> JSONResponse:
         kind = kind_of(error)
+        if kind is None:
+            raise error  # a genuine server error: a 500 with its traceback in the log
         incidents.failed(kind, f"{type(error).__name__}: {str(getattr(error, 'orig', error)).strip().splitlines()[0]}")
         text = f"{MESSAGES[kind]}，请 {retry_after_s} 秒后重试 / retry in {retry_after_s} s"
         content: dict[str, object] = ({"code": "ServiceUnavailable", "description": text}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -180,13 +181,20 @@ def serve(
     """启动网页服务 / serve the API and maps (uvicorn)."""
     from api import serve as server
 
+    if host:  # the app's settings (its trusted hosts among them) follow the address it serves
+        os.environ["UNIONMAP_HOST"] = host
+        get_settings.cache_clear()
     settings = get_settings()
     try:
+        from geo.region import load_config
+
+        load_config(settings.region_dir)  # a bad region.yaml stops here with a message, not in every worker
         db.prepare(settings).dispose()
     except (UnionmapError, cluster.ClusterError) as error:
         raise _fail(error) from error
     server.run(host or settings.host, port or settings.port, workers or worker_count(settings),
-               access_log=settings.access_log)
+               access_log=settings.access_log, header_timeout_s=settings.header_timeout_s,
+               healthcheck_s=settings.worker_healthcheck_s)
 
 
 # Registers the analysis commands (coverage, gaps, plan), the registry commands (keys, import,

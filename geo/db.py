@@ -28,6 +28,10 @@ def database_url(settings: Settings) -> str:
     return cluster.url(settings)
 
 
+# ``application_name`` of the web server's connections (drills and benchmarks look them up by it).
+SERVER_APPLICATION = "unionmap-web"
+
+
 def make_engine(settings: Settings, url: str | None = None, *, server: bool = False) -> Engine:
     """Engine for the configured database (no connection is opened yet).
 
@@ -44,6 +48,7 @@ def make_engine(settings: Settings, url: str | None = None, *, server: bool = Fa
     """
     connect_args: dict[str, Any] = {"connect_timeout": settings.db_connect_timeout_s}
     if server:
+        connect_args["application_name"] = SERVER_APPLICATION  # how pg_stat_activity shows our sessions
         connect_args["options"] = (
             f"-c statement_timeout={int(settings.db_statement_timeout_s * 1000)}"
             f" -c idle_in_transaction_session_timeout={int(settings.db_idle_in_transaction_timeout_s * 1000)}")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BeforeValidator, Field
+from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -124,8 +124,22 @@ class Settings(BaseSettings):
     # Plans a client without a key may ask for per window (the exact solver always needs a key).
     anonymous_plans_allowed: int = Field(default=6, ge=0, le=10_000)
     anonymous_plan_window_s: float = Field(default=60.0, gt=0, le=86_400)
+    # A connection must send a request's head (request line and headers) within this many seconds
+    # (slow-header clients are cut off); a worker that does not answer the supervisor's ping for
+    # ``worker_healthcheck_s`` is restarted.
+    header_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    worker_healthcheck_s: int = Field(default=30, ge=1, le=600)
     # One log line per request on the console (uvicorn's access log); off: it costs every request.
     access_log: bool = False
+
+    @model_validator(mode="after")
+    def _slots_fit_the_pool(self) -> Settings:
+        # Every admitted request must find a connection at once (api/admission.py): with more
+        # slots than connections, requests would queue inside the pool again, holding threads.
+        if self.hot_concurrency + self.heavy_concurrency > self.db_pool_size:
+            raise ValueError(f"hot_concurrency ({self.hot_concurrency}) + heavy_concurrency ({self.heavy_concurrency}) "
+                             f"must not exceed db_pool_size ({self.db_pool_size})")
+        return self
 
     @property
     def region_dir(self) -> Path:

@@ -19,11 +19,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
 import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, TypeVar
 
 from geo.errors import UnionmapError
@@ -40,6 +42,14 @@ class SolverBusy(UnionmapError):
     """Every solver process is busy; try again later."""
 
 
+class Cancelled(UnionmapError):
+    """The caller gave up (its client hung up) before the answer came."""
+
+
+# How often a waiting call looks whether its caller has given up (seconds).
+CANCEL_POLL_S = 0.2
+
+
 def _serve(connection: Connection, niceness: int) -> None:
     """The child's loop: run each (function, args, kwargs) received and send back the outcome."""
     if niceness:
@@ -49,6 +59,9 @@ def _serve(connection: Connection, niceness: int) -> None:
             function, args, kwargs = connection.recv()
         except EOFError:  # the parent has gone
             return
+        except Exception as error:  # noqa: BLE001 - e.g. a function this process cannot import
+            connection.send((False, RuntimeError(f"the solver process could not read the call: {error!r}")))
+            continue
         try:
             outcome: tuple[bool, Any] = (True, function(*args, **kwargs))
         except BaseException as error:  # noqa: BLE001 - every failure goes back to the caller
@@ -93,32 +106,42 @@ class SolverPool:
             if not self._idle and not self._closed:
                 self._idle.append(_Child(self._context, self._niceness))
 
-    def run(self, function: Callable[..., T], /, *args: Any, timeout_s: float, **kwargs: Any) -> T:
+    def run(self, function: Callable[..., T], /, *args: Any, timeout_s: float,
+            cancelled: threading.Event | None = None, **kwargs: Any) -> T:
         """``function(*args, **kwargs)`` in a child; its result or exception.
+
+        ``cancelled``: when set (the client hung up), the call is abandoned and its child killed,
+        so the process is free for the next caller at once.
 
         Raises:
             SolverBusy: no process became free within ``wait_s``.
             TimeLimitExceeded: no answer within ``timeout_s`` (the child is killed).
+            Cancelled: ``cancelled`` was set first.
         """
         free = self._slots.acquire(timeout=self._wait_s) if self._wait_s > 0 else self._slots.acquire(blocking=False)
         if not free:
             raise SolverBusy("所有求解进程都在忙，请稍后重试 / every solver process is busy; try again shortly")
         try:
+            try:
+                payload = ForkingPickler.dumps((function, args, kwargs))
+            except (pickle.PicklingError, AttributeError, TypeError) as error:
+                raise TypeError(f"{function!r} and its arguments cannot be sent to a process: {error}") from error
             with self._lock:
                 child = self._idle.pop() if self._idle else None
             if child is None or not child.process.is_alive():
                 child = _Child(self._context, self._niceness)
-            started = time.monotonic()
             try:
-                child.connection.send((function, args, kwargs))
-                ready = child.connection.poll(max(0.0, timeout_s - (time.monotonic() - started)))
-                if not ready:
+                child.connection.send_bytes(payload)
+                if not self._answered(child, time.monotonic() + timeout_s, cancelled):
                     child.stop()
+                    if cancelled is not None and cancelled.is_set():
+                        threading.Thread(target=self.warm, daemon=True).start()
+                        raise Cancelled(f"solver call {function.__name__} abandoned: its client has gone")
                     log.warning("solver call %s stopped at its limit of %.1f s", function.__name__, timeout_s)
                     raise TimeLimitExceeded(
                         f"计算超过 {timeout_s:g} 秒的时限，已停止 / stopped at its limit of {timeout_s:g} s")
                 ok, value = child.connection.recv()
-            except (EOFError, OSError, BrokenPipeError) as error:
+            except (EOFError, OSError) as error:
                 child.stop()
                 raise RuntimeError(f"the solver process ended unexpectedly ({error!r})") from error
             with self._lock:
@@ -131,6 +154,16 @@ class SolverPool:
             return value  # type: ignore[no-any-return]
         finally:
             self._slots.release()
+
+    @staticmethod
+    def _answered(child: _Child, deadline: float, cancelled: threading.Event | None) -> bool:
+        """Wait for the child's answer until ``deadline`` or cancellation; True if it answered."""
+        while (left := deadline - time.monotonic()) > 0:
+            if child.connection.poll(min(left, CANCEL_POLL_S) if cancelled is not None else left):
+                return True
+            if cancelled is not None and cancelled.is_set():
+                return False
+        return child.connection.poll(0)
 
     def close(self) -> None:
         """Stop every idle child (a running call's child is stopped when it returns)."""

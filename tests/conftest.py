@@ -235,7 +235,8 @@ def live_server(test_settings: Settings, tmp_path_factory: pytest.TempPathFactor
     port = free_port()
     log = tmp_path_factory.mktemp("uvicorn") / "server.log"
     env = os.environ | {"DATABASE_URL": test_settings.database_url or "", "UNIONMAP_DATA_DIR": str(DATA_DIR),
-                        "UNIONMAP_REGION": test_settings.region, "NO_PROXY": "127.0.0.1,localhost"}
+                        "UNIONMAP_REGION": test_settings.region, "NO_PROXY": "127.0.0.1,localhost",
+                        "UNIONMAP_HEADER_TIMEOUT_S": "2"}  # short, so the slow-client drill is quick
     with log.open("wb") as output:
         process = subprocess.Popen([str(Path(sys.executable).parent / "unionmap"), "serve",
                                     "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],

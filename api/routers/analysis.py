@@ -9,7 +9,19 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from api.deps import ModelCacheDep, PlanId, RegionDep, SessionDep, SettingsDep, client_of, get_caller, require_writer
+from api import responses
+from api.admission import CLIENT_GONE
+from api.deps import (
+    ModelCacheDep,
+    PlanId,
+    ReadSessionDep,
+    RegionDep,
+    SessionDep,
+    SettingsDep,
+    client_of,
+    get_caller,
+    require_writer,
+)
 from geo import gaps, planning
 from geo.coverage_query import counted_stations, coverage_report, type_radii
 from geo.errors import NotFound
@@ -41,7 +53,7 @@ class CoverageOut(BaseModel):
 
 @router.get("/coverage", summary="覆盖分析 / population covered per type and region",
             responses={409: {"description": "尚未建立人口网格 / no demand grid yet"}})
-def coverage(session: SessionDep, cache: ModelCacheDep,
+def coverage(session: ReadSessionDep, cache: ModelCacheDep,
              level: Annotated[Level, Query(description="city 全市 | county 县 | township 乡镇")] = "county",
              type: Annotated[str | None, Query(description="服务类型 / service type")] = None,
              include_planned: Annotated[bool, Query(description="计入规划站点 / count planned stations")] = False,
@@ -109,7 +121,7 @@ def _plain(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 @router.get("/gaps", summary="目标差距 / gaps against the report's targets")
-def gap_table(session: SessionDep, cache: ModelCacheDep, region: RegionDep,
+def gap_table(session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep,
               detail: Annotated[bool, Query(description="逐县逐乡镇 / one row per unit")] = False,
               include_planned: Annotated[bool, Query(description="计入规划站点")] = False) -> GapsOut:
     """每个目标：要求、已建、缺口、是否达标、是否逾期、报告原文 / each target of the report."""
@@ -161,10 +173,13 @@ class PlanOut(BaseModel):
 
 
 @router.post("/plans", summary="选址规划 / where the next stations should go", responses={
-    401: {"description": "精确求解需要密钥 / the exact solver needs an API key"},
-    422: {"description": "参数有误或超过时限 / bad input, or the plan hit its time limit"},
-    429: {"description": "无密钥请求过多 / too many plans without a key (Retry-After)"},
-    503: {"description": "求解进程全忙 / every solver process busy (Retry-After)"}})
+    401: responses.error("精确求解与保存需要密钥 / the exact solver and saving need an API key"),
+    403: responses.READ_ONLY_KEY,
+    422: responses.invalid("参数有误或超过时限（指明字段）/ bad input, or the plan hit its time limit"),
+    429: responses.error("无密钥请求或错误密钥过多 / too many plans without a key, or wrong keys (Retry-After)",
+                         headers=responses.RETRY_AFTER),
+    503: responses.error("求解进程全忙或数据库不可用 / every solver process busy, or the database away",
+                         headers=responses.RETRY_AFTER)})
 def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCacheDep, settings: SettingsDep,
              caller: Annotated[Caller | None, Depends(get_caller)]) -> PlanOut:
     """最大覆盖选址：贪心（附上界）或精确（HiGHS）/ maximal covering siting.
@@ -189,7 +204,8 @@ def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCa
     limit_s = body.time_limit_s if body.method == "exact" else settings.plan_time_limit_s
     result = request.app.state.solver_pool.run(
         planning.propose, model, stations, kind, info.resolution, add=body.add, min_per_county=body.min_per_county,
-        method=body.method, time_limit_s=limit_s, timeout_s=limit_s + settings.solver_grace_s)
+        method=body.method, time_limit_s=limit_s, timeout_s=limit_s + settings.solver_grace_s,
+        cancelled=request.scope.get(CLIENT_GONE))
     plan_id = None
     if body.save and caller is not None:
         from geo.db import set_actor
@@ -225,7 +241,7 @@ class StoredPlan(BaseModel):
 
 @router.get("/plans/{plan_id}", summary="已保存的方案 / a saved plan",
             responses={404: {"description": "没有该方案 / no such plan"}})
-def get_plan(plan_id: PlanId, session: SessionDep) -> StoredPlan:
+def get_plan(plan_id: PlanId, session: ReadSessionDep) -> StoredPlan:
     """方案及其规划站点编号 / the plan and the ids of its planned stations."""
     row = session.execute(text("SELECT * FROM plan WHERE id = :id"), {"id": plan_id}).mappings().one_or_none()
     if row is None:

@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 import maps
-from api.deps import SessionDep, SettingsDep
+from api.deps import ReadSessionDep, SettingsDep
 from geo import reference, service_types
 from maps import assets
 
@@ -81,7 +81,7 @@ def county_outlines(counties: gpd.GeoDataFrame) -> dict[str, Any]:
 
 
 @router.get("", response_class=HTMLResponse, summary="附近站点查找 / phone finder page")
-def finder_page(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+def finder_page(request: Request, session: ReadSessionDep, settings: SettingsDep) -> HTMLResponse:
     """手机查找页：最近的开放站点、设施、电话与导航 / nearest open stations, for phones."""
     types = service_types.service_types(session)
     amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")

@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
 from api import responses
-from api.deps import SessionDep
+from api.deps import ReadSessionDep
 from api.schemas import Health
 from geo import catalogue
 
@@ -19,7 +19,7 @@ router = APIRouter(tags=["health"])
                                      "status": {"type": "string", "enum": ["error"]},
                                      "database": {"type": "string"}, "detail": {"type": "string"}}},
                                  responses.DETAIL]}}}}})  # the second from api.admission
-def health(session: SessionDep) -> Health | JSONResponse:
+def health(session: ReadSessionDep) -> Health | JSONResponse:
     """数据库可达、PostGIS 版本、各表行数 / database reachable, PostGIS version, rows per table."""
     try:
         return Health(status="ok", database="reachable",

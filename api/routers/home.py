@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy import text
 
-from api.deps import ModelCacheDep, RegionDep, SessionDep
+from api.deps import ModelCacheDep, ReadSessionDep, RegionDep
 from geo import gaps, service_types
 
 router = APIRouter(tags=["home 首页"])
@@ -22,7 +22,7 @@ margin:4px 8px 4px 0;padding:6px 10px;border:1px solid #1f6feb;border-radius:4px
 
 
 @router.get("/", response_class=HTMLResponse, summary="首页 / start page")
-def home(session: SessionDep, cache: ModelCacheDep, region: RegionDep) -> HTMLResponse:
+def home(session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep) -> HTMLResponse:
     """地图入口、目标达标情况、各类站点数量与数据说明 / maps, targets, counts and notices."""
     counts = dict(session.execute(text(
         "SELECT type_code, count(*) FROM station WHERE deleted_at IS NULL AND status = 'open' GROUP BY 1")).all())

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import ModelCacheDep, SessionDep, SettingsDep, StationId
+from api.admission import CLIENT_GONE
+from api.deps import ModelCacheDep, ReadSessionDep, SettingsDep, StationId
 from geo import map_data, service_types
 from geo.catalogue import check_type
 from geo.export import write_table
@@ -34,14 +35,14 @@ def page(data: MapData, settings: Settings, download: bool) -> HTMLResponse:
 
 
 @router.get("/stations", summary="站点地图 / all stations", **HTML)
-def stations_page(session: SessionDep, settings: SettingsDep, cache: ModelCacheDep,
+def stations_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
                   download: DownloadParam = False) -> HTMLResponse:
     """全部站点按类型分层显示 / all stations by type, legend and notices."""
     return page(map_data.stations_data(session, cache), settings, download)
 
 
 @router.get("/coverage", summary="覆盖地图 / coverage by township", **HTML)
-def coverage_page(session: SessionDep, settings: SettingsDep, cache: ModelCacheDep,
+def coverage_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
                   type: TypeParam = "love_station", download: DownloadParam = False) -> HTMLResponse:
     """乡镇按覆盖率着色，未覆盖人口六边形图层可切换 / townships by covered share; uncovered people."""
     check_type(session, type)
@@ -49,7 +50,7 @@ def coverage_page(session: SessionDep, settings: SettingsDep, cache: ModelCacheD
 
 
 @router.get("/gaps", summary="目标差距地图 / gaps against the targets", **HTML)
-def gaps_page(session: SessionDep, settings: SettingsDep, cache: ModelCacheDep,
+def gaps_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
               download: DownloadParam = False) -> HTMLResponse:
     """各县已建/要求，缺职工之家的乡镇，全市目标与报告原文 / per county built vs target."""
     return page(map_data.gaps_data(session, cache), settings, download)
@@ -58,7 +59,7 @@ def gaps_page(session: SessionDep, settings: SettingsDep, cache: ModelCacheDep,
 @router.get("/gaps.xlsx", summary="目标差距表 / the gap table as a workbook",
             response_class=Response, responses={200: {"content": {
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
-def gaps_workbook(session: SessionDep, cache: ModelCacheDep) -> Response:
+def gaps_workbook(session: ReadSessionDep, cache: ModelCacheDep) -> Response:
     """每个目标、每个县与乡镇一行，冻结表头 / one row per target and unit, frozen header."""
     import tempfile
     from pathlib import Path
@@ -72,7 +73,7 @@ def gaps_workbook(session: SessionDep, cache: ModelCacheDep) -> Response:
 
 
 @router.get("/plan", summary="选址方案地图 / proposed sites", **HTML)
-def plan_page(request: Request, session: SessionDep, settings: SettingsDep, cache: ModelCacheDep,
+def plan_page(request: Request, session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
               type: TypeParam = "love_station",
               add: Annotated[int, Query(ge=1, le=200, description="新增站点数 / sites to add")] = 10,
               min_per_county: Annotated[int, Query(ge=0, le=50, description="每县至少 / per county")] = 0,
@@ -80,9 +81,10 @@ def plan_page(request: Request, session: SessionDep, settings: SettingsDep, cach
     """贪心选址的新址（按顺序编号）及规划前后覆盖 / numbered proposals, before and after."""
     check_type(session, type)
     pool, limit_s = request.app.state.solver_pool, settings.plan_time_limit_s + settings.solver_grace_s
+    gone = request.scope.get(CLIENT_GONE)
 
     def solve(function: Callable[..., PlanResult], *args: Any, **kwargs: Any) -> PlanResult:
-        return pool.run(function, *args, timeout_s=limit_s, **kwargs)  # type: ignore[no-any-return]
+        return pool.run(function, *args, timeout_s=limit_s, cancelled=gone, **kwargs)  # type: ignore[no-any-return]
 
     return page(map_data.plan_data(session, cache, type, add, min_per_county, solve=solve), settings, download)
 
@@ -90,7 +92,7 @@ def plan_page(request: Request, session: SessionDep, settings: SettingsDep, cach
 @router.get("/station/{station_id}", summary="站点详情地图 / one station and its service area",
             responses={200: {"content": {"text/html": {}}}, 404: {"description": "不存在 / no such station"}},
             response_class=HTMLResponse)
-def station_page(station_id: StationId, session: SessionDep, settings: SettingsDep, cache: ModelCacheDep,
+def station_page(station_id: StationId, session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
                  download: DownloadParam = False) -> HTMLResponse:
     """一个站点与其服务半径 / one station with its urban and rural radius."""
     return page(map_data.station_data(session, cache, station_id), settings, download)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api import responses
-from api.deps import CrsParam, SessionDep
+from api.deps import CrsParam, ReadSessionDep
 from api.geojson import feature_collection
 from api.schemas import FeatureCollection, RegionProperties
 from geo import reference
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/regions", tags=["regions 行政区"], responses={503
 
 @router.get("", summary="行政区边界 / regions as GeoJSON")
 def list_regions(
-    session: SessionDep,
+    session: ReadSessionDep,
     level: Annotated[Literal["county", "township"], Query(description="county 县级 | township 乡级")] = "county",
     crs: CrsParam = "wgs84",
 ) -> FeatureCollection[RegionProperties]:

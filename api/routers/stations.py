@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
 from api import responses
 from api.allow import AllowRoute
-from api.deps import CrsParam, ReadSessionDep, RegionDep, SessionDep, StationId
-from api.geojson import feature_collection
+from api.deps import CrsParam, ReadSessionDep, RegionDep, StationId
+from api.geojson import station_collection_json
 from api.schemas import FeatureCollection, HistoryEntry, NearestOut, StationProperties
-from geo import catalogue, hours, navigation, registry
+from geo import catalogue, navigation, registry
 from geo import crs as coords
 from geo.errors import InputError, NotFound
 from geo.nearest import nearest
@@ -48,19 +48,22 @@ def bbox_to_wgs84(bbox: tuple[float, float, float, float] | None,
     return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
 
 
-def station_features(session: SessionDep, where: catalogue.StationFilter, system: coords.CoordSystem,
-                     region: RegionDep, open_now: bool | None = None) -> FeatureCollection[StationProperties]:
-    frame = catalogue.stations_frame(session, where)
-    frame["opening_hours_text"] = [hours.describe_zh(hours.from_json(value)) for value in frame["opening_hours"]]
-    frame["open_now"] = catalogue.open_now(frame, datetime.now().astimezone(), region.timezone)
-    if open_now is not None:
-        frame = frame[frame["open_now"].eq(open_now)]
-    return feature_collection(frame, StationProperties, id_column="id", crs=system)
+def station_features(session: ReadSessionDep, where: catalogue.StationFilter, system: coords.CoordSystem,
+                     region: RegionDep, open_now: bool | None = None) -> Response:
+    """The stations as a GeoJSON answer, serialised once (``api.geojson.station_collection_json``)."""
+    return station_response(catalogue.station_rows(session, where), system, region, open_now)
+
+
+def station_response(rows: list[dict[str, Any]], system: coords.CoordSystem, region: RegionDep,
+                     open_now: bool | None = None) -> Response:
+    body = station_collection_json(rows, crs=system, at=datetime.now().astimezone(), timezone=region.timezone,
+                                   open_now=open_now)
+    return Response(body, media_type="application/json")
 
 
 @router.get("", summary="站点列表 / stations as GeoJSON")
 def list_stations(
-    session: SessionDep,
+    session: ReadSessionDep,
     region: RegionDep,
     crs: CrsParam = "wgs84",
     type: Annotated[str | None, Query(description="服务类型代码 / service type, e.g. love_station")] = None,
@@ -79,7 +82,7 @@ def list_stations(
     where = catalogue.StationFilter(type_code=type, county=county, township=township, status=status,
                                     bbox=bbox_to_wgs84(parse_bbox(bbox), crs), is_demo=demo,
                                     amenities=tuple(amenity or ()))
-    return station_features(session, where, crs, region, open_now)
+    return station_features(session, where, crs, region, open_now)  # type: ignore[return-value]
 
 
 @router.get("/nearest", summary="最近的站点 / nearest open stations", response_model=NearestOut)
@@ -124,19 +127,20 @@ def crs_convert(lon: float, lat: float, source: coords.CoordSystem, target: coor
 
 @router.get("/{station_id:int}", summary="单个站点 / one station",
             responses={200: {"headers": responses.ETAG}, 404: responses.error("不存在 / no such station")})
-def get_station(station_id: StationId, session: SessionDep, region: RegionDep, response: Response,
+def get_station(station_id: StationId, session: ReadSessionDep, region: RegionDep,
                 crs: CrsParam = "wgs84") -> FeatureCollection[StationProperties]:
     """一个站点（FeatureCollection 中的一个要素），`ETag` 为其版本 / one station; ETag = its version."""
-    features = station_features(session, catalogue.StationFilter(ids=(station_id,)), crs, region)
-    if not features.features:
+    rows = catalogue.station_rows(session, catalogue.StationFilter(ids=(station_id,)))
+    if not rows:
         raise NotFound(f"station {station_id} does not exist")
-    response.headers["ETag"] = etag(features.features[0].properties.version)
-    return features
+    answer = station_response(rows, crs, region)
+    answer.headers["ETag"] = etag(rows[0]["version"])
+    return answer  # type: ignore[return-value]  # documented as the schema, sent as bytes
 
 
 @router.get("/{station_id:int}/history", summary="修改记录 / history of a station",
             responses={404: responses.error("没有记录 / no such station")})
-def station_history(station_id: StationId, session: SessionDep) -> list[HistoryEntry]:
+def station_history(station_id: StationId, session: ReadSessionDep) -> list[HistoryEntry]:
     """谁在何时改了什么 / who changed what, and when (oldest first)."""
     return [HistoryEntry(**entry) for entry in registry.history(session, station_id)]
 

@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CrsParam, SessionDep, SettingsDep, WriterDep
+from api import responses
+from api.deps import CrsParam, ReadSessionDep, SessionDep, SettingsDep, WriterDep
 from api.routers.stations import AmenityParam
 from api.schemas import ImportResult
 from geo import catalogue, service_types, transfer
@@ -19,10 +20,9 @@ router = APIRouter(tags=["import/export 导入导出"])
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json",
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 IMPORT_RESPONSES: dict[int | str, dict[str, object]] = {
-    413: {"description": "文件超过上限（UNIONMAP_MAX_UPLOAD_MB）/ file larger than the limit"},
-    422: {"description": "每个错误行的行号、字段、原因；未写入任何数据 / every bad row, nothing written"},
-    401: {"description": "需要密钥 / API key needed"},
-    403: {"description": "只读密钥 / read-only key"},
+    401: responses.NEEDS_KEY, 403: responses.READ_ONLY_KEY, 413: responses.TOO_LARGE,
+    422: responses.invalid("每个错误行的行号、字段、原因；未写入任何数据 / every bad row, nothing written"),
+    429: responses.TOO_MANY_WRONG_KEYS,
 }
 FormatParam = Annotated[Literal["csv", "geojson", "xlsx"], Query(description="文件格式 / file format")]
 
@@ -63,7 +63,7 @@ def _import(spool: tempfile.SpooledTemporaryFile[bytes], session: SessionDep, se
 
 @router.get("/export", summary="导出 / export the registry", response_class=Response,
             responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}})
-def export_file(session: SessionDep, format: FormatParam = "csv", crs: CrsParam = "wgs84",
+def export_file(session: ReadSessionDep, format: FormatParam = "csv", crs: CrsParam = "wgs84",
                 type: Annotated[str | None, Query(description="服务类型 / service type")] = None,
                 county: Annotated[str | None, Query(max_length=16, description="县级代码")] = None,
                 demo: Annotated[bool | None, Query(description="演示数据 / demo rows only (true) or real only")] = None,

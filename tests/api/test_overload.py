@@ -1,0 +1,201 @@
+"""Overload without a hang: admission lanes, body limits, quotas, solver processes with deadlines.
+
+Each part is tested alone with a tiny ASGI app or a plain function, where the answer is known,
+and then through the real app where it matters (plans, imports, keys).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import operator
+import os
+import time
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.admission import AdmissionControl, Lane, lane_of
+from api.body_limit import BodyLimit
+from api.quota import SlidingWindow
+from geo.settings import Settings
+from geo.solver_pool import SolverBusy, SolverPool, TimeLimitExceeded
+
+
+def slow_app(seconds: float, calls: list[str]) -> Any:
+    """An ASGI app that takes ``seconds`` per request and records the paths it served."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        calls.append(scope["path"])
+        await asyncio.sleep(seconds)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return app
+
+
+def lanes(slots: int = 1, wait_s: float = 0.1, queue_length: int = 8) -> dict[str, Lane]:
+    return {name: Lane(name, slots, wait_s, queue_length, 3) for name in ("hot", "heavy")}
+
+
+async def burst(app: Any, paths: list[str]) -> list[httpx.Response]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await asyncio.gather(*(client.get(path) for path in paths))
+
+
+def test_a_full_lane_answers_503_with_retry_after_at_once() -> None:
+    calls: list[str] = []
+    app = AdmissionControl(slow_app(0.5, calls), lanes(slots=2, wait_s=0.1))
+    begun = time.monotonic()
+    answers = asyncio.run(burst(app, ["/api/v1/stations/nearest"] * 5))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200, 200, 503, 503, 503]
+    busy = [answer for answer in answers if answer.status_code == 503]
+    assert all(answer.headers["retry-after"] == "3" for answer in busy)
+    assert "server busy" in busy[0].json()["detail"]
+    assert len(calls) == 2  # the refused ones did no work
+    assert time.monotonic() - begun < 1.5
+
+
+def test_heavy_requests_never_take_the_hot_lane() -> None:
+    calls: list[str] = []
+    app = AdmissionControl(slow_app(0.4, calls), lanes(slots=1, wait_s=0.05))
+    answers = asyncio.run(burst(app, ["/api/v1/coverage", "/api/v1/coverage", "/api/v1/stations/nearest"]))
+    assert [answer.status_code for answer in answers] == [200, 503, 200]  # nearest got its own slot
+
+
+def test_a_waiting_request_gets_the_slot_within_its_wait() -> None:
+    calls: list[str] = []
+    app = AdmissionControl(slow_app(0.1, calls), lanes(slots=1, wait_s=1.0))
+    answers = asyncio.run(burst(app, ["/ogc/collections"] * 3))
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+
+
+def test_ogc_paths_get_ogc_exceptions_and_static_files_take_no_slot() -> None:
+    calls: list[str] = []
+    app = AdmissionControl(slow_app(0.3, calls), lanes(slots=1, wait_s=0.01))
+    answers = asyncio.run(burst(app, ["/ogc/collections", "/ogc/collections"] + ["/vendor/leaflet.js"] * 4))
+    assert [answer.status_code for answer in answers] == [200, 503, 200, 200, 200, 200]
+    assert answers[1].json()["code"] == "ServiceUnavailable"
+    assert lane_of("/maps/coverage") == "heavy" and lane_of("/api/v1/import") == "heavy"
+    assert lane_of("/api/v1/stations/nearest") == "hot" and lane_of("/docs") is None
+
+
+def test_a_client_that_left_while_it_waited_gets_no_work_done() -> None:
+    calls: list[str] = []
+    app = AdmissionControl(slow_app(0.2, calls), lanes(slots=1, wait_s=2.0))
+    sent: list[dict[str, Any]] = []
+
+    async def gone() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def record(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def scenario() -> None:
+        scope = {"type": "http", "method": "GET", "path": "/api/v1/stations", "headers": []}
+        first = asyncio.create_task(burst(app, ["/api/v1/stations/nearest"]))
+        await asyncio.sleep(0.05)  # the slot is taken
+        await app(scope, gone, record)
+        await first
+
+    asyncio.run(scenario())
+    assert calls == ["/api/v1/stations/nearest"] and sent == []
+
+
+@pytest.fixture
+def limited_app() -> Any:
+    calls: list[int] = []
+
+    async def reader(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise RuntimeError("client gone")  # what Starlette's request.stream() raises
+            size += len(message.get("body", b""))
+            more = message.get("more_body", False)
+        calls.append(size)
+        await send({"type": "http.response.start", "status": 201, "headers": []})
+        await send({"type": "http.response.body", "body": str(size).encode()})
+
+    settings = Settings(max_upload_mb=1, max_body_kb=4)
+    return BodyLimit(reader, settings), calls
+
+
+def test_a_declared_oversized_body_is_refused_before_it_is_read(limited_app: Any) -> None:
+    app, calls = limited_app
+    client = TestClient(app)
+    answer = client.post("/api/v1/import", content=b"x" * (60 * 1024 * 1024))
+    assert answer.status_code == 413 and answer.json()["limit_bytes"] == 1024 * 1024
+    assert "1 MB" in answer.json()["detail"] and calls == []
+    assert client.post("/api/v1/stations", content=b"{" + b" " * 5000 + b"}").status_code == 413
+    assert client.post("/api/v1/stations", content=b"{}").status_code == 201 and calls == [2]
+
+
+def test_a_streamed_oversized_body_is_cut_off_when_it_passes_the_limit(limited_app: Any) -> None:
+    app, calls = limited_app
+
+    def chunks() -> Any:
+        for _ in range(40):
+            yield b"y" * 64 * 1024  # 2.5 MB in all, no Content-Length
+
+    answer = TestClient(app).post("/api/v1/import", content=chunks())
+    assert answer.status_code == 413 and calls == []
+    small = TestClient(app).post("/api/v1/import", content=iter([b"a" * 1000, b"b" * 1000]))
+    assert small.status_code == 201 and small.text == "2000"
+
+
+def test_sliding_window_allows_then_refuses_then_forgets(caplog: pytest.LogCaptureFixture) -> None:
+    window = SlidingWindow("wrong API keys", allowed=3, window_s=0.3)
+    with caplog.at_level(logging.WARNING, logger="unionmap.quota"):
+        for _ in range(5):
+            window.record("10.0.0.1")
+    assert window.retry_after_s("10.0.0.1") >= 1 and window.retry_after_s("10.0.0.2") == 0
+    assert sum("10.0.0.1 reached 3" in record.getMessage() for record in caplog.records) == 1
+    time.sleep(0.35)
+    assert window.retry_after_s("10.0.0.1") == 0
+
+
+def test_solver_pool_stops_a_call_at_its_wall_clock_limit_and_recovers() -> None:
+    pool = SolverPool(1, niceness=0)
+    try:
+        # Functions the child can import by name (this test module it cannot).
+        assert pool.run(operator.add, 3, 4, timeout_s=60) == 7
+        first = pool.run(os.getpid, timeout_s=60)
+        assert first != os.getpid()  # in a child
+        assert pool.run(os.getpid, timeout_s=60) == first  # the child is kept between calls
+        begun = time.monotonic()
+        with pytest.raises(TimeLimitExceeded, match="limit of 0.5 s"):
+            pool.run(time.sleep, 30.0, timeout_s=0.5)
+        assert time.monotonic() - begun < 3
+        with pytest.raises(ProcessLookupError):
+            os.kill(first, 0)  # the overrunning child is gone ...
+        assert pool.run(os.getpid, timeout_s=60) != first  # ... and a fresh one answers
+        with pytest.raises(ValueError, match="bad input"):
+            pool.run(int, "bad input", timeout_s=60)  # exceptions come back as themselves
+        with pytest.raises(TypeError, match="cannot be sent"):
+            pool.run(lambda: 1, timeout_s=60)  # cannot be pickled: said, and the pool goes on
+        assert pool.run(operator.add, 2, 2, timeout_s=60) == 4
+    finally:
+        pool.close()
+
+
+def test_solver_pool_says_busy_instead_of_queueing_forever() -> None:
+    import threading
+
+    pool = SolverPool(1, niceness=0, wait_s=0.2)
+    try:
+        pool.warm()
+        worker = threading.Thread(target=pool.run, args=(time.sleep, 1.5), kwargs={"timeout_s": 10})
+        worker.start()
+        time.sleep(0.3)
+        with pytest.raises(SolverBusy):
+            pool.run(operator.add, 1, 1, timeout_s=10)
+        worker.join()
+        assert pool.run(operator.add, 1, 2, timeout_s=10) == 3
+    finally:
+        pool.close()
