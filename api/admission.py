@@ -95,6 +95,27 @@ def lanes_for(settings: Settings) -> dict[str, Lane]:
     }
 
 
+def app_path(scope: Scope) -> str:
+    """The path below the app's mount point (uvicorn's ``path`` includes ``root_path``)."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+def bodiless(scope: Scope) -> bool:
+    """A request that declares no body: its one message is already complete when it arrives.
+
+    A GET that declares ``Content-Length: 1`` and never sends the byte is not: waiting for its
+    first message would hold a slot until the client went away.
+    """
+    if scope["method"] not in BODILESS:
+        return False
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"", b"0")):
+            return False
+    return True
+
+
 def lane_of(path: str) -> str | None:
     """Which lane a path belongs to (None: no slot needed)."""
     if path.startswith(FREE_PREFIXES):
@@ -129,27 +150,30 @@ class AdmissionControl:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        name = lane_of(scope["path"])
+        name = lane_of(app_path(scope))
         if name is None:
             await self.app(scope, receive, send)
             return
         lane = self.lanes[name]
         if not await lane.acquire():
             lane.rejected += 1
-            status, headers, content = busy_response(scope["path"], lane)
+            status, headers, content = busy_response(app_path(scope), lane)
+            if not bodiless(scope):
+                headers.append((b"connection", b"close"))  # its unread body must not become the next request
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": content})
             return
         lane.running += 1
         watcher: asyncio.Task[None] | None = None
         try:
-            if scope["method"] in BODILESS:
+            underlying = receive
+            if bodiless(scope):
                 checked = await self._unless_gone(receive)
                 if checked is None:
                     return  # the client hung up while it waited: do not do its work
                 receive = checked
             if name == "heavy":
-                receive, watcher = self._watch_for_hang_up(scope, receive)
+                receive, watcher = self._watch_for_hang_up(scope, receive, underlying)
             await self.app(scope, receive, send)
         finally:
             if watcher is not None:
@@ -158,7 +182,7 @@ class AdmissionControl:
             lane.release()
 
     @staticmethod
-    def _watch_for_hang_up(scope: Scope, receive: Receive) -> tuple[Receive, asyncio.Task[None]]:
+    def _watch_for_hang_up(scope: Scope, receive: Receive, underlying: Receive) -> tuple[Receive, asyncio.Task[None]]:
         """Set ``scope[CLIENT_GONE]`` (a threading.Event) when the client disconnects, so that long
         work in a thread (a plan in a solver process) can stop instead of finishing for nobody.
 
@@ -167,8 +191,8 @@ class AdmissionControl:
         """
         gone = scope[CLIENT_GONE] = threading.Event()
         body_done = asyncio.Event()
-        if scope["method"] in BODILESS:
-            body_done.set()
+        if bodiless(scope):
+            body_done.set()  # its one message was read already; the app gets it from ``receive``
 
         async def tracked() -> Message:
             message = await receive()
@@ -181,7 +205,7 @@ class AdmissionControl:
         async def watch() -> None:
             await body_done.wait()
             while not gone.is_set():
-                if (await receive())["type"] == "http.disconnect":
+                if (await underlying())["type"] == "http.disconnect":
                     gone.set()
 
         return tracked, asyncio.create_task(watch())

@@ -3,14 +3,16 @@
 Why: an import read a 100 MB CSV whole before it rejected it (80 s, the worker from 0.9 to
 3.3 GB). A declared ``Content-Length`` over the limit is refused at once; a chunked body is
 counted as it arrives and refused the moment it passes the limit (the app then sees the
-client as gone, and nothing it sends after the 413 reaches the client).
+client as gone, and nothing it sends after the 413 reaches the client). A body must also
+arrive within ``body_timeout_s`` (else 408): a request holds a slot while its body comes in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 
-from api.admission import ASGIApp, Message, Receive, Scope, Send
+from api.admission import ASGIApp, Message, Receive, Scope, Send, app_path
 from geo.settings import Settings
 
 UPLOAD_PATHS = ("/api/v1/import",)
@@ -32,6 +34,13 @@ def too_large(limit: int) -> tuple[list[tuple[bytes, bytes]], bytes]:
             (b"connection", b"close")], content
 
 
+def too_slow(timeout_s: float) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    text = f"请求体未在 {timeout_s:g} 秒内传完 / request body not received within {timeout_s:g} s"
+    content = json.dumps({"detail": text}, ensure_ascii=False).encode()
+    return [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode()),
+            (b"connection", b"close")], content
+
+
 class BodyLimit:
     """Refuse request bodies larger than the path's limit with 413."""
 
@@ -43,7 +52,8 @@ class BodyLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        limit = limit_for(scope["path"], self.settings)
+        limit = limit_for(app_path(scope), self.settings)
+        deadline = asyncio.get_running_loop().time() + self.settings.body_timeout_s
         declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(send, limit)
@@ -54,7 +64,14 @@ class BodyLimit:
             nonlocal seen, refused
             if refused:
                 return {"type": "http.disconnect"}
-            message = await receive()
+            try:  # a body trickled in byte by byte would hold a slot of the server for ever
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                refused = True
+                if not started:
+                    await self._refuse(send, limit, status=408)
+                return {"type": "http.disconnect"}
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
@@ -77,8 +94,7 @@ class BodyLimit:
             if not refused:
                 raise  # the app's own failure; a refused body's ClientDisconnect is expected
 
-    @staticmethod
-    async def _refuse(send: Send, limit: int) -> None:
-        headers, content = too_large(limit)
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
+    async def _refuse(self, send: Send, limit: int, status: int = 413) -> None:
+        headers, content = too_large(limit) if status == 413 else too_slow(self.settings.body_timeout_s)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})

@@ -67,8 +67,10 @@ class Incidents:
 
     def _close(self, kind: str, how: str) -> None:
         incident = self._open.pop(kind)
+        # Up to the last failure: a quiet incident is only closed by the next one, maybe much later.
+        end = time.monotonic() if how == "reconnected" else incident.last
         log.warning("database %s incident over (%s) after %.1f s: %d requests answered 503",
-                    kind, how, time.monotonic() - incident.started, incident.count)
+                    kind, how, end - incident.started, incident.count)
 
     def watch(self, engine: Engine) -> None:
         """Close an outage when the pool next manages to connect."""
@@ -108,7 +110,8 @@ def handler(incidents: Incidents, retry_after_s: int):  # noqa: ANN201 - a FastA
         kind = kind_of(error)
         if kind is None:
             raise error  # a genuine server error: a 500 with its traceback in the log
-        incidents.failed(kind, f"{type(error).__name__}: {str(getattr(error, 'orig', error)).strip().splitlines()[0]}")
+        first_line = (str(getattr(error, "orig", error)).strip().splitlines() or [""])[0]
+        incidents.failed(kind, f"{type(error).__name__}: {first_line}")
         text = f"{MESSAGES[kind]}，请 {retry_after_s} 秒后重试 / retry in {retry_after_s} s"
         content: dict[str, object] = ({"code": "ServiceUnavailable", "description": text}
                                       if request.url.path.startswith("/ogc") else {"detail": text})

@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,13 +46,15 @@ def make_engine(settings: Settings, url: str | None = None, *, server: bool = Fa
     ``db_idle_in_transaction_timeout_s``, whatever happens to the Python side. Commands and
     loaders run without them: loading a region may rightly take minutes.
     """
+    url = url or database_url(settings)
     connect_args: dict[str, Any] = {"connect_timeout": settings.db_connect_timeout_s}
     if server:
         connect_args["application_name"] = SERVER_APPLICATION  # how pg_stat_activity shows our sessions
-        connect_args["options"] = (
-            f"-c statement_timeout={int(settings.db_statement_timeout_s * 1000)}"
-            f" -c idle_in_transaction_session_timeout={int(settings.db_idle_in_transaction_timeout_s * 1000)}")
-    engine = create_engine(url or database_url(settings), pool_recycle=1800, pool_size=settings.db_pool_size,
+        given = make_url(url).query.get("options", "")  # a DATABASE_URL's own options are kept
+        safety_nets = (f"-c statement_timeout={int(settings.db_statement_timeout_s * 1000)} -c "
+                       f"idle_in_transaction_session_timeout={int(settings.db_idle_in_transaction_timeout_s * 1000)}")
+        connect_args["options"] = f"{given if isinstance(given, str) else ' '.join(given)} {safety_nets}".strip()
+    engine = create_engine(url, pool_recycle=1800, pool_size=settings.db_pool_size,
                            max_overflow=0, pool_timeout=settings.db_pool_timeout_s, connect_args=connect_args)
     event.listen(engine, "checkout", _drop_if_closed)
     return engine
@@ -102,6 +104,13 @@ def prepare(settings: Settings) -> Engine:
     with engine.begin() as connection:
         migrate(connection)
     return engine
+
+
+def allow_idle(session: Session, seconds: float) -> None:
+    """Let this transaction idle up to ``seconds`` between statements (an import validating a
+    20 MB file in Python between its queries), beyond the server's usual safety net."""
+    session.execute(text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true)"),
+                    {"ms": str(int(seconds * 1000))})
 
 
 def set_actor(session: Session, actor: str) -> None:

@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     # ones get 413 before they are read.
     max_upload_mb: float = Field(default=20.0, gt=0, le=1024)
     max_body_kb: int = Field(default=1024, ge=1, le=1024 * 1024)
+    # A request body (an upload included) must arrive within this, else 408 (20 MB at 1 MB/s fits).
+    body_timeout_s: float = Field(default=60.0, gt=0, le=3600)
     # Wrong API keys a client may send per window before its keys are refused (429) for the
     # rest of the window; one log line when that happens.
     key_failures_allowed: int = Field(default=10, ge=1, le=10_000)

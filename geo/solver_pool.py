@@ -128,8 +128,15 @@ class SolverPool:
                 raise TypeError(f"{function!r} and its arguments cannot be sent to a process: {error}") from error
             with self._lock:
                 child = self._idle.pop() if self._idle else None
-            if child is None or not child.process.is_alive():
-                child = _Child(self._context, self._niceness)
+            if child is not None and not child.process.is_alive():
+                child.stop()  # close its pipe too
+                child = None
+            if cancelled is not None and cancelled.is_set():
+                if child is not None:
+                    with self._lock:
+                        self._idle.append(child)
+                raise Cancelled(f"solver call {function.__name__} abandoned before it started: its client has gone")
+            child = child or _Child(self._context, self._niceness)
             try:
                 child.connection.send_bytes(payload)
                 if not self._answered(child, time.monotonic() + timeout_s, cancelled):

@@ -26,6 +26,7 @@ from geo import gaps, planning
 from geo.coverage_query import counted_stations, coverage_report, type_radii
 from geo.errors import NotFound
 from geo.keys import Caller
+from geo.solver_pool import SolverBusy, TimeLimitExceeded
 
 router = APIRouter(tags=["analysis 分析"])
 
@@ -202,10 +203,16 @@ def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCa
     stations = counted_stations(session)
     session.commit()  # no connection is held during the solve
     limit_s = body.time_limit_s if body.method == "exact" else settings.plan_time_limit_s
-    result = request.app.state.solver_pool.run(
-        planning.propose, model, stations, kind, info.resolution, add=body.add, min_per_county=body.min_per_county,
-        method=body.method, time_limit_s=limit_s, timeout_s=limit_s + settings.solver_grace_s,
-        cancelled=request.scope.get(CLIENT_GONE))
+    try:
+        result = request.app.state.solver_pool.run(
+            planning.propose, model, stations, kind, info.resolution, add=body.add,
+            min_per_county=body.min_per_county, method=body.method, time_limit_s=limit_s,
+            timeout_s=limit_s + settings.solver_grace_s, cancelled=request.scope.get(CLIENT_GONE))
+    except TimeLimitExceeded as error:
+        if body.method == "exact":
+            raise  # the caller's own time_limit_s: a 422 naming it
+        raise SolverBusy(f"服务器繁忙，规划未在时限内完成 / the server is busy: the plan missed the server's "
+                         f"limit of {limit_s:g} s") from error
     plan_id = None
     if body.save and caller is not None:
         from geo.db import set_actor

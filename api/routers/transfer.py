@@ -13,7 +13,7 @@ from api.deps import CrsParam, ReadSessionDep, SessionDep, SettingsDep, WriterDe
 from api.routers.stations import AmenityParam
 from api.schemas import ImportResult
 from geo import catalogue, service_types, transfer
-from geo.db import set_actor
+from geo.db import allow_idle, set_actor
 
 router = APIRouter(tags=["import/export 导入导出"])
 
@@ -54,6 +54,7 @@ SPOOL_IN_MEMORY_BYTES = 1024 * 1024
 def _import(spool: tempfile.SpooledTemporaryFile[bytes], session: SessionDep, settings: SettingsDep,
             caller: WriterDep, file_format: str, crs: str, filename: str) -> ImportResult:
     amenities = set(service_types.read_amenities(settings.data_dir / "amenities.yaml"))
+    allow_idle(session, settings.body_timeout_s * 5)  # validating a large file takes a while
     set_actor(session, caller.actor)
     ids = transfer.import_stations(session, spool.read(), file=filename, file_format=file_format,  # type: ignore[arg-type]
                                    source_crs=crs, amenities=amenities)  # type: ignore[arg-type]

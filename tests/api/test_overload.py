@@ -106,6 +106,64 @@ def test_a_client_that_left_while_it_waited_gets_no_work_done() -> None:
     assert calls == ["/api/v1/stations/nearest"] and sent == []
 
 
+def test_a_get_that_declares_a_body_it_never_sends_holds_no_slot() -> None:
+    calls: list[str] = []
+    app = AdmissionControl(slow_app(0.05, calls), lanes(slots=1, wait_s=0.5))
+    sent: list[dict[str, Any]] = []
+
+    async def never() -> dict[str, Any]:
+        await asyncio.sleep(3600)  # the promised byte never comes
+        return {"type": "http.disconnect"}
+
+    async def record(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/api/v1/stations", "headers": [(b"content-length", b"1")]}
+    asyncio.run(asyncio.wait_for(app(scope, never, record), 2))  # not waiting on receive
+    assert calls == ["/api/v1/stations"] and sent[0]["status"] == 200
+
+
+def test_lanes_follow_the_path_below_root_path_and_a_busy_body_closes_the_connection() -> None:
+    from api.admission import app_path, busy_response
+
+    scope = {"path": "/unionmap/api/v1/coverage", "root_path": "/unionmap"}
+    assert lane_of(app_path(scope)) == "heavy" and lane_of(app_path({"path": "/vendor/x.js"})) is None
+    calls: list[str] = []
+    app = AdmissionControl(slow_app(0.3, calls), lanes(slots=1, wait_s=0.01))
+
+    async def scenario() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(client.post("/api/v1/stations", content=b"{}"),
+                                        client.post("/api/v1/stations", content=b"{}"))
+
+    answers = sorted(asyncio.run(scenario()), key=lambda answer: answer.status_code)
+    assert [answer.status_code for answer in answers] == [200, 503]
+    assert answers[1].headers["connection"] == "close"  # its unread body must not be parsed as a request
+    assert busy_response("/ogc", lanes()["hot"])[0] == 503
+
+
+def test_a_body_that_trickles_in_is_cut_off_with_408(limited_app: Any) -> None:
+    app, calls = limited_app
+    app.settings = app.settings.model_copy(update={"body_timeout_s": 0.3})
+    sent: list[dict[str, Any]] = []
+    chunks = iter([b"{", b" "])
+
+    async def trickle() -> dict[str, Any]:
+        chunk = next(chunks, None)
+        if chunk is None:
+            await asyncio.sleep(3600)
+        await asyncio.sleep(0.05)
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def record(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/v1/stations", "headers": []}
+    asyncio.run(asyncio.wait_for(app(scope, trickle, record), 2))
+    assert sent[0]["status"] == 408 and calls == [] and b"0.3 s" in sent[1]["body"]
+
+
 @pytest.fixture
 def limited_app() -> Any:
     calls: list[int] = []
