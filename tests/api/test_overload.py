@@ -22,6 +22,7 @@ from api.body_limit import BodyLimit
 from api.quota import SlidingWindow
 from geo.settings import Settings
 from geo.solver_pool import SolverBusy, SolverPool, TimeLimitExceeded
+from maps import assets
 
 
 def slow_app(seconds: float, calls: list[str]) -> Any:
@@ -77,7 +78,8 @@ def test_a_waiting_request_gets_the_slot_within_its_wait() -> None:
 def test_ogc_paths_get_ogc_exceptions_and_static_files_take_no_slot() -> None:
     calls: list[str] = []
     app = AdmissionControl(slow_app(0.3, calls), lanes(slots=1, wait_s=0.01))
-    answers = asyncio.run(burst(app, ["/ogc/collections", "/ogc/collections"] + ["/vendor/leaflet.js"] * 4))
+    static = [f"{assets.URL_PREFIX}/leaflet/dist/leaflet.js"] * 2 + ["/finder/static/finder.js"] * 2
+    answers = asyncio.run(burst(app, ["/ogc/collections", "/ogc/collections", *static]))
     assert [answer.status_code for answer in answers] == [200, 503, 200, 200, 200, 200]
     assert answers[1].json()["code"] == "ServiceUnavailable"
     assert lane_of("/maps/coverage") == "heavy" and lane_of("/api/v1/import") == "heavy"
@@ -127,7 +129,7 @@ def test_lanes_follow_the_path_below_root_path_and_a_busy_body_closes_the_connec
     from api.admission import app_path, busy_response
 
     scope = {"path": "/unionmap/api/v1/coverage", "root_path": "/unionmap"}
-    assert lane_of(app_path(scope)) == "heavy" and lane_of(app_path({"path": "/vendor/x.js"})) is None
+    assert lane_of(app_path(scope)) == "heavy" and lane_of(app_path({"path": f"{assets.URL_PREFIX}/x.js"})) is None
     calls: list[str] = []
     app = AdmissionControl(slow_app(0.3, calls), lanes(slots=1, wait_s=0.01))
 
