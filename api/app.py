@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import admission, body_limit, responses, unavailable
@@ -111,8 +112,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.solver_pool.close()
         engine.dispose()
 
+    # /docs is added below with Swagger UI from this app's own assets (FastAPI's loads a CDN).
     app = FastAPI(title="unionmap 工会服务阵地地图", description=DESCRIPTION, version="0.1.0",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.incidents = unavailable.Incidents()
     app.state.key_failures = SlidingWindow("wrong API keys", allowed=settings.key_failures_allowed,
@@ -132,6 +134,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (maps.router, ogc.router, finder.router, home.router):
         app.include_router(router, responses=busy)
     app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        swagger = f"{assets.URL_PREFIX}/swagger-ui-dist"
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} · API",
+                                   swagger_js_url=f"{swagger}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{swagger}/swagger-ui.css",
+                                   swagger_favicon_url=f"{swagger}/favicon-32x32.png")
 
     app.add_middleware(RefuseNulBytes)
     app.add_middleware(TrustedHosts, settings=settings)  # 400 for a Host not in settings.trusted_hosts

@@ -18,8 +18,8 @@ unescaped into the server's HTML would be given the nonce too.
 Only HTML is held back (until its body is complete, to add the nonce and fix Content-Length);
 every other response passes through with headers added, nothing buffered: the nearest-station
 endpoint is the hot path. A compressed HTML body cannot be rewritten, so compression belongs
-outside this middleware. FastAPI's own documentation pages load Swagger UI and ReDoc from their
-CDN: those pages alone may (``DOCS_SOURCES``), until the app serves those files itself.
+outside this middleware. The API documentation (/docs) loads Swagger UI from this app too, so
+no page has an exception.
 """
 
 from __future__ import annotations
@@ -40,11 +40,6 @@ Headers = list[tuple[bytes, bytes]]
 CSP = b"content-security-policy"
 FIXED_HEADERS: Headers = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"SAMEORIGIN"),
                           (b"referrer-policy", b"strict-origin-when-cross-origin")]
-# What FastAPI's /docs (Swagger UI) and /redoc pages load from elsewhere, on those pages only.
-DOCS_SOURCES = {"script-src": ("https://cdn.jsdelivr.net",),
-                "style-src": ("https://cdn.jsdelivr.net", "https://fonts.googleapis.com"),
-                "font-src": ("https://fonts.gstatic.com",), "img-src": ("https://fastapi.tiangolo.com",),
-                "worker-src": ("blob:",)}
 # A <script> tag's name ends at space, "/" or ">"; its content ends at the first "</script".
 _SCRIPT_START = re.compile(rb"<script(?=[\s/>])", re.IGNORECASE)
 _SCRIPT_END = re.compile(rb"</script", re.IGNORECASE)
@@ -63,16 +58,13 @@ def add_nonce(html: bytes, nonce: str) -> bytes:
     return b"".join(parts) + html[at:]
 
 
-def policy(images: tuple[str, ...], *, nonce: str | None = None,
-           extra: dict[str, tuple[str, ...]] | None = None) -> str:
+def policy(images: tuple[str, ...], *, nonce: str | None = None) -> str:
     """The Content-Security-Policy text: this origin only, images also from ``images``."""
     directives: dict[str, tuple[str, ...]] = {
         "default-src": ("'self'",), "script-src": ("'self'", *((f"'nonce-{nonce}'",) if nonce else ())),
         "style-src": ("'self'", "'unsafe-inline'"),  # Folium and Leaflet set style attributes
         "img-src": ("'self'", "data:", *images), "font-src": ("'self'",), "object-src": ("'none'",),
         "base-uri": ("'self'",), "form-action": ("'self'",), "frame-ancestors": ("'self'",)}
-    for name, sources in (extra or {}).items():
-        directives[name] = (*directives.get(name, ()), *sources)
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 
@@ -88,14 +80,6 @@ class SecurityHeaders:
         self.app = app
         self.images = tile_sources(settings.basemap)
         self.plain: Headers = [*FIXED_HEADERS, (CSP, policy(self.images).encode())]
-        self.docs_paths: frozenset[str] | None = None
-
-    def _docs(self, scope: MutableMapping[str, Any]) -> bool:
-        if self.docs_paths is None:  # the app's own settings, known at its first request
-            app = scope.get("app")
-            self.docs_paths = frozenset(path for path in (getattr(app, "docs_url", None),
-                                                          getattr(app, "redoc_url", None)) if path)
-        return scope["path"] in self.docs_paths
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Message]],
                        send: Send) -> None:
@@ -129,7 +113,7 @@ class SecurityHeaders:
                 return
             nonce = secrets.token_urlsafe(18)
             body = add_nonce(b"".join(chunks), nonce)
-            page_policy = policy(self.images, nonce=nonce, extra=DOCS_SOURCES if self._docs(scope) else None)
+            page_policy = policy(self.images, nonce=nonce)
             headers = [(key, value) for key, value in held["headers"] if key.lower() != b"content-length"]
             headers.append((b"content-length", str(len(body)).encode()))
             await send({**held, "headers": self._added(headers, [*FIXED_HEADERS, (CSP, page_policy.encode())])})

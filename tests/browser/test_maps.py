@@ -67,3 +67,16 @@ def test_start_page_in_a_browser(page, screenshot_dir: Path) -> None:  # noqa: A
             assert view.page.evaluate("document.documentElement.scrollWidth") <= 360
         view.page.screenshot(path=str(screenshot_dir / f"start-{'phone' if phone else 'desktop'}.png"),
                              full_page=True)
+
+
+def test_api_documentation_in_a_browser(page) -> None:  # noqa: ANN001
+    """Swagger UI comes from the app itself (FastAPI's own /docs loads a CDN) under the strict policy."""
+    view = page()
+    response = view.goto("/docs")
+    assert response.ok
+    view.page.wait_for_selector(".swagger-ui .info .title")
+    assert "unionmap" in view.page.locator(".swagger-ui .info .title").inner_text()
+    view.page.wait_for_selector(".opblock-tag")  # the operations were read from /openapi.json
+    assert view.page.locator(".opblock").count() > 20
+    assert view.console_errors == [] and view.blocked == [], (view.console_errors, view.blocked)
+    assert view.page.request.get(f"{view.base_url}/redoc").status == 404
