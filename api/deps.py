@@ -6,16 +6,20 @@ dependency in the thread pool, a hop that costs more than the lookup itself.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from typing import Annotated, Literal
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
+from api.admission import CLIENT_GONE
 from geo.coverage_query import ModelCache
 from geo.keys import Caller, authenticate
 from geo.region import RegionConfig
 from geo.settings import Settings
+from geo.solver_pool import SolverBusy, TimeLimitExceeded
+
+T = TypeVar("T")
 
 
 async def get_settings(request: Request) -> Settings:
@@ -115,3 +119,24 @@ def require_writer(caller: Annotated[Caller | None, Depends(get_caller)]) -> Cal
 
 
 WriterDep = Annotated[Caller, Depends(require_writer)]
+
+
+def run_plan_for(request: Request, function: Callable[..., T], /, *args: Any, time_limit_s: float | None = None,
+                 **kwargs: Any) -> T:
+    """Run a plan (``geo.planning.propose``) in the app's solver processes for this request.
+
+    Stopped when the client hangs up (``api.admission.CLIENT_GONE``) or at its wall-clock limit:
+    the caller's own ``time_limit_s`` (an exact plan: past it a 422 naming the field) or, when
+    none is given, the server's ``plan_time_limit_s`` (past it the server is too busy: 503).
+    """
+    settings: Settings = request.app.state.settings
+    limit_s = time_limit_s if time_limit_s is not None else settings.plan_time_limit_s
+    try:
+        return request.app.state.solver_pool.run(  # type: ignore[no-any-return]
+            function, *args, time_limit_s=limit_s, timeout_s=limit_s + settings.solver_grace_s,
+            cancelled=request.scope.get(CLIENT_GONE), **kwargs)
+    except TimeLimitExceeded as error:
+        if time_limit_s is not None:
+            raise
+        raise SolverBusy(f"服务器繁忙，规划未在时限内完成 / the server is busy: the plan missed the server's "
+                         f"limit of {limit_s:g} s") from error

@@ -10,23 +10,21 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from api import responses
-from api.admission import CLIENT_GONE
 from api.deps import (
     ModelCacheDep,
     PlanId,
     ReadSessionDep,
     RegionDep,
     SessionDep,
-    SettingsDep,
     client_of,
     get_caller,
     require_writer,
+    run_plan_for,
 )
 from geo import gaps, planning
 from geo.coverage_query import counted_stations, coverage_report, type_radii
 from geo.errors import NotFound
 from geo.keys import Caller
-from geo.solver_pool import SolverBusy, TimeLimitExceeded
 
 router = APIRouter(tags=["analysis 分析"])
 
@@ -181,7 +179,7 @@ class PlanOut(BaseModel):
                          headers=responses.RETRY_AFTER),
     503: responses.error("求解进程全忙或数据库不可用 / every solver process busy, or the database away",
                          headers=responses.RETRY_AFTER)})
-def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCacheDep, settings: SettingsDep,
+def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCacheDep,
              caller: Annotated[Caller | None, Depends(get_caller)]) -> PlanOut:
     """最大覆盖选址：贪心（附上界）或精确（HiGHS）/ maximal covering siting.
 
@@ -202,17 +200,9 @@ def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCa
     kind = type_radii(session, body.type)[0]
     stations = counted_stations(session)
     session.commit()  # no connection is held during the solve
-    limit_s = body.time_limit_s if body.method == "exact" else settings.plan_time_limit_s
-    try:
-        result = request.app.state.solver_pool.run(
-            planning.propose, model, stations, kind, info.resolution, add=body.add,
-            min_per_county=body.min_per_county, method=body.method, time_limit_s=limit_s,
-            timeout_s=limit_s + settings.solver_grace_s, cancelled=request.scope.get(CLIENT_GONE))
-    except TimeLimitExceeded as error:
-        if body.method == "exact":
-            raise  # the caller's own time_limit_s: a 422 naming it
-        raise SolverBusy(f"服务器繁忙，规划未在时限内完成 / the server is busy: the plan missed the server's "
-                         f"limit of {limit_s:g} s") from error
+    result = run_plan_for(request, planning.propose, model, stations, kind, info.resolution, add=body.add,
+                          min_per_county=body.min_per_county, method=body.method,
+                          time_limit_s=body.time_limit_s if body.method == "exact" else None)
     plan_id = None
     if body.save and caller is not None:
         from geo.db import set_actor

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.admission import CLIENT_GONE
-from api.deps import ModelCacheDep, ReadSessionDep, SettingsDep, StationId
+from api.deps import ModelCacheDep, ReadSessionDep, SettingsDep, StationId, run_plan_for
 from geo import map_data, service_types
 from geo.catalogue import check_type
 from geo.export import write_table
 from geo.map_data import MapData
-from geo.planning import PlanResult
 from geo.settings import Settings
 from maps import assets, pages
 
@@ -80,12 +78,7 @@ def plan_page(request: Request, session: ReadSessionDep, settings: SettingsDep, 
               download: DownloadParam = False) -> HTMLResponse:
     """贪心选址的新址（按顺序编号）及规划前后覆盖 / numbered proposals, before and after."""
     check_type(session, type)
-    pool, limit_s = request.app.state.solver_pool, settings.plan_time_limit_s + settings.solver_grace_s
-    gone = request.scope.get(CLIENT_GONE)
-
-    def solve(function: Callable[..., PlanResult], *args: Any, **kwargs: Any) -> PlanResult:
-        return pool.run(function, *args, timeout_s=limit_s, cancelled=gone, **kwargs)  # type: ignore[no-any-return]
-
+    solve = partial(run_plan_for, request)  # in the solver processes, stopped if the client hangs up
     return page(map_data.plan_data(session, cache, type, add, min_per_county, solve=solve), settings, download)
 
 

@@ -56,7 +56,9 @@ def test_a_plan_past_its_wall_clock_limit_is_stopped(test_settings: Settings, se
         begun = time.monotonic()
         greedy = client.post("/api/v1/plans", json={"add": 30})
         exact = client.post("/api/v1/plans", json={"add": 30, "method": "exact", "time_limit_s": 0.3}, headers=key)
+        plan_map = client.get("/maps/plan", params={"add": 30})
         elapsed = time.monotonic() - begun
+    assert plan_map.status_code == 503 and plan_map.headers["Retry-After"]  # the map has no limit of its own
     # The server's own limit (greedy): busy, come back later. The caller's (exact): its field named.
     assert greedy.status_code == 503 and greedy.headers["Retry-After"] and "0.3 s" in greedy.json()["detail"]
     assert exact.status_code == 422, exact.text
