@@ -55,8 +55,6 @@ class Lane:
     queue_length: int
     retry_after_s: int
     waiting: int = 0
-    running: int = 0
-    rejected: int = 0
     _semaphore: asyncio.Semaphore | None = field(default=None, repr=False)
 
     @property
@@ -157,14 +155,12 @@ class AdmissionControl:
             return
         lane = self.lanes[name]
         if not await lane.acquire():
-            lane.rejected += 1
             status, headers, content = busy_response(app_path(scope), lane)
             if not bodiless(scope):
                 headers.append((b"connection", b"close"))  # its unread body must not become the next request
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": content})
             return
-        lane.running += 1
         watcher: asyncio.Task[None] | None = None
         try:
             underlying = receive
@@ -179,7 +175,6 @@ class AdmissionControl:
         finally:
             if watcher is not None:
                 watcher.cancel()
-            lane.running -= 1
             lane.release()
 
     @staticmethod
