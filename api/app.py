@@ -18,9 +18,8 @@ from api.hosts import TrustedHosts
 from api.quota import SlidingWindow
 from api.routers import analysis, finder, health, home, maps, ogc, regions, station_writes, stations, transfer
 from api.security_headers import SecurityHeaders
-from geo import db
-from geo import ogc as ogc_queries
-from geo.coverage_query import ModelCache, NoGrid
+from geo.analysis.siting import InfeasibleProblem
+from geo.analysis.solver_pool import Cancelled, SolverBusy, SolverPool, TimeLimitExceeded
 from geo.errors import (
     InputError,
     InputErrors,
@@ -29,10 +28,11 @@ from geo.errors import (
     UnionmapError,
     VersionConflict,
 )
-from geo.region import load_config
+from geo.reference.region import load_config
+from geo.services.coverage_query import ModelCache, NoGrid
 from geo.settings import Settings, get_settings
-from geo.siting import InfeasibleProblem
-from geo.solver_pool import Cancelled, SolverBusy, SolverPool, TimeLimitExceeded
+from geo.store import db
+from geo.store import features as ogc_queries
 from maps import assets
 
 ERROR_STATUS: dict[type[UnionmapError], int] = {

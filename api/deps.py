@@ -13,11 +13,11 @@ from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from api.admission import CLIENT_GONE
-from geo.coverage_query import ModelCache
-from geo.keys import Caller, authenticate
-from geo.region import RegionConfig
+from geo.analysis.solver_pool import SolverBusy, TimeLimitExceeded
+from geo.reference.region import RegionConfig
+from geo.services.coverage_query import ModelCache
 from geo.settings import Settings
-from geo.solver_pool import SolverBusy, TimeLimitExceeded
+from geo.store.keys import Caller, authenticate
 
 T = TypeVar("T")
 

@@ -13,10 +13,10 @@ import shapely
 from pydantic import BaseModel
 
 from api.schemas import Feature, FeatureCollection, StationProperties
-from geo import crs as coords
-from geo import hours
-from geo.catalogue import missing_as_none
-from geo.crs import CoordSystem
+from geo.core import crs as coords
+from geo.core import hours
+from geo.core.crs import CoordSystem
+from geo.store.catalogue import missing_as_none
 
 
 def geometries(frame: gpd.GeoDataFrame, crs: CoordSystem = "wgs84") -> list[dict[str, Any]]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from api.responses import RETRY_AFTER
-from geo.ogc import Collection
 from geo.ogc_params import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, SUPPORTED_CRS, Filter
+from geo.store.features import Collection
 
 GEOJSON = "application/geo+json"
 HTML = "text/html"

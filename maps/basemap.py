@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import folium
 import geopandas as gpd
 
-from geo import crs
+from geo.core import crs
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import folium
 import numpy as np
 
-from geo.map_data import MapData
+from geo.services.map_data import MapData
 from maps.basemap import for_display, get_basemap, new_map
 from maps.display import geojson, simplify_coverage
 from maps.escape import html_text

@@ -8,7 +8,7 @@ from typing import Any
 import geopandas as gpd
 import shapely
 
-from geo import crs
+from geo.core import crs
 from maps.escape import html_properties
 
 DISPLAY_GRID_DEG = 1e-5  # about 1 m at these latitudes

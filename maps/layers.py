@@ -11,7 +11,7 @@ import folium
 import geopandas as gpd
 from folium.plugins import MarkerCluster
 
-from geo import hours
+from geo.core import hours
 from maps.basemap import Basemap, for_display
 from maps.display import geojson, simplify_coverage
 from maps.escape import html_text

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import folium
 
-from geo.map_data import MapData
+from geo.services.map_data import MapData
 from maps.coverage import coverage_map
 from maps.gaps import gaps_map
 from maps.layers import with_display_columns

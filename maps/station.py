@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import folium
 
-from geo.map_data import MapData
+from geo.services.map_data import MapData
 from maps.basemap import for_display, get_basemap, new_map
 from maps.escape import html_text
 from maps.layers import STATION_ALIASES, STATION_FIELDS, add_boundaries, add_panel, data_flags, finish

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import folium
 
-from geo.map_data import MapData
+from geo.services.map_data import MapData
 from maps.basemap import get_basemap, new_map
 from maps.layers import add_boundaries, add_stations, data_flags, finish
 

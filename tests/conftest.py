@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.deps import get_read_session, get_session
-from geo import cluster, db
 from geo.settings import Settings, get_settings
+from geo.store import cluster, db
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
@@ -82,7 +82,7 @@ def load_jiujiang(settings: Settings) -> None:
     """Load the default region and its demo registry with the CLI's own code path."""
     from typer.testing import CliRunner
 
-    from geo.cli import app
+    from api.cli import app
 
     runner = CliRunner()
     for command in (["load", "reference"], ["load", "demo", "--seed", "7"]):

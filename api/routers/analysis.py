@@ -21,10 +21,10 @@ from api.deps import (
     require_writer,
     run_plan_for,
 )
-from geo import gaps, planning
-from geo.coverage_query import counted_stations, coverage_report, type_radii
+from geo.analysis import gaps, planning
 from geo.errors import NotFound
-from geo.keys import Caller
+from geo.services.coverage_query import counted_stations, coverage_report, type_radii
+from geo.store.keys import Caller
 
 router = APIRouter(tags=["analysis 分析"])
 
@@ -205,7 +205,7 @@ def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCa
                           time_limit_s=body.time_limit_s if body.method == "exact" else None)
     plan_id = None
     if body.save and caller is not None:
-        from geo.db import set_actor
+        from geo.store.db import set_actor
 
         set_actor(session, caller.actor)
         plan_id = planning.save_plan(session, result, actor=caller.actor, parameters=body.model_dump())

@@ -24,7 +24,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 import maps
 from api.deps import ReadSessionDep, SettingsDep
-from geo import reference, service_types
+from geo.reference import layers as reference
+from geo.reference import service_types
 from maps import assets
 
 router = APIRouter(prefix="/finder", tags=["finder 查找"])

@@ -7,7 +7,7 @@ from sqlalchemy.exc import OperationalError
 from api import responses
 from api.deps import ReadSessionDep
 from api.schemas import Health
-from geo import catalogue
+from geo.store import catalogue
 
 router = APIRouter(tags=["health"])
 

@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import text
 
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep
-from geo import gaps, service_types
+from geo.analysis import gaps
+from geo.reference import service_types
 
 router = APIRouter(tags=["home 首页"])
 

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ModelCacheDep, ReadSessionDep, SettingsDep, StationId, run_plan_for
-from geo import map_data, service_types
-from geo.catalogue import check_type
-from geo.export import write_table
-from geo.map_data import MapData
+from geo.core.export import write_table
+from geo.reference import service_types
+from geo.services import map_data
+from geo.services.map_data import MapData
 from geo.settings import Settings
+from geo.store.catalogue import check_type
 from maps import assets, pages
 
 router = APIRouter(prefix="/maps", tags=["maps 地图"])

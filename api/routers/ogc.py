@@ -20,9 +20,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from api import hosts, ogc_html, ogc_openapi
 from api.allow import AllowRoute
 from api.deps import ReadSessionDep, RegionDep
-from geo import ogc, ogc_params
+from geo import ogc_params
 from geo.errors import InputError, NotFound
-from geo.region import RegionConfig
+from geo.reference.region import RegionConfig
+from geo.store import features as ogc
 
 GEOJSON = "application/geo+json"
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"

@@ -10,7 +10,7 @@ from api import responses
 from api.deps import CrsParam, ReadSessionDep
 from api.geojson import feature_collection
 from api.schemas import FeatureCollection, RegionProperties
-from geo import reference
+from geo.reference import layers as reference
 
 router = APIRouter(prefix="/regions", tags=["regions 行政区"], responses={503: responses.UNAVAILABLE})
 

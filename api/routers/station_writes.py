@@ -16,9 +16,10 @@ from api.allow import AllowRoute
 from api.deps import CrsParam, SessionDep, SettingsDep, StationId, WriterDep
 from api.routers.stations import etag
 from api.schemas import StationFeatureIn, StationPatchIn
-from geo import registry, service_types
-from geo.db import set_actor
 from geo.errors import InputError, PreconditionRequired
+from geo.reference import service_types
+from geo.services import registry
+from geo.store.db import set_actor
 
 router = APIRouter(prefix="/stations", tags=["stations 站点"], route_class=AllowRoute)
 

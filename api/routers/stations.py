@@ -12,10 +12,12 @@ from api.allow import AllowRoute
 from api.deps import CrsParam, ReadSessionDep, RegionDep, StationId
 from api.geojson import station_collection_json
 from api.schemas import FeatureCollection, HistoryEntry, NearestOut, StationProperties
-from geo import catalogue, navigation, registry
-from geo import crs as coords
+from geo.core import crs as coords
+from geo.core import navigation
 from geo.errors import InputError, NotFound
-from geo.nearest import nearest
+from geo.services import registry
+from geo.store import catalogue
+from geo.store.nearest import nearest
 
 # AllowRoute: this path is shared with station_writes, so a 405 must list both routers' methods.
 router = APIRouter(prefix="/stations", tags=["stations 站点"], route_class=AllowRoute,

@@ -12,8 +12,10 @@ from api import responses
 from api.deps import CrsParam, ReadSessionDep, SessionDep, SettingsDep, WriterDep
 from api.routers.stations import AmenityParam
 from api.schemas import ImportResult
-from geo import catalogue, service_types, transfer
-from geo.db import allow_idle, set_actor
+from geo.reference import service_types
+from geo.services import transfer
+from geo.store import catalogue
+from geo.store.db import allow_idle, set_actor
 
 router = APIRouter(tags=["import/export 导入导出"])
 

@@ -29,11 +29,13 @@ import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import db, demo, reference, service_types
-from geo.coverage import CoverageModel, coverage_tables
-from geo.coverage_query import ModelCache, counted_stations, type_radii
-from geo.region import load_config
+from geo.analysis.coverage import CoverageModel, coverage_tables
+from geo.reference import demo, service_types
+from geo.reference import layers as reference
+from geo.reference.region import load_config
+from geo.services.coverage_query import ModelCache, counted_stations, type_radii
 from geo.settings import get_settings
+from geo.store import db
 
 PEER_SQL = text("""
     WITH hits AS (
@@ -102,7 +104,7 @@ def add_stations(session: Session, scale: int, seed: int) -> int:
         row["geom"] = f"SRID=4326;{point.wkt}"
     from sqlalchemy import insert
 
-    from geo.models import Station
+    from geo.store.models import Station
 
     session.execute(insert(Station), rows)
     return len(rows)

@@ -40,8 +40,8 @@ import loadgen
 from loadgen import Pool
 from sqlalchemy import create_engine, text
 
-from geo import db
 from geo.settings import PROJECT_ROOT, get_settings
+from geo.store import db
 
 TARGET_P99_MS, TARGET_RATE = 25.0, 200.0
 MIX = (("", 0.70), ("&open_now=true", 0.15), ("&open_now=true&amenity=charging", 0.15))

@@ -45,8 +45,8 @@ import httpx
 import psycopg
 from bench_nearest import IDENTITY, free_port, header, load_average, server  # same folder
 
-from geo import cluster
 from geo.settings import PROJECT_ROOT, Settings, get_settings
+from geo.store import cluster
 
 TIPG_VENV = PROJECT_ROOT / ".state" / "bench-tipg-venv"
 UVICORN = ["--workers", "1", "--loop", "asyncio", "--http", "h11", "--host", "127.0.0.1", "--no-access-log",

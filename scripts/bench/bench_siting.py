@@ -38,10 +38,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from geo import planning, siting, siting_exact
-from geo.coverage_query import ModelCache, counted_stations, type_radii
-from geo.db import session_scope
+from geo.analysis import planning, siting, siting_exact
+from geo.services.coverage_query import ModelCache, counted_stations, type_radii
 from geo.settings import get_settings
+from geo.store.db import session_scope
 
 TYPE_CODE = "love_station"
 MIN_PER_COUNTY = 5

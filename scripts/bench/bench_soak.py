@@ -38,8 +38,8 @@ import loadgen
 from bench_nearest import free_port, header, load_average, percentile, sample_paths, server, settle
 from sqlalchemy import create_engine, text
 
-from geo import db
 from geo.settings import PROJECT_ROOT, get_settings
+from geo.store import db
 
 MIX = (("nearest", 0.60), ("stations", 0.15), ("ogc", 0.23), ("coverage", 0.02))
 TIMEOUT_S = 10.0
@@ -237,7 +237,7 @@ async def soak(base: str, database_url: str, paths: dict[str, list[str]], label:
 def run_server(label: str, cwd: Path, database_url: str, arguments: argparse.Namespace, scratch: Path,
                pythonpath: str | None = None) -> tuple[list[str], bool]:
     base = f"http://127.0.0.1:{(port := free_port())}"
-    command = [sys.executable, "-c", "from geo.cli import app; app()", "serve", "--port", str(port), "--workers", "2"]
+    command = [sys.executable, "-c", "from api.cli import app; app()", "serve", "--port", str(port), "--workers", "2"]
     env = os.environ | {"DATABASE_URL": database_url} | ({"PYTHONPATH": pythonpath} if pythonpath else {})
     print(f"\n== {label}: {shlex.join(command[3:])} in {cwd} (load average {load_average()}) ==", flush=True)
     paths = class_paths(database_url, arguments.seed)

@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from geo.keys import create_key
+from geo.store.keys import create_key
 
 pytestmark = pytest.mark.db
 

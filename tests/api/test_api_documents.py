@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.routers.station_writes import expected_version
 from geo.errors import InputError
-from geo.keys import create_key
+from geo.store.keys import create_key
 
 pytestmark = pytest.mark.db
 

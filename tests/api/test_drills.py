@@ -27,9 +27,9 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from geo import cluster, db
-from geo.keys import create_key
 from geo.settings import Settings
+from geo.store import cluster, db
+from geo.store.keys import create_key
 
 pytestmark = pytest.mark.db
 

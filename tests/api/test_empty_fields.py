@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.keys import create_key
+from geo.store.keys import create_key
 
 pytestmark = pytest.mark.db
 
@@ -117,7 +117,7 @@ def test_nearest_as_the_finder_asks(client: TestClient, stations: dict[str, int]
     """The finder's only API call: lon, lat, crs, limit, and type, amenity, open_now as chosen."""
     point = {"lon": POINT[0], "lat": POINT[1]}
     if params.get("crs") == "gcj02":
-        from geo import crs
+        from geo.core import crs
 
         lon, lat = crs.wgs84_to_gcj02(*POINT)
         point = {"lon": float(lon), "lat": float(lat)}

@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.keys import create_key
+from geo.store.keys import create_key
 
 pytestmark = pytest.mark.db
 

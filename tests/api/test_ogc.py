@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import hours, ogc
+from geo.core import hours
 from geo.errors import NotFound
+from geo.store import features as ogc
 
 pytestmark = pytest.mark.db
 

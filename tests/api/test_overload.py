@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from api.admission import AdmissionControl, Lane, lane_of
 from api.body_limit import BodyLimit
 from api.quota import SlidingWindow
+from geo.analysis.solver_pool import SolverBusy, SolverPool, TimeLimitExceeded
 from geo.settings import Settings
-from geo.solver_pool import SolverBusy, SolverPool, TimeLimitExceeded
 from maps import assets
 
 

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.deps import get_read_session, get_session
-from geo import db
-from geo.keys import create_key
 from geo.settings import Settings
+from geo.store import db
+from geo.store.keys import create_key
 
 pytestmark = pytest.mark.db
 

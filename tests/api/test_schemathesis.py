@@ -36,7 +36,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from geo.keys import create_key
+from geo.store.keys import create_key
 
 pytestmark = pytest.mark.db
 

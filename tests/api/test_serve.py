@@ -55,7 +55,7 @@ def test_plain_socket_shows_the_upstream_problem() -> None:
 def test_bad_worker_count_is_refused_before_anything_starts(value: str) -> None:
     from typer.testing import CliRunner
 
-    from geo.cli import app
+    from api.cli import app
 
     result = CliRunner().invoke(app, ["serve", "--workers", value])
     assert result.exit_code == 2 and "--workers" in result.output, result.output

@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import crs, hours
-from geo.keys import create_key
+from geo.core import crs, hours
+from geo.store.keys import create_key
 
 pytestmark = pytest.mark.db
 

@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import crs
-from geo.keys import create_key
+from geo.core import crs
+from geo.store.keys import create_key
 
 pytestmark = pytest.mark.db
 

@@ -13,7 +13,7 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from playwright.sync_api import Response, expect
 
-from geo.crs import wgs84_to_gcj02
+from geo.core.crs import wgs84_to_gcj02
 
 if TYPE_CHECKING:
     from tests.browser.conftest import BrowserPage, PageFactory

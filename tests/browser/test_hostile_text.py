@@ -34,9 +34,9 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from sqlalchemy import text
 
 from api.app import create_app
-from geo.db import session_scope
-from geo.keys import create_key
 from geo.settings import Settings, get_settings
+from geo.store.db import session_scope
+from geo.store.keys import create_key
 from tests.browser.conftest import page_factory
 from tests.conftest import free_port, write_synthetic_region
 
@@ -158,7 +158,7 @@ def hostile_server(databases: Databases, tmp_path_factory: pytest.TempPathFactor
     base URL and the ids of its stations."""
     from typer.testing import CliRunner
 
-    from geo.cli import app as cli
+    from api.cli import app as cli
 
     data_dir = tmp_path_factory.mktemp("hostile") / "data"
     write_hostile_region(data_dir)

@@ -12,7 +12,7 @@ import shapely
 from pyproj import Transformer
 from shapely import box
 
-from geo.boundaries import derive_townships, township_kind, township_kinds
+from geo.reference.boundaries import derive_townships, township_kind, township_kinds
 
 METRIC = "EPSG:32650"
 X0, Y0 = 400_000.0, 3_300_000.0  # south-west corner of the synthetic county, UTM 50N

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from pyproj import CRS, Transformer
 
-from geo.coverage import CoverageModel, StationPoints, TypeRadius, coverage_table
-from geo.grid import Grid
+from geo.analysis.coverage import CoverageModel, StationPoints, TypeRadius, coverage_table
+from geo.reference.grid import Grid
 
 UTM = CRS.from_epsg(32650)
 TO_WGS = Transformer.from_crs(UTM, 4326, always_xy=True)

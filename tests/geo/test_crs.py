@@ -9,7 +9,7 @@ import pytest
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
-from geo.crs import (
+from geo.core.crs import (
     COORD_SYSTEMS,
     bd09_to_gcj02,
     bd09_to_wgs84,

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from geo.export import escape_formula, unescape_formula, write_table
+from geo.core.export import escape_formula, unescape_formula, write_table
 
 # (text, as a CSV cell must hold it)
 CELLS = [

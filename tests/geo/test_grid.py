@@ -7,7 +7,7 @@ import pytest
 from pyproj import CRS
 from shapely.geometry import MultiPolygon, Point, box
 
-from geo.grid import GridParameters, build_grid
+from geo.reference.grid import GridParameters, build_grid
 
 UTM = CRS.from_epsg(32650)
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from geo.hours import (
+from geo.core.hours import (
     Interval,
     OpeningHours,
     describe_zh,
@@ -325,7 +325,7 @@ def test_weekly_is_normalised() -> None:
 
 
 def test_read_stored_parses_each_distinct_text_once() -> None:
-    from geo.hours import read_stored
+    from geo.core.hours import read_stored
 
     text = '{"weekly": {"mon": [{"start": "09:00", "end": "17:00"}]}}'
     parsed, description = read_stored(text)

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from shapely import box
 
-from geo.boundaries import derive_townships
-from geo.population import apportion, model_township_population
+from geo.reference.boundaries import derive_townships
+from geo.reference.population import apportion, model_township_population
 
 METRIC = "EPSG:32650"
 X0, Y0 = 400_000.0, 3_300_000.0

@@ -13,7 +13,7 @@ from affine import Affine
 from pyproj import Transformer
 
 from geo.errors import InputError
-from geo.raster import RasterAggregate, aggregate_to_h3
+from geo.reference.raster import RasterAggregate, aggregate_to_h3
 
 RESOLUTION = 9
 WIDTH, HEIGHT = 40, 30

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from geo.errors import InputError
-from geo.region import load_config
+from geo.reference.region import load_config
 from geo.settings import Settings, get_settings
 
 
@@ -44,7 +44,7 @@ def test_the_app_does_not_start(synthetic_region: Path) -> None:
 
 
 def test_the_cli_says_so_and_exits_2(synthetic_region: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from geo.cli import app
+    from api.cli import app
 
     folder = with_timezone(synthetic_region, "Asia/Shangai")
     monkeypatch.setenv("UNIONMAP_DATA_DIR", str(synthetic_region))

@@ -14,16 +14,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from geo.analysis.siting import InfeasibleProblem, SitingResult, covered_weight, greedy, online_bound, reduce_instance
+from geo.analysis.siting_exact import solve_exact as exact
 from geo.errors import UnionmapError
-from geo.siting import (
-    InfeasibleProblem,
-    SitingResult,
-    covered_weight,
-    greedy,
-    online_bound,
-    reduce_instance,
-)
-from geo.siting_exact import solve_exact as exact
 
 
 def dense_value(dense: np.ndarray, weights: np.ndarray, chosen: tuple[int, ...] | np.ndarray) -> float:

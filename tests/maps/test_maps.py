@@ -132,7 +132,7 @@ def test_amap_basemap_draws_overlays_in_gcj02(client: TestClient, test_settings)
     import geopandas as gpd
     from shapely.geometry import Point
 
-    from geo import crs
+    from geo.core import crs
     from maps.basemap import BASEMAPS, for_display
 
     frame = gpd.GeoDataFrame(geometry=[Point(116.0, 29.7)], crs=4326)
@@ -143,7 +143,7 @@ def test_amap_basemap_draws_overlays_in_gcj02(client: TestClient, test_settings)
 
 
 def test_map_render_command(test_settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # noqa: ANN001
-    from geo.cli import app
+    from api.cli import app
     from geo.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", test_settings.database_url)

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo import gaps as gap_analysis
-from geo import planning
-from geo.coverage_query import ModelCache, counted_stations, coverage_report, type_radii
+from geo.analysis import gaps as gap_analysis
+from geo.analysis import planning
+from geo.services.coverage_query import ModelCache, counted_stations, coverage_report, type_radii
 
 pytestmark = pytest.mark.db
 

@@ -8,9 +8,9 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from geo.cli import app
-from geo.db import session_scope
+from api.cli import app
 from geo.settings import Settings, get_settings
+from geo.store.db import session_scope
 
 pytestmark = pytest.mark.db
 runner = CliRunner()
@@ -101,7 +101,7 @@ def test_load_population_raster_keeps_totals_and_clears_the_flag(
     import rasterio
     from rasterio.transform import from_origin
 
-    from geo.raster import aggregate_to_h3
+    from geo.reference.raster import aggregate_to_h3
 
     monkeypatch.setenv("UNIONMAP_DATA_DIR", str(synthetic_region))
     monkeypatch.setenv("UNIONMAP_REGION", "synthetic")

@@ -7,8 +7,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from geo import cluster, db
 from geo.settings import Settings
+from geo.store import cluster, db
 
 pytestmark = pytest.mark.db
 

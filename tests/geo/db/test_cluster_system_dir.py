@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from geo import cluster
 from geo.settings import Settings
+from geo.store import cluster
 
 pytestmark = [pytest.mark.db, pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the cluster as "
                                                  "another user, so only root can have a folder it cannot reach")]

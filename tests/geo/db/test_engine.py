@@ -7,8 +7,8 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import text
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from geo import db
 from geo.settings import Settings
+from geo.store import db
 
 pytestmark = pytest.mark.db
 

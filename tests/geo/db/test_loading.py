@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from geo.cli import app
-from geo.db import session_scope
+from api.cli import app
 from geo.settings import Settings, get_settings
+from geo.store.db import session_scope
 
 pytestmark = pytest.mark.db
 runner = CliRunner()

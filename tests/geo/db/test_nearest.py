@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.nearest import _statement
+from geo.store.nearest import _statement
 
 pytestmark = pytest.mark.db
 

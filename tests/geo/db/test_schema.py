@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.db import set_actor
+from geo.store.db import set_actor
 
 pytestmark = pytest.mark.db
 

@@ -9,9 +9,9 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from geo.cli import app
-from geo.db import session_scope
+from api.cli import app
 from geo.settings import Settings
+from geo.store.db import session_scope
 
 pytestmark = pytest.mark.db
 runner = CliRunner()
@@ -83,7 +83,7 @@ def test_bad_csv_names_every_bad_row_and_imports_nothing(scratch_settings: Setti
 
 
 def test_gcj02_file_is_stored_as_wgs84(scratch_settings: Settings, tmp_path: Path) -> None:
-    from geo import crs
+    from geo.core import crs
 
     assert runner.invoke(app, ["load", "reference"]).exit_code == 0
     path = tmp_path / "amap.csv"

@@ -1,0 +1,218 @@
+"""Where the next stations should go: candidates, the coverage matrix, and saved plans.
+
+Maximal covering: choose ``k`` new sites that cover the most people not yet covered by the
+open stations of the type. Candidates are, by default, the populated H3 cells one resolution
+coarser than the demand grid (each placed at its most populous child cell, so it stands on
+settled ground inside the region), or the user's own sites from a CSV. Each candidate's
+cell is reached under the same rule as for stations (``geo.coverage``).
+
+``--min-per-county N`` means each county-level unit ends with at least N stations of the
+type, existing ones included: the solvers must add ``max(0, N - existing)`` there.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import h3.api.numpy_int as h3n
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from geo.analysis import siting, siting_exact
+from geo.analysis.coverage import CoverageModel, StationPoints, TypeRadius
+from geo.core import crs
+from geo.core.crs import CoordSystem
+from geo.errors import InputError
+from geo.reference.region import parse_numbers, read_csv
+from geo.store.models import Plan, Station
+
+# A user's candidate farther than this from every demand cell lies outside the region.
+OUTSIDE_REGION_M = 2000.0
+# Cap on the coverage matrix (cells × candidates entries): about 0.5 GB with its indices. Types
+# with long radii (a 20 km cultural palace reaches 12 000 cells) get coarser candidates instead.
+MAX_MATRIX_ENTRIES = 40_000_000
+# Of an exact plan's remaining budget, HiGHS gets this share less this reserve: the instance
+# reduction before it and the bounds after it take the rest (measured: ~1 s at full size).
+EXACT_SHARE, EXACT_RESERVE_S = 0.85, 1.0
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Candidate sites: WGS-84 position, name, and the county/township that holds each."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    name: np.ndarray
+    county_code: np.ndarray
+    township_code: np.ndarray
+
+    def subset(self, mask: np.ndarray) -> Candidates:
+        """The candidates where ``mask`` is true."""
+        return Candidates(*(getattr(self, name)[mask] for name in self.__dataclass_fields__))
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """A siting proposal with its figures (people)."""
+
+    type_code: str
+    proposals: pd.DataFrame      # order, name, lon, lat, county_code, township_code, added, cumulative, share
+    solution: siting.SitingResult
+    population: float            # everyone in the grid
+    covered_before: float        # covered by the stations already counted
+    covered_after: float
+    candidates: int
+    min_per_county: int
+    deficits: dict[str, int]
+    greedy_objective: float      # the greedy answer's covered people (the exact solver's warm start)
+
+    @property
+    def share_before(self) -> float:
+        return self.covered_before / self.population if self.population else 0.0
+
+    @property
+    def share_after(self) -> float:
+        return self.covered_after / self.population if self.population else 0.0
+
+
+def grid_candidates(model: CoverageModel, resolution: int) -> Candidates:
+    """One candidate per populated H3 cell at ``resolution``, at its most populous child cell."""
+    grid = model.grid
+    populated = np.flatnonzero(grid.population > 0)
+    parents = np.array([h3n.cell_to_parent(np.uint64(c), resolution) for c in grid.cell[populated]])
+    order = np.lexsort((-grid.population[populated], parents))  # by parent, most populous first
+    first = np.r_[True, parents[order][1:] != parents[order][:-1]]
+    chosen = populated[order[first]]
+    names = np.array([f"候选格 {h3n.int_to_str(np.uint64(p))}" for p in parents[order][first]], dtype=object)
+    return Candidates(grid.lon[chosen], grid.lat[chosen], names,
+                      grid.county_code[chosen], grid.township_code[chosen])
+
+
+def matrix_entries(model: CoverageModel, kind: TypeRadius, candidates: int) -> float:
+    """Expected entries of the coverage matrix: candidates × cells within the larger radius."""
+    reach_m = max(kind.radius_urban_m, kind.radius_rural_m)
+    return candidates * min(np.pi * reach_m**2 / model.cell_area_m2, len(model.grid))
+
+
+def default_candidates(model: CoverageModel, kind: TypeRadius, grid_resolution: int) -> tuple[Candidates, int]:
+    """Grid candidates one resolution coarser than the grid, coarser still while the coverage
+    matrix would exceed ``MAX_MATRIX_ENTRIES``; returns them and the resolution used."""
+    resolution = grid_resolution - 1
+    candidates = grid_candidates(model, resolution)
+    while resolution > 4 and matrix_entries(model, kind, len(candidates.lon)) > MAX_MATRIX_ENTRIES:
+        resolution -= 1
+        candidates = grid_candidates(model, resolution)
+    return candidates, resolution
+
+
+def read_candidates(path: Path, model: CoverageModel, *, source_crs: CoordSystem = "wgs84") -> Candidates:
+    """Candidate sites from a CSV with columns lon, lat and optionally name.
+
+    Each site gets the county and township of the nearest demand cell; a site farther than
+    ``OUTSIDE_REGION_M`` from every cell is an error naming its row.
+    """
+    frame = read_csv(path, ["lon", "lat"])
+    lon = parse_numbers(frame, "lon", path, required=True, low=-180, high=180).to_numpy()
+    lat = parse_numbers(frame, "lat", path, required=True, low=-90, high=90).to_numpy()
+    lon, lat = crs.convert(lon, lat, source=source_crs, target="wgs84")
+    distance, nearest = model.tree.query(model.to_metric(lon, lat))
+    outside = distance > OUTSIDE_REGION_M
+    if outside.any():
+        row = int(frame.index[np.argmax(outside)])
+        raise InputError(f"site lies outside the region ({distance[np.argmax(outside)]:.0f} m from it)",
+                         file=str(path), row=row, field="lon")
+    names = frame["name"].to_numpy(dtype=object) if "name" in frame else \
+        np.array([f"候选点 {row}" for row in frame.index], dtype=object)
+    return Candidates(lon, lat, names, model.grid.county_code[nearest], model.grid.township_code[nearest])
+
+
+def coverage_matrix(model: CoverageModel, candidates: Candidates, kind: TypeRadius) -> sp.csr_matrix:
+    """Cells × candidates, 1 where the candidate's radius reaches the cell centre."""
+    columns, rows = model.reach(model.to_metric(candidates.lon, candidates.lat), kind)
+    data = np.ones(len(rows), dtype=np.int8)
+    return sp.csr_matrix((data, (rows, columns)), shape=(len(model.grid), len(candidates.lon)))
+
+
+def propose(model: CoverageModel, stations: StationPoints, kind: TypeRadius, grid_resolution: int, *,
+            add: int, min_per_county: int = 0, method: str = "greedy", time_limit_s: float = 60.0) -> PlanResult:
+    """A plan on the default candidates: the whole computation, as a solver process runs it.
+
+    ``time_limit_s`` is the wall-clock budget of everything here, building the candidates included.
+    """
+    started = time.monotonic()
+    candidates, _ = default_candidates(model, kind, grid_resolution)
+    return plan_sites(model, stations, kind, candidates, add=add, min_per_county=min_per_county, method=method,
+                      time_limit_s=max(1.0, time_limit_s - (time.monotonic() - started)))
+
+
+def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, candidates: Candidates, *,
+               add: int, min_per_county: int = 0, method: str = "greedy",
+               time_limit_s: float = 60.0) -> PlanResult:
+    """Choose ``add`` candidates that newly cover the most people.
+
+    With ``method="exact"``, ``time_limit_s`` bounds the whole call, not only HiGHS: the solver
+    gets what is left after the matrix and the greedy warm start, less a reserve for the bounds
+    computed after it (HiGHS's own limit covers neither its presolve nor our work around it).
+    """
+    started = time.monotonic()
+    if add < 1 or add > len(candidates.lon):
+        raise InputError(f"must be between 1 and the {len(candidates.lon)} candidates", field="add")
+    if matrix_entries(model, kind, len(candidates.lon)) > MAX_MATRIX_ENTRIES:
+        reach_m = max(kind.radius_urban_m, kind.radius_rural_m)
+        raise InputError(f"{len(candidates.lon)} candidates with a {reach_m:.0f} m radius make too large a "
+                         "problem: give fewer candidates", field="candidates")
+    already = model.covered_by_type(stations, kind)
+    weights = np.where(already, 0.0, model.grid.population)
+    matrix = coverage_matrix(model, candidates, kind)
+    existing = pd.Series(stations.county_code[stations.type_code == kind.code]).value_counts()
+    counties = np.unique(model.grid.county_code.astype(str))
+    deficits = {str(c): int(max(0, min_per_county - existing.get(c, 0))) for c in counties}
+    deficits = {c: d for c, d in deficits.items() if d > 0}
+    groups = candidates.county_code.astype(str)
+    try:
+        greedy = siting.greedy(matrix, weights, add, candidate_groups=groups, min_per_group=deficits)
+    except siting.InfeasibleProblem as error:
+        raise InputError(f"cannot be met with {add} new sites: {error}", field="min_per_county") from error
+    solution = greedy
+    if method == "exact":
+        remaining_s = time_limit_s - (time.monotonic() - started)
+        solution = siting_exact.solve_exact(matrix, weights, add, candidate_groups=groups, min_per_group=deficits,
+                                            time_limit_s=max(0.5, EXACT_SHARE * remaining_s - EXACT_RESERVE_S),
+                                            warm_start=greedy.chosen)
+    elif method != "greedy":
+        raise InputError(f"unknown method {method!r}: greedy or exact", field="method")
+    population = float(model.grid.population.sum())
+    before = float(model.grid.population[already].sum())
+    cumulative = before + np.cumsum(solution.gains)
+    chosen = solution.chosen
+    proposals = pd.DataFrame({
+        "order": np.arange(1, len(chosen) + 1), "name": candidates.name[chosen],
+        "lon": candidates.lon[chosen], "lat": candidates.lat[chosen],
+        "county_code": candidates.county_code[chosen], "township_code": candidates.township_code[chosen],
+        "added": solution.gains, "cumulative": cumulative,
+        "share": cumulative / population if population else 0.0,
+    })
+    return PlanResult(kind.code, proposals, solution, population, before, before + solution.objective,
+                      len(candidates.lon), min_per_county, deficits, greedy.objective)
+
+
+def save_plan(session: Session, result: PlanResult, *, actor: str, parameters: dict[str, object]) -> int:
+    """Store the plan and its sites as ``planned`` stations tagged with the plan id."""
+    plan = Plan(type_code=result.type_code, method=result.solution.method, added=len(result.proposals),
+                objective=result.solution.objective, upper_bound=result.solution.upper_bound,
+                covered_before=result.covered_before, covered_after=result.covered_after,
+                population=result.population, parameters=parameters, created_by=actor)
+    session.add(plan)
+    session.flush()
+    rows = [{
+        "type_code": result.type_code, "name": f"规划点 {row.order}（方案 {plan.id}）", "status": "planned",
+        "geom": f"SRID=4326;POINT({row.lon} {row.lat})", "plan_id": plan.id,
+        "address": "", "source": f"unionmap plan {plan.id} ({result.solution.method})",
+    } for row in result.proposals.itertuples()]
+    session.execute(insert(Station), rows)
+    return plan.id

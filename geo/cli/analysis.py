@@ -1,0 +1,200 @@
+"""``unionmap coverage``, ``gaps``, ``plan`` and ``load population``: analysis commands."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+from sqlalchemy import text
+
+from geo.cli.common import console, fail, timed
+from geo.errors import UnionmapError
+from geo.settings import get_settings
+from geo.store import db
+
+FORMATS = ("table", "csv", "xlsx")
+MODELLED = "人口为模型估算（由县级普查数按规则分配到网格）/ population is modelled, not measured"
+
+
+def _check_format(output_format: str, output: Path | None) -> Path | None:
+    if output_format not in FORMATS:
+        raise fail(UnionmapError(f"--format must be one of {', '.join(FORMATS)}, not {output_format!r}"))
+    if output_format != "table" and output is None:
+        return Path(f"unionmap.{output_format}")
+    return output
+
+
+def _people(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def coverage_command(
+    type_code: Annotated[str | None, typer.Option("--type", help="服务类型 / service type code")] = None,
+    level: Annotated[str, typer.Option(help="city | county | township")] = "county",
+    output_format: Annotated[str, typer.Option("--format", help="table | csv | xlsx")] = "table",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="文件 / file for csv or xlsx")] = None,
+    include_planned: Annotated[bool, typer.Option("--include-planned", help="计入规划站点 / count planned")] = False,
+    plan_id: Annotated[int | None, typer.Option("--plan", help="只计入该方案的规划站点 / that plan only")] = None,
+) -> None:
+    """覆盖分析 / population covered per type and region (open stations; planned as a scenario)."""
+    from geo.core.export import write_table
+    from geo.services.coverage_query import ModelCache, coverage_report
+
+    if level not in ("city", "county", "township"):
+        raise fail(UnionmapError(f"--level must be city, county or township, not {level!r}"))
+    output = _check_format(output_format, output)
+    started = time.perf_counter()
+    try:
+        with db.session_scope(get_settings()) as session:
+            model, info = ModelCache().get(session)
+            table = coverage_report(session, model, info, level=level, type_code=type_code,  # type: ignore[arg-type]
+                                    include_planned=include_planned or plan_id is not None, plan_id=plan_id)
+    except UnionmapError as error:
+        raise fail(error) from error
+    if output is not None:
+        write_table(table.drop(columns=["type_code"]), output, sheet="覆盖 coverage",
+                    notice=MODELLED if info.population_is_modelled else None)
+        console.print(f"已写入 / written: {output}")
+    else:
+        _print_coverage(table, level, info.population_is_modelled)
+    timed("coverage", started)
+
+
+def _print_coverage(table: pd.DataFrame, level: str, modelled: bool) -> None:
+    for type_name, rows in table.groupby("type_name", sort=False):
+        out = Table("代码 code", "名称 name", "站点 stations", "人口 population", "覆盖 covered",
+                    "覆盖率 share", "未覆盖 uncovered", title=f"{type_name} · {level}")
+        for row in rows.itertuples():
+            out.add_row(row.region_code, row.region_name, str(row.stations), _people(row.population),
+                        _people(row.covered_population), f"{row.covered_share:.1%}", _people(row.uncovered_population))
+        console.print(out)
+    if modelled:
+        console.print(f"[yellow]⚠ {MODELLED}[/]")
+
+
+def gaps_command(
+    output_format: Annotated[str, typer.Option("--format", help="table | csv | xlsx")] = "table",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="文件 / file for csv or xlsx")] = None,
+    detail: Annotated[bool, typer.Option("--detail", help="列出每个县、乡镇 / one row per unit")] = False,
+    include_planned: Annotated[bool, typer.Option("--include-planned", help="计入规划站点 / count planned")] = False,
+) -> None:
+    """目标差距 / each target of the work report: required, built, shortfall, met."""
+    from geo.analysis import gaps
+    from geo.core.export import write_table
+    from geo.reference.region import load_config
+
+    output = _check_format(output_format, output)
+    settings = get_settings()
+    try:
+        with db.session_scope(settings) as session:
+            rows = gaps.gaps(session, include_planned=include_planned)
+        config = load_config(settings.region_dir)
+        baselines = gaps.baselines(config.path(config.targets)) if config.targets else pd.DataFrame()
+    except UnionmapError as error:
+        raise fail(error) from error
+    totals = gaps.summary(rows)
+    if output is not None:
+        write_table(rows if detail else totals, output, sheet="目标差距 gaps")
+        console.print(f"已写入 / written: {output}")
+        return
+    out = Table(title="目标差距 / gaps against the report's targets", show_lines=True)
+    for header in ("类型 type", "范围 scope", "要求 required", "达标 met", "缺口 shortfall", "期限 deadline"):
+        out.add_column(header, overflow="fold")
+    out.add_column("报告原文 source", overflow="fold", ratio=3)
+    scope_zh = {"city": "全市", "county": "每个县（市、区）", "township": "每个乡镇（街道）"}
+    for row in totals.itertuples():
+        met = f"{row.units_met}/{row.units}" + (" ✓" if row.units_met == row.units else " ✗")
+        overdue = " [red]逾期 overdue[/]" if row.overdue else ""
+        out.add_row(row.type_name, scope_zh[row.scope], f"≥ {row.required:g}", met,
+                    f"{row.shortfall:g}", f"{row.deadline or '—'}{overdue}", row.source_quote)
+    console.print(out)
+    for row in baselines.itertuples():
+        count = "—" if pd.isna(row.count) else f"{row.count:.0f}"
+        console.print(f"基数（报告未设目标）/ baseline, no target: {row.type} {count} ({row.year}) — "
+                      f"{row.source_quote}")
+    if detail:
+        console.print(rows.to_string(index=False))
+
+
+def plan_command(
+    type_code: Annotated[str, typer.Option("--type", help="服务类型 / service type code")] = "love_station",
+    add: Annotated[int, typer.Option(help="新增站点数 / how many new sites")] = 10,
+    candidates_file: Annotated[Path | None, typer.Option("--candidates", help="候选点 CSV: lon,lat[,name]")] = None,
+    candidates_crs: Annotated[str, typer.Option(help="候选点坐标系 / wgs84 | gcj02 | bd09")] = "wgs84",
+    min_per_county: Annotated[int, typer.Option(help="每县至少（含已有）/ at least per county, existing included")] = 0,
+    method: Annotated[str, typer.Option(help="greedy | exact")] = "greedy",
+    time_limit: Annotated[float, typer.Option(help="精确解时限（秒）/ exact solver time limit, s")] = 60.0,
+    save: Annotated[bool, typer.Option("--save", help="保存为规划方案 / save as planned stations")] = False,
+) -> None:
+    """选址规划 / where k new stations newly cover the most people (maximal covering)."""
+    from geo.analysis import planning
+    from geo.services.coverage_query import ModelCache, counted_stations, type_radii
+    from geo.store.grid_db import grid_info
+
+    if method not in ("greedy", "exact"):
+        raise fail(UnionmapError(f"--method must be greedy or exact, not {method!r}"))
+    if candidates_crs not in ("wgs84", "gcj02", "bd09"):
+        raise fail(UnionmapError(f"--candidates-crs must be wgs84, gcj02 or bd09, not {candidates_crs!r}"))
+    started = time.perf_counter()
+    try:
+        with db.session_scope(get_settings(), actor="unionmap plan") as session:
+            model, info = ModelCache().get(session)
+            kind = type_radii(session, type_code)[0]
+            if candidates_file:
+                candidates = planning.read_candidates(candidates_file, model, source_crs=candidates_crs)  # type: ignore[arg-type]
+                source = str(candidates_file)
+            else:
+                candidates, resolution = planning.default_candidates(model, kind, info.resolution)
+                source = f"h3 res {resolution}"
+            result = planning.plan_sites(model, counted_stations(session), kind, candidates, add=add,
+                                         min_per_county=min_per_county, method=method, time_limit_s=time_limit)
+            plan_id = planning.save_plan(session, result, actor="unionmap plan", parameters={
+                "add": add, "min_per_county": min_per_county, "method": method,
+                "candidates": source,
+            }) if save else None
+            names = dict(session.execute(text("SELECT code, name FROM region")).all())
+            modelled = bool(grid_info(session).population_is_modelled)  # type: ignore[union-attr]
+    except UnionmapError as error:
+        raise fail(error) from error
+    _print_plan(result, kind.name_zh, names, plan_id, modelled, source)
+    timed("plan", started)
+
+
+def _print_plan(result, type_name: str, names: dict[str, str], plan_id: int | None, modelled: bool,  # noqa: ANN001
+                source: str) -> None:
+    solution = result.solution
+    out = Table("#", "乡镇 township", "县 county", "经度 lon", "纬度 lat", "新增覆盖 added", "累计覆盖率 share",
+                title=f"{type_name} 新增 {len(result.proposals)} 处 / proposals ({solution.method})")
+    for row in result.proposals.itertuples():
+        out.add_row(str(row.order), names.get(row.township_code, row.township_code),
+                    names.get(row.county_code, row.county_code), f"{row.lon:.5f}", f"{row.lat:.5f}",
+                    _people(row.added), f"{row.share:.1%}")
+    console.print(out)
+    console.print(f"候选 candidates: {result.candidates:,} ({source}); 覆盖 covered: {_people(result.covered_before)} "
+                  f"({result.share_before:.1%}) → {_people(result.covered_after)} ({result.share_after:.1%}) "
+                  f"of {_people(result.population)}")
+    if result.deficits:
+        console.print(f"每县至少 {result.min_per_county}：需补 / to add per county {result.deficits}")
+    bound_share = solution.objective / solution.upper_bound if solution.upper_bound else 1.0
+    label = "最优 optimal" if solution.status == "optimal" else f"{solution.status}"
+    console.print(f"目标值 objective {_people(solution.objective)} ≥ {bound_share:.1%} of the proven upper bound "
+                  f"{_people(solution.upper_bound)} ({label}, {solution.seconds:.2f} s)")
+    if solution.method == "exact" and solution.objective > 0:
+        share = result.greedy_objective / solution.objective
+        exactness = "the exact optimum" if solution.status == "optimal" else "the best solution found"
+        console.print(f"贪心 greedy {_people(result.greedy_objective)} = {share:.2%} of {exactness}")
+    if plan_id is not None:
+        console.print(f"已保存为方案 / saved as plan {plan_id}: {len(result.proposals)} planned stations")
+    if modelled:
+        console.print(f"[yellow]⚠ {MODELLED}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``coverage``, ``gaps`` and ``plan`` to ``app``."""
+    app.command("coverage")(coverage_command)
+    app.command("gaps")(gaps_command)
+    app.command("plan")(plan_command)

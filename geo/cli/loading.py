@@ -1,0 +1,145 @@
+"""``unionmap load reference|demo|boundaries|population``: reference geography, demo registry, measured data."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from geo.cli.common import console, fail, settings_for, timed
+from geo.errors import UnionmapError
+from geo.settings import get_settings
+from geo.store import cluster, db
+
+load_app = typer.Typer(help="载入数据 / load reference geography, demo registry, boundaries", no_args_is_help=True)
+
+
+@load_app.command("reference")
+def load_reference(
+    region: Annotated[str | None, typer.Option(help="地区文件夹 / region folder under data/")] = None,
+) -> None:
+    """载入参考地理 / load service types, counties, derived townships, population and targets."""
+    from geo.reference import layers as reference
+    from geo.reference import service_types, targets
+    from geo.reference.region import load_config
+
+    settings = settings_for(region)
+    started = time.perf_counter()
+    try:
+        config = load_config(settings.region_dir)
+        types_file = settings.region_dir / "service_types.yaml"
+        types = service_types.read_service_types(types_file if types_file.exists()
+                                                 else settings.data_dir / "service_types.yaml")
+        layers = reference.read_reference(config)
+        target_specs = targets.read_targets(config.path(config.targets)) if config.targets else []
+        db.prepare(settings).dispose()
+        with db.session_scope(settings, actor="unionmap load reference") as session:
+            service_types.upsert_service_types(session, types)
+            reference.replace_regions(session, layers, config)
+            targets.replace_targets(session, target_specs, file=str(config.path(config.targets or "")))
+    except (UnionmapError, cluster.ClusterError) as error:
+        raise fail(error) from error
+    counties, townships = layers.counties, layers.townships
+    console.print(f"{config.name_zh} / {config.name_en}: {len(counties)} 县级 counties, "
+                  f"{len(townships)} 乡级 townships (边界为推算 / approximate), "
+                  f"{len(types)} service types, {len(target_specs)} targets")
+    timed("load reference", started)
+
+
+@load_app.command("demo")
+def load_demo(
+    seed: Annotated[int | None, typer.Option(help="随机种子 / random seed")] = None,
+    region: Annotated[str | None, typer.Option(help="地区文件夹 / region folder")] = None,
+) -> None:
+    """生成演示登记数据 / replace the demo (synthetic) stations; real rows are kept."""
+    from geo.reference import demo, service_types
+    from geo.reference import layers as reference
+    from geo.reference.region import load_config
+
+    settings = settings_for(region)
+    seed = settings.demo_seed if seed is None else seed
+    started = time.perf_counter()
+    try:
+        config = load_config(settings.region_dir)
+        if not config.demo:
+            raise UnionmapError(f"{settings.region_dir}/region.yaml names no demo file")
+        spec = demo.read_demo_spec(config.path(config.demo))
+        with db.session_scope(settings, actor="unionmap load demo") as session:
+            townships = reference.regions_frame(session, "township")
+            counties = reference.regions_frame(session, "county")
+            if townships.empty:
+                raise UnionmapError("no townships loaded: run `unionmap load reference` first")
+            types = [demo.TypeNames(t.code, t.name_zh) for t in service_types.service_types(session)]
+            stations = demo.generate(townships, counties, spec, types,
+                                     metric_crs=reference.metric_crs_of(counties), seed=seed)
+            count = demo.replace_demo_stations(session, stations)
+    except UnionmapError as error:
+        raise fail(error) from error
+    table = Table("类型 type", "数量 count", title=f"演示数据 / demo data (seed {seed})")
+    for code, n in stations["type_code"].value_counts(sort=False).items():
+        table.add_row(code, str(n))
+    console.print(table)
+    console.print(f"{count} 个演示站点 / demo stations (is_demo = true)")
+    timed("load demo", started)
+
+
+@load_app.command("boundaries")
+def load_boundaries(
+    file: Annotated[Path, typer.Argument(help="GeoJSON / GeoPackage / Shapefile", exists=True)],
+    level: Annotated[str, typer.Option(help="county | township")] = "township",
+    code_field: Annotated[str, typer.Option(help="代码字段 / field holding the division code")] = "code",
+    name_field: Annotated[str, typer.Option(help="名称字段 / field holding the name")] = "name",
+    crs: Annotated[str, typer.Option(help="wgs84 | gcj02 | bd09")] = "wgs84",
+) -> None:
+    """导入官方边界 / replace derived polygons with official ones (clears the approximate flag)."""
+    from geo.reference import layers as reference
+    from geo.reference.region import load_config
+
+    if level not in ("county", "township"):
+        raise fail(UnionmapError(f"--level must be county or township, not {level!r}"))
+    if crs not in ("wgs84", "gcj02", "bd09"):
+        raise fail(UnionmapError(f"--crs must be wgs84, gcj02 or bd09, not {crs!r}"))
+    settings = get_settings()
+    started = time.perf_counter()
+    try:
+        config = load_config(settings.region_dir)
+        with db.session_scope(settings, actor="unionmap load boundaries") as session:
+            count = reference.replace_boundaries(session, file, level=level, config=config,
+                                                 code_field=code_field, name_field=name_field,
+                                                 source_crs=crs)  # type: ignore[arg-type]
+    except UnionmapError as error:
+        raise fail(error) from error
+    console.print(f"{count} 个{level}边界已替换为官方边界 / official boundaries loaded")
+    timed("load boundaries", started)
+
+
+@load_app.command("population")
+def load_population(
+    file: Annotated[Path, typer.Argument(help="人口栅格 GeoTIFF（人/像元）/ population raster, people per pixel")],
+) -> None:
+    """导入人口栅格 / replace the modelled grid population with a raster's (any CRS); totals kept."""
+    from geo.reference import raster
+    from geo.store import grid_db
+
+    started = time.perf_counter()
+    try:
+        with db.session_scope(get_settings(), actor="unionmap load population") as session:
+            info = grid_db.grid_info(session)
+            if info is None:
+                raise UnionmapError("no demand grid: run `unionmap load reference` first")
+            grid = grid_db.read_grid(session)
+            bounds = (grid.lon.min() - 0.01, grid.lat.min() - 0.01, grid.lon.max() + 0.01, grid.lat.max() + 0.01)
+            aggregate = raster.aggregate_to_h3(file, resolution=info.resolution,
+                                               cells_of_interest=grid.cell.astype("uint64"),
+                                               window_bounds_wgs84=bounds)
+            total = grid_db.set_population(session, aggregate.cells.astype("int64"), aggregate.population,
+                                           source=f"raster {file.name} ({aggregate.source_crs})")
+    except UnionmapError as error:
+        raise fail(error) from error
+    console.print(f"栅格 raster: {aggregate.pixels_read:,} pixels, {aggregate.raster_total:,.0f} people in the window; "
+                  f"{total:,.0f} assigned to {len(aggregate.cells):,} cells of the grid "
+                  "(人口为实测栅格 / measured, no longer modelled)")
+    timed("load population", started)

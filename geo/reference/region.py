@@ -1,0 +1,211 @@
+"""A region is a folder of files plus ``region.yaml``; this module reads and checks them.
+
+Nothing about a particular city lives in code: codes, names, file names, coordinate systems
+and model parameters all come from the folder (``data/<region>/``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+
+from geo.core import crs
+from geo.core.crs import CoordSystem
+from geo.errors import InputError
+from geo.reference.boundaries import as_multipolygons
+from geo.reference.grid import GridParameters
+
+
+class CountiesConfig(BaseModel):
+    file: str
+    crs: CoordSystem = "wgs84"
+    code_field: str = "code"
+    name_field: str = "name"
+    source: str = ""
+
+
+class TownshipsConfig(BaseModel):
+    file: str
+    source: str = ""
+
+
+class SeatsConfig(BaseModel):
+    files: list[str] = Field(default_factory=list)
+    crs: CoordSystem = "wgs84"
+
+
+class PopulationConfig(BaseModel):
+    file: str
+    code_field: str = "code"
+    population_field: str = "population"
+    urban_share_field: str = "urban_share"
+    source: str = ""
+
+
+class PlacesConfig(BaseModel):
+    file: str
+    crs: CoordSystem = "wgs84"
+
+
+class DerivationConfig(BaseModel):
+    street_ring_radius_m: float = 2000.0
+    snap_distance_m: float = 3000.0
+
+
+class PopulationModelConfig(BaseModel):
+    urban_weights: dict[str, float] | None = None
+
+
+class RegionConfig(BaseModel):
+    """Contents of ``region.yaml``."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    timezone: str = "Asia/Shanghai"
+    counties: CountiesConfig
+    townships: TownshipsConfig
+    seats: SeatsConfig = SeatsConfig()
+    population: PopulationConfig
+    derivation: DerivationConfig = DerivationConfig()
+    population_model: PopulationModelConfig = PopulationModelConfig()
+    places: PlacesConfig | None = None
+    demand_grid: GridParameters = GridParameters()
+    targets: str | None = None
+    demo: str | None = None
+    folder: Path = Path(".")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        """Checked when the file is read: a typo would otherwise surface as a 500 at the first
+        request that asks what is open now, long after start-up."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:  # ValueError: "../x", an absolute path
+            raise PydanticCustomError(
+                "time_zone", "未知时区 {zone}，应为 IANA 时区名，如 Asia/Shanghai / unknown time zone {zone}: "
+                "expected an IANA name such as Asia/Shanghai", {"zone": repr(value)}) from error
+        return value
+
+    def path(self, name: str) -> Path:
+        """Path of a file of this region."""
+        return self.folder / name
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file, naming the file in the error."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise InputError("file not found", file=str(path)) from error
+    except yaml.YAMLError as error:
+        raise InputError(f"not valid YAML: {error}", file=str(path)) from error
+
+
+def _validation_error(error: ValidationError, file: str, row: int | None = None) -> InputError:
+    first = error.errors()[0]
+    return InputError(first["msg"], file=file, row=row, field=".".join(map(str, first["loc"])))
+
+
+def load_config(folder: Path) -> RegionConfig:
+    """Read and check ``region.yaml`` of a region folder."""
+    path = folder / "region.yaml"
+    try:
+        config = RegionConfig.model_validate(read_yaml(path))
+    except ValidationError as error:
+        raise _validation_error(error, str(path)) from error
+    return config.model_copy(update={"folder": folder})
+
+
+def read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
+    """Read a CSV as text, checking that the named columns exist."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError as error:
+        raise InputError("file not found", file=str(path)) from error
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}", file=str(path), field=missing[0])
+    frame.index = pd.RangeIndex(2, len(frame) + 2)  # CSV line numbers, header = 1
+    return frame
+
+
+def require_filled(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
+    """Fail on the first empty cell of the given columns (index = row number)."""
+    for column in columns:
+        empty = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
+        if empty.any():
+            raise InputError("empty value", file=str(path), row=int(empty.idxmax()), field=column)
+
+
+def require_unique(frame: pd.DataFrame, column: str, path: Path) -> None:
+    """Fail on the first repeated value of ``column`` (index = row number)."""
+    duplicated = frame[column].duplicated()
+    if duplicated.any():
+        row = int(duplicated.idxmax())
+        raise InputError(f"duplicate code {frame.at[row, column]}", file=str(path), row=row, field=column)
+
+
+def parse_numbers(frame: pd.DataFrame, column: str, path: Path, *, required: bool,
+                  low: float | None = None, high: float | None = None) -> pd.Series:
+    """Parse a text column as floats; report the first bad row by its line number."""
+    text = frame[column].str.strip()
+    values = pd.to_numeric(text, errors="coerce")
+    bad = values.isna() & ((text != "") | required)
+    if low is not None:
+        bad |= values < low
+    if high is not None:
+        bad |= values > high
+    if bad.any():
+        row = int(bad.idxmax())
+        expected = "a number" + (f" in [{low}, {high}]" if low is not None or high is not None else "")
+        raise InputError(f"{frame.at[row, column]!r} is not {expected}", file=str(path), row=row, field=column)
+    return values
+
+
+def read_polygons(path: Path, *, code_field: str, name_field: str, source_crs: CoordSystem) -> gpd.GeoDataFrame:
+    """Read a polygon layer (GeoJSON, GeoPackage, Shapefile …) into WGS-84 MultiPolygons.
+
+    Every feature must have a code, a name and a valid (Multi)Polygon; the error names the
+    feature (1-based) and field otherwise.
+    """
+    try:
+        frame = gpd.read_file(path)
+    except Exception as error:  # pyogrio raises several types for unreadable files
+        raise InputError(f"cannot read: {error}", file=str(path)) from error
+    missing = [name for name in (code_field, name_field) if name not in frame.columns]
+    if missing:
+        raise InputError(f"missing field(s) {', '.join(missing)}", file=str(path), field=missing[0])
+    frame = frame.rename(columns={code_field: "code", name_field: "name"})[["code", "name", "geometry"]]
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    frame["code"] = frame["code"].astype(str).str.strip()
+    require_filled(frame, ["code", "name"], path)
+    require_unique(frame, "code", path)
+    geoms = frame.geometry.values
+    types = shapely.get_type_id(geoms)
+    not_polygon = pd.Series(~np.isin(types, [3, 6]) | shapely.is_empty(geoms), index=frame.index)
+    if not_polygon.any():
+        row = int(not_polygon.idxmax())
+        raise InputError("geometry is missing or not a polygon", file=str(path), row=row, field="geometry")
+    invalid = pd.Series(~shapely.is_valid(geoms), index=frame.index)
+    if invalid.any():
+        row = int(invalid.idxmax())
+        reason = shapely.is_valid_reason(geoms[row - 1])
+        raise InputError(f"invalid geometry: {reason}", file=str(path), row=row, field="geometry")
+    if frame.crs is not None and not frame.crs.equals("EPSG:4326") and source_crs == "wgs84":
+        frame = frame.to_crs(4326)
+    frame = frame.set_crs(4326, allow_override=True)
+    frame = crs.convert_gdf(frame, source=source_crs, target="wgs84")
+    frame["geometry"] = as_multipolygons(frame.geometry.values)
+    return frame
+

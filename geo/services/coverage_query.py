@@ -1,0 +1,78 @@
+"""Coverage on the stored data: counted stations, a cached model of the grid, named results."""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.analysis.coverage import CITY, CoverageModel, Level, StationPoints, TypeRadius, coverage_table
+from geo.errors import UnionmapError
+from geo.reference import service_types
+from geo.reference.layers import metric_crs_of_bounds
+from geo.store.catalogue import check_type
+from geo.store.grid_db import GridInfo, grid_info, read_grid
+
+
+class NoGrid(UnionmapError):
+    """No demand grid has been built yet."""
+
+
+def counted_stations(session: Session, *, include_planned: bool = False,
+                     plan_id: int | None = None) -> StationPoints:
+    """Stations that count for coverage: open ones, plus planned ones as a scenario.
+
+    With ``plan_id`` only that plan's planned stations are added.
+    """
+    frame = pd.read_sql(text("""
+        SELECT type_code, ST_X(geom) AS lon, ST_Y(geom) AS lat, county_code, township_code
+        FROM station
+        WHERE deleted_at IS NULL
+          AND (status = 'open'
+               OR (:planned AND status = 'planned' AND (CAST(:plan AS int) IS NULL OR plan_id = :plan)))
+        ORDER BY id"""), session.connection(), params={"planned": include_planned, "plan": plan_id})
+    return StationPoints.from_frame(frame)
+
+
+def type_radii(session: Session, type_code: str | None = None) -> list[TypeRadius]:
+    """Radii of every type (or one, checked to exist)."""
+    if type_code is not None:
+        check_type(session, type_code)
+    return [TypeRadius(t.code, t.name_zh, t.radius_urban_m, t.radius_rural_m)
+            for t in service_types.service_types(session) if type_code in (None, t.code)]
+
+
+class ModelCache:
+    """Keeps the last grid's model in memory; rebuilt only when the stored grid changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: str | None = None
+        self._model: CoverageModel | None = None
+
+    def get(self, session: Session) -> tuple[CoverageModel, GridInfo]:
+        """The model of the stored grid (NoGrid if none is built)."""
+        info = grid_info(session)
+        if info is None:
+            raise NoGrid("no demand grid: run `unionmap load reference` first")
+        with self._lock:
+            if self._key != info.version or self._model is None:
+                grid = read_grid(session)
+                self._model = CoverageModel.build(grid, metric_crs_of_bounds(grid.lon, grid.lat))
+                self._key = info.version
+            return self._model, info
+
+
+def coverage_report(session: Session, model: CoverageModel, info: GridInfo, *, level: Level = "county",
+                    type_code: str | None = None, include_planned: bool = False,
+                    plan_id: int | None = None) -> pd.DataFrame:
+    """The coverage table with region names and the grid's modelled flag."""
+    table = coverage_table(model, counted_stations(session, include_planned=include_planned, plan_id=plan_id),
+                           type_radii(session, type_code), level=level)
+    names = dict(session.execute(text("SELECT code, name FROM region")).all())
+    names[CITY] = "全市"
+    table.insert(3, "region_name", table["region_code"].map(names))
+    table["population_is_modelled"] = info.population_is_modelled
+    return table

@@ -1,0 +1,127 @@
+"""The data each map shows, gathered in one place for the API and the CLI (no drawing here).
+
+Maps never query the database: these functions do, and hand frames over (WGS-84).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import h3
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy.orm import Session
+
+from geo.analysis import gaps, planning
+from geo.errors import NotFound
+from geo.reference import layers as reference
+from geo.reference import service_types
+from geo.services.coverage_query import ModelCache, counted_stations, coverage_report, type_radii
+from geo.store import catalogue
+
+# Uncovered people are drawn on coarser hexagons than the demand grid: 210 000 res-9 cells would
+# make a page of tens of megabytes; res 6 (≈36 km²) keeps it to some hundreds of shapes.
+DISPLAY_RESOLUTION = 6
+
+
+@dataclass(frozen=True)
+class MapData:
+    """Everything a map builder may draw; unused parts stay empty."""
+
+    kind: str
+    counties: gpd.GeoDataFrame
+    townships: gpd.GeoDataFrame
+    stations: gpd.GeoDataFrame
+    types: list[dict[str, Any]]
+    population_is_modelled: bool
+    type_code: str | None = None
+    hexagons: gpd.GeoDataFrame | None = None
+    gap_rows: pd.DataFrame | None = None
+    target_summary: pd.DataFrame | None = None
+    proposals: pd.DataFrame | None = None
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def _base(session: Session, kind: str, cache: ModelCache, type_code: str | None = None,
+          include_planned: bool = False) -> MapData:
+    counties = reference.regions_frame(session, "county")
+    townships = reference.regions_frame(session, "township")
+    stations = catalogue.stations_frame(session, catalogue.StationFilter(type_code=type_code))
+    if not include_planned:
+        stations = stations[stations["status"] != "planned"]
+    types = [{"code": t.code, "name_zh": t.name_zh, "color": t.color, "radius_urban_m": t.radius_urban_m,
+              "radius_rural_m": t.radius_rural_m} for t in service_types.service_types(session)]
+    _, info = cache.get(session)
+    return MapData(kind, counties, townships, stations.reset_index(drop=True), types, info.population_is_modelled,
+                   type_code)
+
+
+def stations_data(session: Session, cache: ModelCache) -> MapData:
+    """All stations by type."""
+    return _base(session, "stations", cache)
+
+
+def coverage_data(session: Session, cache: ModelCache, type_code: str) -> MapData:
+    """Townships with their covered share of one type, its stations, and uncovered people on hexagons."""
+    base = _base(session, "coverage", cache, type_code)
+    model, info = cache.get(session)
+    table = coverage_report(session, model, info, level="township", type_code=type_code)
+    townships = base.townships.merge(
+        table[["region_code", "stations", "covered_population", "covered_share", "uncovered_population"]],
+        left_on="code", right_on="region_code", how="left").fillna({"covered_share": 0.0})
+    kind = type_radii(session, type_code)[0]
+    covered = model.covered_by_type(counted_stations(session), kind)
+    uncovered = np.where(covered, 0.0, model.grid.population)
+    parents = np.array([h3.cell_to_parent(h3.int_to_str(int(c)), DISPLAY_RESOLUTION) for c in model.grid.cell])
+    sums = pd.Series(uncovered).groupby(parents).sum()
+    sums = sums[sums >= 1]
+    polygons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]) for cell in sums.index]
+    hexagons = gpd.GeoDataFrame({"cell": sums.index, "uncovered": sums.to_numpy().round()}, geometry=polygons,
+                                crs=4326)
+    city = table["covered_population"].sum(), table["population"].sum()
+    return MapData(**{**base.__dict__, "townships": townships, "hexagons": hexagons,
+                      "figures": {"covered": city[0], "population": city[1], "kind": kind.name_zh}})
+
+
+def gaps_data(session: Session, cache: ModelCache) -> MapData:
+    """Built vs required per county and type, townships without a workers' home, city targets."""
+    base = _base(session, "gaps", cache)
+    rows = gaps.gaps(session, cache=cache)
+    return MapData(**{**base.__dict__, "gap_rows": rows, "target_summary": gaps.summary(rows)})
+
+
+def plan_data(session: Session, cache: ModelCache, type_code: str, add: int, min_per_county: int = 0, *,
+              solve: Callable[..., planning.PlanResult] | None = None) -> MapData:
+    """A greedy siting proposal with before/after figures (not saved).
+
+    ``solve`` runs ``planning.propose`` somewhere else (the server's solver processes, see
+    ``geo.solver_pool``); by default it runs here.
+    """
+    base = _base(session, "plan", cache, type_code)
+    model, info = cache.get(session)
+    kind = type_radii(session, type_code)[0]
+    result = (solve or _here)(planning.propose, model, counted_stations(session), kind, info.resolution, add=add,
+                              min_per_county=min_per_county)
+    names = dict(zip(base.townships["code"], base.townships["name"], strict=True))
+    proposals = result.proposals.assign(township_name=result.proposals["township_code"].map(names))
+    return MapData(**{**base.__dict__, "proposals": proposals, "figures": {
+        "kind": kind.name_zh, "before": result.covered_before, "after": result.covered_after,
+        "population": result.population, "upper_bound": result.solution.upper_bound,
+        "objective": result.solution.objective}})
+
+
+def _here(function: Callable[..., planning.PlanResult], *args: Any, **kwargs: Any) -> planning.PlanResult:
+    return function(*args, **kwargs)
+
+
+def station_data(session: Session, cache: ModelCache, station_id: int) -> MapData:
+    """One station with its service area."""
+    stations = catalogue.stations_frame(session, catalogue.StationFilter(ids=(station_id,)))
+    if stations.empty:
+        raise NotFound(f"station {station_id} does not exist")
+    base = _base(session, "station", cache, stations["type_code"].iloc[0], include_planned=True)
+    return MapData(**{**base.__dict__, "stations": stations.reset_index(drop=True)})

@@ -1,0 +1,260 @@
+"""The registry's write path: validation, create, update and (soft) delete of stations.
+
+Every write checks its input fully before it touches a row, names the field (and row, for
+files) of every problem, and runs in the caller's transaction, so a bad write changes
+nothing. Updates and deletes carry the version the writer read; a stale version is refused
+(optimistic locking), so two planners can never silently overwrite each other. The database
+triggers assign county and township and record the history of every change.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.core import crs, hours
+from geo.core.crs import CoordSystem
+from geo.errors import InputError, InputErrors, NotFound, VersionConflict
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+WRITABLE = ("type_code", "name", "address", "status", "opening_hours", "amenities", "phone",
+            "managing_union", "is_demo", "source")
+
+
+class StationInput(BaseModel):
+    """The properties a writer sends for one station (coordinates come separately)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    type_code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    address: str = Field(default="", max_length=500)
+    status: Literal["open", "closed", "planned"] = "open"
+    opening_hours: hours.OpeningHours | str | None = None
+    amenities: list[str] = Field(default_factory=list, max_length=30)
+    phone: str | None = Field(default=None, max_length=40, pattern=r"^[0-9+\-() ]*$")
+    managing_union: str | None = Field(default=None, max_length=200)
+    is_demo: bool = False
+    source: str = Field(default="", max_length=500)
+
+    @field_validator("type_code", "name", "address", "phone", "managing_union", "source")
+    @classmethod
+    def _no_control_characters(cls, value: str | None) -> str | None:
+        """PostgreSQL text cannot hold NUL, and XML (an .xlsx export, a GML client) none of the
+        other C0 controls but tab, line feed and carriage return: a name with one stored fine
+        and then made every workbook export fail."""
+        match = _CONTROL.search(value) if value is not None else None
+        if match:
+            code = f"U+{ord(match.group()):04X}"
+            raise ValueError(f"含控制字符 {code}（位置 {match.start()}）/ contains the control character {code} "
+                             f"at position {match.start()}")
+        return value
+
+    @field_validator("opening_hours", mode="before")
+    @classmethod
+    def _hours(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return hours.parse_simple(value) if value.strip() else None
+        return value
+
+    @field_validator("amenities", mode="before")
+    @classmethod
+    def _amenity_list(cls, value: Any) -> Any:
+        if isinstance(value, str):  # CSV cells: "water;rest" or "water,rest"
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+
+@dataclass(frozen=True)
+class StationWrite:
+    """A checked station, WGS-84, ready to store."""
+
+    values: dict[str, Any]
+    lon: float
+    lat: float
+    station_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """What a station may say: the known types and amenities."""
+
+    types: frozenset[str]
+    amenities: frozenset[str]
+
+    @classmethod
+    def load(cls, session: Session, amenities: set[str]) -> Vocabulary:
+        types = frozenset(session.execute(text("SELECT code FROM service_type")).scalars())
+        return cls(types=types, amenities=frozenset(amenities))
+
+
+def _pydantic_errors(error: ValidationError, row: int | None, file: str | None) -> list[InputError]:
+    return [InputError(item["msg"], file=file, row=row, field=".".join(map(str, item["loc"])) or None)
+            for item in error.errors()]
+
+
+def check_properties(properties: dict[str, Any], vocabulary: Vocabulary, *, row: int | None = None,
+                     file: str | None = None) -> tuple[dict[str, Any] | None, list[InputError]]:
+    """Validate one station's properties; return storable values or the errors found."""
+    try:
+        parsed = StationInput.model_validate(properties)
+    except ValidationError as error:
+        return None, _pydantic_errors(error, row, file)
+    except ValueError as error:  # parse_simple raising inside a validator
+        return None, [InputError(str(error), file=file, row=row, field="opening_hours")]
+    errors = []
+    if parsed.type_code not in vocabulary.types:
+        errors.append(InputError(f"unknown service type {parsed.type_code!r}; known: "
+                                 f"{', '.join(sorted(vocabulary.types))}", file=file, row=row, field="type_code"))
+    unknown = [a for a in parsed.amenities if a not in vocabulary.amenities]
+    if unknown:
+        errors.append(InputError(f"unknown amenity {', '.join(map(repr, unknown))}; known: "
+                                 f"{', '.join(sorted(vocabulary.amenities))}", file=file, row=row, field="amenities"))
+    values = parsed.model_dump()
+    values["opening_hours"] = hours.to_json(parsed.opening_hours) if parsed.opening_hours else {}
+    return (None if errors else values), errors
+
+
+def check_coordinates(lon: Any, lat: Any, *, row: int | None = None, file: str | None = None,
+                      field_prefix: str = "") -> list[InputError]:
+    """Finite numbers in range; field names ``lon``/``lat`` (with a prefix, e.g. ``geometry.``)."""
+    errors = []
+    for name, value, limit in (("lon", lon, 180), ("lat", lat, 90)):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            errors.append(InputError(f"{value!r} is not a number", file=file, row=row, field=field_prefix + name))
+            continue
+        if not np.isfinite(number) or abs(number) > limit:
+            errors.append(InputError(f"{value!r} is not a {name} in degrees (±{limit})", file=file, row=row,
+                                     field=field_prefix + name))
+    return errors
+
+
+def to_wgs84(lon: np.ndarray, lat: np.ndarray, source: CoordSystem) -> tuple[np.ndarray, np.ndarray]:
+    """Writers may send GCJ-02 or BD-09; only WGS-84 is stored."""
+    return crs.convert(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), source=source, target="wgs84")
+
+
+def outside_region(session: Session, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Indices of the points that no county polygon covers (one query for all points)."""
+    if len(lon) == 0:
+        return np.zeros(0, dtype=int)
+    rows = session.execute(text("""
+        SELECT p.i - 1 FROM unnest(CAST(:lon AS float8[]), CAST(:lat AS float8[])) WITH ORDINALITY AS p(lon, lat, i)
+        WHERE NOT EXISTS (SELECT 1 FROM region r WHERE r.level = 'county'
+                          AND ST_Covers(r.geom, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)))
+        ORDER BY p.i"""), {"lon": [float(x) for x in lon], "lat": [float(y) for y in lat]}).scalars()
+    return np.fromiter(rows, dtype=int)
+
+
+def insert(session: Session, writes: list[StationWrite]) -> list[int]:
+    """Insert checked stations (explicit ids kept, e.g. from an export) and return their ids."""
+    ids = []
+    for write in writes:
+        params = write.values | {"lon": write.lon, "lat": write.lat, "id": write.station_id}
+        columns = ", ".join(WRITABLE)
+        placeholders = ", ".join(f":{name}" if name != "opening_hours" else "CAST(:opening_hours AS jsonb)"
+                                 for name in WRITABLE)
+        params["opening_hours"] = _json(params["opening_hours"])
+        if write.station_id is None:
+            sql = f"INSERT INTO station ({columns}, geom) VALUES ({placeholders}, {_POINT}) RETURNING id"
+        else:
+            sql = (f"INSERT INTO station (id, {columns}, geom) OVERRIDING SYSTEM VALUE "
+                   f"VALUES (:id, {placeholders}, {_POINT}) RETURNING id")
+        ids.append(session.execute(text(sql), params).scalar_one())
+    if any(write.station_id is not None for write in writes):
+        session.execute(text("SELECT setval(pg_get_serial_sequence('station', 'id'), "
+                             "greatest((SELECT max(id) FROM station), 1))"))
+    return ids
+
+
+_POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
+
+
+def _json(value: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def current(session: Session, station_id: int) -> dict[str, Any]:
+    """The stored station (not deleted) as a dict with lon/lat; NotFound otherwise."""
+    row = session.execute(text(f"""
+        SELECT id, version, {', '.join(WRITABLE)}, ST_X(geom) AS lon, ST_Y(geom) AS lat
+        FROM station WHERE id = :id AND deleted_at IS NULL"""), {"id": station_id}).mappings().one_or_none()
+    if row is None:
+        raise NotFound(f"station {station_id} does not exist")
+    return dict(row)
+
+
+def update(session: Session, station_id: int, write: StationWrite, *, expected_version: int) -> int:
+    """Replace a station's properties and position if it is still at ``expected_version``.
+
+    Returns the new version. Raises NotFound, or VersionConflict when someone changed it first.
+    """
+    assignments = ", ".join(
+        f"{name} = CAST(:opening_hours AS jsonb)" if name == "opening_hours" else f"{name} = :{name}"
+        for name in WRITABLE)
+    params = write.values | {"lon": write.lon, "lat": write.lat, "id": station_id, "expected": expected_version,
+                             "opening_hours": _json(write.values["opening_hours"])}
+    new_version = session.execute(text(f"""
+        UPDATE station SET {assignments}, geom = {_POINT}
+        WHERE id = :id AND version = :expected AND deleted_at IS NULL RETURNING version"""), params).scalar()
+    if new_version is None:
+        _raise_missing_or_stale(session, station_id, expected_version)
+    return int(new_version)
+
+
+def delete(session: Session, station_id: int, *, expected_version: int) -> int:
+    """Soft-delete a station at ``expected_version``: it disappears from every read, its row and
+    history stay (``deleted_at`` is set, so the history trigger records the change)."""
+    new_version = session.execute(text("""
+        UPDATE station SET deleted_at = now()
+        WHERE id = :id AND version = :expected AND deleted_at IS NULL RETURNING version"""),
+        {"id": station_id, "expected": expected_version}).scalar()
+    if new_version is None:
+        _raise_missing_or_stale(session, station_id, expected_version)
+    return int(new_version)
+
+
+def _raise_missing_or_stale(session: Session, station_id: int, expected: int) -> None:
+    version = session.execute(text("SELECT version FROM station WHERE id = :id AND deleted_at IS NULL"),
+                              {"id": station_id}).scalar()
+    if version is None:
+        raise NotFound(f"station {station_id} does not exist")
+    raise VersionConflict(station_id, expected, int(version))
+
+
+def history(session: Session, station_id: int) -> list[dict[str, Any]]:
+    """Every change of one station, oldest first: who, when, what, and which fields changed."""
+    rows = session.execute(text("""
+        SELECT id, action, changed_by, changed_at, old_row, new_row FROM station_history
+        WHERE station_id = :id ORDER BY id"""), {"id": station_id}).mappings().all()
+    if not rows:
+        raise NotFound(f"station {station_id} has no history")
+    result = []
+    for row in rows:
+        old, new = row["old_row"] or {}, row["new_row"] or {}
+        ignored = {"version", "updated_at"}
+        changed = sorted(k for k in set(old) | set(new) if k not in ignored and old.get(k) != new.get(k))
+        action = "delete" if row["action"] == "update" and new.get("deleted_at") and not old.get("deleted_at") \
+            else row["action"]
+        result.append({"id": row["id"], "action": action, "changed_by": row["changed_by"],
+                       "changed_at": row["changed_at"], "changed_fields": changed if row["action"] == "update" else [],
+                       "old": row["old_row"], "new": row["new_row"]})
+    return result
+
+
+def raise_if_errors(errors: list[InputError], *, file: str | None = None) -> None:
+    """One error as itself, several as InputErrors."""
+    if len(errors) == 1 and file is None:
+        raise errors[0]
+    if errors:
+        raise InputErrors(errors, file=file)

@@ -1,0 +1,298 @@
+"""Bulk import and export of stations: CSV, GeoJSON and XLSX, in WGS-84, GCJ-02 or BD-09.
+
+Import is all or nothing: every row is checked first, and one bad row means nothing is
+written and *every* bad row is reported (row number as in the file, field, reason). Export
+writes the same columns import reads, so export → import → export gives the same rows, names
+such as ``=1+1`` included: no text cell is a formula in Excel (see :mod:`geo.export`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Font
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.core import crs, hours
+from geo.core.crs import CoordSystem
+from geo.core.export import append_row, csv_bytes, unescape_formula
+from geo.errors import InputError, InputErrors
+from geo.services import registry
+from geo.store import catalogue
+
+Format = Literal["csv", "geojson", "xlsx"]
+FORMATS: tuple[Format, ...] = ("csv", "geojson", "xlsx")
+COLUMNS = ["id", "type_code", "name", "address", "lon", "lat", "status", "opening_hours", "amenities", "phone",
+           "managing_union", "is_demo", "source"]
+# Filled in by the database on write; exported for reading, ignored on import.
+DERIVED = ["county_code", "township_code", "version"]
+HEADERS_ZH = {"id": "编号 id", "type_code": "类型 type_code", "name": "名称 name", "address": "地址 address",
+              "lon": "经度 lon", "lat": "纬度 lat", "status": "状态 status", "opening_hours": "开放时间 opening_hours",
+              "amenities": "设施 amenities", "phone": "电话 phone", "managing_union": "管理工会 managing_union",
+              "is_demo": "演示 is_demo", "source": "来源 source", "county_code": "县级代码 county_code",
+              "township_code": "乡级代码 township_code", "version": "版本 version"}
+
+
+def format_of(name: str, given: str | None = None) -> Format:
+    """The format named, or the one the file name's suffix says."""
+    value = (given or Path(name).suffix.lstrip(".")).lower()
+    value = {"json": "geojson"}.get(value, value)
+    if value not in FORMATS:
+        raise InputError(f"unknown format {value!r}: csv, geojson or xlsx", field="format")
+    return value  # type: ignore[return-value]
+
+
+# ---- reading files into rows ------------------------------------------------------------
+
+def read_rows(content: bytes, file_format: Format, *, file: str) -> list[tuple[int, dict[str, Any]]]:
+    """(row number as a person sees it, cells) for every station in the file."""
+    if file_format == "geojson":
+        return _geojson_rows(content, file)
+    if file_format == "csv":
+        try:
+            frame = pd.read_csv(io.StringIO(decode_utf8(content, file=file)), dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+            raise InputError(f"无法读取的 CSV / not a readable CSV: {error}", file=file) from error
+        frame = frame.map(unescape_formula)  # the "'" export put before "=1+1"
+    else:
+        try:
+            sheet = load_workbook(io.BytesIO(content), read_only=True, data_only=True).worksheets[0]
+        except Exception as error:  # openpyxl raises many kinds for a non-workbook
+            raise InputError(f"无法读取的 .xlsx 工作簿 / not a readable .xlsx workbook: {error}", file=file) from error
+        values = list(sheet.iter_rows(values_only=True))
+        if not values:
+            raise InputError("第一个工作表为空 / the first sheet is empty", file=file)
+        frame = pd.DataFrame(values[1:], columns=[str(v) if v is not None else "" for v in values[0]])
+        frame = frame.astype(object).where(frame.notna(), "")
+    inverse = {zh: code for code, zh in HEADERS_ZH.items()}
+    frame = frame.rename(columns=lambda name: inverse.get(str(name).strip(), str(name).strip()))
+    _check_columns(list(frame.columns), file)
+    return [(number, {k: v for k, v in record.items() if k not in DERIVED})
+            for number, record in zip(range(2, len(frame) + 2), frame.to_dict("records"), strict=True)]
+
+
+def decode_utf8(content: bytes, *, file: str, lines_are_rows: bool = True) -> str:
+    """The file's text (a UTF-8 BOM dropped); InputError at the first byte that is not UTF-8.
+
+    The error gives the byte's offset in the file as uploaded and, for CSV, its line as the row
+    (header = row 1, as every import error counts rows). Decoding here rather than in pandas is
+    what makes both right: pandas reports an offset within its read buffer, after the BOM, and no
+    row. Excel saves "CSV" in GBK on Chinese Windows, so the usual fix is named too.
+    """
+    bom = len(codecs.BOM_UTF8) if content.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return content[bom:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = bom + error.start
+        line = content.count(b"\n", 0, offset) + 1
+        byte = f"0x{content[offset]:02x}"
+        zh = f"不是 UTF-8 编码：{f'第 {line} 行，' if lines_are_rows else ''}偏移 {offset} 字节处的 {byte} 无法解码"
+        en = f"not UTF-8: byte {byte} at offset {offset}{f' (line {line})' if lines_are_rows else ''} cannot be decoded"
+        if _is_gb18030(content[bom:]):
+            zh, en = f"{zh}，文件似为 GBK/GB18030 编码", f"{en}; the file looks GBK/GB18030-encoded"
+        raise InputError(f"{zh}；请另存为 UTF-8（Excel：“CSV UTF-8”）/ {en}; save it as UTF-8",
+                         file=file, row=line if lines_are_rows else None) from error
+
+
+def _is_gb18030(content: bytes) -> bool:
+    try:
+        content.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _check_columns(columns: list[str], file: str) -> None:
+    unknown = [name for name in columns if name and name not in COLUMNS and name not in DERIVED]
+    if unknown:
+        raise InputError(f"unknown column(s) {', '.join(unknown)}; expected {', '.join(COLUMNS)}",
+                         file=file, field=unknown[0])
+    missing = [name for name in ("type_code", "name", "lon", "lat") if name not in columns]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}", file=file, field=missing[0])
+
+
+def _geojson_rows(content: bytes, file: str) -> list[tuple[int, dict[str, Any]]]:
+    text = decode_utf8(content, file=file, lines_are_rows=False)  # a feature is no line: offset only
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(f"不是有效的 JSON / not valid JSON: {error}", file=file) from error
+    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+        raise InputError("expected a GeoJSON FeatureCollection", file=file, field="type")
+    rows = []
+    for number, feature in enumerate(document.get("features") or [], start=1):
+        properties = dict((feature or {}).get("properties") or {})
+        geometry = (feature or {}).get("geometry") or {}
+        coordinates = geometry.get("coordinates") if geometry.get("type") == "Point" else None
+        if not isinstance(coordinates, list) or len(coordinates) < 2:
+            properties["lon"], properties["lat"] = None, None
+            properties["_geometry_error"] = "geometry must be a Point with [lon, lat]"
+        else:
+            properties["lon"], properties["lat"] = coordinates[0], coordinates[1]
+        if feature.get("id") is not None:
+            properties.setdefault("id", feature["id"])
+        for name in DERIVED + ["type_name", "region_is_approximate", "opening_hours_text", "open_now",
+                               "created_at", "updated_at", "plan_id"]:
+            properties.pop(name, None)
+        rows.append((number, properties))
+    return rows
+
+
+# ---- checking and writing ---------------------------------------------------------------
+
+def _cell(value: Any) -> Any:
+    return None if value is None or (isinstance(value, str) and value.strip() == "") else value
+
+
+def _boolean(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"true": True, "false": False, "1": True, "0": False, "是": True, "否": False}.get(
+            value.strip().lower(), value)
+    return value
+
+
+def check_rows(session: Session, rows: list[tuple[int, dict[str, Any]]], vocabulary: registry.Vocabulary, *,
+               source_crs: CoordSystem, file: str) -> list[registry.StationWrite]:
+    """Check every row; InputErrors listing each bad row's number, field and reason."""
+    errors: list[InputError] = []
+    prepared: list[tuple[int, dict[str, Any], int | None]] = []
+    for number, cells in rows:
+        cells = {key: _cell(value) for key, value in cells.items()}
+        if "_geometry_error" in cells:
+            errors.append(InputError(cells.pop("_geometry_error"), file=file, row=number, field="geometry"))
+        station_id, id_error = _station_id(cells.pop("id", None))
+        if id_error:
+            errors.append(InputError(id_error, file=file, row=number, field="id"))
+        lon, lat = cells.pop("lon", None), cells.pop("lat", None)
+        coordinate_errors = registry.check_coordinates(lon, lat, row=number, file=file)
+        errors += coordinate_errors
+        properties = {k: v for k, v in cells.items() if v is not None}
+        if "is_demo" in properties:
+            properties["is_demo"] = _boolean(properties["is_demo"])
+        if isinstance(properties.get("opening_hours"), str) and properties["opening_hours"].lstrip().startswith("{"):
+            try:
+                properties["opening_hours"] = json.loads(properties["opening_hours"])
+            except json.JSONDecodeError:
+                errors.append(InputError("opening hours: not valid JSON", file=file, row=number,
+                                         field="opening_hours"))
+                continue
+        values, property_errors = registry.check_properties(properties, vocabulary, row=number, file=file)
+        errors += property_errors
+        if values is not None and not coordinate_errors:
+            prepared.append((number, values | {"lon": float(lon), "lat": float(lat)}, station_id))
+    errors += _id_errors(session, [(number, station_id) for number, _, station_id in prepared], file)
+    writes = []
+    if prepared:
+        lon, lat = registry.to_wgs84([p[1]["lon"] for p in prepared], [p[1]["lat"] for p in prepared], source_crs)
+        for index in registry.outside_region(session, lon, lat):
+            errors.append(InputError("the point lies outside the region", file=file, row=prepared[index][0],
+                                     field="lon"))
+        writes = [registry.StationWrite({k: v for k, v in values.items() if k not in ("lon", "lat")},
+                                        float(x), float(y), station_id)
+                  for (_, values, station_id), x, y in zip(prepared, lon, lat, strict=True)]
+    if errors:
+        errors.sort(key=lambda error: (error.row or 0, error.field or ""))
+        raise InputErrors(errors, file=file)
+    return writes
+
+
+def _station_id(value: Any) -> tuple[int | None, str | None]:
+    if value is None:
+        return None, None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None, f"{value!r} is not a whole number"
+    if not number.is_integer() or number < 1:
+        return None, f"{value!r} is not a positive whole number"
+    return int(number), None
+
+
+def _id_errors(session: Session, ids: list[tuple[int, int | None]], file: str) -> list[InputError]:
+    given = [(number, station_id) for number, station_id in ids if station_id is not None]
+    errors, seen = [], {}
+    for number, station_id in given:
+        if station_id in seen:
+            errors.append(InputError(f"duplicate id {station_id} (also row {seen[station_id]})", file=file,
+                                     row=number, field="id"))
+        seen.setdefault(station_id, number)
+    existing = set(session.execute(text("SELECT id FROM station WHERE id = ANY(CAST(:ids AS bigint[]))"),
+                                   {"ids": list(seen)}).scalars()) if seen else set()
+    errors += [InputError(f"duplicate id {station_id}: a station with this id exists", file=file, row=number,
+                          field="id") for station_id, number in seen.items() if station_id in existing]
+    return errors
+
+
+def import_stations(session: Session, content: bytes, *, file: str, file_format: Format,
+                    source_crs: CoordSystem, amenities: set[str]) -> list[int]:
+    """Check the whole file, then insert every station in the caller's transaction."""
+    rows = read_rows(content, file_format, file=file)
+    if not rows:
+        raise InputError("the file holds no stations", file=file)
+    writes = check_rows(session, rows, registry.Vocabulary.load(session, amenities), source_crs=source_crs, file=file)
+    return registry.insert(session, writes)
+
+
+# ---- export -----------------------------------------------------------------------------
+
+def export_frame(session: Session, where: catalogue.StationFilter, target_crs: CoordSystem) -> pd.DataFrame:
+    """The stations as the rows import reads (plus read-only county, township, version)."""
+    frame = catalogue.stations_frame(session, where)
+    lon, lat = crs.convert(frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy(), source="wgs84", target=target_crs)
+    out = pd.DataFrame({
+        "id": frame["id"].to_numpy(), "type_code": frame["type_code"], "name": frame["name"],
+        "address": frame["address"], "lon": np.round(lon, 8), "lat": np.round(lat, 8), "status": frame["status"],
+        "opening_hours": [_hours_cell(value) for value in frame["opening_hours"]],
+        "amenities": [";".join(values) for values in frame["amenities"]],
+        "phone": frame["phone"].fillna(""), "managing_union": frame["managing_union"].fillna(""),
+        "is_demo": frame["is_demo"], "source": frame["source"],
+        "county_code": frame["county_code"].fillna(""), "township_code": frame["township_code"].fillna(""),
+        "version": frame["version"],
+    })
+    return out.reset_index(drop=True)
+
+
+def _hours_cell(value: dict[str, Any]) -> str:
+    parsed = hours.from_json(value)
+    if parsed.note:  # the compact text has no room for a note: keep the structured form
+        return json.dumps(hours.to_json(parsed), ensure_ascii=False, sort_keys=True)
+    return hours.format_simple(parsed)
+
+
+def export_bytes(frame: pd.DataFrame, file_format: Format, *, notice: str) -> bytes:
+    """The export file's bytes; the notice (demo data, coordinate system) travels with it."""
+    if file_format == "csv":
+        return csv_bytes(frame)
+    if file_format == "geojson":
+        features = [{"type": "Feature", "id": int(row["id"]),
+                     "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+                     "properties": {k: _plain(v) for k, v in row.items() if k not in ("lon", "lat")}}
+                    for row in frame.to_dict("records")]
+        return json.dumps({"type": "FeatureCollection", "name": "unionmap stations", "notice": notice,
+                           "features": features}, ensure_ascii=False).encode("utf-8")
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "站点 stations"
+    append_row(sheet, [HEADERS_ZH[name] for name in frame.columns])
+    for row in frame.itertuples(index=False):
+        append_row(sheet, [_plain(value) for value in row])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    append_row(workbook.create_sheet("说明 notes"), [notice])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

@@ -1,0 +1,114 @@
+"""Read queries on the catalogue: stations with filters, table counts for health checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from geo.errors import InputError
+from geo.store.models import Base, ServiceType
+
+
+@dataclass(frozen=True)
+class StationFilter:
+    """Which stations to read; None means any."""
+
+    type_code: str | None = None
+    county: str | None = None
+    township: str | None = None
+    status: str | None = None
+    bbox: tuple[float, float, float, float] | None = None  # west, south, east, north (WGS-84)
+    is_demo: bool | None = None
+    amenities: tuple[str, ...] = ()  # stations offering all of these
+    ids: tuple[int, ...] | None = None
+
+
+def check_type(session: Session, type_code: str, *, field: str = "type") -> None:
+    """Raise an InputError naming ``field`` if ``type_code`` is not a known service type."""
+    known = list(session.scalars(select(ServiceType.code).order_by(ServiceType.sort_order)))
+    if type_code not in known:
+        raise InputError(f"unknown service type {type_code!r}; known: {', '.join(known)}", field=field)
+
+
+STATIONS_SQL = text("""
+        SELECT s.id, s.type_code, t.name_zh AS type_name, s.name, s.address, s.status,
+               s.opening_hours, s.opening_hours::text AS opening_hours_json, s.amenities, s.phone,
+               s.managing_union, s.is_demo, s.source, s.version, s.plan_id, s.county_code, s.township_code,
+               coalesce(r.boundary_is_approximate, false) AS region_is_approximate,
+               s.created_at, s.updated_at, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat, s.geom
+        FROM station s
+        JOIN service_type t ON t.code = s.type_code
+        LEFT JOIN region r ON r.code = s.township_code
+        WHERE s.deleted_at IS NULL
+          AND (CAST(:type_code AS text) IS NULL OR s.type_code = :type_code)
+          AND (CAST(:county AS text) IS NULL OR s.county_code = :county)
+          AND (CAST(:township AS text) IS NULL OR s.township_code = :township)
+          AND (CAST(:status AS text) IS NULL OR s.status = :status)
+          AND (CAST(:is_demo AS boolean) IS NULL OR s.is_demo = :is_demo)
+          AND s.amenities @> CAST(:amenities AS text[])
+          AND (CAST(:ids AS bigint[]) IS NULL OR s.id = ANY(CAST(:ids AS bigint[])))
+          AND (CAST(:west AS float8) IS NULL
+               OR s.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
+        ORDER BY s.id
+    """)
+
+
+def _station_parameters(session: Session, where: StationFilter) -> dict[str, object]:
+    if where.type_code is not None:
+        check_type(session, where.type_code)
+    west, south, east, north = where.bbox or (None, None, None, None)
+    return {"type_code": where.type_code, "county": where.county, "township": where.township,
+            "status": where.status, "is_demo": where.is_demo, "amenities": list(where.amenities),
+            "ids": list(where.ids) if where.ids is not None else None,
+            "west": west, "south": south, "east": east, "north": north}
+
+
+def stations_frame(session: Session, where: StationFilter = StationFilter()) -> gpd.GeoDataFrame:
+    """Stations matching the filter, WGS-84, with their type name and region flags."""
+    frame = gpd.read_postgis(STATIONS_SQL, session.connection(), geom_col="geom",
+                             params=_station_parameters(session, where))
+    return missing_as_none(frame.rename_geometry("geometry"))
+
+
+def station_rows(session: Session, where: StationFilter = StationFilter()) -> list[dict[str, Any]]:
+    """The same stations as plain dicts (``lon``/``lat`` in WGS-84, NULL as None), for the API's
+    hot path: no DataFrame, no geometry objects (measured: 42 ms → a few ms for 136 stations)."""
+    result = session.execute(STATIONS_SQL, _station_parameters(session, where))
+    return [dict(row) for row in result.mappings()]
+
+
+def missing_as_none(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose missing values (NaN, NaT, pd.NA) are None, in every column but the geometry.
+
+    pandas 3 reads a NULL text as NaN (its ``str`` dtype cannot hold None), and NaN is neither a
+    string to a response schema, nor JSON, nor empty to a map popup (``nan or '—'`` is ``nan``).
+    Columns with missing values become ``object`` dtype; lists and dicts in cells are kept.
+    """
+    geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
+    columns = [name for name in frame.columns if name != geometry and frame[name].isna().any()]
+    if not columns:
+        return frame
+    out = frame.copy()
+    for name in columns:
+        values = out[name].astype(object)
+        out[name] = values.where(values.notna(), None)
+    return out
+
+
+def table_counts(session: Session) -> dict[str, int]:
+    """Row count of every table of the schema."""
+    return {
+        table.name: session.scalar(select(func.count()).select_from(table)) or 0
+        for table in Base.metadata.sorted_tables
+    }
+
+
+def postgis_version(session: Session) -> str:
+    """PostGIS version of the connected database."""
+    return str(session.scalar(text("SELECT postgis_lib_version()")))
+

@@ -1,0 +1,99 @@
+"""The nearest stations to a point, by true distance in metres.
+
+PostGIS's KNN operator ``<->`` walks the GiST index in planar degree order, which is fast but
+not the order of distances on the ground (a degree of longitude is shorter than one of
+latitude). So a batch is taken in KNN order, ranked by geodesic distance, and the batch is
+widened until no station outside it could be nearer than the last one kept.
+
+This is the phone finder's hot path: plain rows, hours parsed once per distinct schedule
+(:func:`geo.hours.read_stored`), one statement per batch.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from psycopg.rows import dict_row
+from sqlalchemy.orm import Session
+
+from geo.core import hours
+
+# Metres per degree along a meridian (the shortest way a degree of KNN distance can shrink to).
+_M_PER_DEGREE = 110_574.0
+
+_SELECT = """
+    SELECT s.id, s.type_code, t.name_zh AS type_name, s.name, s.address, s.opening_hours::text AS hours_json,
+           s.amenities, s.phone, s.is_demo, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
+           ST_Distance(s.geom::geography, p.g::geography) AS distance_m,
+           s.geom <-> p.g AS knn_deg
+    FROM station s
+    JOIN service_type t ON t.code = s.type_code,
+         (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g) p
+    WHERE s.deleted_at IS NULL AND s.status = 'open' {filters}
+    ORDER BY s.geom <-> p.g
+    LIMIT %(batch)s"""
+
+
+@lru_cache(maxsize=4)
+def _statement(by_type: bool, by_amenities: bool) -> str:
+    """The query with only the filters asked for: PostgreSQL's generic plan for an
+    ``x IS NULL OR …`` filter scans and sorts every station (see :func:`_fetch`)."""
+    filters = ("AND s.type_code = %(type_code)s " if by_type else "") + (
+        "AND s.amenities @> %(amenities)s::text[]" if by_amenities else "")
+    return _SELECT.format(filters=filters)
+
+
+def _fetch(session: Session, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows as dicts, on the session's own psycopg connection (same transaction): on this hot
+    path SQLAlchemy's statement machinery cost more CPU than the query itself.
+
+    Prepared (parsed and planned once per connection) unless amenities are asked for: the
+    generic plan of ``amenities @> $n`` guesses one matching row and sorts instead of walking
+    the GiST index, so that variant is planned for its actual values each time.
+    """
+    by_amenities = bool(params["amenities"])
+    statement = _statement(params["type_code"] is not None, by_amenities)
+    driver = session.connection().connection.driver_connection
+    with driver.cursor(row_factory=dict_row) as cursor:  # type: ignore[union-attr]
+        return cursor.execute(statement, params, prepare=not by_amenities).fetchall()
+
+
+def nearest(session: Session, *, lon: float, lat: float, type_code: str | None = None,
+            amenities: tuple[str, ...] = (), open_at: datetime | None = None, timezone: str = "Asia/Shanghai",
+            limit: int = 5) -> list[dict[str, Any]]:
+    """Open stations nearest to (lon, lat) WGS-84, nearest first, with ``distance_m``, ``open_now``
+    and ``opening_hours_text``.
+
+    With ``open_at``, only stations open at that moment (by their hours, in ``timezone``) are
+    kept; ``open_now`` is computed either way (None when the hours are unknown).
+    """
+    local_now = (open_at or datetime.now().astimezone()).astimezone(ZoneInfo(timezone))
+    batch = max(4 * limit, 20)
+    while True:
+        rows = _fetch(session, {"lon": lon, "lat": lat, "type_code": type_code, "amenities": list(amenities),
+                                "batch": batch})
+        rows.sort(key=lambda row: (row["distance_m"], row["id"]))
+        kept = []
+        for row in rows:  # hours are looked at only as far down the list as needed
+            schedule, row["opening_hours_text"] = hours.read_stored(row.pop("hours_json"))
+            row["open_now"] = hours.is_open(schedule, local_now)
+            if open_at is None or row["open_now"] is True:
+                kept.append(row)
+                if len(kept) == limit:
+                    break
+        exhausted = len(rows) < batch
+        if exhausted or (len(kept) == limit and kept[-1]["distance_m"] <= _reach_m(rows, lat)):
+            return kept
+        batch *= 4
+
+
+def _reach_m(rows: list[dict[str, Any]], lat: float) -> float:
+    """A distance no station beyond the batch can beat: its KNN degrees times the fewest metres
+    a degree can hold here (longitude near the pole side of the batch)."""
+    furthest_deg = max(float(row["knn_deg"]) for row in rows)
+    fewest = _M_PER_DEGREE * math.cos(math.radians(min(abs(lat) + furthest_deg, 89.0)))
+    return furthest_deg * min(fewest, _M_PER_DEGREE)
