@@ -18,7 +18,7 @@ from api.hosts import TrustedHosts
 from api.quota import SlidingWindow
 from api.routers import analysis, finder, health, home, maps, ogc, regions, station_writes, stations, transfer
 from api.security_headers import SecurityHeaders
-from geo.analysis.siting import InfeasibleProblem
+from geo.analysis.siting import InfeasibleProblem, SolverFailed
 from geo.analysis.solver_pool import Cancelled, SolverBusy, SolverPool, TimeLimitExceeded
 from geo.errors import (
     InputError,
@@ -36,7 +36,7 @@ from geo.store import features as ogc_queries
 from maps import assets
 
 ERROR_STATUS: dict[type[UnionmapError], int] = {
-    NotFound: 404, InputError: 422, InputErrors: 422, InfeasibleProblem: 422,
+    NotFound: 404, InputError: 422, InputErrors: 422, InfeasibleProblem: 422, SolverFailed: 422,
     VersionConflict: 412, PreconditionRequired: 428, NoGrid: 409, TimeLimitExceeded: 422, SolverBusy: 503,
     Cancelled: 499,  # the client has gone; nobody reads it (nginx's "client closed request")
 }

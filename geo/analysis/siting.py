@@ -43,8 +43,21 @@ class InfeasibleProblem(UnionmapError, ValueError):
     """No choice of k candidates meets the per-group minimums; the message names the group."""
 
 
-class SolverFailed(RuntimeError):
-    """The MILP solver stopped without a usable solution; the message carries HiGHS's status."""
+class SolverFailed(UnionmapError):
+    """The MILP solver stopped without a usable solution; the message carries HiGHS's status.
+
+    A user error in the sense that the user can act on it: the greedy method always answers, so
+    the API names ``method`` (422) and the CLI prints one line, never a traceback.
+    """
+
+    field = "method"
+
+    def __init__(self, status: str) -> None:
+        self.status = status
+        super().__init__(f"精确求解失败 / the exact solver failed: {status}; 请改用 greedy / use method greedy")
+
+    def __reduce__(self) -> tuple[type[SolverFailed], tuple[str]]:
+        return SolverFailed, (self.status,)  # crosses from the solver's process intact
 
 
 @dataclass(frozen=True, eq=False)

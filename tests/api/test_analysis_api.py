@@ -72,3 +72,18 @@ def test_an_impossible_county_minimum_is_a_422_naming_it(client: TestClient) -> 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["min_per_county"]
     assert client.get("/maps/plan", params={"min_per_county": 43}).status_code == 422
+
+
+def test_a_solver_failure_is_a_422_naming_the_method_with_the_solver_status(
+        client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    from geo.analysis.siting import SolverFailed
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise SolverFailed("HiGHS stopped with status 'Not Set'")
+
+    monkeypatch.setattr(client.app.state.solver_pool, "run", fail)
+    key = {"Authorization": f"Bearer {create_key(session, name='规划', role='editor')}"}  # exact needs a key
+    response = client.post("/api/v1/plans", json={"type": "love_station", "add": 3, "method": "exact"}, headers=key)
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"][0]
+    assert detail["loc"] == ["method"] and "'Not Set'" in detail["msg"] and "greedy" in detail["msg"]

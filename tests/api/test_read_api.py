@@ -76,7 +76,7 @@ def test_county_township_and_bbox_filters(client: TestClient, session: Session) 
 def test_bad_filters_get_a_422_naming_the_parameter(client: TestClient, params: dict, field: str) -> None:
     response = client.get("/api/v1/stations", params=params)
     assert response.status_code == 422
-    assert field in response.text
+    assert [entry["loc"][-1] for entry in response.json()["detail"]] == [field]
 
 
 def test_regions_by_level_carry_population_and_flags(client: TestClient) -> None:

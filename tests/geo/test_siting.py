@@ -297,3 +297,22 @@ def test_time_limited_exact_keeps_the_warm_start() -> None:
     covered = np.asarray(coverage[:, solved.chosen].sum(axis=1)).ravel() > 0
     assert solved.objective == float(weights[covered].sum())
     assert solved.seconds < 10.0
+
+
+def test_a_solver_failure_is_a_user_error_that_names_the_status_and_survives_a_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    import highspy
+
+    from geo.analysis.siting import SolverFailed
+
+    monkeypatch.setattr(highspy.Highs, "run", lambda self: highspy.HighsStatus.kOk)  # HiGHS never solves
+    coverage = sp.csr_matrix(np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]], dtype=bool))
+    weights = np.array([5.0, 4.0, 3.0, 2.0])
+    with pytest.raises(SolverFailed) as raised:
+        exact(coverage, weights, 2)
+    assert isinstance(raised.value, UnionmapError) and raised.value.field == "method"
+    assert raised.value.status == "HiGHS stopped with status 'Not Set'"
+    copy = pickle.loads(pickle.dumps(raised.value))  # as it comes back from the solver's process
+    assert str(copy) == str(raised.value) and str(copy).count("精确求解失败") == 1

@@ -91,7 +91,10 @@ def test_plan_map_numbers_the_proposals(client: TestClient) -> None:
     numbers = re.findall(r'unionmap-proposal\\".*?\\u003e(\d+)\\u003c', page)
     assert sorted(int(n) for n in numbers) == [1, 2, 3, 4]
     summary = BeautifulSoup(page, "html.parser").find(id="unionmap-plan-summary").get_text()
-    assert "规划前" in summary and "规划后" in summary
+    plan = client.post("/api/v1/plans", json={"type": "love_station", "add": 4}).json()  # the same greedy plan
+    assert f"规划前 before：{plan['covered_before']:,.0f} 人" in summary
+    assert f"规划后 after：{plan['covered_after']:,.0f} 人" in summary
+    assert f"新增覆盖 added：{plan['objective']:,.0f}" in summary and plan["objective"] > 0
 
 
 def test_station_map_and_missing_station(client: TestClient, session: Session) -> None:

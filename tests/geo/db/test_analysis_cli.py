@@ -142,3 +142,14 @@ def test_load_population_bad_file_changes_nothing(scratch_settings: Settings, sy
     assert result.exit_code == 2 and "not-a-raster.tif" in result.output
     with session_scope(scratch_settings) as session:
         assert session.execute(text("SELECT population_is_modelled FROM demand_grid")).scalar_one() is True
+
+
+def test_a_solver_failure_is_one_line_naming_the_status(on_test_database: Settings,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import highspy
+
+    monkeypatch.setattr(highspy.Highs, "run", lambda self: highspy.HighsStatus.kOk)  # HiGHS never solves
+    result = runner.invoke(app, ["plan", "--type", "love_station", "--add", "3", "--method", "exact"])
+    assert result.exit_code == 2, result.output
+    assert "HiGHS stopped with status 'Not Set'" in result.output and "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit) and len(result.output.strip().splitlines()) == 1
