@@ -42,7 +42,7 @@ ERROR_STATUS: dict[type[UnionmapError], int] = {
 }
 
 DESCRIPTION = """
-九江市总工会服务阵地目录与覆盖分析 API：爱心驿站、三师一室、职工书屋、工人文化宫、职工之家。
+{union}服务阵地目录与覆盖分析 API：爱心驿站、三师一室、职工书屋、工人文化宫、职工之家。
 
 Catalogue and coverage API of trade-union service points. Coordinates are WGS-84 (EPSG:4326),
 GeoJSON order (lon, lat). **Demo data and approximate boundaries are flagged in every feature**
@@ -113,8 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     # /docs is added below with Swagger UI from this app's own assets (FastAPI's loads a CDN).
-    app = FastAPI(title="unionmap 工会服务阵地地图", description=DESCRIPTION, version="0.1.0",
-                  lifespan=lifespan, docs_url=None, redoc_url=None)
+    region = load_config(settings.region_dir)
+    app = FastAPI(title="unionmap 工会服务阵地地图", description=DESCRIPTION.format(union=region.union_name),
+                  version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.incidents = unavailable.Incidents()
     app.state.key_failures = SlidingWindow("wrong API keys", allowed=settings.key_failures_allowed,
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                               window_s=settings.anonymous_plan_window_s)
     app.state.lanes = admission.lanes_for(settings)
     app.state.solver_pool = SolverPool(settings.solver_processes, wait_s=settings.solver_wait_s)
-    app.state.region = load_config(settings.region_dir)
+    app.state.region = region
     app.state.model_cache = ModelCache()
     app.state.ogc_coverage_cache = ogc_queries.CoverageCache(app.state.model_cache)
     # Any route may answer 503 (admission control, a database away): documented once, for all.

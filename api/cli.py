@@ -57,6 +57,7 @@ def render(
 ) -> None:
     """把地图写成独立 HTML（离线可打开）/ write a map as one HTML file that opens offline."""
     from geo.reference import service_types
+    from geo.reference.region import load_config
     from geo.services import map_data
     from geo.services.coverage_query import ModelCache
     from geo.store.catalogue import check_type
@@ -68,6 +69,7 @@ def render(
         raise fail(UnionmapError("a station map needs --id"))
     settings = get_settings()
     cache = ModelCache()
+    report = load_config(settings.region_dir).report_zh if kind == "gaps" else None
     try:
         with db.session_scope(settings) as session:
             if kind in ("coverage", "plan"):
@@ -75,7 +77,7 @@ def render(
             data = {
                 "stations": lambda: map_data.stations_data(session, cache),
                 "coverage": lambda: map_data.coverage_data(session, cache, type_code),
-                "gaps": lambda: map_data.gaps_data(session, cache),
+                "gaps": lambda: map_data.gaps_data(session, cache, report=report),
                 "plan": lambda: map_data.plan_data(session, cache, type_code, add),
                 "station": lambda: map_data.station_data(session, cache, station_id or 0),
             }[kind]()

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     trusted_hosts: Annotated[list[str], NoDecode, BeforeValidator(_host_list)] = Field(
         default_factory=_default_trusted_hosts)
     # Server processes (uvicorn workers); 0 = one per core. Each holds its own copy of the
-    # demand-grid model: measured for Jiujiang, 220 MB resident at start, 297 MB after a
+    # demand-grid model: measured on the default region, 220 MB resident at start, 297 MB after a
     # coverage request and the coverage map.
     workers: int = Field(default=0, ge=0, le=64)
     # Database connections each process keeps open. More concurrent requests wait for one: an

@@ -48,7 +48,9 @@ def gaps_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
         f"<tr><td>{html_text(r.type_name)}</td><td>{ {'city': '全市', 'county': '每县', 'township': '每乡镇'}[r.scope]}"
         f"</td><td>≥{r.required:g}</td><td>{r.units_met}/{r.units}{' ✓' if r.units_met == r.units else ' ✗'}</td>"
         f"<td>{html_text(r.source_quote)}</td></tr>" for r in city.itertuples())
-    add_panel(map_, "<b>目标 / targets（2019 年工作报告）</b><table id='unionmap-targets' style='border-collapse:"
+    report = data.figures.get("report")
+    heading = f"目标 / targets（{html_text(report)}）" if report else "目标 / targets"
+    add_panel(map_, f"<b>{heading}</b><table id='unionmap-targets' style='border-collapse:"
                     "collapse'><tr><th>类型</th><th>范围</th><th>要求</th><th>达标</th><th>报告原文</th></tr>"
                     f"{table}</table>", element_id="unionmap-targets-panel")
     return finish(map_, legend_title="目标差距 / gaps",

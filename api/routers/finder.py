@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 import maps
-from api.deps import ReadSessionDep, SettingsDep
+from api.deps import ReadSessionDep, RegionDep, SettingsDep
 from geo.reference import layers as reference
 from geo.reference import service_types
 from maps import assets
@@ -81,8 +81,13 @@ def county_outlines(counties: gpd.GeoDataFrame) -> dict[str, Any]:
     return json.loads(shapely.to_geojson(shapely.set_precision(simple.iloc[0], OUTLINE_PRECISION_DEG)))
 
 
+def _lon_lat_text(point: tuple[float, float] | None) -> str | None:
+    """The region's example point as the finder's input takes it: ``lon,lat``."""
+    return None if point is None else f"{point[0]:g},{point[1]:g}"
+
+
 @router.get("", response_class=HTMLResponse, summary="附近站点查找 / phone finder page")
-def finder_page(request: Request, session: ReadSessionDep, settings: SettingsDep) -> HTMLResponse:
+def finder_page(request: Request, session: ReadSessionDep, settings: SettingsDep, region: RegionDep) -> HTMLResponse:
     """手机查找页：最近的开放站点、设施、电话与导航 / nearest open stations, for phones."""
     types = service_types.service_types(session)
     amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
@@ -94,6 +99,8 @@ def finder_page(request: Request, session: ReadSessionDep, settings: SettingsDep
         "defaultType": DEFAULT_TYPE if any(t.code == DEFAULT_TYPE for t in types) else "",
         "amenities": {code: {"name": a.name_zh, "icon": ICONS.get(code)} for code, a in amenities.items()},
         "outlines": county_outlines(counties),
+        "centre": region.map_centre,  # [lon, lat] from region.yaml, for a map with no outlines
+        "example": _lon_lat_text(region.example_point),
     }
     html = _templates.get_template("finder.html").render(
         root=root, vendor=f"{root}{assets.URL_PREFIX}", config=config,
@@ -101,7 +108,7 @@ def finder_page(request: Request, session: ReadSessionDep, settings: SettingsDep
         types=[{"code": t.code, "name": t.name_zh} for t in types], default_type=config["defaultType"],
         chips=[{"code": code, "name": amenities[code].name_zh, "icon": ICONS.get(code)}
                for code in FILTER_AMENITIES if code in amenities],
-        counties=township_choices(townships, counties),
+        counties=township_choices(townships, counties), example=config["example"],
     )
     return HTMLResponse(html)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import ModelCacheDep, ReadSessionDep, SettingsDep, StationId, run_plan_for
+from api.deps import ModelCacheDep, ReadSessionDep, RegionDep, SettingsDep, StationId, run_plan_for
 from geo.core.export import write_table
 from geo.reference import service_types
 from geo.services import map_data
@@ -49,10 +49,10 @@ def coverage_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCa
 
 
 @router.get("/gaps", summary="目标差距地图 / gaps against the targets", **HTML)
-def gaps_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
+def gaps_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep, region: RegionDep,
               download: DownloadParam = False) -> HTMLResponse:
     """各县已建/要求，缺职工之家的乡镇，全市目标与报告原文 / per county built vs target."""
-    return page(map_data.gaps_data(session, cache), settings, download)
+    return page(map_data.gaps_data(session, cache, report=region.report_zh), settings, download)
 
 
 @router.get("/gaps.xlsx", summary="目标差距表 / the gap table as a workbook",

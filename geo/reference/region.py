@@ -82,7 +82,19 @@ class RegionConfig(BaseModel):
     demand_grid: GridParameters = GridParameters()
     targets: str | None = None
     demo: str | None = None
+    # What pages say about this city (never written in code): the union's name for titles, the
+    # report the targets quote, where a map opens before any outline is loaded, and the point the
+    # phone finder shows as an example (lon, lat, WGS-84).
+    union_zh: str | None = None
+    report_zh: str | None = None
+    map_centre: tuple[float, float] | None = None
+    example_point: tuple[float, float] | None = None
     folder: Path = Path(".")
+
+    @property
+    def union_name(self) -> str:
+        """The union's name for page and API titles: ``union_zh``, else ``<name_zh>总工会``."""
+        return self.union_zh or f"{self.name_zh}总工会"
 
     @field_validator("timezone")
     @classmethod

@@ -87,11 +87,13 @@ def coverage_data(session: Session, cache: ModelCache, type_code: str) -> MapDat
                       "figures": {"covered": city[0], "population": city[1], "kind": kind.name_zh}})
 
 
-def gaps_data(session: Session, cache: ModelCache) -> MapData:
-    """Built vs required per county and type, townships without a workers' home, city targets."""
+def gaps_data(session: Session, cache: ModelCache, *, report: str | None = None) -> MapData:
+    """Built vs required per county and type, townships without a workers' home, city targets;
+    ``report`` names the report the targets quote (the region's ``report_zh``)."""
     base = _base(session, "gaps", cache)
     rows = gaps.gaps(session, cache=cache)
-    return MapData(**{**base.__dict__, "gap_rows": rows, "target_summary": gaps.summary(rows)})
+    return MapData(**{**base.__dict__, "gap_rows": rows, "target_summary": gaps.summary(rows),
+                      "figures": {"report": report}})
 
 
 def plan_data(session: Session, cache: ModelCache, type_code: str, add: int, min_per_county: int = 0, *,

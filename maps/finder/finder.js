@@ -174,7 +174,8 @@ function setUpMap() {
   }).addTo(map);
   stationLayer = L.layerGroup().addTo(map);
   if (outlines.getBounds().isValid()) map.fitBounds(outlines.getBounds());
-  else map.setView([29.7, 115.99], 9);
+  else if (config.centre) map.setView([config.centre[1], config.centre[0]], 9);
+  else map.setView([0, 0], 2);
   map.on("click", (event) => setPosition(event.latlng.lng, event.latlng.lat, "地图点选"));
 }
 
@@ -222,7 +223,7 @@ function wire() {
     event.preventDefault();
     const point = parseCoordinates($("coords").value);
     if (point) setPosition(point[0], point[1], "输入坐标");
-    else showStatus("坐标格式不对，请输入“经度,纬度”，例如 115.99,29.71", "error");
+    else showStatus("坐标格式不对，请输入“经度,纬度”" + (config.example ? "，例如 " + config.example : ""), "error");
   });
 }
 
