@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 
 from api import responses
 from api.deps import (
@@ -24,6 +23,7 @@ from api.deps import (
 from geo.analysis import gaps, planning
 from geo.errors import NotFound
 from geo.services.coverage_query import counted_stations, coverage_report, type_radii
+from geo.store import plans
 from geo.store.keys import Caller
 
 router = APIRouter(tags=["analysis 分析"])
@@ -208,7 +208,7 @@ def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCa
         from geo.store.db import set_actor
 
         set_actor(session, caller.actor)
-        plan_id = planning.save_plan(session, result, actor=caller.actor, parameters=body.model_dump())
+        plan_id = plans.save_plan(session, result, actor=caller.actor, parameters=body.model_dump())
         session.commit()
     solution = result.solution
     return PlanOut(plan_id=plan_id, type=body.type, method=solution.method, status=solution.status,
@@ -240,9 +240,7 @@ class StoredPlan(BaseModel):
             responses={404: {"description": "没有该方案 / no such plan"}})
 def get_plan(plan_id: PlanId, session: ReadSessionDep) -> StoredPlan:
     """方案及其规划站点编号 / the plan and the ids of its planned stations."""
-    row = session.execute(text("SELECT * FROM plan WHERE id = :id"), {"id": plan_id}).mappings().one_or_none()
+    row = plans.stored_plan(session, plan_id)
     if row is None:
         raise NotFound(f"plan {plan_id} does not exist")
-    ids = list(session.execute(text("SELECT id FROM station WHERE plan_id = :id AND deleted_at IS NULL ORDER BY id"),
-                               {"id": plan_id}).scalars())
-    return StoredPlan(**(dict(row) | {"created_at": row["created_at"].isoformat(), "station_ids": ids}))
+    return StoredPlan(**(row | {"created_at": row["created_at"].isoformat()}))

@@ -7,11 +7,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import text
 
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep
 from geo.analysis import gaps
 from geo.reference import service_types
+from geo.store import catalogue
 
 router = APIRouter(tags=["home 首页"])
 
@@ -25,10 +25,8 @@ margin:4px 8px 4px 0;padding:6px 10px;border:1px solid #1f6feb;border-radius:4px
 @router.get("/", response_class=HTMLResponse, summary="首页 / start page")
 def home(session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep) -> HTMLResponse:
     """地图入口、目标达标情况、各类站点数量与数据说明 / maps, targets, counts and notices."""
-    counts = dict(session.execute(text(
-        "SELECT type_code, count(*) FROM station WHERE deleted_at IS NULL AND status = 'open' GROUP BY 1")).all())
-    demo = session.execute(text("SELECT count(*) FROM station WHERE deleted_at IS NULL AND is_demo")).scalar_one()
-    approximate = session.execute(text("SELECT count(*) FROM region WHERE boundary_is_approximate")).scalar_one()
+    tally = catalogue.home_counts(session)
+    counts, demo, approximate = tally.open_by_type, tally.demo_stations, tally.approximate_regions
     _, info = cache.get(session)
     types = service_types.service_types(session)
     summary = gaps.summary(gaps.gaps(session, cache=cache))

@@ -20,8 +20,6 @@ import h3.api.numpy_int as h3n
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sqlalchemy import insert
-from sqlalchemy.orm import Session
 
 from geo.analysis import siting, siting_exact
 from geo.analysis.coverage import CoverageModel, StationPoints, TypeRadius
@@ -29,7 +27,6 @@ from geo.core import crs
 from geo.core.crs import CoordSystem
 from geo.errors import InputError
 from geo.reference.region import parse_numbers, read_csv
-from geo.store.models import Plan, Station
 
 # A user's candidate farther than this from every demand cell lies outside the region.
 OUTSIDE_REGION_M = 2000.0
@@ -199,20 +196,3 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
     })
     return PlanResult(kind.code, proposals, solution, population, before, before + solution.objective,
                       len(candidates.lon), min_per_county, deficits, greedy.objective)
-
-
-def save_plan(session: Session, result: PlanResult, *, actor: str, parameters: dict[str, object]) -> int:
-    """Store the plan and its sites as ``planned`` stations tagged with the plan id."""
-    plan = Plan(type_code=result.type_code, method=result.solution.method, added=len(result.proposals),
-                objective=result.solution.objective, upper_bound=result.solution.upper_bound,
-                covered_before=result.covered_before, covered_after=result.covered_after,
-                population=result.population, parameters=parameters, created_by=actor)
-    session.add(plan)
-    session.flush()
-    rows = [{
-        "type_code": result.type_code, "name": f"规划点 {row.order}（方案 {plan.id}）", "status": "planned",
-        "geom": f"SRID=4326;POINT({row.lon} {row.lat})", "plan_id": plan.id,
-        "address": "", "source": f"unionmap plan {plan.id} ({result.solution.method})",
-    } for row in result.proposals.itertuples()]
-    session.execute(insert(Station), rows)
-    return plan.id

@@ -9,7 +9,6 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.table import Table
-from sqlalchemy import text
 
 from geo.cli.common import console, fail, timed
 from geo.errors import UnionmapError
@@ -133,6 +132,7 @@ def plan_command(
     """选址规划 / where k new stations newly cover the most people (maximal covering)."""
     from geo.analysis import planning
     from geo.services.coverage_query import ModelCache, counted_stations, type_radii
+    from geo.store import catalogue, plans
     from geo.store.grid_db import grid_info
 
     if method not in ("greedy", "exact"):
@@ -152,11 +152,11 @@ def plan_command(
                 source = f"h3 res {resolution}"
             result = planning.plan_sites(model, counted_stations(session), kind, candidates, add=add,
                                          min_per_county=min_per_county, method=method, time_limit_s=time_limit)
-            plan_id = planning.save_plan(session, result, actor="unionmap plan", parameters={
+            plan_id = plans.save_plan(session, result, actor="unionmap plan", parameters={
                 "add": add, "min_per_county": min_per_county, "method": method,
                 "candidates": source,
             }) if save else None
-            names = dict(session.execute(text("SELECT code, name FROM region")).all())
+            names = catalogue.region_names(session)
             modelled = bool(grid_info(session).population_is_modelled)  # type: ignore[union-attr]
     except UnionmapError as error:
         raise fail(error) from error

@@ -12,6 +12,7 @@ from geo.analysis.coverage import CITY, CoverageModel, Level, StationPoints, Typ
 from geo.errors import UnionmapError
 from geo.reference import service_types
 from geo.reference.layers import metric_crs_of_bounds
+from geo.store import catalogue
 from geo.store.catalogue import check_type
 from geo.store.grid_db import GridInfo, grid_info, read_grid
 
@@ -71,7 +72,7 @@ def coverage_report(session: Session, model: CoverageModel, info: GridInfo, *, l
     """The coverage table with region names and the grid's modelled flag."""
     table = coverage_table(model, counted_stations(session, include_planned=include_planned, plan_id=plan_id),
                            type_radii(session, type_code), level=level)
-    names = dict(session.execute(text("SELECT code, name FROM region")).all())
+    names = catalogue.region_names(session)
     names[CITY] = "全市"
     table.insert(3, "region_name", table["region_code"].map(names))
     table["population_is_modelled"] = info.population_is_modelled

@@ -112,3 +112,30 @@ def postgis_version(session: Session) -> str:
     """PostGIS version of the connected database."""
     return str(session.scalar(text("SELECT postgis_lib_version()")))
 
+
+
+def region_names(session: Session) -> dict[str, str]:
+    """Code -> name of every county and township (for tables that show names, not codes)."""
+    return dict(session.execute(text("SELECT code, name FROM region")).tuples().all())
+
+
+@dataclass(frozen=True)
+class HomeCounts:
+    """What the start page counts: open stations per type, demo rows, derived boundaries."""
+
+    open_by_type: dict[str, int]
+    demo_stations: int
+    approximate_regions: int
+
+
+def home_counts(session: Session) -> HomeCounts:
+    """Open stations per type (live rows), live demo rows, and regions whose boundary is derived."""
+    return HomeCounts(
+        open_by_type=dict(session.execute(text(
+            "SELECT type_code, count(*) FROM station WHERE deleted_at IS NULL AND status = 'open' GROUP BY 1"))
+            .tuples().all()),
+        demo_stations=session.execute(text(
+            "SELECT count(*) FROM station WHERE deleted_at IS NULL AND is_demo")).scalar_one(),
+        approximate_regions=session.execute(text(
+            "SELECT count(*) FROM region WHERE boundary_is_approximate")).scalar_one(),
+    )

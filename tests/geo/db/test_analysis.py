@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from geo.analysis import gaps as gap_analysis
 from geo.analysis import planning
 from geo.services.coverage_query import ModelCache, counted_stations, coverage_report, type_radii
+from geo.store import plans
 
 pytestmark = pytest.mark.db
 
@@ -125,7 +126,7 @@ def test_saved_plan_becomes_planned_stations_and_a_scenario(session: Session) ->
     kind = type_radii(session, "love_station")[0]
     result = planning.plan_sites(model, counted_stations(session), kind,
                                  planning.grid_candidates(model, info.resolution - 1), add=3)
-    plan_id = planning.save_plan(session, result, actor="test", parameters={"add": 3})
+    plan_id = plans.save_plan(session, result, actor="test", parameters={"add": 3})
     rows = session.execute(text("SELECT status, township_code FROM station WHERE plan_id = :p"),
                            {"p": plan_id}).all()
     assert len(rows) == 3 and {r.status for r in rows} == {"planned"}
