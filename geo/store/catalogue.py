@@ -116,7 +116,7 @@ def postgis_version(session: Session) -> str:
 
 def region_names(session: Session) -> dict[str, str]:
     """Code -> name of every county and township (for tables that show names, not codes)."""
-    return dict(session.execute(text("SELECT code, name FROM region")).tuples().all())
+    return dict(session.execute(text("SELECT code, name FROM region")).all())
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def home_counts(session: Session) -> HomeCounts:
     return HomeCounts(
         open_by_type=dict(session.execute(text(
             "SELECT type_code, count(*) FROM station WHERE deleted_at IS NULL AND status = 'open' GROUP BY 1"))
-            .tuples().all()),
+            .all()),
         demo_stations=session.execute(text(
             "SELECT count(*) FROM station WHERE deleted_at IS NULL AND is_demo")).scalar_one(),
         approximate_regions=session.execute(text(
