@@ -69,8 +69,8 @@ def render(
         raise fail(UnionmapError("a station map needs --id"))
     settings = get_settings()
     cache = ModelCache()
-    report = load_config(settings.region_dir).report_zh if kind == "gaps" else None
     try:
+        report = load_config(settings.region_dir).report_zh if kind == "gaps" else None
         with db.session_scope(settings) as session:
             if kind in ("coverage", "plan"):
                 check_type(session, type_code)
