@@ -1,0 +1,38 @@
+"""The one wording of every honesty notice: demo stations, derived boundaries, modelled population.
+
+Maps, the start page, the API's field descriptions, the OGC collections, exports and the CLI all
+import these texts, so a notice reads the same wherever a user meets it (Chinese first, English
+second) and a change of wording is made once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One thing that is not real or not exact, said short (a label) and whole (a sentence)."""
+
+    label_zh: str
+    label_en: str
+    detail_zh: str
+    detail_en: str
+
+    @property
+    def label(self) -> str:
+        """Short bilingual label, e.g. for a flag's description: ``演示数据 / demo data``."""
+        return f"{self.label_zh} / {self.label_en}"
+
+    @property
+    def text(self) -> str:
+        """The whole notice: label, then the explanation in Chinese and in English."""
+        return f"{self.label}：{self.detail_zh} / {self.detail_en}"
+
+
+DEMO = Notice("演示数据", "demo data", "站点为程序生成的合成数据，不是真实登记",
+              "synthetic stations, not a real registry")
+APPROXIMATE = Notice("边界为推算", "approximate boundaries", "乡镇边界由驻地点推算，非官方边界",
+                     "township boundaries derived from seat points, not official")
+MODELLED = Notice("人口为模型估算", "modelled population", "乡镇与网格人口由县级普查数按规则分配",
+                  "apportioned from the county census by rule, not counted")

@@ -1,0 +1,48 @@
+"""Which stations count: the one statement of the rule, imported by every reader.
+
+A station is **live** until it is (soft) deleted: lists, pages and exports show live stations.
+A live station **counts** as built (coverage, gaps, the start page, the finder) when it is open;
+planned stations count only in a scenario (``include_planned``), optionally only one plan's.
+Closed stations never count.
+
+Two forms of the same rule: SQLAlchemy expressions for queries built with Core, and SQL text for
+the few statements written as text (the nearest search on its raw psycopg hot path, the OGC
+pages that PostGIS serialises). The text forms take the table alias from an allow-list, so
+nothing but these constants is ever spliced into SQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Table, and_, false, or_
+
+from geo.store.models import Station
+from geo.store.sql import fragment
+
+STATION: Table = Station.__table__  # type: ignore[assignment]
+
+
+def live(table: Table = STATION) -> ColumnElement[bool]:
+    """Not deleted."""
+    return table.c.deleted_at.is_(None)
+
+
+def counted(table: Table = STATION, *, include_planned: bool = False,
+            plan_id: int | None = None) -> ColumnElement[bool]:
+    """Counts as built: live and open; with ``include_planned`` also planned (of ``plan_id`` only
+    when given)."""
+    planned: ColumnElement[bool] = false()
+    if include_planned:
+        planned = table.c.status == "planned"
+        if plan_id is not None:
+            planned = and_(planned, table.c.plan_id == plan_id)
+    return and_(live(table), or_(table.c.status == "open", planned))
+
+
+def live_sql(alias: str) -> str:
+    """:func:`live` as SQL text over the station table named ``alias``."""
+    return f"{fragment(alias)}.deleted_at IS NULL"
+
+
+def open_sql(alias: str) -> str:
+    """:func:`counted` (no scenario) as SQL text over the station table named ``alias``."""
+    return f"{live_sql(alias)} AND {fragment(alias)}.status = 'open'"
