@@ -15,6 +15,7 @@ import typer
 from geo.cli import core_app
 from geo.cli.common import console, fail
 from geo.errors import UnionmapError
+from geo.services import transaction
 from geo.settings import get_settings, worker_count
 from geo.store import cluster, db
 
@@ -60,7 +61,7 @@ def render(
     from geo.reference.region import load_config
     from geo.services import map_data
     from geo.services.coverage_query import ModelCache
-    from geo.store.catalogue import check_type
+    from geo.store.service_types import check_type
     from maps import assets, pages
 
     if kind not in KINDS:
@@ -71,7 +72,7 @@ def render(
     cache = ModelCache()
     try:
         report = load_config(settings.region_dir).report_zh if kind == "gaps" else None
-        with db.session_scope(settings) as session:
+        with transaction.session_scope(settings) as session:
             if kind in ("coverage", "plan"):
                 check_type(session, type_code)
             data = {

@@ -16,6 +16,7 @@ from api.admission import CLIENT_GONE
 from geo.analysis.solver_pool import SolverBusy, TimeLimitExceeded
 from geo.reference.region import RegionConfig
 from geo.services.coverage_query import ModelCache
+from geo.services.transaction import end_reads
 from geo.settings import Settings
 from geo.store.keys import Caller, authenticate
 
@@ -28,7 +29,7 @@ async def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A session for this request; handlers that write commit it themselves.
+    """A session for this request; handlers that write do so in ``unit_of_work``.
 
     Used with ``scope="function"`` (``SessionDep``): the session is closed, and its connection
     back in the pool, as soon as the endpoint returns, not after the response has been sent
@@ -101,7 +102,7 @@ def get_caller(request: Request, session: SessionDep,
     client = client_of(request)
     failures.check(client, "密钥错误次数过多 / too many wrong API keys from this client")
     caller = authenticate(session, key)
-    session.commit()
+    end_reads(session)
     if caller is None:
         failures.record(client)
         raise HTTPException(401, detail="unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})

@@ -236,7 +236,10 @@ def live_server(test_settings: Settings, tmp_path_factory: pytest.TempPathFactor
     log = tmp_path_factory.mktemp("uvicorn") / "server.log"
     env = os.environ | {"DATABASE_URL": test_settings.database_url or "", "UNIONMAP_DATA_DIR": str(DATA_DIR),
                         "UNIONMAP_REGION": test_settings.region, "NO_PROXY": "127.0.0.1,localhost",
-                        "UNIONMAP_HEADER_TIMEOUT_S": "2"}  # short, so the slow-client drill is quick
+                        "UNIONMAP_HEADER_TIMEOUT_S": "2",  # short, so the slow-client drill is quick
+                        # long, so that a session a request left idle in its transaction is still
+                        # there for the abandoned-request drill to find
+                        "UNIONMAP_DB_IDLE_IN_TRANSACTION_TIMEOUT_S": "120"}
     with log.open("wb") as output:
         process = subprocess.Popen([str(Path(sys.executable).parent / "unionmap"), "serve",
                                     "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],

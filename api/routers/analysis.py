@@ -20,9 +20,11 @@ from api.deps import (
     require_writer,
     run_plan_for,
 )
-from geo.analysis import gaps, planning
+from geo.analysis import planning
 from geo.errors import NotFound
+from geo.services import gaps
 from geo.services.coverage_query import counted_stations, coverage_report, type_radii
+from geo.services.transaction import end_reads, unit_of_work
 from geo.store import plans
 from geo.store.keys import Caller
 
@@ -199,17 +201,14 @@ def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCa
     model, info = cache.get(session)
     kind = type_radii(session, body.type)[0]
     stations = counted_stations(session)
-    session.commit()  # no connection is held during the solve
+    end_reads(session)  # no connection is held during the solve
     result = run_plan_for(request, planning.propose, model, stations, kind, info.resolution, add=body.add,
                           min_per_county=body.min_per_county, method=body.method,
                           time_limit_s=body.time_limit_s if body.method == "exact" else None)
     plan_id = None
     if body.save and caller is not None:
-        from geo.store.db import set_actor
-
-        set_actor(session, caller.actor)
-        plan_id = plans.save_plan(session, result, actor=caller.actor, parameters=body.model_dump())
-        session.commit()
+        with unit_of_work(session, actor=caller.actor):
+            plan_id = plans.save_plan(session, result, actor=caller.actor, parameters=body.model_dump())
     solution = result.solution
     return PlanOut(plan_id=plan_id, type=body.type, method=solution.method, status=solution.status,
                    objective=solution.objective, upper_bound=solution.upper_bound,

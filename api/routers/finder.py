@@ -26,6 +26,8 @@ import maps
 from api.deps import ReadSessionDep, RegionDep, SettingsDep
 from geo.reference import layers as reference
 from geo.reference import service_types
+from geo.store import regions
+from geo.store import service_types as stored_types
 from maps import assets
 
 router = APIRouter(prefix="/finder", tags=["finder 查找"])
@@ -89,10 +91,10 @@ def _lon_lat_text(point: tuple[float, float] | None) -> str | None:
 @router.get("", response_class=HTMLResponse, summary="附近站点查找 / phone finder page")
 def finder_page(request: Request, session: ReadSessionDep, settings: SettingsDep, region: RegionDep) -> HTMLResponse:
     """手机查找页：最近的开放站点、设施、电话与导航 / nearest open stations, for phones."""
-    types = service_types.service_types(session)
+    types = stored_types.service_types(session)
     amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
-    counties = reference.regions_frame(session, "county")
-    townships = reference.regions_frame(session, "township")
+    counties = regions.regions_frame(session, "county")
+    townships = regions.regions_frame(session, "township")
     root = request.scope.get("root_path", "")
     config = {
         "api": f"{root}/api/v1/stations/nearest",

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep
-from geo.analysis import gaps
-from geo.reference import service_types
-from geo.store import catalogue
+from geo.services import gaps
+from geo.store import catalogue, service_types
 
 router = APIRouter(tags=["home 首页"])
 

@@ -14,7 +14,7 @@ from geo.reference import service_types
 from geo.services import map_data
 from geo.services.map_data import MapData
 from geo.settings import Settings
-from geo.store.catalogue import check_type
+from geo.store.service_types import check_type
 from maps import assets, pages
 
 router = APIRouter(prefix="/maps", tags=["maps 地图"])

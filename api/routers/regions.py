@@ -10,7 +10,7 @@ from api import responses
 from api.deps import CrsParam, ReadSessionDep
 from api.geojson import feature_collection
 from api.schemas import FeatureCollection, RegionProperties
-from geo.reference import layers as reference
+from geo.store import regions
 
 router = APIRouter(prefix="/regions", tags=["regions 行政区"], responses={503: responses.UNAVAILABLE})
 
@@ -22,5 +22,5 @@ def list_regions(
     crs: CrsParam = "wgs84",
 ) -> FeatureCollection[RegionProperties]:
     """县级或乡级行政区，含人口与推算标记 / counties or townships with population and flags."""
-    frame = reference.regions_frame(session, level).rename(columns={"county_code": "parent_code"})
+    frame = regions.regions_frame(session, level).rename(columns={"county_code": "parent_code"})
     return feature_collection(frame, RegionProperties, id_column="code", crs=crs)

@@ -19,7 +19,8 @@ from api.schemas import StationFeatureIn, StationPatchIn
 from geo.errors import InputError, PreconditionRequired
 from geo.reference import service_types
 from geo.services import registry
-from geo.store.db import set_actor
+from geo.services.transaction import unit_of_work
+from geo.store.stations import WRITABLE
 
 router = APIRouter(prefix="/stations", tags=["stations 站点"], route_class=AllowRoute)
 
@@ -84,9 +85,8 @@ def create_station(feature: StationFeatureIn, session: SessionDep, settings: Set
                    response: Response, crs: CrsParam = "wgs84") -> dict[str, int]:
     """新建一个站点（GeoJSON 要素），坐标按 `crs` 换算为 WGS-84 保存 / create one station."""
     write = checked(session, settings, feature.properties, feature.geometry.coordinates, crs)
-    set_actor(session, caller.actor)
-    station_id = registry.insert(session, [write])[0]
-    session.commit()
+    with unit_of_work(session, actor=caller.actor):
+        station_id = registry.insert(session, [write])[0]
     response.headers["Location"] = f"/api/v1/stations/{station_id}"
     response.headers["ETag"] = etag(1)
     return {"id": station_id, "version": 1}
@@ -112,7 +112,7 @@ def change_station(station_id: StationId, patch: StationPatchIn, session: Sessio
     """只改给出的字段，需 If-Match / change only the fields given (If-Match required)."""
     expected = expected_version(if_match)
     stored = registry.current(session, station_id)
-    properties = {name: stored[name] for name in registry.WRITABLE} | patch.properties
+    properties = {name: stored[name] for name in WRITABLE} | patch.properties
     if patch.geometry is not None:
         coordinates, system = patch.geometry.coordinates, crs
     else:
@@ -123,9 +123,8 @@ def change_station(station_id: StationId, patch: StationPatchIn, session: Sessio
 
 def _update(session: SessionDep, caller: WriterDep, station_id: int, write: registry.StationWrite,
             expected: int, response: Response) -> dict[str, int]:
-    set_actor(session, caller.actor)
-    version = registry.update(session, station_id, write, expected_version=expected)
-    session.commit()
+    with unit_of_work(session, actor=caller.actor):
+        version = registry.update(session, station_id, write, expected_version=expected)
     response.headers["ETag"] = etag(version)
     return {"id": station_id, "version": version}
 
@@ -135,7 +134,6 @@ def _update(session: SessionDep, caller: WriterDep, station_id: int, write: regi
 def delete_station(station_id: StationId, session: SessionDep, caller: WriterDep, if_match: IfMatch = None) -> Response:
     """软删除：从所有读取中消失，记录与历史保留 / soft delete: gone from every read, row and history kept."""
     expected = expected_version(if_match)
-    set_actor(session, caller.actor)
-    registry.delete(session, station_id, expected_version=expected)
-    session.commit()
+    with unit_of_work(session, actor=caller.actor):
+        registry.delete(session, station_id, expected_version=expected)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

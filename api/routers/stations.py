@@ -16,7 +16,7 @@ from geo.core import crs as coords
 from geo.core import navigation
 from geo.errors import InputError, NotFound
 from geo.services import registry
-from geo.store import catalogue
+from geo.store import catalogue, service_types
 from geo.store.nearest import nearest
 
 # AllowRoute: this path is shared with station_writes, so a 405 must list both routers' methods.
@@ -108,7 +108,7 @@ def nearest_stations(
     rows = nearest(session, lon=wgs_lon, lat=wgs_lat, type_code=type, amenities=tuple(amenity or ()),
                    open_at=now if open_now else None, timezone=region.timezone, limit=limit)
     if not rows and type is not None:
-        catalogue.check_type(session, type)  # an empty answer: say so if the type is unknown
+        service_types.check_type(session, type)  # an empty answer: say so if the type is unknown
     lons, lats = [row.pop("lon") for row in rows], [row.pop("lat") for row in rows]
     out_lon, out_lat = coords.convert(lons, lats, source="wgs84", target=crs)
     links = navigation.links_many(lons, lats, [row["name"] for row in rows])

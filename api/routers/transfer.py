@@ -14,8 +14,9 @@ from api.routers.stations import AmenityParam
 from api.schemas import ImportResult
 from geo.reference import service_types
 from geo.services import transfer
+from geo.services.transaction import unit_of_work
 from geo.store import catalogue
-from geo.store.db import allow_idle, set_actor
+from geo.store.db import allow_idle
 
 router = APIRouter(tags=["import/export 导入导出"])
 
@@ -56,11 +57,10 @@ SPOOL_IN_MEMORY_BYTES = 1024 * 1024
 def _import(spool: tempfile.SpooledTemporaryFile[bytes], session: SessionDep, settings: SettingsDep,
             caller: WriterDep, file_format: str, crs: str, filename: str) -> ImportResult:
     amenities = set(service_types.read_amenities(settings.data_dir / "amenities.yaml"))
-    allow_idle(session, settings.body_timeout_s * 5)  # validating a large file takes a while
-    set_actor(session, caller.actor)
-    ids = transfer.import_stations(session, spool.read(), file=filename, file_format=file_format,  # type: ignore[arg-type]
-                                   source_crs=crs, amenities=amenities)  # type: ignore[arg-type]
-    session.commit()
+    with unit_of_work(session, actor=caller.actor):
+        allow_idle(session, settings.body_timeout_s * 5)  # validating a large file takes a while
+        ids = transfer.import_stations(session, spool.read(), file=filename, file_format=file_format,  # type: ignore[arg-type]
+                                       source_crs=crs, amenities=amenities)  # type: ignore[arg-type]
     return ImportResult(imported=len(ids), ids=ids)
 
 

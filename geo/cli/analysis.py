@@ -12,8 +12,8 @@ from rich.table import Table
 
 from geo.cli.common import console, fail, timed
 from geo.errors import UnionmapError
+from geo.services import transaction
 from geo.settings import get_settings
-from geo.store import db
 
 FORMATS = ("table", "csv", "xlsx")
 MODELLED = "人口为模型估算（由县级普查数按规则分配到网格）/ population is modelled, not measured"
@@ -48,7 +48,7 @@ def coverage_command(
     output = _check_format(output_format, output)
     started = time.perf_counter()
     try:
-        with db.session_scope(get_settings()) as session:
+        with transaction.session_scope(get_settings()) as session:
             model, info = ModelCache().get(session)
             table = coverage_report(session, model, info, level=level, type_code=type_code,  # type: ignore[arg-type]
                                     include_planned=include_planned or plan_id is not None, plan_id=plan_id)
@@ -82,14 +82,14 @@ def gaps_command(
     include_planned: Annotated[bool, typer.Option("--include-planned", help="计入规划站点 / count planned")] = False,
 ) -> None:
     """目标差距 / each target of the work report: required, built, shortfall, met."""
-    from geo.analysis import gaps
     from geo.core.export import write_table
     from geo.reference.region import load_config
+    from geo.services import gaps
 
     output = _check_format(output_format, output)
     settings = get_settings()
     try:
-        with db.session_scope(settings) as session:
+        with transaction.session_scope(settings) as session:
             rows = gaps.gaps(session, include_planned=include_planned)
         config = load_config(settings.region_dir)
         baselines = gaps.baselines(config.path(config.targets)) if config.targets else pd.DataFrame()
@@ -132,7 +132,7 @@ def plan_command(
     """选址规划 / where k new stations newly cover the most people (maximal covering)."""
     from geo.analysis import planning
     from geo.services.coverage_query import ModelCache, counted_stations, type_radii
-    from geo.store import catalogue, plans
+    from geo.store import plans, regions
     from geo.store.grid_db import grid_info
 
     if method not in ("greedy", "exact"):
@@ -141,7 +141,7 @@ def plan_command(
         raise fail(UnionmapError(f"--candidates-crs must be wgs84, gcj02 or bd09, not {candidates_crs!r}"))
     started = time.perf_counter()
     try:
-        with db.session_scope(get_settings(), actor="unionmap plan") as session:
+        with transaction.session_scope(get_settings(), actor="unionmap plan") as session:
             model, info = ModelCache().get(session)
             kind = type_radii(session, type_code)[0]
             if candidates_file:
@@ -156,7 +156,7 @@ def plan_command(
                 "add": add, "min_per_county": min_per_county, "method": method,
                 "candidates": source,
             }) if save else None
-            names = catalogue.region_names(session)
+            names = regions.region_names(session)
             modelled = bool(grid_info(session).population_is_modelled)  # type: ignore[union-attr]
     except UnionmapError as error:
         raise fail(error) from error

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from geo.cli.common import console, fail, settings_for, timed
 from geo.errors import UnionmapError
+from geo.services import transaction
 from geo.settings import get_settings
 from geo.store import cluster, db
 
@@ -25,6 +26,7 @@ def load_reference(
     from geo.reference import layers as reference
     from geo.reference import service_types, targets
     from geo.reference.region import load_config
+    from geo.services import loading
 
     settings = settings_for(region)
     started = time.perf_counter()
@@ -36,10 +38,9 @@ def load_reference(
         layers = reference.read_reference(config)
         target_specs = targets.read_targets(config.path(config.targets)) if config.targets else []
         db.prepare(settings).dispose()
-        with db.session_scope(settings, actor="unionmap load reference") as session:
-            service_types.upsert_service_types(session, types)
-            reference.replace_regions(session, layers, config)
-            targets.replace_targets(session, target_specs, file=str(config.path(config.targets or "")))
+        with transaction.session_scope(settings, actor="unionmap load reference") as session:
+            loading.load_reference(session, types, layers, target_specs, config,
+                                   targets_file=str(config.path(config.targets or "")))
     except (UnionmapError, cluster.ClusterError) as error:
         raise fail(error) from error
     counties, townships = layers.counties, layers.townships
@@ -55,9 +56,9 @@ def load_demo(
     region: Annotated[str | None, typer.Option(help="地区文件夹 / region folder")] = None,
 ) -> None:
     """生成演示登记数据 / replace the demo (synthetic) stations; real rows are kept."""
-    from geo.reference import demo, service_types
-    from geo.reference import layers as reference
+    from geo.reference import demo
     from geo.reference.region import load_config
+    from geo.services import loading
 
     settings = settings_for(region)
     seed = settings.demo_seed if seed is None else seed
@@ -67,22 +68,15 @@ def load_demo(
         if not config.demo:
             raise UnionmapError(f"{settings.region_dir}/region.yaml names no demo file")
         spec = demo.read_demo_spec(config.path(config.demo))
-        with db.session_scope(settings, actor="unionmap load demo") as session:
-            townships = reference.regions_frame(session, "township")
-            counties = reference.regions_frame(session, "county")
-            if townships.empty:
-                raise UnionmapError("no townships loaded: run `unionmap load reference` first")
-            types = [demo.TypeNames(t.code, t.name_zh) for t in service_types.service_types(session)]
-            stations = demo.generate(townships, counties, spec, types,
-                                     metric_crs=reference.metric_crs_of(counties), seed=seed)
-            count = demo.replace_demo_stations(session, stations)
+        with transaction.session_scope(settings, actor="unionmap load demo") as session:
+            stations = loading.load_demo(session, spec, seed=seed)
     except UnionmapError as error:
         raise fail(error) from error
     table = Table("类型 type", "数量 count", title=f"演示数据 / demo data (seed {seed})")
     for code, n in stations["type_code"].value_counts(sort=False).items():
         table.add_row(code, str(n))
     console.print(table)
-    console.print(f"{count} 个演示站点 / demo stations (is_demo = true)")
+    console.print(f"{len(stations)} 个演示站点 / demo stations (is_demo = true)")
     timed("load demo", started)
 
 
@@ -95,8 +89,8 @@ def load_boundaries(
     crs: Annotated[str, typer.Option(help="wgs84 | gcj02 | bd09")] = "wgs84",
 ) -> None:
     """导入官方边界 / replace derived polygons with official ones (clears the approximate flag)."""
-    from geo.reference import layers as reference
     from geo.reference.region import load_config
+    from geo.services import loading
 
     if level not in ("county", "township"):
         raise fail(UnionmapError(f"--level must be county or township, not {level!r}"))
@@ -106,8 +100,8 @@ def load_boundaries(
     started = time.perf_counter()
     try:
         config = load_config(settings.region_dir)
-        with db.session_scope(settings, actor="unionmap load boundaries") as session:
-            count = reference.replace_boundaries(session, file, level=level, config=config,
+        with transaction.session_scope(settings, actor="unionmap load boundaries") as session:
+            count = loading.replace_boundaries(session, file, level=level, config=config,
                                                  code_field=code_field, name_field=name_field,
                                                  source_crs=crs)  # type: ignore[arg-type]
     except UnionmapError as error:
@@ -121,24 +115,15 @@ def load_population(
     file: Annotated[Path, typer.Argument(help="人口栅格 GeoTIFF（人/像元）/ population raster, people per pixel")],
 ) -> None:
     """导入人口栅格 / replace the modelled grid population with a raster's (any CRS); totals kept."""
-    from geo.reference import raster
-    from geo.store import grid_db
+    from geo.services import loading
 
     started = time.perf_counter()
     try:
-        with db.session_scope(get_settings(), actor="unionmap load population") as session:
-            info = grid_db.grid_info(session)
-            if info is None:
-                raise UnionmapError("no demand grid: run `unionmap load reference` first")
-            grid = grid_db.read_grid(session)
-            bounds = (grid.lon.min() - 0.01, grid.lat.min() - 0.01, grid.lon.max() + 0.01, grid.lat.max() + 0.01)
-            aggregate = raster.aggregate_to_h3(file, resolution=info.resolution,
-                                               cells_of_interest=grid.cell.astype("uint64"),
-                                               window_bounds_wgs84=bounds)
-            total = grid_db.set_population(session, aggregate.cells.astype("int64"), aggregate.population,
-                                           source=f"raster {file.name} ({aggregate.source_crs})")
+        with transaction.session_scope(get_settings(), actor="unionmap load population") as session:
+            loaded = loading.load_population(session, file)
     except UnionmapError as error:
         raise fail(error) from error
+    aggregate, total = loaded.aggregate, loaded.assigned
     console.print(f"栅格 raster: {aggregate.pixels_read:,} pixels, {aggregate.raster_total:,.0f} people in the window; "
                   f"{total:,.0f} assigned to {len(aggregate.cells):,} cells of the grid "
                   "(人口为实测栅格 / measured, no longer modelled)")

@@ -10,8 +10,8 @@ from rich.table import Table
 
 from geo.cli.common import console, fail
 from geo.errors import InputErrors, UnionmapError
+from geo.services import transaction
 from geo.settings import get_settings
-from geo.store import db
 
 keys_app = typer.Typer(help="API 密钥 / API keys for writers", no_args_is_help=True)
 
@@ -25,7 +25,7 @@ def keys_create(
     from geo.store.keys import create_key
 
     try:
-        with db.session_scope(get_settings(), actor="unionmap keys") as session:
+        with transaction.session_scope(get_settings(), actor="unionmap keys") as session:
             key = create_key(session, name=name, role=role)
     except UnionmapError as error:
         raise fail(error) from error
@@ -38,7 +38,7 @@ def keys_list() -> None:
     """列出密钥 / list keys (prefix, name, role, revoked)."""
     from geo.store.keys import list_keys
 
-    with db.session_scope(get_settings()) as session:
+    with transaction.session_scope(get_settings()) as session:
         table = Table("prefix", "名称 name", "角色 role", "创建 created", "吊销 revoked")
         for key in list_keys(session):
             table.add_row(key.prefix, key.name, key.role, f"{key.created_at:%Y-%m-%d %H:%M}",
@@ -51,7 +51,7 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="密钥前缀 / the k
     """吊销密钥 / revoke a key."""
     from geo.store.keys import revoke_key
 
-    with db.session_scope(get_settings(), actor="unionmap keys") as session:
+    with transaction.session_scope(get_settings(), actor="unionmap keys") as session:
         done = revoke_key(session, prefix)
     if not done:
         raise fail(UnionmapError(f"no live key with prefix {prefix!r}"))
@@ -72,7 +72,7 @@ def import_command(
     settings = get_settings()
     try:
         amenities = set(service_types.read_amenities(settings.data_dir / "amenities.yaml"))
-        with db.session_scope(settings, actor=f"unionmap import {file.name}") as session:
+        with transaction.session_scope(settings, actor=f"unionmap import {file.name}") as session:
             ids = transfer.import_stations(session, file.read_bytes(), file=file.name,
                                            file_format=transfer.format_of(file.name, file_format),
                                            source_crs=crs, amenities=amenities)  # type: ignore[arg-type]
@@ -99,7 +99,7 @@ def export_command(
         raise fail(UnionmapError(f"--crs must be wgs84, gcj02 or bd09, not {crs!r}"))
     try:
         file_format = transfer.format_of(output.name)
-        with db.session_scope(get_settings()) as session:
+        with transaction.session_scope(get_settings()) as session:
             frame = transfer.export_frame(session, catalogue.StationFilter(), crs)  # type: ignore[arg-type]
     except UnionmapError as error:
         raise fail(error) from error

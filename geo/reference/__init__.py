@@ -2,6 +2,7 @@
 modelled population, the H3 demand grid, population rasters, the demo registry, service types
 and targets as read from their files).
 
-May import ``geo.core``. Reading and building only; writing these layers to the database is the
-store's job (issue 11 moves the few writers still here into ``geo.store``).
+Pure: files in, frames and checked models out; data files are parsed once per version of the
+file (``region.cached_by_version``). May import ``geo.core``. Writing these layers to the
+database is the store's job (``geo.store``), and ``geo.services.loading`` says in which order.
 """

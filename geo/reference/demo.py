@@ -19,13 +19,10 @@ import pandas as pd
 import shapely
 from pydantic import BaseModel, Field, ValidationError
 from pyproj import CRS
-from sqlalchemy import delete, func, insert, select, text
-from sqlalchemy.orm import Session
 
 from geo.core import hours
 from geo.errors import InputError
-from geo.reference.region import read_yaml
-from geo.store.models import Station
+from geo.reference.region import cached_by_version, read_yaml
 
 DEMO_PHONE = "12351"  # the national trade-union hotline: never a made-up private number
 
@@ -66,6 +63,7 @@ class DemoSpec(BaseModel):
     closed_share: float = Field(default=0.0, ge=0, le=1)
 
 
+@cached_by_version
 def read_demo_spec(path: Path) -> DemoSpec:
     """Parse and check ``demo.yaml``."""
     try:
@@ -191,21 +189,9 @@ def _describe(rng: np.random.Generator, code: str, type_name: str, townships: pd
     })
 
 
-def replace_demo_stations(session: Session, stations: gpd.GeoDataFrame) -> int:
-    """Delete the demo rows (real rows are never touched) and insert the new ones."""
-    session.execute(delete(Station).where(Station.is_demo.is_(True)))
-    if stations.empty:
-        return 0
+def demo_rows(stations: gpd.GeoDataFrame) -> list[dict[str, object]]:
+    """The generated stations as rows for the station table (position as WGS-84 EWKT)."""
     rows = stations.drop(columns="geometry").to_dict("records")
     for row, point in zip(rows, stations.geometry, strict=True):
         row["geom"] = f"SRID=4326;{point.wkt}"
-    session.execute(insert(Station), rows)
-    # Fresh statistics now, not when autovacuum gets round to it: with none, the planner may sort
-    # every station for the nearest query instead of walking the GiST index.
-    session.execute(text("ANALYZE station"))
-    return len(rows)
-
-
-def count_demo(session: Session) -> int:
-    """Number of demo stations in the registry."""
-    return session.scalar(select(func.count()).select_from(Station).where(Station.is_demo.is_(True))) or 0
+    return rows

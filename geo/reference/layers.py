@@ -1,33 +1,23 @@
-"""Reference geography: counties, derived townships and modelled population into ``region``.
+"""Reference geography built from a region folder: counties, derived townships, modelled population.
 
-``read_reference`` builds the layers from a region folder (pure, no database);
-``replace_regions`` writes them in the caller's transaction. Official boundaries
-(``replace_boundaries``) go through the same write path and clear the approximate flag.
+Pure (files in, frames out, no database): ``geo.services.loading`` writes the layers through
+``geo.store.regions`` and rebuilds the demand grid from them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from geoalchemy2.shape import from_shape
 from pyproj import CRS
-from sqlalchemy import bindparam, delete, insert, select, text
-from sqlalchemy.orm import Session
 
 from geo.core import crs
-from geo.core.crs import CoordSystem
 from geo.errors import InputError
 from geo.reference.boundaries import derive_townships, township_kinds
-from geo.reference.grid import Grid, build_grid
 from geo.reference.population import model_township_population
 from geo.reference.region import RegionConfig, parse_numbers, read_csv, read_polygons, require_filled, require_unique
-from geo.store.grid_db import replace_grid
-from geo.store.models import Region
 
 
 @dataclass(frozen=True)
@@ -144,115 +134,6 @@ def _with_population(townships: gpd.GeoDataFrame, counties: pd.DataFrame, metric
         population[["code", "population", "urban_population"]], on="code")
 
 
-def _region_rows(frame: gpd.GeoDataFrame, **fixed: object) -> list[dict[str, object]]:
-    rows = []
-    seats = frame["seat"] if "seat" in frame else pd.Series([None] * len(frame), index=frame.index)
-    for record, geometry, seat in zip(frame.to_dict("records"), frame.geometry, seats, strict=True):
-        row = {key: record.get(key) for key in
-               ("code", "name", "kind", "population", "urban_population", "seat_rule")}
-        row["population"] = int(row["population"]) if row["population"] is not None else None
-        row["urban_population"] = int(row["urban_population"]) if row["urban_population"] is not None else None
-        row["geom"] = from_shape(geometry, srid=4326)
-        row["seat"] = from_shape(seat, srid=4326) if seat is not None else None
-        rows.append(row | fixed)
-    return rows
-
-
-def replace_regions(session: Session, reference: Reference, config: RegionConfig) -> None:
-    """Replace every region with the reference layers and re-place every station in them."""
-    session.execute(delete(Region))
-    session.execute(insert(Region), _region_rows(
-        reference.counties.assign(kind="county", seat_rule=None), level="county", parent_code=None,
-        population_is_modelled=False, boundary_is_approximate=False, source=config.counties.source,
-    ))
-    townships = reference.townships.rename(columns={"county_code": "parent_code"})
-    session.execute(insert(Region), [
-        row | {"parent_code": parent} for row, parent in zip(
-            _region_rows(townships, level="township", population_is_modelled=True,
-                         boundary_is_approximate=True, source=config.townships.source),
-            townships["parent_code"], strict=True)
-    ])
-    reassign_stations(session)
-    rebuild_grid(session, config)
-
-
-def reassign_stations(session: Session) -> int:
-    """Re-run point-in-polygon for stations whose county or township changed; return how many.
-
-    The update fires the station trigger, which assigns the codes and records history.
-    """
-    result = session.execute(text("""
-        UPDATE station s SET geom = s.geom
-        WHERE s.county_code IS DISTINCT FROM (
-                SELECT code FROM region r WHERE r.level = 'county' AND ST_Covers(r.geom, s.geom)
-                ORDER BY code LIMIT 1)
-           OR s.township_code IS DISTINCT FROM (
-                SELECT code FROM region r WHERE r.level = 'township' AND ST_Covers(r.geom, s.geom)
-                ORDER BY code LIMIT 1)
-    """))
-    return result.rowcount
-
-
-def replace_boundaries(session: Session, path: Path, *, level: str, config: RegionConfig,
-                       code_field: str = "code", name_field: str = "name",
-                       source_crs: CoordSystem = "wgs84") -> int:
-    """Replace the polygons of known regions with official ones; clear the approximate flag.
-
-    Every feature's code must be a region of that level already loaded; modelled township
-    population is recomputed, since it depends on the polygons' areas.
-    """
-    polygons = read_polygons(path, code_field=code_field, name_field=name_field, source_crs=source_crs)
-    known = dict(session.execute(select(Region.code, Region.parent_code).where(Region.level == level)).all())
-    unknown = ~polygons["code"].isin(list(known))
-    if unknown.any():
-        row = int(unknown.idxmax())
-        raise InputError(f"unknown {level} code {polygons.at[row, 'code']}", file=str(path),
-                         row=row, field=code_field)
-    for code, geometry in zip(polygons["code"], polygons.geometry, strict=True):
-        session.execute(
-            Region.__table__.update().where(Region.code == code).values(
-                geom=from_shape(geometry, srid=4326), boundary_is_approximate=False,
-                source=f"official boundary imported from {Path(path).name}"),
-        )
-    if level == "township":
-        _remodel_population(session, config)
-    reassign_stations(session)
-    rebuild_grid(session, config)
-    return len(polygons)
-
-
-def _remodel_population(session: Session, config: RegionConfig) -> None:
-    """Recompute modelled township population from the stored county totals and polygons."""
-    regions = gpd.read_postgis(
-        "SELECT code, parent_code AS county_code, kind, level, population, urban_population, geom "
-        "FROM region", session.connection(), geom_col="geom")
-    counties = regions[regions["level"] == "county"].copy()
-    counties["urban_share"] = counties["urban_population"] / counties["population"].where(counties["population"] > 0, 1)
-    townships = regions[regions["level"] == "township"]
-    metric = metric_crs_of(regions)
-    population = model_township_population(
-        townships.rename_geometry("geometry"), counties[["code", "population", "urban_share"]],
-        metric_crs=metric, urban_weights=config.population_model.urban_weights)
-    session.execute(
-        Region.__table__.update().where(Region.code == bindparam("b_code")).values(
-            population=bindparam("b_population"), urban_population=bindparam("b_urban")),
-        [{"b_code": c, "b_population": int(p), "b_urban": int(u)} for c, p, u in
-         population[["code", "population", "urban_population"]].itertuples(index=False)],
-    )
-
-
-def regions_frame(session: Session, level: str) -> gpd.GeoDataFrame:
-    """Regions of one level as a WGS-84 GeoDataFrame (geometry column ``geometry``, ``seat``)."""
-    frame = gpd.read_postgis(
-        text("SELECT code, name, level, parent_code AS county_code, kind, population, "
-             "urban_population, population_is_modelled, boundary_is_approximate, source, seat_rule, "
-             "ST_AsBinary(seat) AS seat_wkb, geom FROM region WHERE level = :level ORDER BY code"),
-        session.connection(), geom_col="geom", params={"level": level},
-    ).rename_geometry("geometry")
-    frame["seat"] = shapely.from_wkb(frame.pop("seat_wkb").to_numpy())
-    return frame
-
-
 def read_places(config: RegionConfig) -> pd.DataFrame:
     """Populated places (lon, lat in WGS-84) that anchor the demand grid's settlements."""
     if config.places is None:
@@ -263,13 +144,3 @@ def read_places(config: RegionConfig) -> pd.DataFrame:
     lat = parse_numbers(places, "lat", path, required=True, low=-90, high=90).to_numpy()
     lon, lat = crs.convert(lon, lat, source=config.places.crs, target="wgs84")
     return pd.DataFrame({"lon": lon, "lat": lat})
-
-
-def rebuild_grid(session: Session, config: RegionConfig) -> Grid:
-    """Model the demand grid from the stored townships and write it (modelled population)."""
-    townships = regions_frame(session, "township")
-    grid = build_grid(townships, read_places(config), metric_crs=metric_crs_of(townships),
-                      parameters=config.demand_grid)
-    replace_grid(session, grid, resolution=config.demand_grid.resolution, modelled=True,
-                 source="modelled: township population spread by geo.grid's dasymetric rule")
-    return grid

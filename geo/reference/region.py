@@ -6,8 +6,11 @@ and model parameters all come from the folder (``data/<region>/``).
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import geopandas as gpd
@@ -23,6 +26,8 @@ from geo.core.crs import CoordSystem
 from geo.errors import InputError
 from geo.reference.boundaries import as_multipolygons
 from geo.reference.grid import GridParameters
+
+T = TypeVar("T")
 
 
 class CountiesConfig(BaseModel):
@@ -114,6 +119,35 @@ class RegionConfig(BaseModel):
         return self.folder / name
 
 
+def cached_by_version(read: Callable[[Path], T]) -> Callable[[Path], T]:
+    """Parse a data file once per version of it (its size and modification time).
+
+    Amenities, service types, targets and region facts are wanted on many request paths; they
+    change only when someone edits the file, so the parse is kept until then. Callers share the
+    result and must not change it.
+    """
+    parsed: dict[Path, tuple[tuple[int, int], T]] = {}
+    lock = threading.Lock()
+
+    @functools.wraps(read)
+    def cached(path: Path) -> T:
+        try:
+            stat = path.stat()
+        except OSError:
+            return read(path)  # the reader names the file in its error
+        version = (stat.st_mtime_ns, stat.st_size)
+        with lock:
+            hit = parsed.get(path)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        value = read(path)
+        with lock:
+            parsed[path] = (version, value)
+        return value
+
+    return cached
+
+
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file, naming the file in the error."""
     try:
@@ -131,12 +165,15 @@ def _validation_error(error: ValidationError, file: str, row: int | None = None)
 
 def load_config(folder: Path) -> RegionConfig:
     """Read and check ``region.yaml`` of a region folder."""
-    path = folder / "region.yaml"
+    return _read_config(folder / "region.yaml").model_copy(update={"folder": folder})
+
+
+@cached_by_version
+def _read_config(path: Path) -> RegionConfig:
     try:
-        config = RegionConfig.model_validate(read_yaml(path))
+        return RegionConfig.model_validate(read_yaml(path))
     except ValidationError as error:
         raise _validation_error(error, str(path)) from error
-    return config.model_copy(update={"folder": folder})
 
 
 def read_csv(path: Path, columns: list[str]) -> pd.DataFrame:

@@ -1,17 +1,13 @@
-"""The service-type registry and amenity vocabulary, read from data files into the database."""
+"""The service-type registry and amenity vocabulary as read from their data files (the store writes them)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
 
 from geo.errors import InputError
-from geo.reference.region import read_yaml
-from geo.store.models import ServiceType
+from geo.reference.region import cached_by_version, read_yaml
 
 
 class ServiceTypeSpec(BaseModel):
@@ -34,6 +30,7 @@ class Amenity(BaseModel):
     name_en: str
 
 
+@cached_by_version
 def read_service_types(path: Path) -> list[ServiceTypeSpec]:
     """Parse and check ``service_types.yaml``; errors name the entry and field."""
     entries = read_yaml(path)
@@ -54,6 +51,7 @@ def read_service_types(path: Path) -> list[ServiceTypeSpec]:
     return specs
 
 
+@cached_by_version
 def read_amenities(path: Path) -> dict[str, Amenity]:
     """Parse ``amenities.yaml``: code → names."""
     entries = read_yaml(path)
@@ -61,20 +59,3 @@ def read_amenities(path: Path) -> dict[str, Amenity]:
         return {code: Amenity.model_validate(value) for code, value in entries.items()}
     except (ValidationError, AttributeError) as error:
         raise InputError(f"not a mapping of code to names: {error}", file=str(path)) from error
-
-
-def upsert_service_types(session: Session, specs: list[ServiceTypeSpec]) -> int:
-    """Insert new types and update existing ones (types in use are never deleted here)."""
-    rows = [spec.model_dump() | {"sort_order": order} for order, spec in enumerate(specs)]
-    statement = insert(ServiceType).values(rows)
-    statement = statement.on_conflict_do_update(
-        index_elements=[ServiceType.code],
-        set_={column: statement.excluded[column] for column in rows[0] if column != "code"},
-    )
-    session.execute(statement)
-    return len(rows)
-
-
-def service_types(session: Session) -> list[ServiceType]:
-    """All service types in display order."""
-    return list(session.scalars(select(ServiceType).order_by(ServiceType.sort_order, ServiceType.code)))

@@ -1,4 +1,4 @@
-"""Targets of the work report: data in the region's ``targets.yaml``, loaded into ``target``."""
+"""Targets of the work report: data in the region's ``targets.yaml``, written to ``target`` by ``geo.store.targets``."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
 
 from geo.errors import InputError
-from geo.reference.region import read_yaml
-from geo.store.models import ServiceType, Target
+from geo.reference.region import cached_by_version, read_yaml
 
 
 class TargetSpec(BaseModel):
@@ -28,6 +26,7 @@ class TargetSpec(BaseModel):
     note: str = ""
 
 
+@cached_by_version
 def read_targets(path: Path) -> list[TargetSpec]:
     """Parse and check the targets of a region; errors name the entry and field."""
     document = read_yaml(path) or {}
@@ -46,15 +45,13 @@ def read_targets(path: Path) -> list[TargetSpec]:
     return specs
 
 
-def replace_targets(session: Session, specs: list[TargetSpec], *, file: str = "targets.yaml") -> int:
-    """Replace all targets; every target's type must be a known service type."""
-    known = set(session.scalars(select(ServiceType.code)))
-    for number, spec in enumerate(specs, start=1):
-        if spec.type not in known:
-            raise InputError(f"unknown service type {spec.type!r}", file=file, row=number, field="type")
-    session.execute(delete(Target))
-    if specs:
-        session.execute(insert(Target), [
-            spec.model_dump(exclude={"type"}) | {"type_code": spec.type} for spec in specs
-        ])
-    return len(specs)
+def read_baselines(path: Path) -> pd.DataFrame:
+    """Figures of the report that carry no target (type, count, year, source_quote, note)."""
+    return _baselines(path).copy()
+
+
+@cached_by_version
+def _baselines(path: Path) -> pd.DataFrame:
+    document = read_yaml(path) or {}
+    return pd.DataFrame(document.get("baselines", []),
+                        columns=["type", "count", "year", "source_quote", "note"])

@@ -5,15 +5,12 @@ from __future__ import annotations
 import threading
 
 import pandas as pd
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.analysis.coverage import CITY, CoverageModel, Level, StationPoints, TypeRadius, coverage_table
 from geo.errors import UnionmapError
-from geo.reference import service_types
 from geo.reference.layers import metric_crs_of_bounds
-from geo.store import catalogue
-from geo.store.catalogue import check_type
+from geo.store import regions, service_types, stations
 from geo.store.grid_db import GridInfo, grid_info, read_grid
 
 
@@ -27,20 +24,14 @@ def counted_stations(session: Session, *, include_planned: bool = False,
 
     With ``plan_id`` only that plan's planned stations are added.
     """
-    frame = pd.read_sql(text("""
-        SELECT type_code, ST_X(geom) AS lon, ST_Y(geom) AS lat, county_code, township_code
-        FROM station
-        WHERE deleted_at IS NULL
-          AND (status = 'open'
-               OR (:planned AND status = 'planned' AND (CAST(:plan AS int) IS NULL OR plan_id = :plan)))
-        ORDER BY id"""), session.connection(), params={"planned": include_planned, "plan": plan_id})
-    return StationPoints.from_frame(frame)
+    return StationPoints.from_frame(stations.counted_points(session, include_planned=include_planned,
+                                                           plan_id=plan_id))
 
 
 def type_radii(session: Session, type_code: str | None = None) -> list[TypeRadius]:
     """Radii of every type (or one, checked to exist)."""
     if type_code is not None:
-        check_type(session, type_code)
+        service_types.check_type(session, type_code)
     return [TypeRadius(t.code, t.name_zh, t.radius_urban_m, t.radius_rural_m)
             for t in service_types.service_types(session) if type_code in (None, t.code)]
 
@@ -72,8 +63,8 @@ def coverage_report(session: Session, model: CoverageModel, info: GridInfo, *, l
     """The coverage table with region names and the grid's modelled flag."""
     table = coverage_table(model, counted_stations(session, include_planned=include_planned, plan_id=plan_id),
                            type_radii(session, type_code), level=level)
-    names = catalogue.region_names(session)
-    names[CITY] = "全市"
+    names = regions.region_names(session)
+    names[CITY] = regions.CITY_NAME
     table.insert(3, "region_name", table["region_code"].map(names))
     table["population_is_modelled"] = info.population_is_modelled
     return table

@@ -16,12 +16,11 @@ import pandas as pd
 import shapely
 from sqlalchemy.orm import Session
 
-from geo.analysis import gaps, planning
+from geo.analysis import planning
 from geo.errors import NotFound
-from geo.reference import layers as reference
-from geo.reference import service_types
+from geo.services import gaps
 from geo.services.coverage_query import ModelCache, counted_stations, coverage_report, type_radii
-from geo.store import catalogue
+from geo.store import catalogue, regions, service_types
 
 # Uncovered people are drawn on coarser hexagons than the demand grid: 210 000 res-9 cells would
 # make a page of tens of megabytes; res 6 (≈36 km²) keeps it to some hundreds of shapes.
@@ -48,8 +47,8 @@ class MapData:
 
 def _base(session: Session, kind: str, cache: ModelCache, type_code: str | None = None,
           include_planned: bool = False) -> MapData:
-    counties = reference.regions_frame(session, "county")
-    townships = reference.regions_frame(session, "township")
+    counties = regions.regions_frame(session, "county")
+    townships = regions.regions_frame(session, "township")
     stations = catalogue.stations_frame(session, catalogue.StationFilter(type_code=type_code))
     if not include_planned:
         stations = stations[stations["status"] != "planned"]

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.core import crs, hours
 from geo.core.crs import CoordSystem
 from geo.errors import InputError, InputErrors, NotFound, VersionConflict
+from geo.store import regions, service_types, stations
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-WRITABLE = ("type_code", "name", "address", "status", "opening_hours", "amenities", "phone",
-            "managing_union", "is_demo", "source")
 
 
 class StationInput(BaseModel):
@@ -90,7 +88,7 @@ class Vocabulary:
 
     @classmethod
     def load(cls, session: Session, amenities: set[str]) -> Vocabulary:
-        types = frozenset(session.execute(text("SELECT code FROM service_type")).scalars())
+        types = frozenset(service_types.type_codes(session))
         return cls(types=types, amenities=frozenset(amenities))
 
 
@@ -143,55 +141,22 @@ def to_wgs84(lon: np.ndarray, lat: np.ndarray, source: CoordSystem) -> tuple[np.
 
 
 def outside_region(session: Session, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Indices of the points that no county polygon covers (one query for all points)."""
-    if len(lon) == 0:
-        return np.zeros(0, dtype=int)
-    rows = session.execute(text("""
-        SELECT p.i - 1 FROM unnest(CAST(:lon AS float8[]), CAST(:lat AS float8[])) WITH ORDINALITY AS p(lon, lat, i)
-        WHERE NOT EXISTS (SELECT 1 FROM region r WHERE r.level = 'county'
-                          AND ST_Covers(r.geom, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)))
-        ORDER BY p.i"""), {"lon": [float(x) for x in lon], "lat": [float(y) for y in lat]}).scalars()
-    return np.fromiter(rows, dtype=int)
+    """Indices of the points that no county polygon covers."""
+    return regions.points_outside(session, lon, lat)
 
 
 def insert(session: Session, writes: list[StationWrite]) -> list[int]:
     """Insert checked stations (explicit ids kept, e.g. from an export) and return their ids."""
-    ids = []
-    for write in writes:
-        params = write.values | {"lon": write.lon, "lat": write.lat, "id": write.station_id}
-        columns = ", ".join(WRITABLE)
-        placeholders = ", ".join(f":{name}" if name != "opening_hours" else "CAST(:opening_hours AS jsonb)"
-                                 for name in WRITABLE)
-        params["opening_hours"] = _json(params["opening_hours"])
-        if write.station_id is None:
-            sql = f"INSERT INTO station ({columns}, geom) VALUES ({placeholders}, {_POINT}) RETURNING id"
-        else:
-            sql = (f"INSERT INTO station (id, {columns}, geom) OVERRIDING SYSTEM VALUE "
-                   f"VALUES (:id, {placeholders}, {_POINT}) RETURNING id")
-        ids.append(session.execute(text(sql), params).scalar_one())
-    if any(write.station_id is not None for write in writes):
-        session.execute(text("SELECT setval(pg_get_serial_sequence('station', 'id'), "
-                             "greatest((SELECT max(id) FROM station), 1))"))
-    return ids
-
-
-_POINT = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
-
-
-def _json(value: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False)
+    return stations.insert_stations(session, [write.values | {"lon": write.lon, "lat": write.lat,
+                                                              "id": write.station_id} for write in writes])
 
 
 def current(session: Session, station_id: int) -> dict[str, Any]:
     """The stored station (not deleted) as a dict with lon/lat; NotFound otherwise."""
-    row = session.execute(text(f"""
-        SELECT id, version, {', '.join(WRITABLE)}, ST_X(geom) AS lon, ST_Y(geom) AS lat
-        FROM station WHERE id = :id AND deleted_at IS NULL"""), {"id": station_id}).mappings().one_or_none()
+    row = stations.live_station(session, station_id)
     if row is None:
         raise NotFound(f"station {station_id} does not exist")
-    return dict(row)
+    return row
 
 
 def update(session: Session, station_id: int, write: StationWrite, *, expected_version: int) -> int:
@@ -199,44 +164,28 @@ def update(session: Session, station_id: int, write: StationWrite, *, expected_v
 
     Returns the new version. Raises NotFound, or VersionConflict when someone changed it first.
     """
-    assignments = ", ".join(
-        f"{name} = CAST(:opening_hours AS jsonb)" if name == "opening_hours" else f"{name} = :{name}"
-        for name in WRITABLE)
-    params = write.values | {"lon": write.lon, "lat": write.lat, "id": station_id, "expected": expected_version,
-                             "opening_hours": _json(write.values["opening_hours"])}
-    new_version = session.execute(text(f"""
-        UPDATE station SET {assignments}, geom = {_POINT}
-        WHERE id = :id AND version = :expected AND deleted_at IS NULL RETURNING version"""), params).scalar()
-    if new_version is None:
-        _raise_missing_or_stale(session, station_id, expected_version)
-    return int(new_version)
+    version = stations.update_station(session, station_id, write.values, write.lon, write.lat,
+                                      expected_version=expected_version)
+    return version if version is not None else _raise_missing_or_stale(session, station_id, expected_version)
 
 
 def delete(session: Session, station_id: int, *, expected_version: int) -> int:
     """Soft-delete a station at ``expected_version``: it disappears from every read, its row and
     history stay (``deleted_at`` is set, so the history trigger records the change)."""
-    new_version = session.execute(text("""
-        UPDATE station SET deleted_at = now()
-        WHERE id = :id AND version = :expected AND deleted_at IS NULL RETURNING version"""),
-        {"id": station_id, "expected": expected_version}).scalar()
-    if new_version is None:
-        _raise_missing_or_stale(session, station_id, expected_version)
-    return int(new_version)
+    version = stations.soft_delete(session, station_id, expected_version=expected_version)
+    return version if version is not None else _raise_missing_or_stale(session, station_id, expected_version)
 
 
-def _raise_missing_or_stale(session: Session, station_id: int, expected: int) -> None:
-    version = session.execute(text("SELECT version FROM station WHERE id = :id AND deleted_at IS NULL"),
-                              {"id": station_id}).scalar()
+def _raise_missing_or_stale(session: Session, station_id: int, expected: int) -> NoReturn:
+    version = stations.live_version(session, station_id)
     if version is None:
         raise NotFound(f"station {station_id} does not exist")
-    raise VersionConflict(station_id, expected, int(version))
+    raise VersionConflict(station_id, expected, version)
 
 
 def history(session: Session, station_id: int) -> list[dict[str, Any]]:
     """Every change of one station, oldest first: who, when, what, and which fields changed."""
-    rows = session.execute(text("""
-        SELECT id, action, changed_by, changed_at, old_row, new_row FROM station_history
-        WHERE station_id = :id ORDER BY id"""), {"id": station_id}).mappings().all()
+    rows = stations.history_rows(session, station_id)
     if not rows:
         raise NotFound(f"station {station_id} has no history")
     result = []

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.core import crs, hours
@@ -26,7 +25,7 @@ from geo.core.crs import CoordSystem
 from geo.core.export import append_row, csv_bytes, unescape_formula
 from geo.errors import InputError, InputErrors
 from geo.services import registry
-from geo.store import catalogue
+from geo.store import catalogue, stations
 
 Format = Literal["csv", "geojson", "xlsx"]
 FORMATS: tuple[Format, ...] = ("csv", "geojson", "xlsx")
@@ -225,8 +224,7 @@ def _id_errors(session: Session, ids: list[tuple[int, int | None]], file: str) -
             errors.append(InputError(f"duplicate id {station_id} (also row {seen[station_id]})", file=file,
                                      row=number, field="id"))
         seen.setdefault(station_id, number)
-    existing = set(session.execute(text("SELECT id FROM station WHERE id = ANY(CAST(:ids AS bigint[]))"),
-                                   {"ids": list(seen)}).scalars()) if seen else set()
+    existing = stations.existing_ids(session, seen)
     errors += [InputError(f"duplicate id {station_id}: a station with this id exists", file=file, row=number,
                           field="id") for station_id, number in seen.items() if station_id in existing]
     return errors

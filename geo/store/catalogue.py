@@ -1,4 +1,4 @@
-"""Read queries on the catalogue: stations with filters, table counts for health checks."""
+"""Read queries on the catalogue: stations with filters, the start page's counts, health checks."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import pandas as pd
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from geo.errors import InputError
-from geo.store.models import Base, ServiceType
+from geo.store import regions, stations
+from geo.store.counting import LIVE_S
+from geo.store.models import Base
+from geo.store.service_types import check_type
 
 
 @dataclass(frozen=True)
@@ -28,14 +30,7 @@ class StationFilter:
     ids: tuple[int, ...] | None = None
 
 
-def check_type(session: Session, type_code: str, *, field: str = "type") -> None:
-    """Raise an InputError naming ``field`` if ``type_code`` is not a known service type."""
-    known = list(session.scalars(select(ServiceType.code).order_by(ServiceType.sort_order)))
-    if type_code not in known:
-        raise InputError(f"unknown service type {type_code!r}; known: {', '.join(known)}", field=field)
-
-
-STATIONS_SQL = text("""
+STATIONS_SQL = text(f"""
         SELECT s.id, s.type_code, t.name_zh AS type_name, s.name, s.address, s.status,
                s.opening_hours, s.opening_hours::text AS opening_hours_json, s.amenities, s.phone,
                s.managing_union, s.is_demo, s.source, s.version, s.plan_id, s.county_code, s.township_code,
@@ -44,7 +39,7 @@ STATIONS_SQL = text("""
         FROM station s
         JOIN service_type t ON t.code = s.type_code
         LEFT JOIN region r ON r.code = s.township_code
-        WHERE s.deleted_at IS NULL
+        WHERE {LIVE_S}
           AND (CAST(:type_code AS text) IS NULL OR s.type_code = :type_code)
           AND (CAST(:county AS text) IS NULL OR s.county_code = :county)
           AND (CAST(:township AS text) IS NULL OR s.township_code = :township)
@@ -60,7 +55,7 @@ STATIONS_SQL = text("""
 
 def _station_parameters(session: Session, where: StationFilter) -> dict[str, object]:
     if where.type_code is not None:
-        check_type(session, where.type_code)
+        check_type(session, where.type_code)  # an unknown type is a 4xx naming it, not an empty list
     west, south, east, north = where.bbox or (None, None, None, None)
     return {"type_code": where.type_code, "county": where.county, "township": where.township,
             "status": where.status, "is_demo": where.is_demo, "amenities": list(where.amenities),
@@ -114,10 +109,6 @@ def postgis_version(session: Session) -> str:
 
 
 
-def region_names(session: Session) -> dict[str, str]:
-    """Code -> name of every county and township (for tables that show names, not codes)."""
-    return dict(session.execute(text("SELECT code, name FROM region")).all())
-
 
 @dataclass(frozen=True)
 class HomeCounts:
@@ -129,13 +120,7 @@ class HomeCounts:
 
 
 def home_counts(session: Session) -> HomeCounts:
-    """Open stations per type (live rows), live demo rows, and regions whose boundary is derived."""
-    return HomeCounts(
-        open_by_type=dict(session.execute(text(
-            "SELECT type_code, count(*) FROM station WHERE deleted_at IS NULL AND status = 'open' GROUP BY 1"))
-            .all()),
-        demo_stations=session.execute(text(
-            "SELECT count(*) FROM station WHERE deleted_at IS NULL AND is_demo")).scalar_one(),
-        approximate_regions=session.execute(text(
-            "SELECT count(*) FROM region WHERE boundary_is_approximate")).scalar_one(),
-    )
+    """Counted stations per type, live demo rows, and regions whose boundary is derived."""
+    return HomeCounts(open_by_type=stations.open_counts_by_type(session),
+                      demo_stations=stations.live_demo_count(session),
+                      approximate_regions=regions.approximate_count(session))

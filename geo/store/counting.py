@@ -46,3 +46,7 @@ def live_sql(alias: str) -> str:
 def open_sql(alias: str) -> str:
     """:func:`counted` (no scenario) as SQL text over the station table named ``alias``."""
     return f"{live_sql(alias)} AND {fragment(alias)}.status = 'open'"
+
+
+LIVE_S = live_sql("s")  # the station table as ``s``: the aliases every text statement uses
+OPEN_S = open_sql("s")

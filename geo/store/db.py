@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import select
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from alembic import command
@@ -116,15 +114,3 @@ def allow_idle(session: Session, seconds: float) -> None:
 def set_actor(session: Session, actor: str) -> None:
     """Name who makes the changes of this transaction (read by the history trigger)."""
     session.execute(text("SELECT set_config('unionmap.actor', :actor, true)"), {"actor": actor})
-
-
-@contextmanager
-def session_scope(settings: Settings, *, actor: str = "cli") -> Iterator[Session]:
-    """One transaction for a CLI command: commit on success, roll back on any error."""
-    engine = make_engine(settings)
-    try:
-        with make_session_factory(engine)() as session, session.begin():
-            set_actor(session, actor)
-            yield session
-    finally:
-        engine.dispose()

@@ -13,14 +13,21 @@ from sqlalchemy.orm import Session
 from geo.reference.grid import Grid
 from geo.store.models import DemandGrid
 
-INDEXES = (
-    ("ix_demand_cell_geom", "USING gist (geom)"),
-    ("ix_demand_cell_geog", "USING gist ((geom::geography))"),
-    ("ix_demand_cell_cell", "(cell)"),
-    ("ix_demand_cell_township_code", "(township_code)"),
-    ("ix_demand_cell_county_code", "(county_code)"),
-)
 COLUMNS = ("cell", "township_code", "county_code", "population", "is_urban", "lon", "lat")
+# Statements written out whole (no names spliced in): see geo.store.sql.
+DROP_INDEXES = ("DROP INDEX IF EXISTS ix_demand_cell_geom, ix_demand_cell_geog, ix_demand_cell_cell, "
+                "ix_demand_cell_township_code, ix_demand_cell_county_code")
+CREATE_INDEXES = (
+    "CREATE INDEX ix_demand_cell_geom ON demand_cell USING gist (geom)",
+    "CREATE INDEX ix_demand_cell_geog ON demand_cell USING gist ((geom::geography))",
+    "CREATE INDEX ix_demand_cell_cell ON demand_cell (cell)",
+    "CREATE INDEX ix_demand_cell_township_code ON demand_cell (township_code)",
+    "CREATE INDEX ix_demand_cell_county_code ON demand_cell (county_code)",
+)
+COPY_IN = ("COPY demand_cell (cell, township_code, county_code, population, is_urban, lon, lat) "
+           "FROM STDIN WITH (FORMAT csv)")
+COPY_OUT = ("COPY (SELECT cell, township_code, county_code, population, is_urban, lon, lat FROM demand_cell "
+            "ORDER BY id) TO STDOUT WITH (FORMAT csv)")
 
 
 @dataclass(frozen=True)
@@ -43,19 +50,17 @@ def replace_grid(session: Session, grid: Grid, *, resolution: int, modelled: boo
     """
     session.execute(text("TRUNCATE demand_cell RESTART IDENTITY"))
     session.execute(delete(DemandGrid))
-    for name, _ in INDEXES:
-        session.execute(text(f"DROP INDEX IF EXISTS {name}"))
+    session.execute(text(DROP_INDEXES))
     buffer = io.StringIO()
     frame = grid.frame()[list(COLUMNS)]
     # 1e-7 degrees is about 1 cm: more digits only slow the COPY down.
     frame = frame.assign(lon=frame["lon"].round(7), lat=frame["lat"].round(7))
     frame.to_csv(buffer, index=False, header=False)
     raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor, cursor.copy(
-            f"COPY demand_cell ({', '.join(COLUMNS)}) FROM STDIN WITH (FORMAT csv)") as copy:
+    with raw.cursor() as cursor, cursor.copy(COPY_IN) as copy:
         copy.write(buffer.getvalue())
-    for name, definition in INDEXES:
-        session.execute(text(f"CREATE INDEX {name} ON demand_cell {definition}"))
+    for statement in CREATE_INDEXES:
+        session.execute(text(statement))
     session.execute(text("ANALYZE demand_cell"))
     session.add(DemandGrid(id=1, resolution=resolution, population_is_modelled=modelled, source=source,
                            cell_count=len(grid), total_population=float(grid.population.sum())))
@@ -75,8 +80,7 @@ def read_grid(session: Session) -> Grid:
     """All cells of the stored grid, in id order (COPY to CSV: twice as fast as row fetching)."""
     buffer = io.BytesIO()
     raw = session.connection().connection.driver_connection
-    query = f"COPY (SELECT {', '.join(COLUMNS)} FROM demand_cell ORDER BY id) TO STDOUT WITH (FORMAT csv)"
-    with raw.cursor() as cursor, cursor.copy(query) as copy:
+    with raw.cursor() as cursor, cursor.copy(COPY_OUT) as copy:
         for chunk in copy:
             buffer.write(chunk)
     buffer.seek(0)

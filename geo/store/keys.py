@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from geo.errors import InputError
@@ -70,6 +70,6 @@ def list_keys(session: Session) -> list[ApiKey]:
 
 def revoke_key(session: Session, prefix: str) -> bool:
     """Revoke the key with this prefix; False if there is no such live key."""
-    result = session.execute(text("UPDATE api_key SET revoked_at = now() WHERE prefix = :p AND revoked_at IS NULL"),
-                             {"p": prefix})
-    return result.rowcount > 0
+    revoked = session.execute(update(ApiKey.__table__).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
+                              .values(revoked_at=func.now()).returning(ApiKey.id)).first()
+    return revoked is not None

@@ -21,6 +21,7 @@ from psycopg.rows import dict_row
 from sqlalchemy.orm import Session
 
 from geo.core import hours
+from geo.store.counting import OPEN_S
 
 # Metres per degree along a meridian (the shortest way a degree of KNN distance can shrink to).
 _M_PER_DEGREE = 110_574.0
@@ -33,7 +34,7 @@ _SELECT = """
     FROM station s
     JOIN service_type t ON t.code = s.type_code,
          (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g) p
-    WHERE s.deleted_at IS NULL AND s.status = 'open' {filters}
+    WHERE {counted} {filters}
     ORDER BY s.geom <-> p.g
     LIMIT %(batch)s"""
 
@@ -44,7 +45,7 @@ def _statement(by_type: bool, by_amenities: bool) -> str:
     ``x IS NULL OR …`` filter scans and sorts every station (see :func:`_fetch`)."""
     filters = ("AND s.type_code = %(type_code)s " if by_type else "") + (
         "AND s.amenities @> %(amenities)s::text[]" if by_amenities else "")
-    return _SELECT.format(filters=filters)
+    return _SELECT.format(counted=OPEN_S, filters=filters)
 
 
 def _fetch(session: Session, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -26,16 +26,17 @@ import time
 from collections.abc import Callable
 
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from geo.analysis.coverage import CoverageModel, coverage_tables
-from geo.reference import demo, service_types
-from geo.reference import layers as reference
+from geo.reference import demo
+from geo.reference.layers import metric_crs_of
 from geo.reference.region import load_config
 from geo.services.coverage_query import ModelCache, counted_stations, type_radii
 from geo.settings import get_settings
-from geo.store import db
+from geo.store import db, regions, service_types
+from geo.store.models import Station
 
 PEER_SQL = text("""
     WITH hits AS (
@@ -95,17 +96,11 @@ def add_stations(session: Session, scale: int, seed: int) -> int:
                                                 for code, item in spec.stations.items()}})
     spec.stations["cultural_palace"] = spec.stations["cultural_palace"].model_copy(update={"placement": "population"})
     spec.stations["workers_home"] = spec.stations["workers_home"].model_copy(update={"placement": "population"})
-    townships = reference.regions_frame(session, "township")
-    counties = reference.regions_frame(session, "county")
+    townships = regions.regions_frame(session, "township")
+    counties = regions.regions_frame(session, "county")
     types = [demo.TypeNames(t.code, t.name_zh) for t in service_types.service_types(session)]
-    extra = demo.generate(townships, counties, spec, types, metric_crs=reference.metric_crs_of(counties), seed=seed)
-    rows = extra.drop(columns="geometry").to_dict("records")
-    for row, point in zip(rows, extra.geometry, strict=True):
-        row["geom"] = f"SRID=4326;{point.wkt}"
-    from sqlalchemy import insert
-
-    from geo.store.models import Station
-
+    extra = demo.generate(townships, counties, spec, types, metric_crs=metric_crs_of(counties), seed=seed)
+    rows = demo.demo_rows(extra)
     session.execute(insert(Station), rows)
     return len(rows)
 

@@ -40,8 +40,8 @@ import scipy.sparse as sp
 
 from geo.analysis import planning, siting, siting_exact
 from geo.services.coverage_query import ModelCache, counted_stations, type_radii
+from geo.services.transaction import session_scope
 from geo.settings import get_settings
-from geo.store.db import session_scope
 
 TYPE_CODE = "love_station"
 MIN_PER_COUNTY = 5

@@ -34,8 +34,8 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from sqlalchemy import text
 
 from api.app import create_app
+from geo.services.transaction import session_scope
 from geo.settings import Settings, get_settings
-from geo.store.db import session_scope
 from geo.store.keys import create_key
 from tests.browser.conftest import page_factory
 from tests.conftest import free_port, write_synthetic_region

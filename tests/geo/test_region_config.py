@@ -58,3 +58,23 @@ def test_the_cli_says_so_and_exits_2(synthetic_region: Path, monkeypatch: pytest
     output = " ".join(result.output.split())
     assert f"file {folder / 'region.yaml'}, field 'timezone': 未知时区 'Asia/Shangai'" in output
     assert "Traceback" not in output
+
+
+def test_data_files_are_parsed_once_per_version(tmp_path: Path) -> None:
+    """Amenities (and the other data files) are wanted on many request paths: parsed once, and
+    again only when the file changes."""
+    import os
+
+    from geo.reference.service_types import read_amenities
+
+    path = tmp_path / "amenities.yaml"
+    path.write_text("water: {name_zh: 饮水, name_en: water}\n", encoding="utf-8")
+    first = read_amenities(path)
+    assert read_amenities(path) is first and list(first) == ["water"]
+    path.write_text("water: {name_zh: 饮水, name_en: water}\nrest: {name_zh: 休息, name_en: rest}\n",
+                    encoding="utf-8")
+    os.utime(path, ns=(1, 1))  # a new version even where the clock's step is coarse
+    assert list(read_amenities(path)) == ["water", "rest"]
+    path.write_text("[not, a, mapping]\n", encoding="utf-8")
+    with pytest.raises(InputError, match="not a mapping"):
+        read_amenities(path)

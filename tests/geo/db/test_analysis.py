@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.analysis import gaps as gap_analysis
 from geo.analysis import planning
+from geo.services import gaps as gap_analysis
 from geo.services.coverage_query import ModelCache, counted_stations, coverage_report, type_radii
 from geo.store import plans
 

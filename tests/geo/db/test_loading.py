@@ -9,8 +9,8 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.cli import app
+from geo.services.transaction import session_scope
 from geo.settings import Settings, get_settings
-from geo.store.db import session_scope
 
 pytestmark = pytest.mark.db
 runner = CliRunner()

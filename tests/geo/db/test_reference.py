@@ -63,7 +63,7 @@ def test_county_polygons_are_shifted_from_gcj02_to_wgs84(session: Session) -> No
 def write_official(session: Session, path: Path, county: str) -> list[str]:
     """Official-looking polygons for one county's townships: the derived ones, as GCJ-02."""
     from geo.core import crs
-    from geo.reference.layers import regions_frame
+    from geo.store.regions import regions_frame
 
     frame = regions_frame(session, "township")
     frame = frame[frame["county_code"] == county][["code", "name", "geometry"]]
@@ -74,7 +74,7 @@ def write_official(session: Session, path: Path, county: str) -> list[str]:
 
 def test_official_boundaries_clear_the_flag_through_the_cli(
         scratch_settings, tmp_path: Path) -> None:  # noqa: ANN001
-    from geo.store.db import session_scope
+    from geo.services.transaction import session_scope
 
     assert runner.invoke(app, ["load", "reference"]).exit_code == 0
     with session_scope(scratch_settings) as session:
@@ -105,7 +105,7 @@ def test_official_boundaries_clear_the_flag_through_the_cli(
 
 def test_official_boundaries_with_an_unknown_code_change_nothing(
         scratch_settings, tmp_path: Path) -> None:  # noqa: ANN001
-    from geo.store.db import session_scope
+    from geo.services.transaction import session_scope
 
     assert runner.invoke(app, ["load", "reference"]).exit_code == 0
     with session_scope(scratch_settings) as session:

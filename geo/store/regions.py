@@ -1,0 +1,143 @@
+"""Region rows (counties and townships): replaced from the reference layers, official polygons,
+modelled population, and the reads of names, units and polygons.
+
+The store only writes what it is given: building the layers, deciding which flag a row carries
+and remodelling population is done in ``geo.reference`` and ``geo.services.loading``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from geoalchemy2.shape import from_shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import bindparam, delete, func, insert, literal, select, text, update
+from sqlalchemy.orm import Session
+
+from geo.store.models import Region
+
+REGION = Region.__table__
+CITY_NAME = "全市"
+
+
+def region_rows(frame: gpd.GeoDataFrame, **fixed: object) -> list[dict[str, object]]:
+    """Rows for ``region`` from a layer (code, name, kind, population, urban_population, seat_rule,
+    geometry, optional seat), with the ``fixed`` values (level, flags, source …) on every row."""
+    rows = []
+    seats = frame["seat"] if "seat" in frame else pd.Series([None] * len(frame), index=frame.index)
+    for record, geometry, seat in zip(frame.to_dict("records"), frame.geometry, seats, strict=True):
+        row = {key: record.get(key) for key in
+               ("code", "name", "kind", "population", "urban_population", "seat_rule")}
+        row["population"] = int(row["population"]) if row["population"] is not None else None
+        row["urban_population"] = int(row["urban_population"]) if row["urban_population"] is not None else None
+        row["geom"] = from_shape(geometry, srid=4326)
+        row["seat"] = from_shape(seat, srid=4326) if seat is not None else None
+        rows.append(row | fixed)
+    return rows
+
+
+def replace_regions(session: Session, rows: Sequence[dict[str, object]]) -> None:
+    """Delete every region and insert ``rows`` (see :func:`region_rows`)."""
+    session.execute(delete(Region))
+    if rows:
+        session.execute(insert(Region), list(rows))
+
+
+def reassign_stations(session: Session) -> int:
+    """Re-run point-in-polygon for stations whose county or township changed; return how many.
+
+    The update fires the station trigger, which assigns the codes and records history.
+    """
+    result = session.execute(text("""
+        UPDATE station s SET geom = s.geom
+        WHERE s.county_code IS DISTINCT FROM (
+                SELECT code FROM region r WHERE r.level = 'county' AND ST_Covers(r.geom, s.geom)
+                ORDER BY code LIMIT 1)
+           OR s.township_code IS DISTINCT FROM (
+                SELECT code FROM region r WHERE r.level = 'township' AND ST_Covers(r.geom, s.geom)
+                ORDER BY code LIMIT 1)
+    """))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def region_parents(session: Session, level: str) -> dict[str, str | None]:
+    """Code → parent code of every region of ``level``."""
+    return {code: parent for code, parent in
+            session.execute(select(Region.code, Region.parent_code).where(Region.level == level)).all()}
+
+
+def set_official_boundaries(session: Session, polygons: Iterable[tuple[str, BaseGeometry]], *, source: str) -> None:
+    """Replace the polygons of regions by code and clear their approximate flag."""
+    for code, geometry in polygons:
+        session.execute(update(REGION).where(REGION.c.code == code).values(
+            geom=from_shape(geometry, srid=4326), boundary_is_approximate=False, source=source))
+
+
+def set_population(session: Session, population: pd.DataFrame) -> None:
+    """Set ``population`` and ``urban_population`` of regions by ``code`` (columns of that name)."""
+    session.execute(
+        update(REGION).where(REGION.c.code == bindparam("b_code")).values(
+            population=bindparam("b_population"), urban_population=bindparam("b_urban")),
+        [{"b_code": c, "b_population": int(p), "b_urban": int(u)} for c, p, u in
+         population[["code", "population", "urban_population"]].itertuples(index=False)],
+    )
+
+
+def population_frame(session: Session) -> gpd.GeoDataFrame:
+    """Every region's code, county (``county_code``: the parent), kind, level, population and polygon."""
+    return gpd.read_postgis(
+        select(REGION.c.code, REGION.c.parent_code.label("county_code"), REGION.c.kind, REGION.c.level,
+               REGION.c.population, REGION.c.urban_population, REGION.c.geom),
+        session.connection(), geom_col="geom")
+
+
+def regions_frame(session: Session, level: str) -> gpd.GeoDataFrame:
+    """Regions of one level as a WGS-84 GeoDataFrame (geometry column ``geometry``, ``seat``)."""
+    frame = gpd.read_postgis(
+        select(REGION.c.code, REGION.c.name, REGION.c.level, REGION.c.parent_code.label("county_code"),
+               REGION.c.kind, REGION.c.population, REGION.c.urban_population, REGION.c.population_is_modelled,
+               REGION.c.boundary_is_approximate, REGION.c.source, REGION.c.seat_rule,
+               func.ST_AsBinary(REGION.c.seat).label("seat_wkb"), REGION.c.geom)
+        .where(REGION.c.level == level).order_by(REGION.c.code),
+        session.connection(), geom_col="geom",
+    ).rename_geometry("geometry")
+    frame["seat"] = shapely.from_wkb(frame.pop("seat_wkb").to_numpy())
+    return frame
+
+
+def region_names(session: Session) -> dict[str, str]:
+    """Code -> name of every county and township (for tables that show names, not codes)."""
+    return {code: name for code, name in session.execute(select(REGION.c.code, REGION.c.name)).all()}
+
+
+def scope_units(session: Session) -> pd.DataFrame:
+    """Every unit a target can apply to: the city, each county, each township.
+
+    Columns scope (``city``/``county``/``township``), region_code (``city`` for the city), region_name.
+    """
+    city = select(literal("city").label("scope"), literal("city").label("region_code"),
+                  literal(CITY_NAME).label("region_name"))
+    regions = select(REGION.c.level.label("scope"), REGION.c.code.label("region_code"),
+                     REGION.c.name.label("region_name"))
+    return pd.read_sql(city.union_all(regions), session.connection())
+
+
+def approximate_count(session: Session) -> int:
+    """Regions whose boundary is derived, not official."""
+    return session.scalar(select(func.count()).select_from(REGION).where(REGION.c.boundary_is_approximate)) or 0
+
+
+def points_outside(session: Session, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Indices of the points that no county polygon covers (one query for all points)."""
+    if len(lon) == 0:
+        return np.zeros(0, dtype=int)
+    rows = session.execute(text("""
+        SELECT p.i - 1 FROM unnest(CAST(:lon AS float8[]), CAST(:lat AS float8[])) WITH ORDINALITY AS p(lon, lat, i)
+        WHERE NOT EXISTS (SELECT 1 FROM region r WHERE r.level = 'county'
+                          AND ST_Covers(r.geom, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)))
+        ORDER BY p.i"""), {"lon": [float(x) for x in lon], "lat": [float(y) for y in lat]}).scalars()
+    return np.fromiter(rows, dtype=int)
