@@ -1,18 +1,24 @@
 """Every map page: served assets only, notices, legend, the right number of shapes, downloads."""
 
+from __future__ import annotations
+
 import io
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from bs4 import BeautifulSoup
-from fastapi.testclient import TestClient
-from httpx import Response
 from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+    from httpx import Response
+
+BeautifulSoup = pytest.importorskip("bs4").BeautifulSoup  # a test extra
 
 pytestmark = pytest.mark.db
 
