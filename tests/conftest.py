@@ -3,16 +3,23 @@
 The database runs on the project's own private cluster (the code that serves the app), or on
 the server of ``UNIONMAP_TEST_DATABASE_URL`` when given. Tests never skip for want of a
 database: if it cannot start, the run fails and says why.
+
+Every test that uses the database (its fixtures all rest on ``databases``) is marked ``db``
+here, so that ``pytest -m "not db"`` runs the rest with no database and without the test extras
+(httpx, beautifulsoup4, schemathesis, owslib, playwright): nothing here imports them at module
+level, and test modules import them where they are used or skip (``pytest.importorskip``).
+A run that selects database tests is a full run: without the extras it stops before it starts.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -22,7 +29,39 @@ from api.deps import get_read_session, get_session
 from geo.settings import Settings, get_settings
 from geo.store import cluster, db
 
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+BROWSER_DIR = Path(__file__).resolve().parent / "browser"
+TEST_EXTRAS = {"httpx": "httpx", "bs4": "beautifulsoup4", "schemathesis": "schemathesis", "owslib": "owslib",
+               "playwright": "playwright"}  # module: package (pyproject.toml, [project.optional-dependencies] test)
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``db`` every test that uses the database, ``browser`` every test under tests/browser/.
+
+    The fixtures that reach the database (test_settings, engine, session, client, scratch_settings,
+    live_server, the browser's page) all rest on ``databases``: a test whose fixture closure holds
+    it uses the database. A module's own fixture of one of those names (the ``client`` of a small
+    app in test_security_headers.py) does not rest on it, and its tests stay pure.
+    """
+    for item in items:
+        if "databases" in getattr(item, "fixturenames", ()) and item.get_closest_marker("db") is None:
+            item.add_marker(pytest.mark.db)
+        if item.path.is_relative_to(BROWSER_DIR) and item.get_closest_marker("browser") is None:
+            item.add_marker(pytest.mark.browser)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A run with database tests is a full run: without the test extras it stops here and says so
+    (rather than skip modules, or start a database for tests that cannot run)."""
+    missing = [package for module, package in TEST_EXTRAS.items() if importlib.util.find_spec(module) is None]
+    if missing and any(item.get_closest_marker("db") for item in session.items):
+        pytest.exit(f"the database tests need the test extras, missing: {', '.join(missing)}; install them "
+                    "(scripts/setup.sh --test, or pip install -e '.[test]') or run pytest -m 'not db'",
+                    returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 class Databases:
@@ -129,6 +168,8 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def client(test_settings: Settings, session: Session) -> Iterator[TestClient]:
     """The app on the test database, every request in the test's transaction."""
+    from fastapi.testclient import TestClient  # needs httpx, a test extra
+
     app = create_app(test_settings)
     app.dependency_overrides[get_session] = lambda: session
     app.dependency_overrides[get_read_session] = lambda: session

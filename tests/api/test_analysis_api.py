@@ -1,10 +1,16 @@
 """Coverage, gaps and plans over HTTP; coverage follows every committed write."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from geo.store.keys import create_key
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.db
 

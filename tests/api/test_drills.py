@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -31,7 +30,9 @@ from geo.settings import Settings
 from geo.store import cluster, db
 from geo.store.keys import create_key
 
-pytestmark = pytest.mark.db
+httpx = pytest.importorskip("httpx")  # a test extra
+
+pytestmark = [pytest.mark.db, pytest.mark.clients]
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 UNIONMAP = str(Path(sys.executable).parent / "unionmap")

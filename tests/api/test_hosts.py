@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.deps import get_read_session, get_session
 from api.hosts import allowed_hosts
 from geo.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 PUBLIC = "https://gis.example.org/unionmap"
 
@@ -63,6 +66,8 @@ def test_a_foreign_host_gets_400_and_is_written_nowhere(client: TestClient) -> N
 
 @pytest.mark.db
 def test_default_hosts_answer_loopback_names_with_and_without_a_port(test_settings: Settings) -> None:
+    from fastapi.testclient import TestClient  # needs httpx, a test extra
+
     settings = test_settings.model_copy(update={"trusted_hosts": Settings().trusted_hosts})
     with TestClient(create_app(settings)) as client:
         for host in ("localhost", "127.0.0.1:8000", "[::1]:8000"):
@@ -75,6 +80,8 @@ def test_default_hosts_answer_loopback_names_with_and_without_a_port(test_settin
 @pytest.fixture
 def public_client(test_settings: Settings, session: Session) -> Iterator[TestClient]:
     """The app with ``public_url`` set, on the test's session."""
+    from fastapi.testclient import TestClient  # needs httpx, a test extra
+
     app = create_app(test_settings.model_copy(update={"public_url": PUBLIC + "/"}))
     app.dependency_overrides[get_session] = lambda: session
     app.dependency_overrides[get_read_session] = lambda: session

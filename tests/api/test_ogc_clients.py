@@ -14,11 +14,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import httpx
 import pytest
-from owslib.ogcapi.features import Features
 
-pytestmark = pytest.mark.db
+# test extras
+httpx = pytest.importorskip("httpx")
+Features = pytest.importorskip("owslib.ogcapi.features").Features
+
+pytestmark = [pytest.mark.db, pytest.mark.clients]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS = ("love_station", "legal_service", "worker_library", "cultural_palace", "workers_home",

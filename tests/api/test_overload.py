@@ -11,11 +11,9 @@ import logging
 import operator
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from api.admission import AdmissionControl, Lane, lane_of
 from api.body_limit import BodyLimit
@@ -23,6 +21,10 @@ from api.quota import SlidingWindow
 from geo.analysis.solver_pool import SolverBusy, SolverPool, TimeLimitExceeded
 from geo.settings import Settings
 from maps import assets
+
+if TYPE_CHECKING:
+    import httpx
+    from fastapi.testclient import TestClient
 
 
 def slow_app(seconds: float, calls: list[str]) -> Any:
@@ -41,9 +43,22 @@ def lanes(slots: int = 1, wait_s: float = 0.1, queue_length: int = 8) -> dict[st
     return {name: Lane(name, slots, wait_s, queue_length, 3) for name in ("hot", "heavy")}
 
 
+def asgi_client(app: Any) -> httpx.AsyncClient:
+    """An httpx client that calls ``app`` in this process; the test is skipped without httpx (a test extra)."""
+    httpx = pytest.importorskip("httpx", reason="httpx is a test extra")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+def sync_client(app: Any) -> TestClient:
+    """Starlette's TestClient of ``app``; the test is skipped without httpx (a test extra)."""
+    pytest.importorskip("httpx", reason="TestClient needs httpx, a test extra")
+    from fastapi.testclient import TestClient
+
+    return TestClient(app)
+
+
 async def burst(app: Any, paths: list[str]) -> list[httpx.Response]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with asgi_client(app) as client:
         return await asyncio.gather(*(client.get(path) for path in paths))
 
 
@@ -134,8 +149,7 @@ def test_lanes_follow_the_path_below_root_path_and_a_busy_body_closes_the_connec
     app = AdmissionControl(slow_app(0.3, calls), lanes(slots=1, wait_s=0.01))
 
     async def scenario() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with asgi_client(app) as client:
             return await asyncio.gather(client.post("/api/v1/stations", content=b"{}"),
                                         client.post("/api/v1/stations", content=b"{}"))
 
@@ -188,7 +202,7 @@ def limited_app() -> Any:
 
 def test_a_declared_oversized_body_is_refused_before_it_is_read(limited_app: Any) -> None:
     app, calls = limited_app
-    client = TestClient(app)
+    client = sync_client(app)
     answer = client.post("/api/v1/import", content=b"x" * (60 * 1024 * 1024))
     assert answer.status_code == 413 and answer.json()["limit_bytes"] == 1024 * 1024
     assert "1 MB" in answer.json()["detail"] and calls == []
@@ -203,9 +217,9 @@ def test_a_streamed_oversized_body_is_cut_off_when_it_passes_the_limit(limited_a
         for _ in range(40):
             yield b"y" * 64 * 1024  # 2.5 MB in all, no Content-Length
 
-    answer = TestClient(app).post("/api/v1/import", content=chunks())
+    answer = sync_client(app).post("/api/v1/import", content=chunks())
     assert answer.status_code == 413 and calls == []
-    small = TestClient(app).post("/api/v1/import", content=iter([b"a" * 1000, b"b" * 1000]))
+    small = sync_client(app).post("/api/v1/import", content=iter([b"a" * 1000, b"b" * 1000]))
     assert small.status_code == 201 and small.text == "2000"
 
 

@@ -1,9 +1,15 @@
 """Health, stations and regions over HTTP, on the Jiujiang reference and demo data."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.db
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from bs4 import BeautifulSoup
-from fastapi.testclient import TestClient
 
 from api.app import create_app
 from geo.reference.region import load_config
 from geo.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+BeautifulSoup = pytest.importorskip("bs4").BeautifulSoup  # a test extra
 
 pytestmark = pytest.mark.db
 

@@ -6,9 +6,9 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -19,6 +19,9 @@ from geo.settings import Settings
 from geo.store import db
 from geo.store.keys import create_key
 
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
 pytestmark = pytest.mark.db
 
 NEAREST = "/api/v1/stations/nearest?lon=115.99&lat=29.71&type=love_station"
@@ -27,6 +30,8 @@ NEAREST = "/api/v1/stations/nearest?lon=115.99&lat=29.71&type=love_station"
 @contextmanager
 def app_client(settings: Settings, session: Session | None = None) -> Iterator[TestClient]:
     """The app for ``settings``; on the test's session when given (as the ``client`` fixture)."""
+    from fastapi.testclient import TestClient  # needs httpx, a test extra
+
     app = create_app(settings)
     if session is not None:
         app.dependency_overrides[get_session] = lambda: session

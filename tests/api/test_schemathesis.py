@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from geo.store.keys import create_key
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.clients]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance", "response_headers_conformance",

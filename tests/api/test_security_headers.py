@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from bs4 import BeautifulSoup
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
-from fastapi.testclient import TestClient
 
 from api.security_headers import SecurityHeaders, add_nonce
 from geo.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 PAGE = ("<!doctype html><html><head><script src='/static/a.js'></script><SCRIPT>var tag = '<script>';</SCRIPT>"
         "</head><body><p>x</p><script type='application/json'>{}</script><script>\nrun();\n</script></body></html>")
@@ -25,6 +26,9 @@ def directives(policy: str) -> dict[str, list[str]]:
 
 
 def make_client(basemap: str = "none") -> TestClient:
+    pytest.importorskip("httpx", reason="TestClient needs httpx, a test extra")
+    from fastapi.testclient import TestClient
+
     app = FastAPI()
 
     @app.api_route("/page", methods=["GET", "HEAD"])
@@ -58,12 +62,13 @@ def client() -> TestClient:
 
 
 def test_every_script_of_a_page_carries_the_policys_nonce(client: TestClient) -> None:
+    bs4 = pytest.importorskip("bs4", reason="beautifulsoup4 is a test extra")
     response = client.get("/page")
     policy = directives(response.headers["content-security-policy"])
     nonces = [source for source in policy["script-src"] if source.startswith("'nonce-")]
     assert len(nonces) == 1 and "'unsafe-inline'" not in policy["script-src"]
     nonce = nonces[0][len("'nonce-"):-1]
-    scripts = BeautifulSoup(response.text, "html.parser").find_all("script")
+    scripts = bs4.BeautifulSoup(response.text, "html.parser").find_all("script")
     assert len(scripts) == 4 and all(script["nonce"] == nonce for script in scripts)
     assert response.text.replace(f' nonce="{nonce}"', "") == PAGE  # nothing else changed, not the '<script>' text
     assert int(response.headers["content-length"]) == len(response.content)

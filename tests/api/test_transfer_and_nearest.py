@@ -1,18 +1,23 @@
 """Bulk import/export over HTTP, and the nearest-station query for the phone finder."""
 
+from __future__ import annotations
+
 import io
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.core import crs, hours
 from geo.store.keys import create_key
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.db
 

@@ -1,13 +1,19 @@
 """Writes: keys, optimistic locking, history, validation, coordinate systems, soft delete."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.core import crs
 from geo.store.keys import create_key
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
 
 pytestmark = pytest.mark.db
 

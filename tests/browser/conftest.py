@@ -13,20 +13,13 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Dialog,
-    Page,
-    Playwright,
-    Response,
-    Route,
-    sync_playwright,
-)
+
+if TYPE_CHECKING:  # Playwright is a test extra: imported where a browser starts, not to collect
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, Playwright, Response, Route
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("UNIONMAP_CHROMIUM", "/usr/bin/chromium"))
@@ -66,6 +59,8 @@ PageFactory = Callable[..., BrowserPage]
 
 @pytest.fixture(scope="session")
 def playwright() -> Iterator[Playwright]:
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as driver:
         yield driver
 

@@ -7,16 +7,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
-from bs4 import BeautifulSoup
-from fastapi.testclient import TestClient
-from playwright.sync_api import Response, expect
 
 from geo.core.crs import wgs84_to_gcj02
 
 if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+    from playwright.sync_api import Response
+
     from tests.browser.conftest import BrowserPage, PageFactory
+
+# test extras
+httpx = pytest.importorskip("httpx")
+BeautifulSoup = pytest.importorskip("bs4").BeautifulSoup
+expect = pytest.importorskip("playwright.sync_api").expect
 
 pytestmark = pytest.mark.db
 

@@ -26,11 +26,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 import uvicorn
 import yaml
-from playwright.sync_api import Browser, BrowserContext, expect
 from sqlalchemy import text
 
 from api.app import create_app
@@ -41,8 +39,14 @@ from tests.browser.conftest import page_factory
 from tests.conftest import free_port, write_synthetic_region
 
 if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext
+
     from tests.browser.conftest import BrowserPage, PageFactory
     from tests.conftest import Databases
+
+# test extras
+httpx = pytest.importorskip("httpx")
+expect = pytest.importorskip("playwright.sync_api").expect
 
 pytestmark = pytest.mark.db
 

@@ -1,18 +1,24 @@
 """Every map page: served assets only, notices, legend, the right number of shapes, downloads."""
 
+from __future__ import annotations
+
 import io
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from bs4 import BeautifulSoup
-from fastapi.testclient import TestClient
-from httpx import Response
 from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+    from httpx import Response
+
+BeautifulSoup = pytest.importorskip("bs4").BeautifulSoup  # a test extra
 
 pytestmark = pytest.mark.db
 
@@ -85,16 +91,34 @@ def test_gaps_map_has_badges_and_the_target_table(client: TestClient, session: S
     assert len(missing[0]["features"]) == 204 - with_home
 
 
-def test_plan_map_numbers_the_proposals(client: TestClient) -> None:
+def test_plan_map_numbers_the_proposals(client: TestClient, session: Session) -> None:
     page = client.get("/maps/plan?type=love_station&add=4").text
-    # Folium writes the DivIcon's HTML as a JSON string: quotes escaped, < and > as \u003c, \u003e.
-    numbers = re.findall(r'unionmap-proposal\\".*?\\u003e(\d+)\\u003c', page)
-    assert sorted(int(n) for n in numbers) == [1, 2, 3, 4]
-    summary = BeautifulSoup(page, "html.parser").find(id="unionmap-plan-summary").get_text()
     plan = client.post("/api/v1/plans", json={"type": "love_station", "add": 4}).json()  # the same greedy plan
-    assert f"规划前 before：{plan['covered_before']:,.0f} 人" in summary
-    assert f"规划后 after：{plan['covered_after']:,.0f} 人" in summary
-    assert f"新增覆盖 added：{plan['objective']:,.0f}" in summary and plan["objective"] > 0
+    proposals = plan["proposals"]
+    assert [p["order"] for p in proposals] == [1, 2, 3, 4]
+    assert sum(p["added"] for p in proposals) == pytest.approx(plan["objective"]) and plan["objective"] > 0
+    assert plan["covered_after"] == pytest.approx(plan["covered_before"] + plan["objective"])
+    names = dict(session.execute(text("SELECT code, name FROM region WHERE code = ANY(:codes)"),
+                                 {"codes": [p["township_code"] for p in proposals]}).all())
+    # Each proposal is a marker (its position, then its DivIcon and tooltip) up to the next marker.
+    # Folium writes the DivIcon's HTML as a JSON string: quotes escaped, < and > as \u003c, \u003e.
+    drawn = []
+    for block in page.split("L.marker(")[1:]:
+        if "unionmap-proposal" in block:
+            lat, lon = map(float, re.match(r"\s*\[([-\d.]+), ([-\d.]+)\]", block).groups())
+            number = int(re.search(r'unionmap-proposal\\".*?\\u003e(\d+)\\u003c', block).group(1))
+            tooltip = re.search(r"#\d+ [^<\n]*人", block).group(0)
+            drawn.append((number, lat, lon, tooltip))
+    assert sorted(drawn) == [(p["order"], p["lat"], p["lon"],
+                              f"#{p['order']} {names[p['township_code']]}：新增覆盖 {p['added']:,.0f} 人")
+                             for p in proposals]
+    summary = BeautifulSoup(page, "html.parser").find(id="unionmap-plan-summary").get_text("\n").split("\n")
+    before, after, added, population = (plan[key] for key in ("covered_before", "covered_after", "objective",
+                                                               "population"))
+    assert "新增 4 处" in summary[0]
+    assert summary[1:] == [f"规划前 before：{before:,.0f} 人（{before / population:.1%}）",
+                           f"规划后 after：{after:,.0f} 人（{after / population:.1%}）",
+                           f"新增覆盖 added：{added:,.0f}（≥ {plan['bound_share']:.1%} of the proven optimum bound）"]
 
 
 def test_station_map_and_missing_station(client: TestClient, session: Session) -> None:

@@ -1,11 +1,17 @@
 """The stations map: served assets only, legend, honesty notices, one marker per station."""
 
+from __future__ import annotations
+
 import json
 import re
+from typing import TYPE_CHECKING
 
 import pytest
-from bs4 import BeautifulSoup
-from fastapi.testclient import TestClient
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+BeautifulSoup = pytest.importorskip("bs4").BeautifulSoup  # a test extra
 
 pytestmark = pytest.mark.db
 
