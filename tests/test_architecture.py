@@ -248,13 +248,11 @@ def test_imports_point_down_the_rooms() -> None:
     assert not violations, report(violations)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue 11: SQL move in progress")
 def test_routers_never_build_sql_or_commit() -> None:
     violations = [item for path, source in sources().items() for item in router_violations(path, source)]
     assert not violations, report(violations)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue 11: SQL move in progress")
 def test_only_the_store_writes_sql() -> None:
     violations = [item for path, source in sources().items() for item in store_only_violations(path, source)]
     assert not violations, report(violations)
