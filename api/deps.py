@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.admission import CLIENT_GONE
 from geo.analysis.solver_pool import SolverBusy, TimeLimitExceeded
+from geo.notices import DEMO
 from geo.reference.region import RegionConfig
 from geo.services.coverage_query import ModelCache
 from geo.settings import Settings
@@ -71,6 +72,7 @@ StationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="站点编号 / 
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="方案编号 / plan id")]
 CrsParam = Annotated[Literal["wgs84", "gcj02", "bd09"], Query(
     description="坐标系 / coordinate system of coordinates in and out: wgs84 (default), gcj02 (Amap), bd09 (Baidu)")]
+DemoParam = Annotated[bool | None, Query(description=f"{DEMO.label}: only demo (true) or only real (false) rows")]
 
 
 def client_of(request: Request) -> str:

@@ -22,6 +22,7 @@ from api.deps import (
 )
 from geo.analysis import gaps, planning
 from geo.errors import NotFound
+from geo.notices import MODELLED
 from geo.services.coverage_query import counted_stations, coverage_report, type_radii
 from geo.store import plans
 from geo.store.keys import Caller
@@ -46,7 +47,7 @@ class CoverageRow(BaseModel):
 class CoverageOut(BaseModel):
     level: Level
     include_planned: bool
-    population_is_modelled: bool = Field(description="人口为模型估算 / population modelled, not measured")
+    population_is_modelled: bool = Field(description=MODELLED.text)
     rows: list[CoverageRow]
 
 

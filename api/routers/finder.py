@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 import maps
 from api.deps import ReadSessionDep, RegionDep, SettingsDep
+from geo.notices import DEMO
 from geo.reference import layers as reference
 from geo.reference import service_types
 from maps import assets
@@ -108,7 +109,7 @@ def finder_page(request: Request, session: ReadSessionDep, settings: SettingsDep
         types=[{"code": t.code, "name": t.name_zh} for t in types], default_type=config["defaultType"],
         chips=[{"code": code, "name": amenities[code].name_zh, "icon": ICONS.get(code)}
                for code in FILTER_AMENITIES if code in amenities],
-        counties=township_choices(townships, counties), example=config["example"],
+        counties=township_choices(townships, counties), example=config["example"], demo_notice=DEMO.text,
     )
     return HTMLResponse(html)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from api import responses
 from api.allow import AllowRoute
-from api.deps import CrsParam, ReadSessionDep, RegionDep, StationId
+from api.deps import CrsParam, DemoParam, ReadSessionDep, RegionDep, StationId
 from api.geojson import station_collection_json
 from api.schemas import FeatureCollection, HistoryEntry, NearestOut, StationProperties
 from geo.core import crs as coords
@@ -75,7 +75,7 @@ def list_stations(
     bbox: Annotated[str | None, Query(description="范围 / west,south,east,north (in crs)")] = None,
     amenity: AmenityParam = None,
     open_now: Annotated[bool | None, Query(description="此刻开放 / open right now (region's time zone)")] = None,
-    demo: Annotated[bool | None, Query(description="演示数据 / only demo (true) or only real (false) rows")] = None,
+    demo: DemoParam = None,
 ) -> FeatureCollection[StationProperties]:
     """按类型、县、乡镇、范围、状态、设施、是否开放筛选站点 / stations filtered.
 

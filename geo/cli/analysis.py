@@ -12,11 +12,11 @@ from rich.table import Table
 
 from geo.cli.common import console, fail, timed
 from geo.errors import UnionmapError
+from geo.notices import MODELLED
 from geo.settings import get_settings
 from geo.store import db
 
 FORMATS = ("table", "csv", "xlsx")
-MODELLED = "人口为模型估算（由县级普查数按规则分配到网格）/ population is modelled, not measured"
 
 
 def _check_format(output_format: str, output: Path | None) -> Path | None:
@@ -56,7 +56,7 @@ def coverage_command(
         raise fail(error) from error
     if output is not None:
         write_table(table.drop(columns=["type_code"]), output, sheet="覆盖 coverage",
-                    notice=MODELLED if info.population_is_modelled else None)
+                    notice=MODELLED.text if info.population_is_modelled else None)
         console.print(f"已写入 / written: {output}")
     else:
         _print_coverage(table, level, info.population_is_modelled)
@@ -72,7 +72,7 @@ def _print_coverage(table: pd.DataFrame, level: str, modelled: bool) -> None:
                         _people(row.covered_population), f"{row.covered_share:.1%}", _people(row.uncovered_population))
         console.print(out)
     if modelled:
-        console.print(f"[yellow]⚠ {MODELLED}[/]")
+        console.print(f"[yellow]⚠ {MODELLED.text}[/]")
 
 
 def gaps_command(
@@ -190,7 +190,7 @@ def _print_plan(result, type_name: str, names: dict[str, str], plan_id: int | No
     if plan_id is not None:
         console.print(f"已保存为方案 / saved as plan {plan_id}: {len(result.proposals)} planned stations")
     if modelled:
-        console.print(f"[yellow]⚠ {MODELLED}[/]")
+        console.print(f"[yellow]⚠ {MODELLED.text}[/]")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from geo.cli.common import console, fail, settings_for, timed
 from geo.errors import UnionmapError
+from geo.notices import APPROXIMATE, DEMO
 from geo.settings import get_settings
 from geo.store import cluster, db
 
@@ -44,7 +45,7 @@ def load_reference(
         raise fail(error) from error
     counties, townships = layers.counties, layers.townships
     console.print(f"{config.name_zh} / {config.name_en}: {len(counties)} 县级 counties, "
-                  f"{len(townships)} 乡级 townships (边界为推算 / approximate), "
+                  f"{len(townships)} 乡级 townships ({APPROXIMATE.label}), "
                   f"{len(types)} service types, {len(target_specs)} targets")
     timed("load reference", started)
 
@@ -78,7 +79,7 @@ def load_demo(
             count = demo.replace_demo_stations(session, stations)
     except UnionmapError as error:
         raise fail(error) from error
-    table = Table("类型 type", "数量 count", title=f"演示数据 / demo data (seed {seed})")
+    table = Table("类型 type", "数量 count", title=f"{DEMO.label} (seed {seed})")
     for code, n in stations["type_code"].value_counts(sort=False).items():
         table.add_row(code, str(n))
     console.print(table)

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from geo.cli.common import console, fail
 from geo.errors import InputErrors, UnionmapError
+from geo.notices import export_notice
 from geo.settings import get_settings
 from geo.store import db
 
@@ -103,8 +104,7 @@ def export_command(
             frame = transfer.export_frame(session, catalogue.StationFilter(), crs)  # type: ignore[arg-type]
     except UnionmapError as error:
         raise fail(error) from error
-    output.write_bytes(transfer.export_bytes(frame, file_format, notice=f"unionmap export; coordinates {crs}; "
-                                             "is_demo = true rows are synthetic demo data"))
+    output.write_bytes(transfer.export_bytes(frame, file_format, notice=export_notice(crs)))
     console.print(f"已导出 / exported {len(frame)} stations to {output}")
 
 

@@ -22,12 +22,14 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from geo.notices import MODELLED
+
 # Column headers, Chinese first, for every table the CLI and API export.
 HEADERS: dict[str, str] = {
     "type_code": "类型代码 type", "type_name": "类型 type name", "region_code": "区划代码 code",
     "region_name": "名称 name", "stations": "站点数 stations", "population": "人口 population",
     "covered_population": "覆盖人口 covered", "uncovered_population": "未覆盖人口 uncovered",
-    "covered_share": "覆盖率 share", "population_is_modelled": "人口为模型估算 modelled",
+    "covered_share": "覆盖率 share", "population_is_modelled": f"{MODELLED.label_zh} {MODELLED.label_en}",
     "target_code": "目标代码 target", "scope": "范围 scope", "kind": "类别 kind", "required": "要求 required",
     "built": "已建 built", "shortfall": "缺口 shortfall", "met": "达标 met", "deadline": "期限 deadline",
     "overdue": "逾期 overdue", "source_quote": "报告原文 source", "note": "说明 note",

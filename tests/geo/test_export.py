@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from geo.core.export import escape_formula, unescape_formula, write_table
+from geo.notices import MODELLED
 
 # (text, as a CSV cell must hold it)
 CELLS = [
@@ -49,12 +50,13 @@ def table() -> pd.DataFrame:
 
 
 def test_csv_table_escapes_text_cells_only(tmp_path: Path) -> None:
-    path = write_table(table(), tmp_path / "gaps.csv", notice="人口为模型估算")
+    path = write_table(table(), tmp_path / "gaps.csv", notice=MODELLED.text)
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = [row for row in csv.reader(handle) if row and not row[0].startswith("# ")]
     assert rows[0] == ["名称 name", "人口 population", "覆盖率 share"]
     assert [row[0] for row in rows[1:]] == [cell for _, cell in CELLS]
     assert [row[1] for row in rows[1:]] == [str(-(index + 1)) for index in range(len(CELLS))]  # "-1", not "'-1"
+    assert path.read_bytes().endswith(f"# {MODELLED.text}\r\n".encode())
 
 
 def test_workbook_text_cells_are_strings_not_formulas(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
+from geo.notices import APPROXIMATE, DEMO, MODELLED
+
 pytestmark = pytest.mark.db
 
 
@@ -35,9 +37,9 @@ def test_no_external_script_or_stylesheet(page: str, client: TestClient) -> None
 def test_notices_and_legend_are_on_the_page(page: str) -> None:
     soup = BeautifulSoup(page, "html.parser")
     notice = soup.find(id="unionmap-notice").get_text()
-    assert "演示数据 / demo data" in notice
-    assert "边界为推算 / approximate boundaries" in notice
-    assert "人口为模型估算" in notice
+    assert DEMO.text in notice
+    assert APPROXIMATE.text in notice
+    assert MODELLED.text in notice
     legend = soup.find(id="unionmap-legend").get_text()
     for name in ("爱心驿站", "三师一室", "职工书屋", "工人文化宫", "职工之家"):
         assert name in legend
