@@ -10,7 +10,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from geo.cli.common import console, fail, timed
+from geo.cli.common import CRS_HELP, console, coord_system, fail, timed
 from geo.errors import UnionmapError
 from geo.notices import MODELLED
 from geo.settings import get_settings
@@ -123,7 +123,7 @@ def plan_command(
     type_code: Annotated[str, typer.Option("--type", help="服务类型 / service type code")] = "love_station",
     add: Annotated[int, typer.Option(help="新增站点数 / how many new sites")] = 10,
     candidates_file: Annotated[Path | None, typer.Option("--candidates", help="候选点 CSV: lon,lat[,name]")] = None,
-    candidates_crs: Annotated[str, typer.Option(help="候选点坐标系 / wgs84 | gcj02 | bd09")] = "wgs84",
+    candidates_crs: Annotated[str, typer.Option(help=f"候选点坐标系 / {CRS_HELP}")] = "wgs84",
     min_per_county: Annotated[int, typer.Option(help="每县至少（含已有）/ at least per county, existing included")] = 0,
     method: Annotated[str, typer.Option(help="greedy | exact")] = "greedy",
     time_limit: Annotated[float, typer.Option(help="精确解时限（秒）/ exact solver time limit, s")] = 60.0,
@@ -137,15 +137,14 @@ def plan_command(
 
     if method not in ("greedy", "exact"):
         raise fail(UnionmapError(f"--method must be greedy or exact, not {method!r}"))
-    if candidates_crs not in ("wgs84", "gcj02", "bd09"):
-        raise fail(UnionmapError(f"--candidates-crs must be wgs84, gcj02 or bd09, not {candidates_crs!r}"))
+    source_crs = coord_system(candidates_crs, "--candidates-crs")
     started = time.perf_counter()
     try:
         with db.session_scope(get_settings(), actor="unionmap plan") as session:
             model, info = ModelCache().get(session)
             kind = type_radii(session, type_code)[0]
             if candidates_file:
-                candidates = planning.read_candidates(candidates_file, model, source_crs=candidates_crs)  # type: ignore[arg-type]
+                candidates = planning.read_candidates(candidates_file, model, source_crs=source_crs)
                 source = str(candidates_file)
             else:
                 candidates, resolution = planning.default_candidates(model, kind, info.resolution)

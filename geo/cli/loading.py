@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from geo.cli.common import console, fail, settings_for, timed
+from geo.cli.common import CRS_HELP, console, coord_system, fail, settings_for, timed
 from geo.errors import UnionmapError
 from geo.notices import APPROXIMATE, DEMO
 from geo.settings import get_settings
@@ -93,7 +93,7 @@ def load_boundaries(
     level: Annotated[str, typer.Option(help="county | township")] = "township",
     code_field: Annotated[str, typer.Option(help="代码字段 / field holding the division code")] = "code",
     name_field: Annotated[str, typer.Option(help="名称字段 / field holding the name")] = "name",
-    crs: Annotated[str, typer.Option(help="wgs84 | gcj02 | bd09")] = "wgs84",
+    crs: Annotated[str, typer.Option(help=CRS_HELP)] = "wgs84",
 ) -> None:
     """导入官方边界 / replace derived polygons with official ones (clears the approximate flag)."""
     from geo.reference import layers as reference
@@ -101,8 +101,7 @@ def load_boundaries(
 
     if level not in ("county", "township"):
         raise fail(UnionmapError(f"--level must be county or township, not {level!r}"))
-    if crs not in ("wgs84", "gcj02", "bd09"):
-        raise fail(UnionmapError(f"--crs must be wgs84, gcj02 or bd09, not {crs!r}"))
+    source_crs = coord_system(crs)
     settings = get_settings()
     started = time.perf_counter()
     try:
@@ -110,7 +109,7 @@ def load_boundaries(
         with db.session_scope(settings, actor="unionmap load boundaries") as session:
             count = reference.replace_boundaries(session, file, level=level, config=config,
                                                  code_field=code_field, name_field=name_field,
-                                                 source_crs=crs)  # type: ignore[arg-type]
+                                                 source_crs=source_crs)
     except UnionmapError as error:
         raise fail(error) from error
     console.print(f"{count} 个{level}边界已替换为官方边界 / official boundaries loaded")
