@@ -23,6 +23,7 @@ from api.deps import (
 from geo.analysis import gaps, planning
 from geo.errors import NotFound
 from geo.notices import MODELLED
+from geo.reference import DEFAULT_TYPE
 from geo.services.coverage_query import counted_stations, coverage_report, type_radii
 from geo.store import plans
 from geo.store.keys import Caller
@@ -133,7 +134,7 @@ def gap_table(session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep,
 
 
 class PlanIn(BaseModel):
-    type: str = Field(default="love_station", description="服务类型 / service type")
+    type: str = Field(default=DEFAULT_TYPE, description="服务类型 / service type")
     add: int = Field(ge=1, le=500, description="新增站点数 / how many new sites")
     min_per_county: int = Field(default=0, ge=0, le=100,
                                 description="每县至少（含已有）/ per county, existing included")

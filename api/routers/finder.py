@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 import maps
 from api.deps import ReadSessionDep, RegionDep, SettingsDep
 from geo.notices import DEMO
+from geo.reference import DEFAULT_TYPE
 from geo.reference import layers as reference
 from geo.reference import service_types
 from maps import assets
@@ -36,7 +37,6 @@ STATIC_FILES: dict[str, str] = {
     "finder.js": "text/javascript; charset=utf-8",
     "finder.css": "text/css; charset=utf-8",
 }
-DEFAULT_TYPE = "love_station"
 # Amenities offered as filter chips, in the order riders ask for them (DESIGN.md, domain facts).
 FILTER_AMENITIES = ("charging", "microwave", "toilet", "water", "air_conditioning", "rest")
 # County outlines are drawn for orientation only: simplified by 500 m and rounded to ~10 m,

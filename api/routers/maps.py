@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep, SettingsDep, StationId, run_plan_for
 from geo.core.export import write_table
-from geo.reference import service_types
+from geo.reference import DEFAULT_TYPE, service_types
 from geo.services import map_data
 from geo.services.map_data import MapData
 from geo.settings import Settings
@@ -42,7 +42,7 @@ def stations_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCa
 
 @router.get("/coverage", summary="覆盖地图 / coverage by township", **HTML)
 def coverage_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
-                  type: TypeParam = "love_station", download: DownloadParam = False) -> HTMLResponse:
+                  type: TypeParam = DEFAULT_TYPE, download: DownloadParam = False) -> HTMLResponse:
     """乡镇按覆盖率着色，未覆盖人口六边形图层可切换 / townships by covered share; uncovered people."""
     check_type(session, type)
     return page(map_data.coverage_data(session, cache, type), settings, download)
@@ -73,7 +73,7 @@ def gaps_workbook(session: ReadSessionDep, cache: ModelCacheDep) -> Response:
 
 @router.get("/plan", summary="选址方案地图 / proposed sites", **HTML)
 def plan_page(request: Request, session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
-              type: TypeParam = "love_station",
+              type: TypeParam = DEFAULT_TYPE,
               add: Annotated[int, Query(ge=1, le=200, description="新增站点数 / sites to add")] = 10,
               min_per_county: Annotated[int, Query(ge=0, le=50, description="每县至少 / per county")] = 0,
               download: DownloadParam = False) -> HTMLResponse:

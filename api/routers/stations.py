@@ -15,6 +15,7 @@ from api.schemas import FeatureCollection, HistoryEntry, NearestOut, StationProp
 from geo.core import crs as coords
 from geo.core import navigation
 from geo.errors import InputError, NotFound
+from geo.reference import DEFAULT_TYPE
 from geo.services import registry
 from geo.store import catalogue
 from geo.store.nearest import nearest
@@ -68,7 +69,7 @@ def list_stations(
     session: ReadSessionDep,
     region: RegionDep,
     crs: CrsParam = "wgs84",
-    type: Annotated[str | None, Query(description="服务类型代码 / service type, e.g. love_station")] = None,
+    type: Annotated[str | None, Query(description=f"服务类型代码 / service type, e.g. {DEFAULT_TYPE}")] = None,
     county: Annotated[str | None, Query(description="县级代码 / county code", max_length=16)] = None,
     township: Annotated[str | None, Query(description="乡级代码 / township code", max_length=16)] = None,
     status: Annotated[Literal["open", "closed", "planned"] | None, Query(description="状态 / status")] = None,

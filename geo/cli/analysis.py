@@ -13,6 +13,7 @@ from rich.table import Table
 from geo.cli.common import CRS_HELP, console, coord_system, fail, timed
 from geo.errors import UnionmapError
 from geo.notices import MODELLED
+from geo.reference import DEFAULT_TYPE
 from geo.settings import get_settings
 from geo.store import db
 
@@ -120,7 +121,7 @@ def gaps_command(
 
 
 def plan_command(
-    type_code: Annotated[str, typer.Option("--type", help="服务类型 / service type code")] = "love_station",
+    type_code: Annotated[str, typer.Option("--type", help="服务类型 / service type code")] = DEFAULT_TYPE,
     add: Annotated[int, typer.Option(help="新增站点数 / how many new sites")] = 10,
     candidates_file: Annotated[Path | None, typer.Option("--candidates", help="候选点 CSV: lon,lat[,name]")] = None,
     candidates_crs: Annotated[str, typer.Option(help=f"候选点坐标系 / {CRS_HELP}")] = "wgs84",

@@ -5,3 +5,9 @@ and targets as read from their files).
 May import ``geo.core``. Reading and building only; writing these layers to the database is the
 store's job (issue 11 moves the few writers still here into ``geo.store``).
 """
+
+DEFAULT_TYPE = "love_station"
+"""The service type shown when none is asked for (maps, plans, the finder, the CLI): 爱心驿站, the
+first service type of the work report and of ``data/service_types.yaml``, where the code must stay
+(a test checks it). It lives here, not in ``service_types``, so that naming it costs the CLI no
+import of the file readers."""
