@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep, SettingsDep, StationId, run_plan_for
-from geo.core.export import write_table
+from geo.core.export import xlsx_bytes
 from geo.reference import DEFAULT_TYPE, service_types
 from geo.services import map_data
 from geo.services.map_data import MapData
@@ -60,13 +60,8 @@ def gaps_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheD
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
 def gaps_workbook(session: ReadSessionDep, cache: ModelCacheDep) -> Response:
     """每个目标、每个县与乡镇一行，冻结表头 / one row per target and unit, frozen header."""
-    import tempfile
-    from pathlib import Path
-
     data = map_data.gaps_data(session, cache)
-    with tempfile.TemporaryDirectory() as folder:
-        path = write_table(data.gap_rows, Path(folder) / "gaps.xlsx", sheet="目标差距 gaps")  # type: ignore[arg-type]
-        content = path.read_bytes()
+    content = xlsx_bytes(data.gap_rows, sheet="目标差距 gaps")  # type: ignore[arg-type]
     return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": 'attachment; filename="unionmap-gaps.xlsx"'})
 

@@ -6,15 +6,19 @@ anyone's input, and Excel, LibreOffice and Sheets run ``=HYPERLINK(…)``, ``@SU
 CSV gets a ``'`` before such a text (:func:`escape_formula`, undone on import by
 :func:`unescape_formula`, so every value round-trips exactly); .xlsx stores text cells as
 strings (:func:`append_row`), which Excel shows literally and which read back unchanged.
+:func:`xlsx_bytes` is the one workbook writer: the CLI's and the API's tables and the station
+export all go through it.
 """
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -89,6 +93,47 @@ def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:
             cell.data_type = "s"
 
 
+def _cell_value(value: Any) -> Any:
+    """A frame's value as openpyxl takes it: a missing value is an empty cell, numpy scalars plain."""
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def xlsx_bytes(frame: pd.DataFrame, *, sheet: str = "unionmap", headers: Mapping[str, str] = HEADERS,
+               notice: str | None = None) -> bytes:
+    """``frame`` as a workbook: one sheet with a bold, frozen, filterable header and fitted columns.
+
+    Column names are shown through ``headers`` (Chinese first; a name not listed as it is);
+    columns named in :data:`PERCENT_COLUMNS` are formatted as percentages; text cells are
+    strings, never formulas (:func:`append_row`). ``notice`` (e.g. that population is modelled,
+    or that demo rows are synthetic) goes in a second sheet, ``说明 notes``.
+    """
+    workbook = Workbook()
+    sheet_ = workbook.active
+    sheet_.title = sheet
+    titles = [headers.get(name, name) for name in frame.columns]
+    append_row(sheet_, titles)
+    for row in frame.itertuples(index=False):
+        append_row(sheet_, [_cell_value(value) for value in row])
+    for cell in sheet_[1]:
+        cell.font = Font(bold=True)
+    sheet_.freeze_panes = "A2"
+    sheet_.auto_filter.ref = sheet_.dimensions
+    for index, (column, title) in enumerate(zip(frame.columns, titles, strict=True), start=1):
+        letter = get_column_letter(index)
+        width = max([len(str(title)), *(len(str(v)) for v in frame[column].head(200))])
+        sheet_.column_dimensions[letter].width = min(max(10, width * 1.2), 60)
+        if column in PERCENT_COLUMNS:
+            for cell in sheet_[letter][1:]:
+                cell.number_format = "0.0%"
+    if notice:
+        append_row(workbook.create_sheet("说明 notes"), [notice])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
 def write_table(frame: pd.DataFrame, path: Path, *, sheet: str = "unionmap", notice: str | None = None) -> Path:
     """Write ``frame`` as .csv or .xlsx (by the suffix) with Chinese-first headers.
 
@@ -96,30 +141,10 @@ def write_table(frame: pd.DataFrame, path: Path, *, sheet: str = "unionmap", not
     as a comment line at the end of the CSV.
     """
     path = Path(path)
-    headed = frame.rename(columns=HEADERS)
     if path.suffix.lower() == ".csv":
-        path.write_bytes(csv_bytes(headed) + (f"# {notice}\r\n".encode() if notice else b""))
+        path.write_bytes(csv_bytes(frame.rename(columns=HEADERS)) + (f"# {notice}\r\n".encode() if notice else b""))
         return path
     if path.suffix.lower() != ".xlsx":
         raise ValueError(f"unknown table format {path.suffix!r}: use .csv or .xlsx")
-    workbook = Workbook()
-    sheet_ = workbook.active
-    sheet_.title = sheet
-    append_row(sheet_, headed.columns)
-    for row in headed.itertuples(index=False):
-        append_row(sheet_, [None if pd.isna(value) else value for value in row])
-    for cell in sheet_[1]:
-        cell.font = Font(bold=True)
-    sheet_.freeze_panes = "A2"
-    sheet_.auto_filter.ref = sheet_.dimensions
-    for index, column in enumerate(frame.columns, start=1):
-        letter = get_column_letter(index)
-        width = max(len(str(headed.columns[index - 1])), *(len(str(v)) for v in frame[column].head(200)))
-        sheet_.column_dimensions[letter].width = min(max(10, width * 1.2), 60)
-        if column in PERCENT_COLUMNS:
-            for cell in sheet_[letter][1:]:
-                cell.number_format = "0.0%"
-    if notice:
-        append_row(workbook.create_sheet("说明 notes"), [notice])
-    workbook.save(path)
+    path.write_bytes(xlsx_bytes(frame, sheet=sheet, notice=notice))
     return path
