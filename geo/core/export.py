@@ -110,7 +110,7 @@ def xlsx_bytes(frame: pd.DataFrame, *, sheet: str = "unionmap", headers: Mapping
     or that demo rows are synthetic) goes in a second sheet, ``说明 notes``.
     """
     workbook = Workbook()
-    sheet_ = workbook.active
+    sheet_ = workbook.worksheets[0]  # a new workbook has one sheet
     sheet_.title = sheet
     titles = [headers.get(name, name) for name in frame.columns]
     append_row(sheet_, titles)
