@@ -15,6 +15,7 @@ import typer
 from geo.cli import core_app
 from geo.cli.common import console, fail
 from geo.errors import UnionmapError
+from geo.reference import DEFAULT_TYPE
 from geo.services import transaction
 from geo.settings import get_settings, worker_count
 from geo.store import cluster, db
@@ -51,7 +52,7 @@ def serve(
 def render(
     kind: Annotated[str, typer.Argument(help="stations | coverage | gaps | plan | station")],
     output: Annotated[Path, typer.Option("-o", "--output", help="输出 HTML 文件 / output file")],
-    type_code: Annotated[str, typer.Option("--type", help="服务类型（coverage, plan）")] = "love_station",
+    type_code: Annotated[str, typer.Option("--type", help="服务类型（coverage, plan）")] = DEFAULT_TYPE,
     add: Annotated[int, typer.Option(help="新增站点数（plan）")] = 10,
     station_id: Annotated[int | None, typer.Option("--id", help="站点编号（station）")] = None,
     basemap: Annotated[str | None, typer.Option(help="none | osm | amap | tianditu")] = None,

@@ -7,13 +7,15 @@ dependency in the thread pool, a hop that costs more than the lookup itself.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from api.admission import CLIENT_GONE
 from geo.analysis.solver_pool import SolverBusy, TimeLimitExceeded
+from geo.core.crs import CoordSystem
+from geo.notices import DEMO
 from geo.reference.region import RegionConfig
 from geo.services.coverage_query import ModelCache
 from geo.services.transaction import end_reads
@@ -70,8 +72,9 @@ ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
 # Ids as the database stores them (bigint, integer): larger numbers are a 422, not a database error.
 StationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="站点编号 / station id")]
 PlanId = Annotated[int, Path(ge=1, le=2**31 - 1, description="方案编号 / plan id")]
-CrsParam = Annotated[Literal["wgs84", "gcj02", "bd09"], Query(
+CrsParam = Annotated[CoordSystem, Query(
     description="坐标系 / coordinate system of coordinates in and out: wgs84 (default), gcj02 (Amap), bd09 (Baidu)")]
+DemoParam = Annotated[bool | None, Query(description=f"{DEMO.label}: only demo (true) or only real (false) rows")]
 
 
 def client_of(request: Request) -> str:

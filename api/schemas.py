@@ -7,6 +7,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from geo.notices import APPROXIMATE, DEMO, MODELLED
+
 P = TypeVar("P", bound=BaseModel)
 
 
@@ -37,9 +39,8 @@ class StationProperties(BaseModel):
     managing_union: str | None = Field(description="管理工会，未填为 null / null when not given")
     county_code: str | None = Field(description="县级代码；不在任何县内为 null / null outside every county")
     township_code: str | None = Field(description="乡级代码；不在任何乡镇内为 null / null outside every township")
-    is_demo: bool = Field(description="演示数据 / synthetic demo row, not a real station")
-    region_is_approximate: bool = Field(
-        description="所属乡镇边界为推算 / the township was assigned with an approximate boundary")
+    is_demo: bool = Field(description=DEMO.text)
+    region_is_approximate: bool = Field(description=f"所属乡镇 / the station's township: {APPROXIMATE.text}")
     source: str
     version: int
     plan_id: int | None = None
@@ -55,8 +56,8 @@ class RegionProperties(BaseModel):
     parent_code: str | None
     kind: str | None
     population: int | None
-    population_is_modelled: bool = Field(description="人口为模型估算 / modelled population")
-    boundary_is_approximate: bool = Field(description="边界为推算 / derived, not official")
+    population_is_modelled: bool = Field(description=MODELLED.text)
+    boundary_is_approximate: bool = Field(description=APPROXIMATE.text)
     source: str
 
 

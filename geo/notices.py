@@ -25,9 +25,21 @@ class Notice:
         return f"{self.label_zh} / {self.label_en}"
 
     @property
+    def detail(self) -> str:
+        """The explanation, Chinese then English."""
+        return f"{self.detail_zh} / {self.detail_en}"
+
+    @property
     def text(self) -> str:
         """The whole notice: label, then the explanation in Chinese and in English."""
-        return f"{self.label}：{self.detail_zh} / {self.detail_en}"
+        return f"{self.label}：{self.detail}"
+
+    def counted(self, count: int, unit_zh: str, unit_en: str) -> str:
+        """The whole notice with how many things it concerns, after the label (the start page).
+
+        ``DEMO.counted(12, "站点", "stations")`` is ``演示数据 / demo data（12 个站点 / stations）：…``.
+        """
+        return f"{self.label}（{count} 个{unit_zh} / {unit_en}）：{self.detail}"
 
 
 DEMO = Notice("演示数据", "demo data", "站点为程序生成的合成数据，不是真实登记",
@@ -36,3 +48,8 @@ APPROXIMATE = Notice("边界为推算", "approximate boundaries", "乡镇边界�
                      "township boundaries derived from seat points, not official")
 MODELLED = Notice("人口为模型估算", "modelled population", "乡镇与网格人口由县级普查数按规则分配",
                   "apportioned from the county census by rule, not counted")
+
+
+def export_notice(coordinates: str) -> str:
+    """The notice an exported station file carries (CLI and API): coordinate system, demo rows."""
+    return f"unionmap export; coordinates {coordinates}; is_demo = true: {DEMO.text}"

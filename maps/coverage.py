@@ -5,6 +5,7 @@ from __future__ import annotations
 import folium
 import numpy as np
 
+from geo.notices import APPROXIMATE, MODELLED
 from geo.services.map_data import MapData
 from maps.basemap import for_display, get_basemap, new_map
 from maps.display import geojson, simplify_coverage
@@ -36,7 +37,7 @@ def coverage_map(data: MapData, *, basemap: str = "none", tianditu_key: str = ""
         population_text=[f"{p:,.0f}" for p in townships["population"].fillna(0)],
         covered_text=[f"{c:,.0f}" for c in townships["covered_population"].fillna(0)],
         stations=townships["stations"].fillna(0).astype(int),
-        flags=["边界推算·人口模型" if a and m else "边界推算" if a else "人口模型" if m else "—"
+        flags=["·".join(notice.label_zh for notice, flag in ((APPROXIMATE, a), (MODELLED, m)) if flag) or "—"
                for a, m in zip(townships["boundary_is_approximate"], townships["population_is_modelled"],
                                strict=True)],
     )

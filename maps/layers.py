@@ -12,6 +12,7 @@ import geopandas as gpd
 from folium.plugins import MarkerCluster
 
 from geo.core import hours
+from geo.notices import DEMO
 from maps.basemap import Basemap, for_display
 from maps.display import geojson, simplify_coverage
 from maps.escape import html_text
@@ -33,7 +34,7 @@ def with_display_columns(stations: gpd.GeoDataFrame, amenity_names: dict[str, st
         status_zh=stations["status"].map(STATUS_ZH),
         hours_zh=[hours.describe_zh(hours.from_json(value)) for value in stations["opening_hours"]],
         amenities_zh=["、".join(amenity_names.get(code, code) for code in codes) for codes in stations["amenities"]],
-        demo_zh=["演示数据（非真实）" if demo else "登记数据" for demo in stations["is_demo"]],
+        demo_zh=[DEMO.label if demo else "登记数据" for demo in stations["is_demo"]],
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import folium
 from branca.element import Element
 
+from geo.notices import APPROXIMATE, DEMO, MODELLED
 from maps.escape import html_text
 
 
@@ -20,17 +21,9 @@ class DataFlags:
 
     def notices(self) -> list[str]:
         """The notice lines that apply."""
-        lines = []
-        if self.demo:
-            lines.append("演示数据 / demo data：站点为程序生成的合成数据，不是真实登记"
-                         " / synthetic stations, not a real registry")
-        if self.approximate_boundaries:
-            lines.append("边界为推算 / approximate boundaries：乡镇边界由驻地点推算，非官方边界"
-                         " / derived from seat points, not official")
-        if self.modelled_population:
-            lines.append("人口为模型估算 / modelled population：乡镇人口由县级普查数按规则分配"
-                         " / apportioned from county census")
-        return lines
+        flagged = ((DEMO, self.demo), (APPROXIMATE, self.approximate_boundaries),
+                   (MODELLED, self.modelled_population))
+        return [notice.text for notice, flag in flagged if flag]
 
 
 def _overlay(html: str) -> Element:

@@ -22,6 +22,8 @@ from api.deps import (
 )
 from geo.analysis import planning
 from geo.errors import NotFound
+from geo.notices import MODELLED
+from geo.reference import DEFAULT_TYPE
 from geo.services import gaps
 from geo.services.coverage_query import counted_stations, coverage_report, type_radii
 from geo.services.transaction import end_reads, unit_of_work
@@ -48,7 +50,7 @@ class CoverageRow(BaseModel):
 class CoverageOut(BaseModel):
     level: Level
     include_planned: bool
-    population_is_modelled: bool = Field(description="人口为模型估算 / population modelled, not measured")
+    population_is_modelled: bool = Field(description=MODELLED.text)
     rows: list[CoverageRow]
 
 
@@ -134,7 +136,7 @@ def gap_table(session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep,
 
 
 class PlanIn(BaseModel):
-    type: str = Field(default="love_station", description="服务类型 / service type")
+    type: str = Field(default=DEFAULT_TYPE, description="服务类型 / service type")
     add: int = Field(ge=1, le=500, description="新增站点数 / how many new sites")
     min_per_county: int = Field(default=0, ge=0, le=100,
                                 description="每县至少（含已有）/ per county, existing included")

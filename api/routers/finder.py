@@ -24,8 +24,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 import maps
 from api.deps import ReadSessionDep, RegionDep, SettingsDep
+from geo.notices import DEMO
+from geo.reference import DEFAULT_TYPE, service_types
 from geo.reference import layers as reference
-from geo.reference import service_types
 from geo.store import regions
 from geo.store import service_types as stored_types
 from maps import assets
@@ -37,7 +38,6 @@ STATIC_FILES: dict[str, str] = {
     "finder.js": "text/javascript; charset=utf-8",
     "finder.css": "text/css; charset=utf-8",
 }
-DEFAULT_TYPE = "love_station"
 # Amenities offered as filter chips, in the order riders ask for them (DESIGN.md, domain facts).
 FILTER_AMENITIES = ("charging", "microwave", "toilet", "water", "air_conditioning", "rest")
 # County outlines are drawn for orientation only: simplified by 500 m and rounded to ~10 m,
@@ -110,7 +110,7 @@ def finder_page(request: Request, session: ReadSessionDep, settings: SettingsDep
         types=[{"code": t.code, "name": t.name_zh} for t in types], default_type=config["defaultType"],
         chips=[{"code": code, "name": amenities[code].name_zh, "icon": ICONS.get(code)}
                for code in FILTER_AMENITIES if code in amenities],
-        counties=township_choices(townships, counties), example=config["example"],
+        counties=township_choices(townships, counties), example=config["example"], demo_notice=DEMO.text,
     )
     return HTMLResponse(html)
 

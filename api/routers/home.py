@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep
+from geo.notices import APPROXIMATE, DEMO, MODELLED
 from geo.services import gaps
 from geo.store import catalogue, service_types
 
@@ -37,13 +38,9 @@ def home(session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep) -> HT
         f"<td>{escape(r.source_quote)}</td></tr>" for r in summary.itertuples())
     type_rows = "".join(f"<tr><td>{escape(t.name_zh)}</td><td>{counts.get(t.code, 0)}</td><td><a href="
                         f"'/maps/coverage?type={escape(quote(t.code))}'>覆盖地图</a></td></tr>" for t in types)
-    notices = []
-    if demo:
-        notices.append(f"演示数据 / demo data：{demo} 个站点为程序生成的合成数据，不是真实登记。")
-    if approximate:
-        notices.append(f"边界为推算 / approximate boundaries：{approximate} 个乡镇边界由驻地点推算，非官方边界。")
-    if info.population_is_modelled:
-        notices.append("人口为模型估算 / modelled population：乡镇与网格人口由县级普查数按规则分配。")
+    notices = [text for text, shown in ((DEMO.counted(demo, "站点", "stations"), demo),
+                                        (APPROXIMATE.counted(approximate, "乡镇", "townships"), approximate),
+                                        (MODELLED.text, info.population_is_modelled)) if shown]
     notice_html = "".join(f"<div>⚠ {escape(n)}</div>" for n in notices)
     html = f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>unionmap · {escape(region.name_zh)}</title>

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep, SettingsDep, StationId, run_plan_for
-from geo.core.export import write_table
-from geo.reference import service_types
+from geo.core.export import xlsx_bytes
+from geo.reference import DEFAULT_TYPE, service_types
 from geo.services import map_data
 from geo.services.map_data import MapData
 from geo.settings import Settings
@@ -42,7 +42,7 @@ def stations_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCa
 
 @router.get("/coverage", summary="覆盖地图 / coverage by township", **HTML)
 def coverage_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
-                  type: TypeParam = "love_station", download: DownloadParam = False) -> HTMLResponse:
+                  type: TypeParam = DEFAULT_TYPE, download: DownloadParam = False) -> HTMLResponse:
     """乡镇按覆盖率着色，未覆盖人口六边形图层可切换 / townships by covered share; uncovered people."""
     check_type(session, type)
     return page(map_data.coverage_data(session, cache, type), settings, download)
@@ -60,20 +60,15 @@ def gaps_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheD
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
 def gaps_workbook(session: ReadSessionDep, cache: ModelCacheDep) -> Response:
     """每个目标、每个县与乡镇一行，冻结表头 / one row per target and unit, frozen header."""
-    import tempfile
-    from pathlib import Path
-
     data = map_data.gaps_data(session, cache)
-    with tempfile.TemporaryDirectory() as folder:
-        path = write_table(data.gap_rows, Path(folder) / "gaps.xlsx", sheet="目标差距 gaps")  # type: ignore[arg-type]
-        content = path.read_bytes()
+    content = xlsx_bytes(data.gap_rows, sheet="目标差距 gaps")  # type: ignore[arg-type]
     return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": 'attachment; filename="unionmap-gaps.xlsx"'})
 
 
 @router.get("/plan", summary="选址方案地图 / proposed sites", **HTML)
 def plan_page(request: Request, session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
-              type: TypeParam = "love_station",
+              type: TypeParam = DEFAULT_TYPE,
               add: Annotated[int, Query(ge=1, le=200, description="新增站点数 / sites to add")] = 10,
               min_per_county: Annotated[int, Query(ge=0, le=50, description="每县至少 / per county")] = 0,
               download: DownloadParam = False) -> HTMLResponse:

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Query, Response
 
 from api import responses
 from api.allow import AllowRoute
-from api.deps import CrsParam, ReadSessionDep, RegionDep, StationId
+from api.deps import CrsParam, DemoParam, ReadSessionDep, RegionDep, StationId
 from api.geojson import station_collection_json
 from api.schemas import FeatureCollection, HistoryEntry, NearestOut, StationProperties
 from geo.core import crs as coords
 from geo.core import navigation
 from geo.errors import InputError, NotFound
+from geo.reference import DEFAULT_TYPE
 from geo.services import registry
 from geo.store import catalogue, service_types
 from geo.store.nearest import nearest
@@ -68,14 +69,14 @@ def list_stations(
     session: ReadSessionDep,
     region: RegionDep,
     crs: CrsParam = "wgs84",
-    type: Annotated[str | None, Query(description="服务类型代码 / service type, e.g. love_station")] = None,
+    type: Annotated[str | None, Query(description=f"服务类型代码 / service type, e.g. {DEFAULT_TYPE}")] = None,
     county: Annotated[str | None, Query(description="县级代码 / county code", max_length=16)] = None,
     township: Annotated[str | None, Query(description="乡级代码 / township code", max_length=16)] = None,
     status: Annotated[Literal["open", "closed", "planned"] | None, Query(description="状态 / status")] = None,
     bbox: Annotated[str | None, Query(description="范围 / west,south,east,north (in crs)")] = None,
     amenity: AmenityParam = None,
     open_now: Annotated[bool | None, Query(description="此刻开放 / open right now (region's time zone)")] = None,
-    demo: Annotated[bool | None, Query(description="演示数据 / only demo (true) or only real (false) rows")] = None,
+    demo: DemoParam = None,
 ) -> FeatureCollection[StationProperties]:
     """按类型、县、乡镇、范围、状态、设施、是否开放筛选站点 / stations filtered.
 

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from api import responses
-from api.deps import CrsParam, ReadSessionDep, SessionDep, SettingsDep, WriterDep
+from api.deps import CrsParam, DemoParam, ReadSessionDep, SessionDep, SettingsDep, WriterDep
 from api.routers.stations import AmenityParam
 from api.schemas import ImportResult
+from geo.notices import export_notice
 from geo.reference import service_types
 from geo.services import transfer
 from geo.services.transaction import unit_of_work
@@ -69,13 +70,11 @@ def _import(spool: tempfile.SpooledTemporaryFile[bytes], session: SessionDep, se
 def export_file(session: ReadSessionDep, format: FormatParam = "csv", crs: CrsParam = "wgs84",
                 type: Annotated[str | None, Query(description="服务类型 / service type")] = None,
                 county: Annotated[str | None, Query(max_length=16, description="县级代码")] = None,
-                demo: Annotated[bool | None, Query(description="演示数据 / demo rows only (true) or real only")] = None,
+                demo: DemoParam = None,
                 amenity: AmenityParam = None) -> Response:
     """导出的列与导入相同，可再次导入 / exported columns are the ones import reads (round trip)."""
     where = catalogue.StationFilter(type_code=type, county=county, is_demo=demo, amenities=tuple(amenity or ()))
     frame = transfer.export_frame(session, where, crs)
-    notice = (f"unionmap export; coordinates {crs}; rows with is_demo = true are synthetic demo data, "
-              "not a real registry / is_demo=true 为演示数据")
-    content = transfer.export_bytes(frame, format, notice=notice)
+    content = transfer.export_bytes(frame, format, notice=export_notice(crs))
     return Response(content, media_type=MEDIA_TYPES[format], headers={
         "Content-Disposition": f'attachment; filename="unionmap-stations.{format}"'})

@@ -10,13 +10,14 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from geo.cli.common import console, fail, timed
+from geo.cli.common import CRS_HELP, console, coord_system, fail, timed
 from geo.errors import UnionmapError
+from geo.notices import MODELLED
+from geo.reference import DEFAULT_TYPE
 from geo.services import transaction
 from geo.settings import get_settings
 
 FORMATS = ("table", "csv", "xlsx")
-MODELLED = "人口为模型估算（由县级普查数按规则分配到网格）/ population is modelled, not measured"
 
 
 def _check_format(output_format: str, output: Path | None) -> Path | None:
@@ -56,7 +57,7 @@ def coverage_command(
         raise fail(error) from error
     if output is not None:
         write_table(table.drop(columns=["type_code"]), output, sheet="覆盖 coverage",
-                    notice=MODELLED if info.population_is_modelled else None)
+                    notice=MODELLED.text if info.population_is_modelled else None)
         console.print(f"已写入 / written: {output}")
     else:
         _print_coverage(table, level, info.population_is_modelled)
@@ -72,7 +73,7 @@ def _print_coverage(table: pd.DataFrame, level: str, modelled: bool) -> None:
                         _people(row.covered_population), f"{row.covered_share:.1%}", _people(row.uncovered_population))
         console.print(out)
     if modelled:
-        console.print(f"[yellow]⚠ {MODELLED}[/]")
+        console.print(f"[yellow]⚠ {MODELLED.text}[/]")
 
 
 def gaps_command(
@@ -120,10 +121,10 @@ def gaps_command(
 
 
 def plan_command(
-    type_code: Annotated[str, typer.Option("--type", help="服务类型 / service type code")] = "love_station",
+    type_code: Annotated[str, typer.Option("--type", help="服务类型 / service type code")] = DEFAULT_TYPE,
     add: Annotated[int, typer.Option(help="新增站点数 / how many new sites")] = 10,
     candidates_file: Annotated[Path | None, typer.Option("--candidates", help="候选点 CSV: lon,lat[,name]")] = None,
-    candidates_crs: Annotated[str, typer.Option(help="候选点坐标系 / wgs84 | gcj02 | bd09")] = "wgs84",
+    candidates_crs: Annotated[str, typer.Option(help=f"候选点坐标系 / {CRS_HELP}")] = "wgs84",
     min_per_county: Annotated[int, typer.Option(help="每县至少（含已有）/ at least per county, existing included")] = 0,
     method: Annotated[str, typer.Option(help="greedy | exact")] = "greedy",
     time_limit: Annotated[float, typer.Option(help="精确解时限（秒）/ exact solver time limit, s")] = 60.0,
@@ -137,15 +138,14 @@ def plan_command(
 
     if method not in ("greedy", "exact"):
         raise fail(UnionmapError(f"--method must be greedy or exact, not {method!r}"))
-    if candidates_crs not in ("wgs84", "gcj02", "bd09"):
-        raise fail(UnionmapError(f"--candidates-crs must be wgs84, gcj02 or bd09, not {candidates_crs!r}"))
+    source_crs = coord_system(candidates_crs, "--candidates-crs")
     started = time.perf_counter()
     try:
         with transaction.session_scope(get_settings(), actor="unionmap plan") as session:
             model, info = ModelCache().get(session)
             kind = type_radii(session, type_code)[0]
             if candidates_file:
-                candidates = planning.read_candidates(candidates_file, model, source_crs=candidates_crs)  # type: ignore[arg-type]
+                candidates = planning.read_candidates(candidates_file, model, source_crs=source_crs)
                 source = str(candidates_file)
             else:
                 candidates, resolution = planning.default_candidates(model, kind, info.resolution)
@@ -190,7 +190,7 @@ def _print_plan(result, type_name: str, names: dict[str, str], plan_id: int | No
     if plan_id is not None:
         console.print(f"已保存为方案 / saved as plan {plan_id}: {len(result.proposals)} planned stations")
     if modelled:
-        console.print(f"[yellow]⚠ {MODELLED}[/]")
+        console.print(f"[yellow]⚠ {MODELLED.text}[/]")
 
 
 def register(app: typer.Typer) -> None:

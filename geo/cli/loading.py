@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from geo.cli.common import console, fail, settings_for, timed
+from geo.cli.common import CRS_HELP, console, coord_system, fail, settings_for, timed
 from geo.errors import UnionmapError
+from geo.notices import APPROXIMATE, DEMO
 from geo.services import transaction
 from geo.settings import get_settings
 from geo.store import cluster, db
@@ -45,7 +46,7 @@ def load_reference(
         raise fail(error) from error
     counties, townships = layers.counties, layers.townships
     console.print(f"{config.name_zh} / {config.name_en}: {len(counties)} 县级 counties, "
-                  f"{len(townships)} 乡级 townships (边界为推算 / approximate), "
+                  f"{len(townships)} 乡级 townships ({APPROXIMATE.label}), "
                   f"{len(types)} service types, {len(target_specs)} targets")
     timed("load reference", started)
 
@@ -72,7 +73,7 @@ def load_demo(
             stations = loading.load_demo(session, spec, seed=seed)
     except UnionmapError as error:
         raise fail(error) from error
-    table = Table("类型 type", "数量 count", title=f"演示数据 / demo data (seed {seed})")
+    table = Table("类型 type", "数量 count", title=f"{DEMO.label} (seed {seed})")
     for code, n in stations["type_code"].value_counts(sort=False).items():
         table.add_row(code, str(n))
     console.print(table)
@@ -86,7 +87,7 @@ def load_boundaries(
     level: Annotated[str, typer.Option(help="county | township")] = "township",
     code_field: Annotated[str, typer.Option(help="代码字段 / field holding the division code")] = "code",
     name_field: Annotated[str, typer.Option(help="名称字段 / field holding the name")] = "name",
-    crs: Annotated[str, typer.Option(help="wgs84 | gcj02 | bd09")] = "wgs84",
+    crs: Annotated[str, typer.Option(help=CRS_HELP)] = "wgs84",
 ) -> None:
     """导入官方边界 / replace derived polygons with official ones (clears the approximate flag)."""
     from geo.reference.region import load_config
@@ -94,8 +95,7 @@ def load_boundaries(
 
     if level not in ("county", "township"):
         raise fail(UnionmapError(f"--level must be county or township, not {level!r}"))
-    if crs not in ("wgs84", "gcj02", "bd09"):
-        raise fail(UnionmapError(f"--crs must be wgs84, gcj02 or bd09, not {crs!r}"))
+    source_crs = coord_system(crs)
     settings = get_settings()
     started = time.perf_counter()
     try:
@@ -103,7 +103,7 @@ def load_boundaries(
         with transaction.session_scope(settings, actor="unionmap load boundaries") as session:
             count = loading.replace_boundaries(session, file, level=level, config=config,
                                                  code_field=code_field, name_field=name_field,
-                                                 source_crs=crs)  # type: ignore[arg-type]
+                                                 source_crs=source_crs)
     except UnionmapError as error:
         raise fail(error) from error
     console.print(f"{count} 个{level}边界已替换为官方边界 / official boundaries loaded")

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from geo.cli.common import console, fail
+from geo.cli.common import CRS_HELP, console, coord_system, fail
 from geo.errors import InputErrors, UnionmapError
+from geo.notices import export_notice
 from geo.services import transaction
 from geo.settings import get_settings
 
@@ -60,22 +61,21 @@ def keys_revoke(prefix: Annotated[str, typer.Argument(help="密钥前缀 / the k
 
 def import_command(
     file: Annotated[Path, typer.Argument(help="CSV / GeoJSON / XLSX", exists=True, dir_okay=False)],
-    crs: Annotated[str, typer.Option(help="文件坐标系 / coordinates in the file: wgs84 | gcj02 | bd09")] = "wgs84",
+    crs: Annotated[str, typer.Option(help=f"文件坐标系 / coordinates in the file: {CRS_HELP}")] = "wgs84",
     file_format: Annotated[str | None, typer.Option("--format", help="csv | geojson | xlsx (default: suffix)")] = None,
 ) -> None:
     """批量导入站点（全部成功或全部不写入）/ import stations, all or nothing."""
     from geo.reference import service_types
     from geo.services import transfer
 
-    if crs not in ("wgs84", "gcj02", "bd09"):
-        raise fail(UnionmapError(f"--crs must be wgs84, gcj02 or bd09, not {crs!r}"))
+    source_crs = coord_system(crs)
     settings = get_settings()
     try:
         amenities = set(service_types.read_amenities(settings.data_dir / "amenities.yaml"))
         with transaction.session_scope(settings, actor=f"unionmap import {file.name}") as session:
             ids = transfer.import_stations(session, file.read_bytes(), file=file.name,
                                            file_format=transfer.format_of(file.name, file_format),
-                                           source_crs=crs, amenities=amenities)  # type: ignore[arg-type]
+                                           source_crs=source_crs, amenities=amenities)
     except InputErrors as error:
         console.print(f"[bold red]错误 / error:[/] {len(error.errors)} 行有误，未导入任何数据 / "
                       f"bad rows, nothing imported ({file.name}):", soft_wrap=True)
@@ -89,22 +89,20 @@ def import_command(
 
 def export_command(
     output: Annotated[Path, typer.Argument(help="输出文件 .csv / .geojson / .xlsx")],
-    crs: Annotated[str, typer.Option(help="wgs84 | gcj02 | bd09")] = "wgs84",
+    crs: Annotated[str, typer.Option(help=CRS_HELP)] = "wgs84",
 ) -> None:
     """导出站点（与导入同列）/ export every station in the columns import reads."""
     from geo.services import transfer
     from geo.store import catalogue
 
-    if crs not in ("wgs84", "gcj02", "bd09"):
-        raise fail(UnionmapError(f"--crs must be wgs84, gcj02 or bd09, not {crs!r}"))
+    target_crs = coord_system(crs)
     try:
         file_format = transfer.format_of(output.name)
         with transaction.session_scope(get_settings()) as session:
-            frame = transfer.export_frame(session, catalogue.StationFilter(), crs)  # type: ignore[arg-type]
+            frame = transfer.export_frame(session, catalogue.StationFilter(), target_crs)
     except UnionmapError as error:
         raise fail(error) from error
-    output.write_bytes(transfer.export_bytes(frame, file_format, notice=f"unionmap export; coordinates {crs}; "
-                                             "is_demo = true rows are synthetic demo data"))
+    output.write_bytes(transfer.export_bytes(frame, file_format, notice=export_notice(crs)))
     console.print(f"已导出 / exported {len(frame)} stations to {output}")
 
 

@@ -1,5 +1,5 @@
 """Pure value types and formats: coordinate systems, opening hours, navigation links, table files.
 
-Imports only the standard library, numpy, pandas, shapely, pyproj, pydantic, openpyxl and
-``geo.errors``: no database, no region files.
+Imports only the standard library, numpy, pandas, shapely, pyproj, pydantic, openpyxl,
+``geo.errors`` and ``geo.notices``: no database, no region files.
 """

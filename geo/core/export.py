@@ -6,15 +6,19 @@ anyone's input, and Excel, LibreOffice and Sheets run ``=HYPERLINK(…)``, ``@SU
 CSV gets a ``'`` before such a text (:func:`escape_formula`, undone on import by
 :func:`unescape_formula`, so every value round-trips exactly); .xlsx stores text cells as
 strings (:func:`append_row`), which Excel shows literally and which read back unchanged.
+:func:`xlsx_bytes` is the one workbook writer: the CLI's and the API's tables and the station
+export all go through it.
 """
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -22,12 +26,14 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from geo.notices import MODELLED
+
 # Column headers, Chinese first, for every table the CLI and API export.
 HEADERS: dict[str, str] = {
     "type_code": "类型代码 type", "type_name": "类型 type name", "region_code": "区划代码 code",
     "region_name": "名称 name", "stations": "站点数 stations", "population": "人口 population",
     "covered_population": "覆盖人口 covered", "uncovered_population": "未覆盖人口 uncovered",
-    "covered_share": "覆盖率 share", "population_is_modelled": "人口为模型估算 modelled",
+    "covered_share": "覆盖率 share", "population_is_modelled": f"{MODELLED.label_zh} {MODELLED.label_en}",
     "target_code": "目标代码 target", "scope": "范围 scope", "kind": "类别 kind", "required": "要求 required",
     "built": "已建 built", "shortfall": "缺口 shortfall", "met": "达标 met", "deadline": "期限 deadline",
     "overdue": "逾期 overdue", "source_quote": "报告原文 source", "note": "说明 note",
@@ -87,6 +93,47 @@ def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:
             cell.data_type = "s"
 
 
+def _cell_value(value: Any) -> Any:
+    """A frame's value as openpyxl takes it: a missing value is an empty cell, numpy scalars plain."""
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def xlsx_bytes(frame: pd.DataFrame, *, sheet: str = "unionmap", headers: Mapping[str, str] = HEADERS,
+               notice: str | None = None) -> bytes:
+    """``frame`` as a workbook: one sheet with a bold, frozen, filterable header and fitted columns.
+
+    Column names are shown through ``headers`` (Chinese first; a name not listed as it is);
+    columns named in :data:`PERCENT_COLUMNS` are formatted as percentages; text cells are
+    strings, never formulas (:func:`append_row`). ``notice`` (e.g. that population is modelled,
+    or that demo rows are synthetic) goes in a second sheet, ``说明 notes``.
+    """
+    workbook = Workbook()
+    sheet_ = workbook.worksheets[0]  # a new workbook has one sheet
+    sheet_.title = sheet
+    titles = [headers.get(name, name) for name in frame.columns]
+    append_row(sheet_, titles)
+    for row in frame.itertuples(index=False):
+        append_row(sheet_, [_cell_value(value) for value in row])
+    for cell in sheet_[1]:
+        cell.font = Font(bold=True)
+    sheet_.freeze_panes = "A2"
+    sheet_.auto_filter.ref = sheet_.dimensions
+    for index, (column, title) in enumerate(zip(frame.columns, titles, strict=True), start=1):
+        letter = get_column_letter(index)
+        width = max([len(str(title)), *(len(str(v)) for v in frame[column].head(200))])
+        sheet_.column_dimensions[letter].width = min(max(10, width * 1.2), 60)
+        if column in PERCENT_COLUMNS:
+            for cell in sheet_[letter][1:]:
+                cell.number_format = "0.0%"
+    if notice:
+        append_row(workbook.create_sheet("说明 notes"), [notice])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
 def write_table(frame: pd.DataFrame, path: Path, *, sheet: str = "unionmap", notice: str | None = None) -> Path:
     """Write ``frame`` as .csv or .xlsx (by the suffix) with Chinese-first headers.
 
@@ -94,30 +141,10 @@ def write_table(frame: pd.DataFrame, path: Path, *, sheet: str = "unionmap", not
     as a comment line at the end of the CSV.
     """
     path = Path(path)
-    headed = frame.rename(columns=HEADERS)
     if path.suffix.lower() == ".csv":
-        path.write_bytes(csv_bytes(headed) + (f"# {notice}\r\n".encode() if notice else b""))
+        path.write_bytes(csv_bytes(frame.rename(columns=HEADERS)) + (f"# {notice}\r\n".encode() if notice else b""))
         return path
     if path.suffix.lower() != ".xlsx":
         raise ValueError(f"unknown table format {path.suffix!r}: use .csv or .xlsx")
-    workbook = Workbook()
-    sheet_ = workbook.active
-    sheet_.title = sheet
-    append_row(sheet_, headed.columns)
-    for row in headed.itertuples(index=False):
-        append_row(sheet_, [None if pd.isna(value) else value for value in row])
-    for cell in sheet_[1]:
-        cell.font = Font(bold=True)
-    sheet_.freeze_panes = "A2"
-    sheet_.auto_filter.ref = sheet_.dimensions
-    for index, column in enumerate(frame.columns, start=1):
-        letter = get_column_letter(index)
-        width = max(len(str(headed.columns[index - 1])), *(len(str(v)) for v in frame[column].head(200)))
-        sheet_.column_dimensions[letter].width = min(max(10, width * 1.2), 60)
-        if column in PERCENT_COLUMNS:
-            for cell in sheet_[letter][1:]:
-                cell.number_format = "0.0%"
-    if notice:
-        append_row(workbook.create_sheet("说明 notes"), [notice])
-    workbook.save(path)
+    path.write_bytes(xlsx_bytes(frame, sheet=sheet, notice=notice))
     return path

@@ -16,13 +16,12 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from geo.core import crs, hours
 from geo.core.crs import CoordSystem
-from geo.core.export import append_row, csv_bytes, unescape_formula
+from geo.core.export import csv_bytes, unescape_formula, xlsx_bytes
 from geo.errors import InputError, InputErrors
 from geo.services import registry
 from geo.store import catalogue, stations
@@ -277,19 +276,7 @@ def export_bytes(frame: pd.DataFrame, file_format: Format, *, notice: str) -> by
                     for row in frame.to_dict("records")]
         return json.dumps({"type": "FeatureCollection", "name": "unionmap stations", "notice": notice,
                            "features": features}, ensure_ascii=False).encode("utf-8")
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "站点 stations"
-    append_row(sheet, [HEADERS_ZH[name] for name in frame.columns])
-    for row in frame.itertuples(index=False):
-        append_row(sheet, [_plain(value) for value in row])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    append_row(workbook.create_sheet("说明 notes"), [notice])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return xlsx_bytes(frame, sheet="站点 stations", headers=HEADERS_ZH, notice=notice)
 
 
 def _plain(value: Any) -> Any:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from geo.core import crs, hours
+from geo.notices import export_notice
 from geo.store.keys import create_key
 
 if TYPE_CHECKING:
@@ -69,8 +70,10 @@ def test_import_geojson_in_bd09(client: TestClient, session: Session, editor: di
 def test_export_xlsx_and_csv(client: TestClient) -> None:
     response = client.get("/api/v1/export", params={"format": "xlsx", "type": "cultural_palace"})
     assert response.status_code == 200
-    sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    workbook = load_workbook(io.BytesIO(response.content))
+    sheet = workbook.worksheets[0]
     assert sheet.freeze_panes == "A2" and sheet.max_row == 1 + 5
+    assert workbook["说明 notes"]["A1"].value == export_notice("wgs84")
     assert [c.value for c in sheet[1]][:3] == ["编号 id", "类型 type_code", "名称 name"]
     csv = client.get("/api/v1/export", params={"format": "csv", "crs": "gcj02"}).content.decode("utf-8-sig")
     assert csv.splitlines()[0].startswith("id,type_code,name,address,lon,lat") and len(csv.splitlines()) == 476

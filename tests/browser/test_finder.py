@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from geo.core.crs import wgs84_to_gcj02
+from geo.notices import DEMO
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -90,7 +91,7 @@ def test_first_station_is_the_api_nearest(page: PageFactory, screenshot_dir: Pat
 
     assert all(station["is_demo"] for station in stations)
     expect(finder.page.locator("#demo-notice")).to_be_visible()
-    expect(finder.page.locator("#demo-notice")).to_contain_text("演示数据")
+    expect(finder.page.locator("#demo-notice")).to_contain_text(DEMO.text)
     with_phone = [station for station in stations if station["phone"]]
     assert with_phone, "the demo stations should carry phone numbers"
     calls = finder.page.locator("#results a.call")

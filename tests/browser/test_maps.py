@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from geo.notices import DEMO
+
 pytestmark = pytest.mark.db
 
 # Count what Leaflet really holds: township polygons (by their properties), stations in clusters.
@@ -45,7 +47,7 @@ def test_map_in_a_browser(page, screenshot_dir: Path, name: str) -> None:  # noq
         assert view.console_errors == []
         assert view.blocked == [], "a map must not need any other host"
         assert view.page.locator("#unionmap-notice").is_visible()
-        assert "演示数据" in view.page.locator("#unionmap-notice").inner_text()
+        assert DEMO.text in view.page.locator("#unionmap-notice").inner_text()
         counts = view.page.evaluate(COUNT_LAYERS)
         if name == "coverage":
             assert counts["shaded"] == 204 and counts["clustered"] == 136

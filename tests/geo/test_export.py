@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from geo.core.export import escape_formula, unescape_formula, write_table
+from geo.core.export import escape_formula, unescape_formula, write_table, xlsx_bytes
+from geo.notices import MODELLED
 
 # (text, as a CSV cell must hold it)
 CELLS = [
@@ -49,12 +51,13 @@ def table() -> pd.DataFrame:
 
 
 def test_csv_table_escapes_text_cells_only(tmp_path: Path) -> None:
-    path = write_table(table(), tmp_path / "gaps.csv", notice="人口为模型估算")
+    path = write_table(table(), tmp_path / "gaps.csv", notice=MODELLED.text)
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = [row for row in csv.reader(handle) if row and not row[0].startswith("# ")]
     assert rows[0] == ["名称 name", "人口 population", "覆盖率 share"]
     assert [row[0] for row in rows[1:]] == [cell for _, cell in CELLS]
     assert [row[1] for row in rows[1:]] == [str(-(index + 1)) for index in range(len(CELLS))]  # "-1", not "'-1"
+    assert path.read_bytes().endswith(f"# {MODELLED.text}\r\n".encode())
 
 
 def test_workbook_text_cells_are_strings_not_formulas(tmp_path: Path) -> None:
@@ -69,3 +72,16 @@ def test_workbook_text_cells_are_strings_not_formulas(tmp_path: Path) -> None:
     assert (workbook["说明 notes"]["A1"].data_type, workbook["说明 notes"]["A1"].value) == ("s", "=notice")
     cached = load_workbook(path, data_only=True).worksheets[0]  # what an importer reads: the text, not None
     assert cached["A2"].value == "=1+1"
+
+
+def test_one_workbook_writer_for_every_table(tmp_path: Path) -> None:
+    """The station export's headers, and a table with no rows (an export of nothing) still has its header."""
+    frame = pd.DataFrame({"id": pd.Series([], dtype="int64"), "name": pd.Series([], dtype=object)})
+    workbook = load_workbook(io.BytesIO(xlsx_bytes(frame, sheet="站点 stations", headers={"id": "编号 id"},
+                                                   notice=MODELLED.text)))
+    sheet = workbook["站点 stations"]
+    assert [cell.value for cell in sheet[1]] == ["编号 id", "name"] and sheet.max_row == 1
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    assert workbook["说明 notes"]["A1"].value == MODELLED.text
+    path = write_table(table(), tmp_path / "gaps.xlsx")
+    assert load_workbook(path).worksheets[0]["C2"].number_format == "0.0%" and len(load_workbook(path).sheetnames) == 1

@@ -14,6 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from geo.notices import APPROXIMATE, DEMO, MODELLED
+
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
     from httpx import Response
@@ -62,7 +64,7 @@ def test_every_map_is_local_and_honest(client: TestClient, url: str) -> None:
     script_nonce(response)
     soup = BeautifulSoup(page, "html.parser")
     notice = soup.find(id="unionmap-notice").get_text()
-    assert "演示数据" in notice and "边界为推算" in notice and "人口为模型估算" in notice
+    assert DEMO.text in notice and APPROXIMATE.text in notice and MODELLED.text in notice
     assert soup.find(id="unionmap-legend") is not None
     assert "L.control.layers" in page and "L.control.scale" in page
 
@@ -72,7 +74,7 @@ def test_coverage_map_shades_every_township(client: TestClient) -> None:
     shaded = layers_with(page, {"share_text"})
     assert len(shaded) == 1 and len(shaded[0]["features"]) == 204
     first = shaded[0]["features"][0]["properties"]
-    assert first["share_text"].endswith("%") and first["flags"] == "边界推算·人口模型"
+    assert first["share_text"].endswith("%") and first["flags"] == f"{APPROXIMATE.label_zh}·{MODELLED.label_zh}"
     hexagons = layers_with(page, {"uncovered_text"})
     assert len(hexagons) == 1 and len(hexagons[0]["features"]) > 50
     assert page.count("L.circleMarker(") == 136  # every love station, clustered (closed ones say so)
@@ -148,7 +150,11 @@ def test_gap_table_workbook(client: TestClient) -> None:
 def test_start_page(client: TestClient) -> None:
     page = client.get("/").text
     soup = BeautifulSoup(page, "html.parser")
-    assert "演示数据" in soup.find(id="unionmap-notice").get_text()
+    lines = [line.get_text() for line in soup.find(id="unionmap-notice").find_all("div")]
+    demo, approximate = (int(re.search(r"（(\d+) 个", line)[1]) for line in lines[:2])
+    assert demo > 0 and approximate == 204
+    assert lines == [f"⚠ {DEMO.counted(demo, '站点', 'stations')}",
+                     f"⚠ {APPROXIMATE.counted(approximate, '乡镇', 'townships')}", f"⚠ {MODELLED.text}"]
     assert len(soup.find(id="targets").find_all("tr")) == 1 + 6
     assert {a["href"] for a in soup.find("nav").find_all("a")} >= {"/maps/stations", "/maps/coverage", "/maps/gaps",
                                                                   "/maps/plan", "/finder"}
@@ -180,7 +186,7 @@ def test_map_render_command(test_settings, monkeypatch: pytest.MonkeyPatch, tmp_
     get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     soup = BeautifulSoup(out.read_text(encoding="utf-8"), "html.parser")
-    assert soup.find_all("script", src=True) == [] and "演示数据" in soup.find(id="unionmap-notice").get_text()
+    assert soup.find_all("script", src=True) == [] and DEMO.text in soup.find(id="unionmap-notice").get_text()
 
 
 @pytest.mark.parametrize("url", ["/", "/finder", "/ogc?f=html", "/ogc/collections/love_station/items?f=html"])

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 BeautifulSoup = pytest.importorskip("bs4").BeautifulSoup  # a test extra
 
+from geo.notices import APPROXIMATE, DEMO, MODELLED
+
 pytestmark = pytest.mark.db
 
 
@@ -41,9 +43,9 @@ def test_no_external_script_or_stylesheet(page: str, client: TestClient) -> None
 def test_notices_and_legend_are_on_the_page(page: str) -> None:
     soup = BeautifulSoup(page, "html.parser")
     notice = soup.find(id="unionmap-notice").get_text()
-    assert "演示数据 / demo data" in notice
-    assert "边界为推算 / approximate boundaries" in notice
-    assert "人口为模型估算" in notice
+    assert DEMO.text in notice
+    assert APPROXIMATE.text in notice
+    assert MODELLED.text in notice
     legend = soup.find(id="unionmap-legend").get_text()
     for name in ("爱心驿站", "三师一室", "职工书屋", "工人文化宫", "职工之家"):
         assert name in legend

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.cli import app
+from geo.notices import MODELLED
 from geo.services.transaction import session_scope
 from geo.settings import Settings, get_settings
 
@@ -30,7 +31,7 @@ def test_coverage_table_in_chinese(on_test_database: Settings) -> None:
     result = runner.invoke(app, ["coverage", "--type", "love_station", "--level", "county"])
     assert result.exit_code == 0, result.output
     assert "爱心驿站 · county" in result.output and "浔阳区" in result.output and "覆盖率" in result.output
-    assert "人口为模型估算" in result.output
+    assert MODELLED.text in result.output
 
 
 def test_coverage_xlsx_opens_with_a_frozen_header(on_test_database: Settings, tmp_path: Path) -> None:
@@ -44,7 +45,7 @@ def test_coverage_xlsx_opens_with_a_frozen_header(on_test_database: Settings, tm
     assert sheet.max_row == 1 + 5 * 204  # five types × 204 townships
     share_column = header.index("覆盖率 share") + 1
     assert sheet.cell(row=2, column=share_column).number_format == "0.0%"
-    assert "modelled" in load_workbook(path)["说明 notes"]["A1"].value
+    assert load_workbook(path)["说明 notes"]["A1"].value == MODELLED.text
 
 
 def test_coverage_csv_and_bad_options(on_test_database: Settings, tmp_path: Path) -> None:
@@ -127,7 +128,7 @@ def test_load_population_raster_keeps_totals_and_clears_the_flag(
     assert grid.population_is_modelled is False and grid.total_population == pytest.approx(total)
     assert "people.tif" in grid.source
     coverage = runner.invoke(app, ["coverage", "--level", "city"])
-    assert "人口为模型估算" not in coverage.output
+    assert MODELLED.label_zh not in coverage.output
 
 
 def test_load_population_bad_file_changes_nothing(scratch_settings: Settings, synthetic_region: Path,

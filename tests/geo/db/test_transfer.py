@@ -10,6 +10,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.cli import app
+from geo.notices import export_notice
 from geo.services.transaction import session_scope
 from geo.settings import Settings
 
@@ -22,12 +23,15 @@ def export(path: Path, *options: str) -> pd.DataFrame:
     assert result.exit_code == 0, result.output
     if path.suffix == ".csv":
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    notice = export_notice(options[options.index("--crs") + 1] if "--crs" in options else "wgs84")
     if path.suffix == ".geojson":
         data = json.loads(path.read_text(encoding="utf-8"))
+        assert data["notice"] == notice
         return pd.DataFrame([f["properties"] | {"lon": f["geometry"]["coordinates"][0],
                                                 "lat": f["geometry"]["coordinates"][1]} for f in data["features"]])
-    sheet = load_workbook(path).worksheets[0]
-    rows = list(sheet.iter_rows(values_only=True))
+    workbook = load_workbook(path)
+    assert workbook["说明 notes"]["A1"].value == notice
+    rows = list(workbook.worksheets[0].iter_rows(values_only=True))
     return pd.DataFrame(rows[1:], columns=rows[0])
 
 
