@@ -6,11 +6,11 @@ the API answers with 400.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from geo.core.bbox import Bbox, check_latitudes, clamped, numbers
 from geo.errors import InputError
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -25,9 +25,6 @@ _CRS_ALIASES = {
     EPSG4326: EPSG4326, "https://www.opengis.net/def/crs/EPSG/0/4326": EPSG4326, "EPSG:4326": EPSG4326,
     "[EPSG:4326]": EPSG4326, "urn:ogc:def:crs:EPSG::4326": EPSG4326,
 }
-
-Bbox = tuple[float, float, float, float]  # west, south, east, north (lon, lat degrees)
-
 
 @dataclass(frozen=True)
 class Filter:
@@ -60,30 +57,20 @@ def parse_crs(value: str, *, field: str = "crs") -> str:
 
 
 def parse_bbox(value: str, *, crs: str = CRS84) -> Bbox:
-    """``bbox`` as (west, south, east, north) in lon, lat degrees.
+    """``bbox`` as (west, south, east, north) in lon, lat degrees (``geo.core.bbox`` reads the numbers).
 
     EPSG:4326 boxes come as ``minLat,minLon,maxLat,maxLon`` and are swapped. Six numbers (with
     heights) are accepted and heights dropped. Values are clamped to the globe; west > east
     means the box crosses the antimeridian (allowed by the standard).
     """
-    try:
-        numbers = [float(part) for part in value.split(",")]
-    except ValueError as error:
-        raise InputError("expected 4 (or 6) comma-separated numbers", field="bbox") from error
-    if len(numbers) not in (4, 6) or not all(math.isfinite(number) for number in numbers):
-        raise InputError("expected 4 (or 6) comma-separated finite numbers", field="bbox")
-    if len(numbers) == 6:
-        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
+    values = numbers(value, counts=(4, 6))
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
     if crs == EPSG4326:
-        numbers = [numbers[1], numbers[0], numbers[3], numbers[2]]
-    west, south, east, north = numbers
-    if south > north:
-        raise InputError("the lower corner's latitude is above the upper corner's", field="bbox")
-    return _clamp(west, 180.0), _clamp(south, 90.0), _clamp(east, 180.0), _clamp(north, 90.0)
-
-
-def _clamp(value: float, bound: float) -> float:
-    return min(max(value, -bound), bound)
+        values = [values[1], values[0], values[3], values[2]]
+    west, south, east, north = values
+    check_latitudes(south, north)
+    return clamped(west, south, east, north)
 
 
 def _parse_int(value: str, *, field: str, low: int, high: int | None = MAX_OFFSET) -> int:
