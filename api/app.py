@@ -15,8 +15,9 @@ from fastapi.staticfiles import StaticFiles
 
 from api import admission, body_limit, responses, unavailable
 from api.hosts import TrustedHosts
+from api.ogc import router as ogc
 from api.quota import SlidingWindow
-from api.routers import analysis, finder, health, home, maps, ogc, regions, station_writes, stations, transfer
+from api.routers import analysis, finder, health, home, maps, regions, station_writes, stations, transfer
 from api.security_headers import SecurityHeaders
 from geo.analysis.siting import InfeasibleProblem, SolverFailed
 from geo.analysis.solver_pool import Cancelled, SolverBusy, SolverPool, TimeLimitExceeded

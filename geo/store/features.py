@@ -19,9 +19,9 @@ import pandas as pd
 from sqlalchemy import Row, text
 from sqlalchemy.orm import Session
 
+from api.ogc.params import CRS84, EPSG4326, Bbox, Filter, ItemQuery
 from geo.core import hours
 from geo.errors import NotFound
-from geo.ogc_params import CRS84, EPSG4326, Bbox, Filter, ItemQuery
 from geo.services.coverage_query import ModelCache, coverage_report
 from geo.store.grid_db import grid_info
 from geo.store.models import STATION_STATUSES

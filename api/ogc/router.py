@@ -17,10 +17,10 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from api import hosts, ogc_html, ogc_openapi
+from api import hosts
 from api.allow import AllowRoute
 from api.deps import ReadSessionDep, RegionDep
-from geo import ogc_params
+from api.ogc import html, openapi, params
 from geo.errors import InputError, NotFound
 from geo.reference.region import RegionConfig
 from geo.store import features as ogc
@@ -134,20 +134,20 @@ def link(href: str, rel: str, media_type: str, title: str) -> dict[str, str]:
 def url_with(request: Request, **changes: object) -> str:
     """This request's URL with some query parameters replaced (None drops one), others kept."""
     names = {name.replace("_", "-") for name in changes}
-    params = [(name, value) for name, value in request.query_params.multi_items() if name not in names]
-    params += [(name.replace("_", "-"), str(value)) for name, value in changes.items() if value is not None]
-    return hosts.public_url(request, urlencode(params))
+    pairs = [(name, value) for name, value in request.query_params.multi_items() if name not in names]
+    pairs += [(name.replace("_", "-"), str(value)) for name, value in changes.items() if value is not None]
+    return hosts.public_url(request, urlencode(pairs))
 
 
 def self_links(request: Request, media_type: str, title: str) -> list[dict[str, str]]:
     """``self`` in the format served and ``alternate`` in the other one."""
-    html = wants_html(request)
-    return [link(hosts.public_url(request), "self", "text/html" if html else media_type, title),
-            link(url_with(request, f="json" if html else "html"), "alternate",
-                 media_type if html else "text/html", "其他格式 / other format")]
+    as_html = wants_html(request)
+    return [link(hosts.public_url(request), "self", "text/html" if as_html else media_type, title),
+            link(url_with(request, f="json" if as_html else "html"), "alternate",
+                 media_type if as_html else "text/html", "其他格式 / other format")]
 
 
-def paging_links(request: Request, query: ogc_params.ItemQuery, page: ogc.ItemsPage,
+def paging_links(request: Request, query: params.ItemQuery, page: ogc.ItemsPage,
                  media_type: str) -> list[dict[str, str]]:
     """``next`` while features remain and ``prev`` after the first page; other parameters kept."""
     links = []
@@ -165,14 +165,14 @@ def collection_document(root: str, collection: ogc.Collection) -> dict[str, obje
     url = f"{root}/collections/{collection.id}"
     document: dict[str, object] = {
         "id": collection.id, "title": collection.title, "description": collection.description,
-        "itemType": "feature", "crs": list(ogc_params.SUPPORTED_CRS), "storageCrs": ogc_params.CRS84,
+        "itemType": "feature", "crs": list(params.SUPPORTED_CRS), "storageCrs": params.CRS84,
         "links": [link(url, "self", "application/json", collection.title),
                   link(f"{url}?f=html", "alternate", "text/html", collection.title),
                   link(f"{url}/items", "items", GEOJSON, "要素 / features"),
                   link(f"{url}/items?f=html", "items", "text/html", "要素（网页）/ features as HTML")],
     }
     if collection.bbox is not None:
-        document["extent"] = {"spatial": {"bbox": [list(collection.bbox)], "crs": ogc_params.CRS84}}
+        document["extent"] = {"spatial": {"bbox": [list(collection.bbox)], "crs": params.CRS84}}
     return document
 
 
@@ -181,7 +181,7 @@ def landing_title(region: RegionConfig) -> str:
     return f"{region.name_zh}工会服务阵地 OGC API - Features / {region.name_en} trade-union service points"
 
 
-@router.get("", summary="OGC API 首页 / landing page", **ogc_openapi.route_docs("getLandingPage"))
+@router.get("", summary="OGC API 首页 / landing page", **openapi.route_docs("getLandingPage"))
 @router.get("/", include_in_schema=False)
 def landing(request: Request, region: RegionDep, session: ReadSessionDep) -> Response:
     """链接到 API 描述、符合性声明与数据集 / links to the API description, conformance and collections."""
@@ -197,67 +197,67 @@ def landing(request: Request, region: RegionDep, session: ReadSessionDep) -> Res
     ]
     if wants_html(request):
         warnings = [notice for found in ogc.collections(session) for notice in found.notices]
-        return HTMLResponse(ogc_html.landing(title, description, links, warnings, root))
+        return HTMLResponse(html.landing(title, description, links, warnings, root))
     return JSONResponse({"title": title, "description": description, "links": links})
 
 
-@router.get("/conformance", summary="符合性声明 / conformance classes", **ogc_openapi.route_docs("getConformance"))
+@router.get("/conformance", summary="符合性声明 / conformance classes", **openapi.route_docs("getConformance"))
 def conformance(request: Request) -> Response:
     """本服务实现的 OGC 标准类 / the conformance classes this API implements."""
     if wants_html(request):
-        return HTMLResponse(ogc_html.conformance(CONFORMANCE, root_url(request)))
+        return HTMLResponse(html.conformance(CONFORMANCE, root_url(request)))
     return JSONResponse({"conformsTo": list(CONFORMANCE)})
 
 
 @router.get("/api", summary="OpenAPI 3.0 定义 / OpenAPI 3.0 definition of /ogc", response_class=OpenApi30Response,
-            **ogc_openapi.route_docs("getApi"))
+            **openapi.route_docs("getApi"))
 def api_definition(request: Request, session: ReadSessionDep) -> Response:
     """OGC 端点的 OpenAPI 3.0 文档（FastAPI 自身输出 3.1）/ the /ogc endpoints as OpenAPI 3.0."""
-    document = ogc_openapi.document(root_url(request), ogc.collections(session))
+    document = openapi.document(root_url(request), ogc.collections(session))
     return Response(json.dumps(document, ensure_ascii=False), media_type=OPENAPI_JSON)
 
 
-@router.get("/collections", summary="数据集列表 / collections", **ogc_openapi.route_docs("getCollections"))
+@router.get("/collections", summary="数据集列表 / collections", **openapi.route_docs("getCollections"))
 def collections(request: Request, session: ReadSessionDep) -> Response:
     """每类服务阵地、县、乡镇边界与覆盖率各一个数据集 / one collection per service type, plus regions."""
     root = root_url(request)
     found = ogc.collections(session)
     if wants_html(request):
-        return HTMLResponse(ogc_html.collections(root, found))
+        return HTMLResponse(html.collections(root, found))
     return JSONResponse({
         "links": self_links(request, "application/json", "数据集 / collections"),
-        "crs": list(ogc_params.SUPPORTED_CRS),
+        "crs": list(params.SUPPORTED_CRS),
         "collections": [collection_document(root, collection) for collection in found],
     })
 
 
 @router.get("/collections/{collection_id}", summary="数据集 / one collection",
-            **ogc_openapi.route_docs("describeCollection"))
+            **openapi.route_docs("describeCollection"))
 def collection(collection_id: str, request: Request, session: ReadSessionDep) -> Response:
     """数据集的范围、坐标系与要素链接 / a collection's extent, CRS list and links."""
     found = ogc.find_collection(session, collection_id)
     if wants_html(request):
-        return HTMLResponse(ogc_html.collection(root_url(request), found))
+        return HTMLResponse(html.collection(root_url(request), found))
     return JSONResponse(collection_document(root_url(request), found))
 
 
 @router.get("/collections/{collection_id}/items", summary="要素 / features (GeoJSON, paged)",
-            response_class=GeoJSONResponse, **ogc_openapi.route_docs("getFeatures"))
+            response_class=GeoJSONResponse, **openapi.route_docs("getFeatures"))
 def items(collection_id: str, request: Request, session: ReadSessionDep, cache: CoverageCacheDep) -> Response:
     """分页的 GeoJSON 要素；bbox、crs、limit、offset 与属性筛选 / paged GeoJSON with filters.
 
     `crs=http://www.opengis.net/def/crs/EPSG/0/4326` 时坐标为（纬度，经度）；`bbox-crs` 同理。
     """
     found = ogc.find_collection(session, collection_id, counted=False)
-    html = wants_html(request)
-    query = ogc_params.parse_item_query(request.query_params.multi_items(), found.filters)
+    as_html = wants_html(request)
+    query = params.parse_item_query(request.query_params.multi_items(), found.filters)
     page = ogc.items(session, found, query, cache=cache)
     links = [*self_links(request, GEOJSON, found.title),
              link(f"{root_url(request)}/collections/{found.id}", "collection", "application/json", found.title),
-             *paging_links(request, query, page, "text/html" if html else GEOJSON)]
-    if html:
+             *paging_links(request, query, page, "text/html" if as_html else GEOJSON)]
+    if as_html:
         features = [json.loads(feature) for feature in page.features]
-        return HTMLResponse(ogc_html.items(found, features, page.number_matched, query.offset, links,
+        return HTMLResponse(html.items(found, features, page.number_matched, query.offset, links,
                                            root_url(request)))
     body = ogc.feature_collection_text(page.features, {
         "numberMatched": page.number_matched, "numberReturned": page.number_returned,
@@ -266,18 +266,18 @@ def items(collection_id: str, request: Request, session: ReadSessionDep, cache: 
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="单个要素 / one feature",
-            response_class=GeoJSONResponse, **ogc_openapi.route_docs("getFeature"))
+            response_class=GeoJSONResponse, **openapi.route_docs("getFeature"))
 def feature(collection_id: str, feature_id: str, request: Request, session: ReadSessionDep,
             cache: CoverageCacheDep) -> Response:
     """按 id（站点编号或行政区代码）取一个要素 / one feature by id (station id or region code)."""
     found = ogc.find_collection(session, collection_id, counted=False)
-    html = wants_html(request)
-    crs = ogc_params.parse_feature_query(request.query_params.multi_items())
+    as_html = wants_html(request)
+    crs = params.parse_feature_query(request.query_params.multi_items())
     text = ogc.item(session, found, feature_id, crs=crs, cache=cache)
     collection_url = f"{root_url(request)}/collections/{found.id}"
     links = [*self_links(request, GEOJSON, found.title),
              link(collection_url, "collection", "application/json", found.title)]
-    if html:
-        return HTMLResponse(ogc_html.feature(found, json.loads(text), root_url(request)))
+    if as_html:
+        return HTMLResponse(html.feature(found, json.loads(text), root_url(request)))
     body = ogc.append_members(text, {"links": links})
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs}>"})

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.ogc.params import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, SUPPORTED_CRS, Filter
 from api.responses import RETRY_AFTER
-from geo.ogc_params import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, SUPPORTED_CRS, Filter
 from geo.store.features import Collection
 
 GEOJSON = "application/geo+json"
