@@ -30,10 +30,10 @@ from geo.errors import (
     VersionConflict,
 )
 from geo.reference.region import load_config
+from geo.services.coverage_features import CoverageCache
 from geo.services.coverage_query import ModelCache, NoGrid
 from geo.settings import Settings, get_settings
 from geo.store import db
-from geo.store import features as ogc_queries
 from maps import assets
 
 ERROR_STATUS: dict[type[UnionmapError], int] = {
@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.solver_pool = SolverPool(settings.solver_processes, wait_s=settings.solver_wait_s)
     app.state.region = region
     app.state.model_cache = ModelCache()
-    app.state.ogc_coverage_cache = ogc_queries.CoverageCache(app.state.model_cache)
+    app.state.ogc_coverage_cache = CoverageCache(app.state.model_cache)
     # Any route may answer 503 (admission control, a database away): documented once, for all.
     busy = {503: responses.UNAVAILABLE}
     for router in (health.router, stations.router, station_writes.router, regions.router, transfer.router,

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.ogc.collections import Collection
 from api.ogc.params import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, SUPPORTED_CRS, Filter
 from api.responses import RETRY_AFTER
-from geo.store.features import Collection
 
 GEOJSON = "application/geo+json"
 HTML = "text/html"

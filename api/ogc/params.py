@@ -1,7 +1,9 @@
-"""Query parameters of OGC API - Features items: CRS URIs, ``bbox`` axis order, paging, filters.
+"""Query parameters of OGC API - Features items: CRS URIs and their axis order, ``bbox``, the
+limit rule, paging, property filters.
 
 Pure parsing, no database: every function raises ``InputError`` naming the parameter, which
-the API answers with 400.
+the API answers with 400. The numbers of a ``bbox`` are read by ``geo.core.bbox``, the parser
+the REST station list uses too; the OGC rules (six numbers, axis order, clamping) are here.
 """
 
 from __future__ import annotations
@@ -26,12 +28,16 @@ _CRS_ALIASES = {
     "[EPSG:4326]": EPSG4326, "urn:ogc:def:crs:EPSG::4326": EPSG4326,
 }
 
+
 @dataclass(frozen=True)
 class Filter:
-    """A property a client may filter items on with ``?name=value`` (equality)."""
+    """A property a client may filter items on with ``?name=value`` (equality).
+
+    ``name`` is the query parameter, the feature property and the column the store compares
+    (one of ``geo.store.features.FILTERABLE``).
+    """
 
     name: str
-    column: str  # SQL expression: a constant in geo.ogc, never client text
     kind: Literal["text", "bool", "enum"] = "text"
     values: tuple[str, ...] = ()
     description: str = ""
@@ -56,6 +62,12 @@ def parse_crs(value: str, *, field: str = "crs") -> str:
     return canonical
 
 
+def lat_lon(crs: str) -> bool:
+    """Whether coordinates in ``crs`` (a canonical URI) come as (lat, lon): EPSG:4326 defines its
+    axes so (OGC API - Features Part 2 follows the CRS); CRS84 is (lon, lat), as GeoJSON."""
+    return crs == EPSG4326
+
+
 def parse_bbox(value: str, *, crs: str = CRS84) -> Bbox:
     """``bbox`` as (west, south, east, north) in lon, lat degrees (``geo.core.bbox`` reads the numbers).
 
@@ -66,7 +78,7 @@ def parse_bbox(value: str, *, crs: str = CRS84) -> Bbox:
     values = numbers(value, counts=(4, 6))
     if len(values) == 6:
         values = [values[0], values[1], values[3], values[4]]
-    if crs == EPSG4326:
+    if lat_lon(crs):
         values = [values[1], values[0], values[3], values[2]]
     west, south, east, north = values
     check_latitudes(south, north)

@@ -20,10 +20,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from api import hosts
 from api.allow import AllowRoute
 from api.deps import ReadSessionDep, RegionDep
-from api.ogc import html, openapi, params
+from api.ogc import features, html, openapi, params
+from api.ogc.collections import Collection, all_collections, find_collection
 from geo.errors import InputError, NotFound
 from geo.reference.region import RegionConfig
-from geo.store import features as ogc
+from geo.services.coverage_features import CoverageCache
 
 GEOJSON = "application/geo+json"
 OPENAPI_JSON = "application/vnd.oai.openapi+json;version=3.0"
@@ -70,7 +71,7 @@ class OgcRoute(AllowRoute):
 router = APIRouter(prefix="/ogc", tags=["ogc OGC API - Features"], route_class=OgcRoute)
 
 
-async def coverage_cache(request: Request) -> ogc.CoverageCache:
+async def coverage_cache(request: Request) -> CoverageCache:
     """The app's coverage cache, beside its model cache (made on first use, once per app).
 
     ``async`` only so that FastAPI calls it in the event loop, not in a worker thread: it does no I/O.
@@ -78,11 +79,11 @@ async def coverage_cache(request: Request) -> ogc.CoverageCache:
     state = request.app.state
     cache = getattr(state, "ogc_coverage_cache", None)
     if cache is None:
-        cache = state.ogc_coverage_cache = ogc.CoverageCache(state.model_cache)
+        cache = state.ogc_coverage_cache = CoverageCache(state.model_cache)
     return cache
 
 
-CoverageCacheDep = Annotated[ogc.CoverageCache, Depends(coverage_cache)]
+CoverageCacheDep = Annotated[CoverageCache, Depends(coverage_cache)]
 
 
 def exception_response(status: int, code: str, description: str, parameter: str | None = None) -> JSONResponse:
@@ -147,7 +148,7 @@ def self_links(request: Request, media_type: str, title: str) -> list[dict[str, 
                  media_type if as_html else "text/html", "其他格式 / other format")]
 
 
-def paging_links(request: Request, query: params.ItemQuery, page: ogc.ItemsPage,
+def paging_links(request: Request, query: params.ItemQuery, page: features.ItemsPage,
                  media_type: str) -> list[dict[str, str]]:
     """``next`` while features remain and ``prev`` after the first page; other parameters kept."""
     links = []
@@ -160,7 +161,7 @@ def paging_links(request: Request, query: params.ItemQuery, page: ogc.ItemsPage,
     return links
 
 
-def collection_document(root: str, collection: ogc.Collection) -> dict[str, object]:
+def collection_document(root: str, collection: Collection) -> dict[str, object]:
     """A collection's metadata: extent, CRS list (Part 2) and links to its items."""
     url = f"{root}/collections/{collection.id}"
     document: dict[str, object] = {
@@ -196,7 +197,7 @@ def landing(request: Request, region: RegionDep, session: ReadSessionDep) -> Res
         link(f"{root}/collections", "data", "application/json", "数据集 / collections"),
     ]
     if wants_html(request):
-        warnings = [notice for found in ogc.collections(session) for notice in found.notices]
+        warnings = [notice for found in all_collections(session) for notice in found.notices]
         return HTMLResponse(html.landing(title, description, links, warnings, root))
     return JSONResponse({"title": title, "description": description, "links": links})
 
@@ -213,7 +214,7 @@ def conformance(request: Request) -> Response:
             **openapi.route_docs("getApi"))
 def api_definition(request: Request, session: ReadSessionDep) -> Response:
     """OGC 端点的 OpenAPI 3.0 文档（FastAPI 自身输出 3.1）/ the /ogc endpoints as OpenAPI 3.0."""
-    document = openapi.document(root_url(request), ogc.collections(session))
+    document = openapi.document(root_url(request), all_collections(session))
     return Response(json.dumps(document, ensure_ascii=False), media_type=OPENAPI_JSON)
 
 
@@ -221,7 +222,7 @@ def api_definition(request: Request, session: ReadSessionDep) -> Response:
 def collections(request: Request, session: ReadSessionDep) -> Response:
     """每类服务阵地、县、乡镇边界与覆盖率各一个数据集 / one collection per service type, plus regions."""
     root = root_url(request)
-    found = ogc.collections(session)
+    found = all_collections(session)
     if wants_html(request):
         return HTMLResponse(html.collections(root, found))
     return JSONResponse({
@@ -235,7 +236,7 @@ def collections(request: Request, session: ReadSessionDep) -> Response:
             **openapi.route_docs("describeCollection"))
 def collection(collection_id: str, request: Request, session: ReadSessionDep) -> Response:
     """数据集的范围、坐标系与要素链接 / a collection's extent, CRS list and links."""
-    found = ogc.find_collection(session, collection_id)
+    found = find_collection(session, collection_id)
     if wants_html(request):
         return HTMLResponse(html.collection(root_url(request), found))
     return JSONResponse(collection_document(root_url(request), found))
@@ -248,18 +249,17 @@ def items(collection_id: str, request: Request, session: ReadSessionDep, cache: 
 
     `crs=http://www.opengis.net/def/crs/EPSG/0/4326` 时坐标为（纬度，经度）；`bbox-crs` 同理。
     """
-    found = ogc.find_collection(session, collection_id, counted=False)
+    found = find_collection(session, collection_id, counted=False)
     as_html = wants_html(request)
     query = params.parse_item_query(request.query_params.multi_items(), found.filters)
-    page = ogc.items(session, found, query, cache=cache)
+    page = features.items(session, found, query, cache=cache)
     links = [*self_links(request, GEOJSON, found.title),
              link(f"{root_url(request)}/collections/{found.id}", "collection", "application/json", found.title),
              *paging_links(request, query, page, "text/html" if as_html else GEOJSON)]
     if as_html:
-        features = [json.loads(feature) for feature in page.features]
-        return HTMLResponse(html.items(found, features, page.number_matched, query.offset, links,
-                                           root_url(request)))
-    body = ogc.feature_collection_text(page.features, {
+        documents = [json.loads(text) for text in page.features]
+        return HTMLResponse(html.items(found, documents, page.number_matched, query.offset, links, root_url(request)))
+    body = features.feature_collection_text(page.features, {
         "numberMatched": page.number_matched, "numberReturned": page.number_returned,
         "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links})
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{query.crs}>"})
@@ -270,14 +270,14 @@ def items(collection_id: str, request: Request, session: ReadSessionDep, cache: 
 def feature(collection_id: str, feature_id: str, request: Request, session: ReadSessionDep,
             cache: CoverageCacheDep) -> Response:
     """按 id（站点编号或行政区代码）取一个要素 / one feature by id (station id or region code)."""
-    found = ogc.find_collection(session, collection_id, counted=False)
+    found = find_collection(session, collection_id, counted=False)
     as_html = wants_html(request)
     crs = params.parse_feature_query(request.query_params.multi_items())
-    text = ogc.item(session, found, feature_id, crs=crs, cache=cache)
+    text = features.item(session, found, feature_id, crs=crs, cache=cache)
     collection_url = f"{root_url(request)}/collections/{found.id}"
     links = [*self_links(request, GEOJSON, found.title),
              link(collection_url, "collection", "application/json", found.title)]
     if as_html:
         return HTMLResponse(html.feature(found, json.loads(text), root_url(request)))
-    body = ogc.append_members(text, {"links": links})
+    body = features.append_members(text, {"links": links})
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs}>"})

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from geo.core import hours
 from geo.errors import NotFound
-from geo.store import features as ogc
+from api.ogc import collections as ogc
 
 pytestmark = pytest.mark.db
 
