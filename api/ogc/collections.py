@@ -1,7 +1,7 @@
 """The feature collections of /ogc: one per service type, counties, townships and coverage.
 
-What each collection is called, what it says, which honesty notices it carries and which
-property filters it offers; the counts, extents and flags they
+What each collection is called, what it says, which honesty notices it carries (the wording of
+``geo.notices``) and which property filters it offers; the counts, extents and flags they
 describe come from the store (``geo.store.features``).
 """
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from api.ogc.params import Filter
 from geo.core.bbox import Bbox
 from geo.errors import NotFound
+from geo.notices import APPROXIMATE, DEMO, MODELLED
 from geo.store import features as store
 from geo.store.grid_db import grid_info
 from geo.store.models import STATION_STATUSES
@@ -32,10 +33,6 @@ TOWNSHIP_FILTERS = (
 REGION_COLLECTIONS = {"counties": ("county", "县级行政区", "Counties", ()),
                       "townships": ("township", "乡级行政区", "Townships", TOWNSHIP_FILTERS)}
 COVERAGE = "coverage"
-DEMO_NOTICE = "演示数据：本图层站点为合成的演示数据，并非真实站点。/ Demo data: these stations are synthetic, not real."
-APPROXIMATE_NOTICE = ("乡镇边界为推算的近似边界，并非官方界线。/ Township boundaries are approximate (derived), "
-                      "not official.")
-MODELLED_NOTICE = "人口为模型估算值，并非普查数据。/ Population is modelled, not census counts."
 
 
 @dataclass(frozen=True)
@@ -60,15 +57,15 @@ def _station_collection(summary: store.TypeSummary) -> Collection:
         id=summary.code, title=f"{summary.name_zh} {summary.name_en}",
         description=f"{summary.name_zh}站点{zh}。{summary.description} / {summary.name_en}{en}.",
         kind="stations", key=summary.code, bbox=summary.extent, count=count,
-        notices=(DEMO_NOTICE,) if summary.any_demo else (), filters=STATION_FILTERS)
+        notices=(DEMO.text,) if summary.any_demo else (), filters=STATION_FILTERS)
 
 
 def _region_collection(collection_id: str, summary: store.LevelSummary | None) -> Collection:
     level, name_zh, name_en, filters = REGION_COLLECTIONS[collection_id]
     approximate = bool(summary and summary.approximate)
-    notices = tuple(notice for notice, flag in ((APPROXIMATE_NOTICE, approximate),
-                                                (MODELLED_NOTICE, bool(summary and summary.modelled))) if flag)
-    title = (f"{name_zh}边界（近似）{name_en} (approximate boundaries)" if approximate
+    notices = tuple(notice.text for notice, flag in ((APPROXIMATE, approximate),
+                                                     (MODELLED, bool(summary and summary.modelled))) if flag)
+    title = (f"{name_zh}边界（{APPROXIMATE.label_zh}）{name_en} ({APPROXIMATE.label_en})" if approximate
              else f"{name_zh}边界 {name_en}")
     return Collection(
         id=collection_id, title=title, description=f"{name_zh}边界与人口 / {name_en} with population. "
@@ -77,7 +74,7 @@ def _region_collection(collection_id: str, summary: store.LevelSummary | None) -
 
 
 def _coverage_collection(townships: store.LevelSummary, *, modelled: bool) -> Collection:
-    notices = ((MODELLED_NOTICE,) if modelled else ()) + ((APPROXIMATE_NOTICE,) if townships.approximate else ())
+    notices = ((MODELLED.text,) if modelled else ()) + ((APPROXIMATE.text,) if townships.approximate else ())
     return Collection(
         id=COVERAGE, title="乡镇服务覆盖率 Coverage by township",
         description="各乡镇每类服务阵地的覆盖人口与覆盖率（<类型>_covered_share 为 0–1）。/ Per township and "
