@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from api import admission, body_limit, responses, unavailable
 from api.hosts import TrustedHosts
 from api.ogc import router as ogc
+from api.ogc.exceptions import exception_response, is_ogc
 from api.quota import SlidingWindow
 from api.routers import analysis, finder, health, home, maps, regions, station_writes, stations, transfer
 from api.security_headers import SecurityHeaders
@@ -66,10 +67,9 @@ class RefuseNulBytes:
             request = StarletteRequest(scope)
             for name, value in request.query_params.multi_items():
                 if "\x00" in value or "\x00" in name:
-                    if scope["path"].startswith("/ogc"):
-                        response = JSONResponse(status_code=400, content={
-                            "code": "InvalidParameterValue", "parameter": name,
-                            "description": f"parameter {name!r} contains a NUL byte"})
+                    if is_ogc(scope["path"]):
+                        response = exception_response(400, "InvalidParameterValue",
+                                                      f"parameter {name!r} contains a NUL byte", name)
                     else:
                         response = JSONResponse(status_code=422, content=validation_body(
                             [InputError("contains a NUL byte", field=name)],
