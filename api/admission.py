@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.ogc.exceptions import exception_body, is_ogc
 from geo.settings import Settings
 
 Scope = MutableMapping[str, Any]
@@ -128,10 +129,7 @@ def busy_response(path: str, lane: Lane) -> tuple[int, list[tuple[bytes, bytes]]
     """A 503 in the shape of the part of the API that was asked (OGC's exception under /ogc)."""
     wait = lane.retry_after_s
     text = f"服务繁忙，请 {wait} 秒后重试 / server busy ({lane.name} requests), retry in {wait} s"
-    if path.startswith("/ogc"):
-        body: dict[str, object] = {"code": "ServiceUnavailable", "description": text}
-    else:
-        body = {"detail": text}
+    body = exception_body("ServiceUnavailable", text) if is_ogc(path) else {"detail": text}
     content = json.dumps(body, ensure_ascii=False).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode()),
                (b"retry-after", str(lane.retry_after_s).encode()), (b"cache-control", b"no-store")]

@@ -15,8 +15,10 @@ from fastapi.staticfiles import StaticFiles
 
 from api import admission, body_limit, responses, unavailable
 from api.hosts import TrustedHosts
+from api.ogc import router as ogc
+from api.ogc.exceptions import exception_response, is_ogc
 from api.quota import SlidingWindow
-from api.routers import analysis, finder, health, home, maps, ogc, regions, station_writes, stations, transfer
+from api.routers import analysis, finder, health, home, maps, regions, station_writes, stations, transfer
 from api.security_headers import SecurityHeaders
 from geo.analysis.siting import InfeasibleProblem, SolverFailed
 from geo.analysis.solver_pool import Cancelled, SolverBusy, SolverPool, TimeLimitExceeded
@@ -29,10 +31,10 @@ from geo.errors import (
     VersionConflict,
 )
 from geo.reference.region import load_config
+from geo.services.coverage_features import CoverageCache
 from geo.services.coverage_query import ModelCache, NoGrid
 from geo.settings import Settings, get_settings
 from geo.store import db
-from geo.store import features as ogc_queries
 from maps import assets
 
 ERROR_STATUS: dict[type[UnionmapError], int] = {
@@ -65,10 +67,9 @@ class RefuseNulBytes:
             request = StarletteRequest(scope)
             for name, value in request.query_params.multi_items():
                 if "\x00" in value or "\x00" in name:
-                    if scope["path"].startswith("/ogc"):
-                        response = JSONResponse(status_code=400, content={
-                            "code": "InvalidParameterValue", "parameter": name,
-                            "description": f"parameter {name!r} contains a NUL byte"})
+                    if is_ogc(scope["path"]):
+                        response = exception_response(400, "InvalidParameterValue",
+                                                      f"parameter {name!r} contains a NUL byte", name)
                     else:
                         response = JSONResponse(status_code=422, content=validation_body(
                             [InputError("contains a NUL byte", field=name)],
@@ -126,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.solver_pool = SolverPool(settings.solver_processes, wait_s=settings.solver_wait_s)
     app.state.region = region
     app.state.model_cache = ModelCache()
-    app.state.ogc_coverage_cache = ogc_queries.CoverageCache(app.state.model_cache)
+    app.state.ogc_coverage_cache = CoverageCache(app.state.model_cache)
     # Any route may answer 503 (admission control, a database away): documented once, for all.
     busy = {503: responses.UNAVAILABLE}
     for router in (health.router, stations.router, station_writes.router, regions.router, transfer.router,

@@ -21,6 +21,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from api.ogc.exceptions import exception_body, is_ogc
+
 log = logging.getLogger("unionmap.database")
 
 # Failures farther apart than this belong to different incidents.
@@ -113,8 +115,7 @@ def handler(incidents: Incidents, retry_after_s: int):  # noqa: ANN201 - a FastA
         first_line = (str(getattr(error, "orig", error)).strip().splitlines() or [""])[0]
         incidents.failed(kind, f"{type(error).__name__}: {first_line}")
         text = f"{MESSAGES[kind]}，请 {retry_after_s} 秒后重试 / retry in {retry_after_s} s"
-        content: dict[str, object] = ({"code": "ServiceUnavailable", "description": text}
-                                      if request.url.path.startswith("/ogc") else {"detail": text})
+        content = exception_body("ServiceUnavailable", text) if is_ogc(request.url.path) else {"detail": text}
         return JSONResponse(status_code=503, content=content,
                             headers={"Retry-After": str(retry_after_s), "Cache-Control": "no-store"})
 

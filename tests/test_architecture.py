@@ -240,7 +240,6 @@ def report(violations: list[Violation]) -> str:
 
 # --- the repository ---------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue 11: SQL move in progress")
 def test_imports_point_down_the_rooms() -> None:
     files = sources()
     known = known_modules(list(files))

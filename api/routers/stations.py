@@ -14,7 +14,8 @@ from api.geojson import station_collection_json
 from api.schemas import FeatureCollection, HistoryEntry, NearestOut, StationProperties
 from geo.core import crs as coords
 from geo.core import navigation
-from geo.errors import InputError, NotFound
+from geo.core.bbox import Bbox, parse_bbox
+from geo.errors import NotFound
 from geo.reference import DEFAULT_TYPE
 from geo.services import registry
 from geo.store import catalogue, service_types
@@ -28,21 +29,7 @@ AmenityParam = Annotated[list[str] | None, Query(
     description="设施（可多个，全部满足）/ amenities the station must all offer, e.g. water, charging")]
 
 
-def parse_bbox(text: str | None) -> tuple[float, float, float, float] | None:
-    """``west,south,east,north`` in degrees; InputError naming ``bbox`` otherwise."""
-    if text is None:
-        return None
-    try:
-        west, south, east, north = (float(part) for part in text.split(","))
-    except ValueError as error:
-        raise InputError("expected four numbers: west,south,east,north", field="bbox") from error
-    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        raise InputError("need -180 <= west <= east <= 180 and -90 <= south <= north <= 90", field="bbox")
-    return west, south, east, north
-
-
-def bbox_to_wgs84(bbox: tuple[float, float, float, float] | None,
-                  system: coords.CoordSystem) -> tuple[float, float, float, float] | None:
+def bbox_to_wgs84(bbox: Bbox | None, system: coords.CoordSystem) -> Bbox | None:
     """A bbox given in GCJ-02/BD-09 as the WGS-84 box that holds its corners."""
     if bbox is None or system == "wgs84":
         return bbox
@@ -82,9 +69,9 @@ def list_stations(
 
     每个要素带 `is_demo`（演示数据）和 `region_is_approximate`（乡镇边界为推算）标记。
     """
+    box = bbox_to_wgs84(parse_bbox(bbox), crs) if bbox is not None else None
     where = catalogue.StationFilter(type_code=type, county=county, township=township, status=status,
-                                    bbox=bbox_to_wgs84(parse_bbox(bbox), crs), is_demo=demo,
-                                    amenities=tuple(amenity or ()))
+                                    bbox=box, is_demo=demo, amenities=tuple(amenity or ()))
     return station_features(session, where, crs, region, open_now)  # type: ignore[return-value]
 
 

@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from geo.settings import Settings
 
@@ -188,7 +189,7 @@ def create_database(settings: Settings, name: str) -> bool:
     with psycopg.connect(conninfo(settings), autocommit=True) as connection:
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     with psycopg.connect(conninfo(settings, name), autocommit=True) as connection:
         connection.execute("CREATE EXTENSION IF NOT EXISTS postgis")
     return not exists
@@ -197,4 +198,4 @@ def create_database(settings: Settings, name: str) -> bool:
 def drop_database(settings: Settings, name: str) -> None:
     """Drop a database of the private cluster, closing its sessions first."""
     with psycopg.connect(conninfo(settings), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

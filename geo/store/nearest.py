@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +25,7 @@ from geo.store.counting import OPEN_S
 # Metres per degree along a meridian (the shortest way a degree of KNN distance can shrink to).
 _M_PER_DEGREE = 110_574.0
 
-_SELECT = """
+_SELECT = f"""
     SELECT s.id, s.type_code, t.name_zh AS type_name, s.name, s.address, s.opening_hours::text AS hours_json,
            s.amenities, s.phone, s.is_demo, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
            ST_Distance(s.geom::geography, p.g::geography) AS distance_m,
@@ -34,18 +33,19 @@ _SELECT = """
     FROM station s
     JOIN service_type t ON t.code = s.type_code,
          (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g) p
-    WHERE {counted} {filters}
+    WHERE {OPEN_S} /* filters */
     ORDER BY s.geom <-> p.g
     LIMIT %(batch)s"""
-
-
-@lru_cache(maxsize=4)
-def _statement(by_type: bool, by_amenities: bool) -> str:
-    """The query with only the filters asked for: PostgreSQL's generic plan for an
-    ``x IS NULL OR …`` filter scans and sorts every station (see :func:`_fetch`)."""
-    filters = ("AND s.type_code = %(type_code)s " if by_type else "") + (
-        "AND s.amenities @> %(amenities)s::text[]" if by_amenities else "")
-    return _SELECT.format(counted=OPEN_S, filters=filters)
+_BY_TYPE = " AND s.type_code = %(type_code)s"
+_BY_AMENITIES = " AND s.amenities @> %(amenities)s::text[]"
+# Only the filters asked for, each variant its own statement: PostgreSQL's generic plan for an
+# ``x IS NULL OR …`` filter scans and sorts every station (see :func:`_fetch`).
+_STATEMENTS = {
+    (False, False): _SELECT,
+    (True, False): _SELECT.replace("/* filters */", _BY_TYPE),
+    (False, True): _SELECT.replace("/* filters */", _BY_AMENITIES),
+    (True, True): _SELECT.replace("/* filters */", _BY_TYPE + _BY_AMENITIES),
+}
 
 
 def _fetch(session: Session, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -57,7 +57,7 @@ def _fetch(session: Session, params: dict[str, Any]) -> list[dict[str, Any]]:
     the GiST index, so that variant is planned for its actual values each time.
     """
     by_amenities = bool(params["amenities"])
-    statement = _statement(params["type_code"] is not None, by_amenities)
+    statement = _STATEMENTS[(params["type_code"] is not None, by_amenities)]
     driver = session.connection().connection.driver_connection
     with driver.cursor(row_factory=dict_row) as cursor:  # type: ignore[union-attr]
         return cursor.execute(statement, params, prepare=not by_amenities).fetchall()

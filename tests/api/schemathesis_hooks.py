@@ -13,7 +13,7 @@ from typing import Any
 
 import schemathesis
 
-from geo.ogc_params import MAX_LIMIT  # st runs with the project on PYTHONPATH
+from api.ogc.params import MAX_LIMIT  # st runs with the project on PYTHONPATH
 
 
 def _above_maximum(value: object) -> bool:

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.ogc import collections as ogc
 from geo.core import hours
 from geo.errors import NotFound
-from geo.store import features as ogc
+from geo.notices import APPROXIMATE, DEMO, MODELLED
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -55,7 +56,7 @@ def test_landing_page_as_html_for_browsers(client: TestClient) -> None:
     for response in (client.get("/ogc", headers={"Accept": browser}), client.get("/ogc?f=html")):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/html")
-        assert "/ogc/collections" in response.text and "演示数据" in response.text
+        assert "/ogc/collections" in response.text and DEMO.text in response.text
 
 
 def test_conformance_declares_core_geojson_html_oas30_and_crs(client: TestClient) -> None:
@@ -88,8 +89,10 @@ def test_collections_list_every_type_regions_and_coverage(client: TestClient) ->
     found = {item["id"]: item for item in body["collections"]}
     assert set(TYPES) | {"counties", "townships", "coverage"} <= set(found)
     assert found["love_station"]["title"].startswith("爱心驿站")
-    assert "近似" in found["townships"]["title"] and "approximate" in found["townships"]["title"]
-    assert "modelled" in found["coverage"]["description"]
+    assert found["townships"]["title"] == f"乡级行政区边界（{APPROXIMATE.label_zh}）Townships ({APPROXIMATE.label_en})"
+    assert found["counties"]["title"] == "县级行政区边界 Counties"
+    assert MODELLED.text in found["coverage"]["description"] and APPROXIMATE.text in found["coverage"]["description"]
+    assert MODELLED.text in found["townships"]["description"]
     for item in found.values():
         assert item["itemType"] == "feature"
         assert item["crs"] == [CRS84, EPSG4326] and item["storageCrs"] == CRS84
@@ -344,9 +347,9 @@ def test_html_pages_show_notices_and_load_nothing_external(client: TestClient, p
     assert "<script" not in page.lower() and "stylesheet" not in page.lower()
     assert not re.search(r'src="https?://', page)
     if "love_station" in path or path == "/ogc?f=html":
-        assert "演示数据" in page and "Demo data" in page
+        assert DEMO.text in page
     if "townships" in path or "coverage" in path:
-        assert "近似" in page and "approximate" in page
+        assert APPROXIMATE.text in page
     if "items" in path:
         assert "共" in page and "features" in page
 
@@ -357,4 +360,4 @@ def test_html_items_page_links_next_page_and_features(client: TestClient) -> Non
     first = re.search(r'/items/(\d+)\?f=html', page)
     assert first is not None
     feature_page = client.get(f"/ogc/collections/love_station/items/{first.group(1)}?f=html")
-    assert feature_page.status_code == 200 and "演示数据" in feature_page.text
+    assert feature_page.status_code == 200 and DEMO.text in feature_page.text

@@ -226,13 +226,11 @@ def report(found: list[Violation]) -> str:
 
 # --- the repository ---------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue 11: SQL move in progress")
 def test_sql_f_strings_interpolate_only_fragments_and_constants() -> None:
     found = [item for path, source in store_sources().items() for item in violations(path, source)[0]]
     assert not found, report(found)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="issue 11: SQL move in progress")
 def test_sql_is_not_put_together_with_format_percent_or_plus() -> None:
     found = [item for path, source in store_sources().items() for item in violations(path, source)[1]]
     assert not found, report(found)

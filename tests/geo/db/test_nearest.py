@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from geo.store.nearest import _statement
+from geo.store.nearest import _STATEMENTS
 
 pytestmark = pytest.mark.db
 
@@ -25,7 +25,7 @@ def test_generic_plan_walks_the_gist_index(session: Session, by_type: bool) -> N
             names.append(match[1])
         return f"${names.index(match[1]) + 1}"
 
-    statement = re.sub(r"%\((\w+)\)s", number, _statement(by_type, by_amenities=False))
+    statement = re.sub(r"%\((\w+)\)s", number, _STATEMENTS[(by_type, False)])
     session.execute(text("ANALYZE station"))  # as autovacuum (or the loaders) leave it: the demo's 475 rows
     session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
     session.execute(text(f"PREPARE nearest_probe AS {statement}"))

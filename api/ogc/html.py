@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from geo.store.features import Collection
+from api.ogc.collections import Collection
 
 STYLE = ("body{font-family:system-ui,'PingFang SC','Microsoft YaHei',sans-serif;max-width:72rem;margin:1rem auto;"
          "padding:0 1rem;color:#222}a{color:#0b5cad}.notice{background:#fff3cd;border:1px solid #e0c36c;"

@@ -1,16 +1,18 @@
-"""Query parameters of OGC API - Features items: CRS URIs, ``bbox`` axis order, paging, filters.
+"""Query parameters of OGC API - Features items: CRS URIs and their axis order, ``bbox``, the
+limit rule, paging, property filters.
 
 Pure parsing, no database: every function raises ``InputError`` naming the parameter, which
-the API answers with 400.
+the API answers with 400. The numbers of a ``bbox`` are read by ``geo.core.bbox``, the parser
+the REST station list uses too; the OGC rules (six numbers, axis order, clamping) are here.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from geo.core.bbox import Bbox, check_latitudes, clamped, numbers
 from geo.errors import InputError
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -26,15 +28,16 @@ _CRS_ALIASES = {
     "[EPSG:4326]": EPSG4326, "urn:ogc:def:crs:EPSG::4326": EPSG4326,
 }
 
-Bbox = tuple[float, float, float, float]  # west, south, east, north (lon, lat degrees)
-
 
 @dataclass(frozen=True)
 class Filter:
-    """A property a client may filter items on with ``?name=value`` (equality)."""
+    """A property a client may filter items on with ``?name=value`` (equality).
+
+    ``name`` is the query parameter, the feature property and the column the store compares
+    (one of ``geo.store.features.FILTERABLE``).
+    """
 
     name: str
-    column: str  # SQL expression: a constant in geo.ogc, never client text
     kind: Literal["text", "bool", "enum"] = "text"
     values: tuple[str, ...] = ()
     description: str = ""
@@ -59,31 +62,27 @@ def parse_crs(value: str, *, field: str = "crs") -> str:
     return canonical
 
 
+def lat_lon(crs: str) -> bool:
+    """Whether coordinates in ``crs`` (a canonical URI) come as (lat, lon): EPSG:4326 defines its
+    axes so (OGC API - Features Part 2 follows the CRS); CRS84 is (lon, lat), as GeoJSON."""
+    return crs == EPSG4326
+
+
 def parse_bbox(value: str, *, crs: str = CRS84) -> Bbox:
-    """``bbox`` as (west, south, east, north) in lon, lat degrees.
+    """``bbox`` as (west, south, east, north) in lon, lat degrees (``geo.core.bbox`` reads the numbers).
 
     EPSG:4326 boxes come as ``minLat,minLon,maxLat,maxLon`` and are swapped. Six numbers (with
     heights) are accepted and heights dropped. Values are clamped to the globe; west > east
     means the box crosses the antimeridian (allowed by the standard).
     """
-    try:
-        numbers = [float(part) for part in value.split(",")]
-    except ValueError as error:
-        raise InputError("expected 4 (or 6) comma-separated numbers", field="bbox") from error
-    if len(numbers) not in (4, 6) or not all(math.isfinite(number) for number in numbers):
-        raise InputError("expected 4 (or 6) comma-separated finite numbers", field="bbox")
-    if len(numbers) == 6:
-        numbers = [numbers[0], numbers[1], numbers[3], numbers[4]]
-    if crs == EPSG4326:
-        numbers = [numbers[1], numbers[0], numbers[3], numbers[2]]
-    west, south, east, north = numbers
-    if south > north:
-        raise InputError("the lower corner's latitude is above the upper corner's", field="bbox")
-    return _clamp(west, 180.0), _clamp(south, 90.0), _clamp(east, 180.0), _clamp(north, 90.0)
-
-
-def _clamp(value: float, bound: float) -> float:
-    return min(max(value, -bound), bound)
+    values = numbers(value, counts=(4, 6))
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    if lat_lon(crs):
+        values = [values[1], values[0], values[3], values[2]]
+    west, south, east, north = values
+    check_latitudes(south, north)
+    return clamped(west, south, east, north)
 
 
 def _parse_int(value: str, *, field: str, low: int, high: int | None = MAX_OFFSET) -> int:

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.ogc.collections import Collection
+from api.ogc.documents import GEOJSON, OPENAPI_30
+from api.ogc.params import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, SUPPORTED_CRS, Filter
 from api.responses import RETRY_AFTER
-from geo.ogc_params import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, SUPPORTED_CRS, Filter
-from geo.store.features import Collection
 
-GEOJSON = "application/geo+json"
 HTML = "text/html"
-OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
 
 
 def _parameter(name: str, description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -1,0 +1,118 @@
+"""The JSON documents of /ogc and their links: content negotiation, link objects, paging,
+a collection's metadata, the media types and conformance classes.
+
+Every URL starts from the public base (``api.hosts``), so links stay right behind a proxy.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import Request
+
+from api import hosts
+from api.ogc import params
+from api.ogc.collections import Collection
+from api.ogc.exceptions import PREFIX
+from api.ogc.features import ItemsPage
+from geo.errors import InputError
+from geo.reference.region import RegionConfig
+
+GEOJSON = "application/geo+json"
+OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
+CONFORMANCE = (
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+)
+FORMATS = {"json": False, "geojson": False, "html": True}
+
+
+def wants_html(request: Request) -> bool:
+    """HTML for ``?f=html`` or an Accept header that prefers text/html; JSON otherwise.
+
+    JSON wins ties, so a missing header (OWSLib), ``*/*`` and ``application/json`` get JSON.
+    """
+    fmt = request.query_params.get("f")
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise InputError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", field="f")
+        return FORMATS[fmt]
+    html_q = json_q = 0.0
+    for part in request.headers.get("accept", "").split(","):
+        media, *options = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for option in options:
+            if option.startswith("q="):
+                try:
+                    quality = float(option[2:])
+                except ValueError:
+                    quality = 0.0
+        if media in ("text/html", "application/xhtml+xml"):
+            html_q = max(html_q, quality)
+        elif media in ("application/json", GEOJSON, "application/*", "*/*"):
+            json_q = max(json_q, quality)
+    return html_q > json_q
+
+
+def root_url(request: Request) -> str:
+    """Absolute URL of the landing page: under ``public_url`` when set, else as the client reached
+    the server (whose Host ``trusted_hosts`` has checked)."""
+    return hosts.public_base(request) + PREFIX
+
+
+def link(href: str, rel: str, media_type: str, title: str) -> dict[str, str]:
+    """One link object."""
+    return {"href": href, "rel": rel, "type": media_type, "title": title}
+
+
+def url_with(request: Request, **changes: object) -> str:
+    """This request's URL with some query parameters replaced (None drops one), others kept."""
+    names = {name.replace("_", "-") for name in changes}
+    pairs = [(name, value) for name, value in request.query_params.multi_items() if name not in names]
+    pairs += [(name.replace("_", "-"), str(value)) for name, value in changes.items() if value is not None]
+    return hosts.public_url(request, urlencode(pairs))
+
+
+def self_links(request: Request, media_type: str, title: str) -> list[dict[str, str]]:
+    """``self`` in the format served and ``alternate`` in the other one."""
+    as_html = wants_html(request)
+    return [link(hosts.public_url(request), "self", "text/html" if as_html else media_type, title),
+            link(url_with(request, f="json" if as_html else "html"), "alternate",
+                 media_type if as_html else "text/html", "其他格式 / other format")]
+
+
+def paging_links(request: Request, query: params.ItemQuery, page: ItemsPage,
+                 media_type: str) -> list[dict[str, str]]:
+    """``next`` while features remain and ``prev`` after the first page; other parameters kept."""
+    links = []
+    if query.offset + page.number_returned < page.number_matched:
+        links.append(link(url_with(request, offset=query.offset + query.limit, limit=query.limit), "next",
+                          media_type, "下一页 / next page"))
+    if query.offset > 0:
+        links.append(link(url_with(request, offset=max(0, query.offset - query.limit), limit=query.limit), "prev",
+                          media_type, "上一页 / previous page"))
+    return links
+
+
+def collection_document(root: str, collection: Collection) -> dict[str, object]:
+    """A collection's metadata: extent, CRS list (Part 2) and links to its items."""
+    url = f"{root}/collections/{collection.id}"
+    document: dict[str, object] = {
+        "id": collection.id, "title": collection.title, "description": collection.description,
+        "itemType": "feature", "crs": list(params.SUPPORTED_CRS), "storageCrs": params.CRS84,
+        "links": [link(url, "self", "application/json", collection.title),
+                  link(f"{url}?f=html", "alternate", "text/html", collection.title),
+                  link(f"{url}/items", "items", GEOJSON, "要素 / features"),
+                  link(f"{url}/items?f=html", "items", "text/html", "要素（网页）/ features as HTML")],
+    }
+    if collection.bbox is not None:
+        document["extent"] = {"spatial": {"bbox": [list(collection.bbox)], "crs": params.CRS84}}
+    return document
+
+
+def landing_title(region: RegionConfig) -> str:
+    """Chinese first, with the region's name."""
+    return f"{region.name_zh}工会服务阵地 OGC API - Features / {region.name_en} trade-union service points"

@@ -1,0 +1,116 @@
+"""A collection's features as GeoJSON text: a page of items, one feature, the FeatureCollection.
+
+The store hands over the JSON texts PostGIS wrote (``geo.store.features``); they are framed
+here as Features and a FeatureCollection without being parsed, so a page of 10 000 features
+never becomes Python dicts. Added on the way: a station's opening hours in words and a
+township's coverage figures (``geo.services.coverage_features``). The request's CRS becomes
+the store's axis order here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy.orm import Session
+
+from api.ogc.collections import Collection
+from api.ogc.params import CRS84, ItemQuery, lat_lon
+from geo.core import hours
+from geo.errors import NotFound
+from geo.services.coverage_features import CoverageCache
+from geo.store import features as store
+
+
+@dataclass(frozen=True)
+class ItemsPage:
+    """GeoJSON texts of one page of features and how many match in all."""
+
+    features: list[str]
+    number_matched: int
+
+    @property
+    def number_returned(self) -> int:
+        """Features on this page."""
+        return len(self.features)
+
+
+def items(session: Session, collection: Collection, query: ItemQuery, *,
+          cache: CoverageCache | None = None) -> ItemsPage:
+    """One page of a collection's features as GeoJSON texts, in a stable order (id or code)."""
+    page = store.feature_page(session, store.PageQuery(
+        kind=collection.kind, key=collection.key, limit=query.limit, offset=query.offset, bbox=query.bbox,
+        swap_axes=lat_lon(query.crs), equals=query.filters))
+    return ItemsPage(_framed(session, collection, page.features, cache), page.matched)
+
+
+def item(session: Session, collection: Collection, feature_id: str, *, crs: str = CRS84,
+         cache: CoverageCache | None = None) -> str:
+    """One feature's GeoJSON text; NotFound naming the id (and collection) otherwise."""
+    missing = NotFound(f"no feature {feature_id!r} in collection {collection.id!r}")
+    key: int | str = feature_id
+    if collection.kind == "stations":
+        if not (feature_id.isascii() and feature_id.isdigit()) or len(feature_id) > 18:  # a bigint id
+            raise missing
+        key = int(feature_id)
+    elif "\x00" in feature_id:  # PostgreSQL text cannot hold NUL: no such feature
+        raise missing
+    found = store.feature(session, collection.kind, collection.key, key, swap_axes=lat_lon(crs))
+    if found is None:
+        raise missing
+    return _framed(session, collection, [found], cache)[0]
+
+
+def _framed(session: Session, collection: Collection, texts: list[store.FeatureText],
+            cache: CoverageCache | None) -> list[str]:
+    if collection.kind == "stations":  # properties are a non-empty JSON object: its text ends with "}"
+        return [_feature(text.id, text.geometry, text.properties[:-1] + _hours_member(text.hours) + "}")
+                for text in texts]
+    if collection.kind == "coverage":
+        if cache is None:
+            raise ValueError("the coverage collection needs a CoverageCache")
+        figures = cache.get(session) if texts else {}
+        return [_feature(text.id, text.geometry, append_members(text.properties, figures.get(str(text.code), {})))
+                for text in texts]
+    return [_feature(text.id, text.geometry, text.properties) for text in texts]
+
+
+def _feature(identifier: str, geometry: str, properties: str) -> str:
+    return f'{{"type":"Feature","id":{identifier},"geometry":{geometry},"properties":{properties}}}'
+
+
+@lru_cache(maxsize=4096)
+def _hours_member(hours_json: str | None) -> str:
+    """``,"opening_hours_text":"…"`` for one opening-hours JSON, to append to a station's properties.
+
+    Cached: a registry repeats few distinct schedules, so a page parses each once and serialises
+    nothing per feature.
+    """
+    try:
+        described = hours.read_stored(hours_json)[1]
+    except ValueError:  # malformed hours (pydantic's ValidationError is a ValueError): say unknown
+        described = "时间未知"
+    return "," + json.dumps({"opening_hours_text": described}, ensure_ascii=False)[1:-1]
+
+
+def _native(value: object) -> object:
+    """numpy scalars (from pandas) as the Python numbers json can write."""
+    item = getattr(value, "item", None)
+    if item is None:
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    return item()
+
+
+def append_members(document: str, extra: dict[str, object]) -> str:
+    """Append members to a JSON object's text without parsing it (the text ends with ``}``)."""
+    if not extra:
+        return document
+    members = json.dumps(extra, ensure_ascii=False, separators=(",", ":"), default=_native)[1:]
+    return document[:-1] + ("," if document.rstrip()[:-1].strip() != "{" else "") + members
+
+
+def feature_collection_text(features: list[str], members: dict[str, object]) -> str:
+    """A GeoJSON FeatureCollection's text: ``members`` (links, counts …) first, then the features."""
+    head = json.dumps({"type": "FeatureCollection", **members}, ensure_ascii=False, separators=(",", ":"))
+    return head[:-1] + ',"features":[' + ",".join(features) + "]}"

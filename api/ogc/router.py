@@ -1,0 +1,187 @@
+"""OGC API - Features at /ogc, for QGIS, GDAL/OGR and OWSLib (Part 1 Core, Part 2 CRS).
+
+JSON unless HTML is asked for (``?f=html`` or a browser's ``Accept``); errors are the standard's
+``{"code", "description"}`` with status 400 or 404, never 500, and name the bad parameter.
+Every route only reads, in an autocommit session (``ReadSessionDep``): no ``BEGIN``/``ROLLBACK``
+round trips, no thread hops for the session, and psycopg keeps its prepared statements.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from api import hosts
+from api.allow import AllowRoute
+from api.deps import ReadSessionDep, RegionDep
+from api.ogc import features, html, openapi, params
+from api.ogc.collections import all_collections, find_collection
+from api.ogc.documents import (
+    CONFORMANCE,
+    GEOJSON,
+    OPENAPI_30,
+    collection_document,
+    landing_title,
+    link,
+    paging_links,
+    root_url,
+    self_links,
+    wants_html,
+)
+from api.ogc.exceptions import PREFIX, exception_response
+from geo.errors import InputError, NotFound
+from geo.services.coverage_features import CoverageCache
+
+
+class GeoJSONResponse(Response):
+    """A GeoJSON body: named as the routes' response class so that the documents list this media type."""
+
+    media_type = GEOJSON
+
+
+class OpenApi30Response(Response):
+    """The OGC OpenAPI 3.0 document's media type, for the same reason."""
+
+    media_type = OPENAPI_30
+
+
+class OgcRoute(AllowRoute):
+    """Turns domain errors into the OGC exception body here, ahead of the app-wide 422 mapping."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """Wrap FastAPI's handler: InputError → 400, NotFound → 404, as the standard asks."""
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except InputError as error:
+                return exception_response(400, "InvalidParameterValue", str(error), error.field)
+            except NotFound as error:
+                return exception_response(404, "NotFound", str(error))
+
+        return route
+
+
+router = APIRouter(prefix=PREFIX, tags=["ogc OGC API - Features"], route_class=OgcRoute)
+
+
+async def coverage_cache(request: Request) -> CoverageCache:
+    """The app's coverage cache, beside its model cache (made on first use, once per app).
+
+    ``async`` only so that FastAPI calls it in the event loop, not in a worker thread: it does no I/O.
+    """
+    state = request.app.state
+    cache = getattr(state, "ogc_coverage_cache", None)
+    if cache is None:
+        cache = state.ogc_coverage_cache = CoverageCache(state.model_cache)
+    return cache
+
+
+CoverageCacheDep = Annotated[CoverageCache, Depends(coverage_cache)]
+
+
+@router.get("", summary="OGC API 首页 / landing page", **openapi.route_docs("getLandingPage"))
+@router.get("/", include_in_schema=False)
+def landing(request: Request, region: RegionDep, session: ReadSessionDep) -> Response:
+    """链接到 API 描述、符合性声明与数据集 / links to the API description, conformance and collections."""
+    root, title = root_url(request), landing_title(region)
+    description = ("爱心驿站、三师一室、职工书屋、工人文化宫、职工之家及行政区边界与覆盖率。"
+                   "演示数据与近似边界在要素属性中标明。"
+                   " / Service points, boundaries and coverage; demo data and approximate boundaries are flagged.")
+    links = self_links(request, "application/json", title) + [
+        link(f"{root}/api", "service-desc", OPENAPI_30, "API 定义（OpenAPI 3.0）/ API definition"),
+        link(hosts.public_base(request) + "/docs", "service-doc", "text/html", "API 文档 / API documentation"),
+        link(f"{root}/conformance", "conformance", "application/json", "符合性声明 / conformance classes"),
+        link(f"{root}/collections", "data", "application/json", "数据集 / collections"),
+    ]
+    if wants_html(request):
+        warnings = [notice for found in all_collections(session) for notice in found.notices]
+        return HTMLResponse(html.landing(title, description, links, warnings, root))
+    return JSONResponse({"title": title, "description": description, "links": links})
+
+
+@router.get("/conformance", summary="符合性声明 / conformance classes", **openapi.route_docs("getConformance"))
+def conformance(request: Request) -> Response:
+    """本服务实现的 OGC 标准类 / the conformance classes this API implements."""
+    if wants_html(request):
+        return HTMLResponse(html.conformance(CONFORMANCE, root_url(request)))
+    return JSONResponse({"conformsTo": list(CONFORMANCE)})
+
+
+@router.get("/api", summary="OpenAPI 3.0 定义 / OpenAPI 3.0 definition of /ogc", response_class=OpenApi30Response,
+            **openapi.route_docs("getApi"))
+def api_definition(request: Request, session: ReadSessionDep) -> Response:
+    """OGC 端点的 OpenAPI 3.0 文档（FastAPI 自身输出 3.1）/ the /ogc endpoints as OpenAPI 3.0."""
+    document = openapi.document(root_url(request), all_collections(session))
+    return Response(json.dumps(document, ensure_ascii=False), media_type=OPENAPI_30)
+
+
+@router.get("/collections", summary="数据集列表 / collections", **openapi.route_docs("getCollections"))
+def collections(request: Request, session: ReadSessionDep) -> Response:
+    """每类服务阵地、县、乡镇边界与覆盖率各一个数据集 / one collection per service type, plus regions."""
+    root = root_url(request)
+    found = all_collections(session)
+    if wants_html(request):
+        return HTMLResponse(html.collections(root, found))
+    return JSONResponse({
+        "links": self_links(request, "application/json", "数据集 / collections"),
+        "crs": list(params.SUPPORTED_CRS),
+        "collections": [collection_document(root, collection) for collection in found],
+    })
+
+
+@router.get("/collections/{collection_id}", summary="数据集 / one collection",
+            **openapi.route_docs("describeCollection"))
+def collection(collection_id: str, request: Request, session: ReadSessionDep) -> Response:
+    """数据集的范围、坐标系与要素链接 / a collection's extent, CRS list and links."""
+    found = find_collection(session, collection_id)
+    if wants_html(request):
+        return HTMLResponse(html.collection(root_url(request), found))
+    return JSONResponse(collection_document(root_url(request), found))
+
+
+@router.get("/collections/{collection_id}/items", summary="要素 / features (GeoJSON, paged)",
+            response_class=GeoJSONResponse, **openapi.route_docs("getFeatures"))
+def items(collection_id: str, request: Request, session: ReadSessionDep, cache: CoverageCacheDep) -> Response:
+    """分页的 GeoJSON 要素；bbox、crs、limit、offset 与属性筛选 / paged GeoJSON with filters.
+
+    `crs=http://www.opengis.net/def/crs/EPSG/0/4326` 时坐标为（纬度，经度）；`bbox-crs` 同理。
+    """
+    found = find_collection(session, collection_id, counted=False)
+    as_html = wants_html(request)
+    query = params.parse_item_query(request.query_params.multi_items(), found.filters)
+    page = features.items(session, found, query, cache=cache)
+    links = [*self_links(request, GEOJSON, found.title),
+             link(f"{root_url(request)}/collections/{found.id}", "collection", "application/json", found.title),
+             *paging_links(request, query, page, "text/html" if as_html else GEOJSON)]
+    if as_html:
+        documents = [json.loads(text) for text in page.features]
+        return HTMLResponse(html.items(found, documents, page.number_matched, query.offset, links, root_url(request)))
+    body = features.feature_collection_text(page.features, {
+        "numberMatched": page.number_matched, "numberReturned": page.number_returned,
+        "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links})
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{query.crs}>"})
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="单个要素 / one feature",
+            response_class=GeoJSONResponse, **openapi.route_docs("getFeature"))
+def feature(collection_id: str, feature_id: str, request: Request, session: ReadSessionDep,
+            cache: CoverageCacheDep) -> Response:
+    """按 id（站点编号或行政区代码）取一个要素 / one feature by id (station id or region code)."""
+    found = find_collection(session, collection_id, counted=False)
+    as_html = wants_html(request)
+    crs = params.parse_feature_query(request.query_params.multi_items())
+    text = features.item(session, found, feature_id, crs=crs, cache=cache)
+    collection_url = f"{root_url(request)}/collections/{found.id}"
+    links = [*self_links(request, GEOJSON, found.title),
+             link(collection_url, "collection", "application/json", found.title)]
+    if as_html:
+        return HTMLResponse(html.feature(found, json.loads(text), root_url(request)))
+    body = features.append_members(text, {"links": links})
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs}>"})
