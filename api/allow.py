@@ -40,7 +40,9 @@ class AllowRoute(APIRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request, or 405 with the path's full ``Allow`` when no route takes the method."""
-        if scope["type"] == "http" and scope["method"] not in self.methods and "app" in scope:
+        # APIRoute always sets ``methods``: Starlette's None ("any method") never occurs here.
+        if (scope["type"] == "http" and self.methods is not None and scope["method"] not in self.methods
+                and "app" in scope):
             methods = allowed_methods(scope)
             if scope["method"] not in methods:
                 raise HTTPException(status_code=405, headers={"Allow": ", ".join(methods)})

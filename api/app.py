@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.model_cache = ModelCache()
     app.state.ogc_coverage_cache = CoverageCache(app.state.model_cache)
     # Any route may answer 503 (admission control, a database away): documented once, for all.
-    busy = {503: responses.UNAVAILABLE}
+    busy: dict[int | str, dict[str, Any]] = {503: responses.UNAVAILABLE}
     for router in (health.router, stations.router, station_writes.router, regions.router, transfer.router,
                    analysis.router):
         app.include_router(router, prefix="/api/v1", responses=busy)

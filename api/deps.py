@@ -7,7 +7,7 @@ dependency in the thread pool, a hop that costs more than the lookup itself.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ T = TypeVar("T")
 
 async def get_settings(request: Request) -> Settings:
     """The settings the app was built with."""
-    return request.app.state.settings
+    return cast(Settings, request.app.state.settings)  # set by create_app
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -56,12 +56,12 @@ async def get_read_session(request: Request) -> AsyncIterator[Session]:
 
 async def get_region(request: Request) -> RegionConfig:
     """The active region's configuration (time zone, names), read at start-up."""
-    return request.app.state.region
+    return cast(RegionConfig, request.app.state.region)  # set by create_app
 
 
 async def get_model_cache(request: Request) -> ModelCache:
     """The app's in-memory model of the demand grid (rebuilt when the grid changes)."""
-    return request.app.state.model_cache
+    return cast(ModelCache, request.app.state.model_cache)  # set by create_app
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from pydantic import BaseModel
@@ -15,13 +16,13 @@ from pydantic import BaseModel
 from api.schemas import Feature, FeatureCollection, StationProperties
 from geo.core import crs as coords
 from geo.core import hours
-from geo.core.crs import CoordSystem
+from geo.core.crs import CoordSystem, GeometryLike
 from geo.store.catalogue import missing_as_none
 
 
 def geometries(frame: gpd.GeoDataFrame, crs: CoordSystem = "wgs84") -> list[dict[str, Any]]:
     """GeoJSON geometries of a WGS-84 frame, converted to ``crs`` (GCJ-02, BD-09) at the edge."""
-    values = frame.geometry.values
+    values: GeometryLike = np.asarray(frame.geometry.values)  # the geometries themselves, no copy
     if crs != "wgs84":
         values = coords.convert_geometry(values, source="wgs84", target=crs)
     return [json.loads(text) for text in shapely.to_geojson(values)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -105,7 +106,7 @@ MESSAGES = {
 }
 
 
-def handler(incidents: Incidents, retry_after_s: int):  # noqa: ANN201 - a FastAPI exception handler
+def handler(incidents: Incidents, retry_after_s: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     """An exception handler answering 503 + Retry-After for database-availability errors."""
 
     async def database_unavailable(request: Request, error: Exception) -> JSONResponse:

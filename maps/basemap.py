@@ -6,11 +6,13 @@ drawing only (``for_display``); everything stored and served stays WGS-84.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
+from branca.element import Figure
 
 from geo.core import crs
 
@@ -64,7 +66,7 @@ def for_display(frame: gpd.GeoDataFrame, basemap: Basemap) -> gpd.GeoDataFrame:
     return crs.convert_gdf(frame, source="wgs84", target=basemap.datum)
 
 
-def new_map(bounds: tuple[float, float, float, float], *, basemap: str = "none", tianditu_key: str = "") -> folium.Map:
+def new_map(bounds: Sequence[float], *, basemap: str = "none", tianditu_key: str = "") -> folium.Map:
     """An empty map fitted to (west, south, east, north) in WGS-84, with a scale bar."""
     chosen = get_basemap(basemap)
     west, south, east, north = bounds
@@ -82,3 +84,10 @@ def new_map(bounds: tuple[float, float, float, float], *, basemap: str = "none",
                          subdomains="1234" if chosen.name == "amap" else "01234567").add_to(map_)
     map_.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
     return map_
+
+
+def figure(map_: folium.Map) -> Figure:
+    """The page a map is drawn in, where headers and fixed panels go."""
+    root = map_.get_root()
+    assert isinstance(root, Figure)  # folium.Map puts itself into a Figure when created
+    return root

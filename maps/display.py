@@ -22,6 +22,7 @@ def simplify_coverage(regions: gpd.GeoDataFrame, *, tolerance_m: float = 30.0) -
     are then rounded to 1e-5° (about 1 m), which keeps the page small.
     """
     metric = crs.to_metric(regions)
+    assert regions.crs is not None  # to_metric has refused a frame without one
     simplified = shapely.coverage_simplify(metric.geometry.values, tolerance_m)
     back = gpd.GeoSeries(simplified, crs=metric.crs, index=regions.index).to_crs(regions.crs)
     return regions.set_geometry(shapely.set_precision(back.values, DISPLAY_GRID_DEG, mode="pointwise"))
@@ -36,4 +37,5 @@ def geojson(frame: gpd.GeoDataFrame) -> dict[str, Any]:
     """
     rounded = html_properties(frame).set_geometry(
         shapely.set_precision(frame.geometry.values, DISPLAY_GRID_DEG, mode="pointwise"))
-    return json.loads(rounded.to_json(drop_id=True))
+    collection: dict[str, Any] = json.loads(rounded.to_json(drop_id=True))
+    return collection

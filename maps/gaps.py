@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import folium
 
+from geo.core.frames import row_tuples
 from geo.services.map_data import MapData
 from maps.basemap import for_display, get_basemap, new_map
 from maps.display import geojson
@@ -32,11 +33,11 @@ def gaps_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
     badges = folium.FeatureGroup(name="各县达标情况 / built vs target per county")
     county_rows = rows[rows["scope"] == "county"]
     anchors = for_display(data.counties.assign(geometry=data.counties.geometry.representative_point()), chosen)
-    for county in anchors.itertuples():
+    for county in row_tuples(anchors):
         mine = county_rows[county_rows["region_code"] == county.code]
         lines = "".join(
             f"<div>{html_text(r.type_name)} {r.built:g}/{r.required:g} {'✓' if r.met else '✗'}</div>"
-            for r in mine.itertuples())
+            for r in row_tuples(mine))
         html = (f'<div class="unionmap-badge" style="background:#fff;border:1px solid #555;border-radius:3px;'
                 f'padding:2px 4px;font:11px/1.3 sans-serif;white-space:nowrap"><b>{html_text(county.name)}</b>'
                 f"{lines}</div>")
@@ -47,7 +48,7 @@ def gaps_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
     table = "".join(
         f"<tr><td>{html_text(r.type_name)}</td><td>{ {'city': '全市', 'county': '每县', 'township': '每乡镇'}[r.scope]}"
         f"</td><td>≥{r.required:g}</td><td>{r.units_met}/{r.units}{' ✓' if r.units_met == r.units else ' ✗'}</td>"
-        f"<td>{html_text(r.source_quote)}</td></tr>" for r in city.itertuples())
+        f"<td>{html_text(r.source_quote)}</td></tr>" for r in row_tuples(city))
     report = data.figures.get("report")
     heading = f"目标 / targets（{html_text(report)}）" if report else "目标 / targets"
     add_panel(map_, f"<b>{heading}</b><table id='unionmap-targets' style='border-collapse:"

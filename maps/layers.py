@@ -13,7 +13,7 @@ from folium.plugins import MarkerCluster
 
 from geo.core import hours
 from geo.notices import DEMO
-from maps.basemap import Basemap, for_display
+from maps.basemap import Basemap, figure, for_display
 from maps.display import geojson, simplify_coverage
 from maps.escape import html_text
 from maps.notices import DataFlags, add_legend, add_notice
@@ -89,7 +89,7 @@ def add_panel(map_: folium.Map, html: str, *, element_id: str, position: str = "
     """A fixed information panel (already-escaped HTML) above the map."""
     from branca.element import Element
 
-    map_.get_root().html.add_child(Element(
+    figure(map_).html.add_child(Element(
         f'<div id="{element_id}" class="unionmap-panel" style="position:fixed;{position};z-index:1000;'
         'max-width:420px;max-height:60vh;overflow:auto;background:#fff;border:1px solid #999;'
         'border-radius:4px;padding:6px 10px;'
@@ -99,7 +99,7 @@ def add_panel(map_: folium.Map, html: str, *, element_id: str, position: str = "
 def finish(map_: folium.Map, *, legend_title: str, legend: list[tuple[str, str]], flags: DataFlags) -> folium.Map:
     """Layer control, legend and the honesty notices: every map ends here."""
     folium.LayerControl(collapsed=True).add_to(map_)  # a button on phones; hover or tap to open
-    map_.get_root().header.add_child(folium.Element(PHONE_CSS))
+    figure(map_).header.add_child(folium.Element(PHONE_CSS))
     add_legend(map_, legend_title, legend)
     add_notice(map_, flags)
     return map_

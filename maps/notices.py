@@ -8,6 +8,7 @@ import folium
 from branca.element import Element
 
 from geo.notices import APPROXIMATE, DEMO, MODELLED
+from maps.basemap import figure
 from maps.escape import html_text
 
 
@@ -37,7 +38,7 @@ def add_notice(map_: folium.Map, flags: DataFlags) -> None:
     if not lines:
         return
     items = "".join(f"<div>⚠ {html_text(line)}</div>" for line in lines)
-    map_.get_root().html.add_child(_overlay(
+    figure(map_).html.add_child(_overlay(
         '<div id="unionmap-notice" role="note" style="position:fixed;top:10px;left:60px;right:60px;'
         "z-index:1000;background:#fff8e1;border:1px solid #f0b429;border-radius:4px;padding:4px 8px;"
         f'font:12px/1.5 sans-serif;color:#5c3c00;box-shadow:0 1px 4px rgba(0,0,0,.2)">{items}</div>'
@@ -51,7 +52,7 @@ def add_legend(map_: folium.Map, title: str, entries: list[tuple[str, str]]) -> 
         f'background:{html_text(color)};margin-right:6px"></span>{html_text(label)}</div>'
         for label, color in entries
     )
-    map_.get_root().html.add_child(_overlay(
+    figure(map_).html.add_child(_overlay(
         '<div id="unionmap-legend" style="position:fixed;bottom:24px;right:10px;z-index:1000;'
         'background:#fff;border:1px solid #999;border-radius:4px;padding:6px 10px;'
         f'font:12px/1.6 sans-serif"><b>{html_text(title)}</b>{rows}</div>'

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import folium
 
 from geo.services.map_data import MapData
+from maps.basemap import figure
 from maps.coverage import coverage_map
 from maps.gaps import gaps_map
 from maps.layers import with_display_columns
@@ -25,7 +26,7 @@ def build(data: MapData, *, amenity_names: dict[str, str], basemap: str = "none"
     """The map of ``data.kind``, with the stations' Chinese display columns added."""
     data = MapData(**{**data.__dict__, "stations": with_display_columns(data.stations, amenity_names)})
     map_ = BUILDERS[data.kind](data, basemap=basemap, tianditu_key=tianditu_key)
-    map_.get_root().header.add_child(folium.Element(
+    figure(map_).header.add_child(folium.Element(
         f"<title>unionmap · {TITLES[data.kind]}</title><meta name='viewport' content='width=device-width, "
         "initial-scale=1'>"))
     return map_

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import folium
 
+from geo.core.frames import row_tuples
 from geo.services.map_data import MapData
 from maps.basemap import for_display, get_basemap, new_map
 from maps.escape import html_text
@@ -26,7 +27,7 @@ def plan_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
     points = for_display(gpd.GeoDataFrame(proposals, geometry=gpd.points_from_xy(proposals["lon"], proposals["lat"]),
                                           crs=4326), chosen)
     group = folium.FeatureGroup(name=f"规划新址（{len(points)}）/ proposed sites")
-    for row in points.itertuples():
+    for row in row_tuples(points):
         html = (f'<div class="unionmap-proposal" style="background:{PROPOSAL_COLOUR};color:#fff;border-radius:50%;'
                 f'width:22px;height:22px;line-height:22px;text-align:center;font:bold 11px sans-serif;'
                 f'border:2px solid #fff">{row.order}</div>')

@@ -21,6 +21,7 @@ from api.deps import (
     run_plan_for,
 )
 from geo.analysis import planning
+from geo.core.frames import row_dicts
 from geo.errors import NotFound
 from geo.notices import MODELLED
 from geo.reference import DEFAULT_TYPE
@@ -68,7 +69,7 @@ def coverage(session: ReadSessionDep, cache: ModelCacheDep,
                             include_planned=include_planned or plan is not None, plan_id=plan)
     return CoverageOut(level=level, include_planned=include_planned or plan is not None,
                        population_is_modelled=info.population_is_modelled,
-                       rows=[CoverageRow(**row) for row in table.to_dict("records")])
+                       rows=[CoverageRow(**row) for row in row_dicts(table)])
 
 
 class GapRow(BaseModel):
@@ -130,9 +131,9 @@ def gap_table(session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep,
     """每个目标：要求、已建、缺口、是否达标、是否逾期、报告原文 / each target of the report."""
     rows = gaps.gaps(session, include_planned=include_planned, cache=cache)
     baselines = gaps.baselines(region.path(region.targets)) if region.targets else None
-    return GapsOut(targets=[TargetSummary(**r) for r in _plain(gaps.summary(rows).to_dict("records"))],
-                   rows=[GapRow(**r) for r in _plain(rows.to_dict("records"))] if detail else None,
-                   baselines=_plain(baselines.to_dict("records")) if baselines is not None else [])
+    return GapsOut(targets=[TargetSummary(**r) for r in _plain(row_dicts(gaps.summary(rows)))],
+                   rows=[GapRow(**r) for r in _plain(row_dicts(rows))] if detail else None,
+                   baselines=_plain(row_dicts(baselines)) if baselines is not None else [])
 
 
 class PlanIn(BaseModel):
@@ -217,7 +218,7 @@ def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCa
                    bound_share=solution.objective / solution.upper_bound if solution.upper_bound else 1.0,
                    covered_before=result.covered_before, covered_after=result.covered_after,
                    population=result.population, seconds=solution.seconds, deficits=result.deficits,
-                   proposals=[Proposal(**row) for row in result.proposals.to_dict("records")],
+                   proposals=[Proposal(**row) for row in row_dicts(result.proposals)],
                    population_is_modelled=info.population_is_modelled)
 
 

@@ -80,7 +80,9 @@ def county_outlines(counties: gpd.GeoDataFrame) -> dict[str, Any]:
     metric = counties.to_crs(reference.metric_crs_of(counties))
     network = shapely.line_merge(shapely.union_all(metric.geometry.boundary.to_numpy()))
     simple = gpd.GeoSeries([network], crs=metric.crs).simplify(OUTLINE_TOLERANCE_M).to_crs("EPSG:4326")
-    return json.loads(shapely.to_geojson(shapely.set_precision(simple.iloc[0], OUTLINE_PRECISION_DEG)))
+    outline: dict[str, Any] = json.loads(shapely.to_geojson(shapely.set_precision(simple.iloc[0],
+                                                                                  OUTLINE_PRECISION_DEG)))
+    return outline
 
 
 def _lon_lat_text(point: tuple[float, float] | None) -> str | None:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep
+from geo.core.frames import row_tuples
 from geo.notices import APPROXIMATE, DEMO, MODELLED
 from geo.services import gaps
 from geo.store import catalogue, service_types
@@ -35,7 +36,7 @@ def home(session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep) -> HT
         f"<tr><td>{escape(r.type_name)}</td><td>{scope[r.scope]}</td><td>≥ {r.required:g}</td>"
         f"<td class='{'met' if r.units_met == r.units else 'miss'}'>{r.units_met}/{r.units} "
         f"{'✓ 达标' if r.units_met == r.units else '✗ 未达标'}</td><td>{escape(str(r.deadline or '—'))}</td>"
-        f"<td>{escape(r.source_quote)}</td></tr>" for r in summary.itertuples())
+        f"<td>{escape(r.source_quote)}</td></tr>" for r in row_tuples(summary))
     type_rows = "".join(f"<tr><td>{escape(t.name_zh)}</td><td>{counts.get(t.code, 0)}</td><td><a href="
                         f"'/maps/coverage?type={escape(quote(t.code))}'>覆盖地图</a></td></tr>" for t in types)
     notices = [text for text, shown in ((DEMO.counted(demo, "站点", "stations"), demo),

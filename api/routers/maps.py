@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any, TypedDict
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -21,7 +21,16 @@ router = APIRouter(prefix="/maps", tags=["maps 地图"])
 
 TypeParam = Annotated[str, Query(description="服务类型 / service type")]
 DownloadParam = Annotated[bool, Query(description="下载为独立 HTML 文件（离线可用）/ standalone HTML file")]
-HTML = {"response_class": HTMLResponse, "responses": {200: {"content": {"text/html": {}}}}}
+
+
+class _HtmlRoute(TypedDict):
+    """The keyword arguments that make a route an HTML page in the OpenAPI document."""
+
+    response_class: type[Response]
+    responses: dict[int | str, dict[str, Any]]
+
+
+HTML: _HtmlRoute = {"response_class": HTMLResponse, "responses": {200: {"content": {"text/html": {}}}}}
 
 
 def page(data: MapData, settings: Settings, download: bool) -> HTMLResponse:

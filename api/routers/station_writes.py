@@ -45,9 +45,9 @@ UNREADABLE: dict[int | str, dict[str, Any]] = {400: responses.error("请求体�
                                                413: responses.TOO_LARGE}
 CREATE_ERRORS: dict[int | str, dict[str, Any]] = {
     401: responses.NEEDS_KEY, 403: responses.READ_ONLY_KEY, 422: responses.invalid(),
-    429: responses.TOO_MANY_WRONG_KEYS, 503: responses.UNAVAILABLE} | UNREADABLE
+    429: responses.TOO_MANY_WRONG_KEYS, 503: responses.UNAVAILABLE, **UNREADABLE}
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = DELETE_ERRORS | UNREADABLE
-SAVED = {"description": "已保存 / saved", "headers": responses.ETAG}
+SAVED: dict[str, Any] = {"description": "已保存 / saved", "headers": responses.ETAG}
 
 
 def expected_version(if_match: str | None) -> int:
@@ -80,7 +80,7 @@ def checked(session: SessionDep, settings: SettingsDep, properties: dict[str, ob
 @router.post("", status_code=status.HTTP_201_CREATED, summary="新建站点 / create a station",
              responses={201: {"description": "已新建 / created", "headers": responses.ETAG | {"Location": {
                  "description": "新站点的地址 / URL of the new station", "required": True,
-                 "schema": {"type": "string"}}}}} | CREATE_ERRORS)
+                 "schema": {"type": "string"}}}}, **CREATE_ERRORS})
 def create_station(feature: StationFeatureIn, session: SessionDep, settings: SettingsDep, caller: WriterDep,
                    response: Response, crs: CrsParam = "wgs84") -> dict[str, int]:
     """新建一个站点（GeoJSON 要素），坐标按 `crs` 换算为 WGS-84 保存 / create one station."""
@@ -92,7 +92,7 @@ def create_station(feature: StationFeatureIn, session: SessionDep, settings: Set
     return {"id": station_id, "version": 1}
 
 
-@router.put("/{station_id:int}", summary="替换站点 / replace a station", responses={200: SAVED} | WRITE_ERRORS,
+@router.put("/{station_id:int}", summary="替换站点 / replace a station", responses={200: SAVED, **WRITE_ERRORS},
             **WRITE_DOCS)
 def replace_station(station_id: StationId, feature: StationFeatureIn, session: SessionDep, settings: SettingsDep,
                     caller: WriterDep, response: Response, if_match: IfMatch = None,
@@ -104,7 +104,7 @@ def replace_station(station_id: StationId, feature: StationFeatureIn, session: S
     return _update(session, caller, station_id, write, expected, response)
 
 
-@router.patch("/{station_id:int}", summary="修改站点 / change some fields", responses={200: SAVED} | WRITE_ERRORS,
+@router.patch("/{station_id:int}", summary="修改站点 / change some fields", responses={200: SAVED, **WRITE_ERRORS},
               **WRITE_DOCS)
 def change_station(station_id: StationId, patch: StationPatchIn, session: SessionDep, settings: SettingsDep,
                    caller: WriterDep, response: Response, if_match: IfMatch = None,

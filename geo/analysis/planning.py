@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import h3.api.numpy_int as h3n
 import numpy as np
@@ -117,10 +118,11 @@ def read_candidates(path: Path, model: CoverageModel, *, source_crs: CoordSystem
     lon = parse_numbers(frame, "lon", path, required=True, low=-180, high=180).to_numpy()
     lat = parse_numbers(frame, "lat", path, required=True, low=-90, high=90).to_numpy()
     lon, lat = crs.convert(lon, lat, source=source_crs, target="wgs84")
-    distance, nearest = model.tree.query(model.to_metric(lon, lat))
+    # an (n, 2) array of points: arrays of n distances and indices, not one pair
+    distance, nearest = cast(tuple[np.ndarray, np.ndarray], model.tree.query(model.to_metric(lon, lat)))
     outside = distance > OUTSIDE_REGION_M
     if outside.any():
-        row = int(frame.index[np.argmax(outside)])
+        row = int(frame.index[int(np.argmax(outside))])
         raise InputError(f"site lies outside the region ({distance[np.argmax(outside)]:.0f} m from it)",
                          file=str(path), row=row, field="lon")
     names = frame["name"].to_numpy(dtype=object) if "name" in frame else \

@@ -122,7 +122,9 @@ def prepare_instance(coverage: Any, weights: Any, k: Any) -> tuple[sp.csc_matrix
     Raises:
         ValueError: naming the argument whose shape, type or values are wrong.
     """
-    if not sp.issparse(coverage) or coverage.ndim != 2:
+    # a plain bool: scipy-stubs would narrow ``coverage`` to an ABC without ndim or shape
+    is_sparse: bool = sp.issparse(coverage)
+    if not is_sparse or coverage.ndim != 2:
         raise ValueError("coverage must be a 2-D scipy.sparse matrix of shape (cells, candidates)")
     matrix = sp.csc_matrix(coverage, dtype=np.float64, copy=True)
     matrix.eliminate_zeros()

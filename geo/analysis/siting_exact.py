@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import highspy
 import numpy as np
@@ -48,7 +48,8 @@ def _build_model(
 ) -> highspy.HighsLp:
     """Assemble the MILP above as a HiGHS LP with integrality; columns are x (m) then y (g)."""
     g, m = group_coverage.shape
-    blocks = [[-group_coverage, sp.identity(g, format="csr")], [sp.csr_matrix(np.ones((1, m))), None]]
+    blocks: list[list[sp.spmatrix | None]] = [
+        [-group_coverage, sp.identity(g, format="csr")], [sp.csr_matrix(np.ones((1, m))), None]]
     row_lower = [np.full(g, -highspy.kHighsInf), np.array([k], dtype=float)]
     row_upper = [np.zeros(g), np.array([k], dtype=float)]
     if minimums is not None:
@@ -59,7 +60,8 @@ def _build_model(
         blocks.append([group_rows, None])
         row_lower.append(minimums.minimum.astype(float))
         row_upper.append(np.full(len(minimums.minimum), highspy.kHighsInf))
-    matrix = sp.bmat(blocks, format="csc", dtype=np.float64)
+    # sparse matrices (not arrays) in, format="csc": a csc_matrix out
+    matrix = cast(sp.csc_matrix, sp.bmat(blocks, format="csc", dtype=np.float64))
 
     lp = highspy.HighsLp()
     lp.num_col_ = m + g

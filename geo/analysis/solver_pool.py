@@ -72,7 +72,7 @@ def _serve(connection: Connection, niceness: int) -> None:
 class _Child:
     """One child process and the parent's end of its pipe."""
 
-    def __init__(self, context: multiprocessing.context.BaseContext, niceness: int) -> None:
+    def __init__(self, context: multiprocessing.context.SpawnContext, niceness: int) -> None:
         self.connection, child_end = context.Pipe()
         self.process: BaseProcess = context.Process(target=_serve, args=(child_end, niceness), daemon=True,
                                                     name="unionmap-solver")

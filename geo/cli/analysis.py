@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
 from rich.table import Table
 
 from geo.cli.common import CRS_HELP, console, coord_system, fail, timed
+from geo.core.frames import row_tuples
 from geo.errors import UnionmapError
 from geo.notices import MODELLED
 from geo.reference import DEFAULT_TYPE
 from geo.services import transaction
 from geo.settings import get_settings
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without loading the solver
+    from geo.analysis.planning import PlanResult
 
 FORMATS = ("table", "csv", "xlsx")
 
@@ -68,7 +72,7 @@ def _print_coverage(table: pd.DataFrame, level: str, modelled: bool) -> None:
     for type_name, rows in table.groupby("type_name", sort=False):
         out = Table("代码 code", "名称 name", "站点 stations", "人口 population", "覆盖 covered",
                     "覆盖率 share", "未覆盖 uncovered", title=f"{type_name} · {level}")
-        for row in rows.itertuples():
+        for row in row_tuples(rows):
             out.add_row(row.region_code, row.region_name, str(row.stations), _people(row.population),
                         _people(row.covered_population), f"{row.covered_share:.1%}", _people(row.uncovered_population))
         console.print(out)
@@ -106,13 +110,13 @@ def gaps_command(
         out.add_column(header, overflow="fold")
     out.add_column("报告原文 source", overflow="fold", ratio=3)
     scope_zh = {"city": "全市", "county": "每个县（市、区）", "township": "每个乡镇（街道）"}
-    for row in totals.itertuples():
+    for row in row_tuples(totals):
         met = f"{row.units_met}/{row.units}" + (" ✓" if row.units_met == row.units else " ✗")
         overdue = " [red]逾期 overdue[/]" if row.overdue else ""
         out.add_row(row.type_name, scope_zh[row.scope], f"≥ {row.required:g}", met,
                     f"{row.shortfall:g}", f"{row.deadline or '—'}{overdue}", row.source_quote)
     console.print(out)
-    for row in baselines.itertuples():
+    for row in row_tuples(baselines):
         count = "—" if pd.isna(row.count) else f"{row.count:.0f}"
         console.print(f"基数（报告未设目标）/ baseline, no target: {row.type} {count} ({row.year}) — "
                       f"{row.source_quote}")
@@ -164,12 +168,12 @@ def plan_command(
     timed("plan", started)
 
 
-def _print_plan(result, type_name: str, names: dict[str, str], plan_id: int | None, modelled: bool,  # noqa: ANN001
+def _print_plan(result: PlanResult, type_name: str, names: dict[str, str], plan_id: int | None, modelled: bool,
                 source: str) -> None:
     solution = result.solution
     out = Table("#", "乡镇 township", "县 county", "经度 lon", "纬度 lat", "新增覆盖 added", "累计覆盖率 share",
                 title=f"{type_name} 新增 {len(result.proposals)} 处 / proposals ({solution.method})")
-    for row in result.proposals.itertuples():
+    for row in row_tuples(result.proposals):
         out.add_row(str(row.order), names.get(row.township_code, row.township_code),
                     names.get(row.county_code, row.county_code), f"{row.lon:.5f}", f"{row.lat:.5f}",
                     _people(row.added), f"{row.share:.1%}")

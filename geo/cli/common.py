@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import cast
 
 import typer
 from rich.console import Console
@@ -33,7 +32,7 @@ def coord_system(value: str, option: str = "--crs") -> CoordSystem:
     if value not in COORD_SYSTEMS:
         choices = f"{', '.join(COORD_SYSTEMS[:-1])} or {COORD_SYSTEMS[-1]}"
         raise fail(UnionmapError(f"{option} must be {choices}, not {value!r}"))
-    return cast(CoordSystem, value)
+    return value
 
 
 def timed(label: str, started: float) -> None:

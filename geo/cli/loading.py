@@ -75,7 +75,7 @@ def load_demo(
         raise fail(error) from error
     table = Table("类型 type", "数量 count", title=f"{DEMO.label} (seed {seed})")
     for code, n in stations["type_code"].value_counts(sort=False).items():
-        table.add_row(code, str(n))
+        table.add_row(str(code), str(n))
     console.print(table)
     console.print(f"{len(stations)} 个演示站点 / demo stations (is_demo = true)")
     timed("load demo", started)

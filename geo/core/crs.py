@@ -26,7 +26,7 @@ COORD_SYSTEMS: tuple[CoordSystem, ...] = get_args(CoordSystem)
 
 FloatArray = npt.NDArray[np.float64]
 GeometryLike = shapely.Geometry | npt.NDArray[np.object_]  # one geometry or an array of them
-Transform = Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]]
+Transform = Callable[[npt.ArrayLike, npt.ArrayLike], tuple[FloatArray, FloatArray]]
 
 GCJ_A = 6378245.0  # semi-major axis (m) of the Krasovsky ellipsoid used by GCJ-02
 GCJ_EE = 0.00669342162296594323  # first eccentricity squared of that ellipsoid

@@ -35,13 +35,15 @@ Rule, applied to each county separately (parameters are keyword arguments of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from geopandas.array import GeometryArray
 from pyproj import CRS
-from shapely import MultiPolygon
+from shapely import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 WGS84 = "EPSG:4326"
@@ -158,7 +160,7 @@ def derive_townships(
     rules = np.full(len(units), "", dtype=object)
     shapes = np.full(len(units), None, dtype=object)
     for county_key, rows in units.groupby("_county", sort=True).indices.items():
-        county = _polygonal(county_shapes[county_key])
+        county = _polygonal(county_shapes[str(county_key)])  # "_county" holds str keys
         placed = _place_seeds(
             county, units["kind"].to_numpy()[rows], raw_seats[rows],
             street_ring_radius_m=street_ring_radius_m, snap_distance_m=snap_distance_m,
@@ -183,10 +185,10 @@ def derive_townships(
 
 def _polygonal(geometry: BaseGeometry) -> MultiPolygon:
     """Keep only the polygon parts of a (made-valid) county as one MultiPolygon."""
-    return as_multipolygons(np.array([geometry], dtype=object))[0]
+    return cast(MultiPolygon, as_multipolygons(np.array([geometry], dtype=object))[0])
 
 
-def as_multipolygons(geometries: np.ndarray) -> np.ndarray:
+def as_multipolygons(geometries: np.ndarray | GeometryArray) -> np.ndarray:
     """Turn each geometry into a MultiPolygon of its polygon parts (lines/points dropped)."""
     # two levels: make_valid/overlay may nest a MultiPolygon inside a GeometryCollection
     parts, first = shapely.get_parts(geometries, return_index=True)
@@ -194,7 +196,8 @@ def as_multipolygons(geometries: np.ndarray) -> np.ndarray:
     owner = first[second]
     keep = shapely.get_type_id(parts) == shapely.GeometryType.POLYGON
     out = np.array([MultiPolygon()] * len(geometries), dtype=object)
-    return shapely.multipolygons(parts[keep], indices=owner[keep], out=out)
+    multipolygons: np.ndarray = shapely.multipolygons(parts[keep], indices=owner[keep], out=out)
+    return multipolygons
 
 
 def _place_seeds(
@@ -211,7 +214,7 @@ def _place_seeds(
     n = len(kinds)
     points = np.full(n, None, dtype=object)
     rules = np.full(n, "", dtype=object)
-    inner = county.buffer(-_INSET_M)
+    inner: Polygon | MultiPolygon = county.buffer(-_INSET_M)
     inner = county if inner.is_empty else inner
     has = ~shapely.is_missing(raw_seats)
     inside = has.copy()

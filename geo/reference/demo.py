@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import geopandas as gpd
 import numpy as np
@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 from pyproj import CRS
 
 from geo.core import hours
+from geo.core.frames import row_dicts
 from geo.errors import InputError
 from geo.reference.region import cached_by_version, read_yaml
 
@@ -103,8 +104,8 @@ def generate(townships: gpd.GeoDataFrame, counties: pd.DataFrame, spec: DemoSpec
     seats = gpd.GeoSeries(townships["seat"].where(townships["seat"].notna(),
                                                   townships.geometry.representative_point()),
                           crs=townships.crs).to_crs(metric_crs).reset_index(drop=True)
-    weight = (metric["population"] - metric["urban_population"]) + spec.urban_boost * metric["urban_population"]
-    weight = weight.to_numpy(dtype=float)
+    weight = ((metric["population"] - metric["urban_population"])
+              + spec.urban_boost * metric["urban_population"]).to_numpy(dtype=float)
     frames = []
     for code, type_spec in spec.stations.items():
         chosen = _choose_townships(rng, metric, weight, type_spec)
@@ -113,7 +114,9 @@ def generate(townships: gpd.GeoDataFrame, counties: pd.DataFrame, spec: DemoSpec
         area_m2 = metric.geometry.area.to_numpy()[chosen]
         tight = type_spec.placement != "population"
         sigma_m = np.clip(0.25 * np.sqrt(area_m2), 300, 4000) * (0.2 if tight else 1.0)
-        points = _scatter_inside(rng, metric.geometry.values[chosen], seats.values[chosen], sigma_m)
+        # np.asarray: the GeometryArrays' own object arrays, no copy
+        points = _scatter_inside(rng, np.asarray(metric.geometry.values[chosen]), np.asarray(seats.values[chosen]),
+                                 sigma_m)
         frames.append(_describe(rng, code, names[code], metric.iloc[chosen], counties, points, spec, seed))
     stations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return gpd.GeoDataFrame(stations, geometry="geometry", crs=metric_crs).to_crs(4326)
@@ -155,7 +158,7 @@ def _scatter_inside(rng: np.random.Generator, polygons: np.ndarray, centres: np.
     if pending.any():  # give up scattering: a point surely inside
         fallback = shapely.point_on_surface(polygons[pending])
         x[pending], y[pending] = shapely.get_x(fallback), shapely.get_y(fallback)
-    return shapely.points(x, y)
+    return cast(np.ndarray, shapely.points(x, y))  # arrays of coordinates: an array of points
 
 
 def _describe(rng: np.random.Generator, code: str, type_name: str, townships: pd.DataFrame,
@@ -191,7 +194,7 @@ def _describe(rng: np.random.Generator, code: str, type_name: str, townships: pd
 
 def demo_rows(stations: gpd.GeoDataFrame) -> list[dict[str, object]]:
     """The generated stations as rows for the station table (position as WGS-84 EWKT)."""
-    rows = stations.drop(columns="geometry").to_dict("records")
+    rows = row_dicts(stations.drop(columns="geometry"))
     for row, point in zip(rows, stations.geometry, strict=True):
         row["geom"] = f"SRID=4326;{point.wkt}"
     return rows

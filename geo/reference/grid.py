@@ -22,6 +22,7 @@ centre gets the cell of its seat, so no township's people are lost.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import geopandas as gpd
 import h3
@@ -107,13 +108,15 @@ def build_grid(townships: gpd.GeoDataFrame, places: pd.DataFrame, *, metric_crs:
     population = np.zeros(len(cells))
     groups = cells.groupby("code", sort=False).indices
     for code, rows in groups.items():
-        urban = int(info.at[code, "urban_population"] or 0)
-        rural = int(info.at[code, "population"] or 0) - urban
+        # population columns hold whole numbers of people, None where unknown
+        urban = int(cast(float | None, info.at[code, "urban_population"]) or 0)
+        rural = int(cast(float | None, info.at[code, "population"]) or 0) - urban
         d_seat = np.hypot(*(xy[rows] - seat_xy[code]).T)
         urban_weight = _gauss(d_seat, parameters.urban_sigma_m)
         settlements = np.vstack([seat_xy[code][None, :], place_xy[place_code == code]])
         tree = cKDTree(settlements)
-        d_nearest, _ = tree.query(xy[rows])
+        # an (n, 2) array of points: arrays of n distances and indices, not one pair
+        d_nearest, _ = cast(tuple[np.ndarray, np.ndarray], tree.query(xy[rows]))
         settled = _gauss(d_nearest, parameters.settlement_sigma_m)
         rural_weight = (parameters.settlement_share * settled / max(settled.sum(), 1e-12)
                         + (1 - parameters.settlement_share) / len(rows))

@@ -17,7 +17,15 @@ from geo.core import crs
 from geo.errors import InputError
 from geo.reference.boundaries import derive_townships, township_kinds
 from geo.reference.population import model_township_population
-from geo.reference.region import RegionConfig, parse_numbers, read_csv, read_polygons, require_filled, require_unique
+from geo.reference.region import (
+    RegionConfig,
+    first_row,
+    parse_numbers,
+    read_csv,
+    read_polygons,
+    require_filled,
+    require_unique,
+)
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,8 @@ def read_counties(config: RegionConfig) -> gpd.GeoDataFrame:
     census["code"] = census[pop_config.code_field].str.strip()
     unknown = ~census["code"].isin(counties["code"])
     if unknown.any():
-        row = int(unknown.idxmax())
-        raise InputError(f"unknown county code {census.at[row, 'code']}", file=str(pop_path),
+        row = first_row(unknown)
+        raise InputError(f"unknown county code {census.at[row, 'code']!s}", file=str(pop_path),
                          row=row, field=pop_config.code_field)
     merged = counties.merge(census[["code", "population", "urban_share"]], on="code", how="left")
     if merged["population"].isna().any():
@@ -79,8 +87,8 @@ def read_township_list(config: RegionConfig, county_codes: pd.Series) -> pd.Data
     require_unique(townships, "code", path)
     unknown = ~townships["county_code"].isin(county_codes)
     if unknown.any():
-        row = int(unknown.idxmax())
-        raise InputError(f"unknown county code {townships.at[row, 'county_code']}", file=str(path),
+        row = first_row(unknown)
+        raise InputError(f"unknown county code {townships.at[row, 'county_code']!s}", file=str(path),
                          row=row, field="county_code")
     townships["kind"] = township_kinds(townships["name"])
     return townships[["code", "county_code", "name", "kind"]]
@@ -97,8 +105,8 @@ def read_seats(config: RegionConfig, township_codes: pd.Series) -> pd.DataFrame:
         seats["lat"] = parse_numbers(seats, "lat", path, required=False, low=-90, high=90)
         unknown = ~seats["code"].isin(township_codes)
         if unknown.any():
-            row = int(unknown.idxmax())
-            raise InputError(f"unknown township code {seats.at[row, 'code']}", file=str(path),
+            row = first_row(unknown)
+            raise InputError(f"unknown township code {seats.at[row, 'code']!s}", file=str(path),
                              row=row, field="code")
         frames.append(seats.loc[seats["lon"].notna() & seats["lat"].notna(), ["code", "lon", "lat"]])
     if not frames:

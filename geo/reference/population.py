@@ -18,6 +18,7 @@ Rule, per county with census population P and urban share s (defaults overridabl
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -57,7 +58,7 @@ def apportion(total: int, weights: np.ndarray) -> np.ndarray:
     if weights.sum() == 0:
         weights = np.ones_like(weights)
     quota = total * (weights / weights.sum())
-    shares = np.floor(quota).astype(np.int64)
+    shares: np.ndarray = np.floor(quota).astype(np.int64)
     fraction = quota - shares
     order = np.argsort(-fraction, kind="stable")
     leftover = total - int(shares.sum())
@@ -111,14 +112,18 @@ def model_township_population(
     if census.index.duplicated().any():
         raise ValueError(f"duplicate county code {census.index[census.index.duplicated()][0]}")
     county_key = townships["county_code"].astype(str).to_numpy()
+    checked: dict[str, tuple[int, float]] = {}  # county key -> (population, urban share), validated
     for key in pd.unique(county_key):
         if key not in census.index:
             raise ValueError(f"county {key} has townships but no population row")
-        population, share = census.at[key, "population"], census.at[key, "urban_share"]
+        # cells of the caller's frame: of any type until these checks have passed
+        population: Any = census.at[key, "population"]
+        share: Any = census.at[key, "urban_share"]
         if pd.isna(population) or population < 0 or int(population) != population:
             raise ValueError(f"county {key} has invalid population {population!r}")
         if pd.isna(share) or not 0 <= share <= 1:
             raise ValueError(f"county {key} has urban_share {share!r} outside 0..1")
+        checked[key] = (int(population), float(share))
 
     kind = townships["kind"].to_numpy()
     urban_weight = np.array([weights_by_kind[k] for k in kind], dtype=float)
@@ -127,8 +132,8 @@ def model_township_population(
     urban = np.zeros(len(townships), dtype=np.int64)
     rural = np.zeros(len(townships), dtype=np.int64)
     for key, rows in pd.Series(county_key).groupby(county_key).indices.items():
-        total = int(census.at[key, "population"])
-        urban_pool = int(np.floor(total * float(census.at[key, "urban_share"]) + 0.5))
+        total, urban_share = checked[str(key)]
+        urban_pool = int(np.floor(total * urban_share + 0.5))
         urban[rows] = apportion(urban_pool, urban_weight[rows])
         # streets hold no rural pool unless the county is all streets (an urban district)
         eligible = ~is_street[rows] if not is_street[rows].all() else np.ones(len(rows), bool)

@@ -10,7 +10,7 @@ import functools
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import geopandas as gpd
@@ -189,20 +189,25 @@ def read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+def first_row(mask: pd.Series) -> int:
+    """The index label of the first True in ``mask``: a row number, as the frames here are indexed."""
+    return int(cast(int, mask.idxmax()))
+
+
 def require_filled(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
     """Fail on the first empty cell of the given columns (index = row number)."""
     for column in columns:
         empty = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
         if empty.any():
-            raise InputError("empty value", file=str(path), row=int(empty.idxmax()), field=column)
+            raise InputError("empty value", file=str(path), row=first_row(empty), field=column)
 
 
 def require_unique(frame: pd.DataFrame, column: str, path: Path) -> None:
     """Fail on the first repeated value of ``column`` (index = row number)."""
     duplicated = frame[column].duplicated()
     if duplicated.any():
-        row = int(duplicated.idxmax())
-        raise InputError(f"duplicate code {frame.at[row, column]}", file=str(path), row=row, field=column)
+        row = first_row(duplicated)
+        raise InputError(f"duplicate code {frame.at[row, column]!s}", file=str(path), row=row, field=column)
 
 
 def parse_numbers(frame: pd.DataFrame, column: str, path: Path, *, required: bool,
@@ -216,7 +221,7 @@ def parse_numbers(frame: pd.DataFrame, column: str, path: Path, *, required: boo
     if high is not None:
         bad |= values > high
     if bad.any():
-        row = int(bad.idxmax())
+        row = first_row(bad)
         expected = "a number" + (f" in [{low}, {high}]" if low is not None or high is not None else "")
         raise InputError(f"{frame.at[row, column]!r} is not {expected}", file=str(path), row=row, field=column)
     return values
@@ -244,11 +249,11 @@ def read_polygons(path: Path, *, code_field: str, name_field: str, source_crs: C
     types = shapely.get_type_id(geoms)
     not_polygon = pd.Series(~np.isin(types, [3, 6]) | shapely.is_empty(geoms), index=frame.index)
     if not_polygon.any():
-        row = int(not_polygon.idxmax())
+        row = first_row(not_polygon)
         raise InputError("geometry is missing or not a polygon", file=str(path), row=row, field="geometry")
     invalid = pd.Series(~shapely.is_valid(geoms), index=frame.index)
     if invalid.any():
-        row = int(invalid.idxmax())
+        row = first_row(invalid)
         reason = shapely.is_valid_reason(geoms[row - 1])
         raise InputError(f"invalid geometry: {reason}", file=str(path), row=row, field="geometry")
     if frame.crs is not None and not frame.crs.equals("EPSG:4326") and source_crs == "wgs84":

@@ -21,7 +21,7 @@ from geo.reference import demo, raster
 from geo.reference.grid import Grid, build_grid
 from geo.reference.layers import Reference, metric_crs_of, read_places
 from geo.reference.population import model_township_population
-from geo.reference.region import RegionConfig, read_polygons
+from geo.reference.region import RegionConfig, first_row, read_polygons
 from geo.reference.service_types import ServiceTypeSpec
 from geo.reference.targets import TargetSpec
 from geo.store import grid_db, regions, stations
@@ -64,8 +64,8 @@ def replace_boundaries(session: Session, path: Path, *, level: str, config: Regi
     known = regions.region_parents(session, level)
     unknown = ~polygons["code"].isin(list(known))
     if unknown.any():
-        row = int(unknown.idxmax())
-        raise InputError(f"unknown {level} code {polygons.at[row, 'code']}", file=str(path),
+        row = first_row(unknown)
+        raise InputError(f"unknown {level} code {polygons.at[row, 'code']!s}", file=str(path),
                          row=row, field=code_field)
     regions.set_official_boundaries(session, zip(polygons["code"], polygons.geometry, strict=True),
                                     source=f"official boundary imported from {Path(path).name}")

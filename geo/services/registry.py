@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NoReturn
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session
 
@@ -34,7 +35,7 @@ class StationInput(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     address: str = Field(default="", max_length=500)
     status: Literal["open", "closed", "planned"] = "open"
-    opening_hours: hours.OpeningHours | str | None = None
+    opening_hours: hours.OpeningHours | None = None  # text is parsed by _hours, before validation
     amenities: list[str] = Field(default_factory=list, max_length=30)
     phone: str | None = Field(default=None, max_length=40, pattern=r"^[0-9+\-() ]*$")
     managing_union: str | None = Field(default=None, max_length=200)
@@ -135,7 +136,7 @@ def check_coordinates(lon: Any, lat: Any, *, row: int | None = None, file: str |
     return errors
 
 
-def to_wgs84(lon: np.ndarray, lat: np.ndarray, source: CoordSystem) -> tuple[np.ndarray, np.ndarray]:
+def to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike, source: CoordSystem) -> tuple[np.ndarray, np.ndarray]:
     """Writers may send GCJ-02 or BD-09; only WGS-84 is stored."""
     return crs.convert(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), source=source, target="wgs84")
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from geo.core import crs, hours
 from geo.core.crs import CoordSystem
 from geo.core.export import csv_bytes, unescape_formula, xlsx_bytes
+from geo.core.frames import row_dicts
 from geo.errors import InputError, InputErrors
 from geo.services import registry
 from geo.store import catalogue, stations
@@ -45,7 +46,7 @@ def format_of(name: str, given: str | None = None) -> Format:
     value = {"json": "geojson"}.get(value, value)
     if value not in FORMATS:
         raise InputError(f"unknown format {value!r}: csv, geojson or xlsx", field="format")
-    return value  # type: ignore[return-value]
+    return value
 
 
 # ---- reading files into rows ------------------------------------------------------------
@@ -74,7 +75,7 @@ def read_rows(content: bytes, file_format: Format, *, file: str) -> list[tuple[i
     frame = frame.rename(columns=lambda name: inverse.get(str(name).strip(), str(name).strip()))
     _check_columns(list(frame.columns), file)
     return [(number, {k: v for k, v in record.items() if k not in DERIVED})
-            for number, record in zip(range(2, len(frame) + 2), frame.to_dict("records"), strict=True)]
+            for number, record in zip(range(2, len(frame) + 2), row_dicts(frame), strict=True)]
 
 
 def decode_utf8(content: bytes, *, file: str, lines_are_rows: bool = True) -> str:
@@ -217,7 +218,8 @@ def _station_id(value: Any) -> tuple[int | None, str | None]:
 
 def _id_errors(session: Session, ids: list[tuple[int, int | None]], file: str) -> list[InputError]:
     given = [(number, station_id) for number, station_id in ids if station_id is not None]
-    errors, seen = [], {}
+    errors: list[InputError] = []
+    seen: dict[int, int] = {}  # station id -> first row naming it
     for number, station_id in given:
         if station_id in seen:
             errors.append(InputError(f"duplicate id {station_id} (also row {seen[station_id]})", file=file,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -12,7 +12,10 @@ from sqlalchemy.orm import Session
 
 from geo.store import regions, stations
 from geo.store.counting import LIVE_S
+from geo.store.db import read_geoframe
 from geo.store.models import Base
+
+FrameT = TypeVar("FrameT", bound=pd.DataFrame)  # a GeoDataFrame stays one
 from geo.store.service_types import check_type
 
 
@@ -65,8 +68,7 @@ def _station_parameters(session: Session, where: StationFilter) -> dict[str, obj
 
 def stations_frame(session: Session, where: StationFilter = StationFilter()) -> gpd.GeoDataFrame:
     """Stations matching the filter, WGS-84, with their type name and region flags."""
-    frame = gpd.read_postgis(STATIONS_SQL, session.connection(), geom_col="geom",
-                             params=_station_parameters(session, where))
+    frame = read_geoframe(session, STATIONS_SQL, params=_station_parameters(session, where))
     return missing_as_none(frame.rename_geometry("geometry"))
 
 
@@ -77,7 +79,7 @@ def station_rows(session: Session, where: StationFilter = StationFilter()) -> li
     return [dict(row) for row in result.mappings()]
 
 
-def missing_as_none(frame: pd.DataFrame) -> pd.DataFrame:
+def missing_as_none(frame: FrameT) -> FrameT:
     """A copy whose missing values (NaN, NaT, pd.NA) are None, in every column but the geometry.
 
     pandas 3 reads a NULL text as NaN (its ``str`` dtype cannot hold None), and NaN is neither a

@@ -13,12 +13,14 @@ nothing but these constants is ever spliced into SQL.
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import ColumnElement, Table, and_, false, or_
 
 from geo.store.models import Station
 from geo.store.sql import fragment
 
-STATION: Table = Station.__table__  # type: ignore[assignment]
+STATION = cast(Table, Station.__table__)
 
 
 def live(table: Table = STATION) -> ColumnElement[bool]:

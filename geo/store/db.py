@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import select
-from typing import Any
+from typing import Any, cast
 
+import geopandas as gpd
+import psycopg
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, Executable, create_engine, event, make_url, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -104,6 +106,17 @@ def prepare(settings: Settings) -> Engine:
     return engine
 
 
+def read_geoframe(session: Session, statement: Executable, *, geom_col: str = "geom",
+                  params: dict[str, Any] | None = None) -> gpd.GeoDataFrame:
+    """A GeoDataFrame of a Core statement or SQL text, read on the session's connection.
+
+    types-geopandas types ``sql`` as ``str`` only; geopandas hands a statement on to
+    ``pandas.read_sql``, which takes any SQLAlchemy selectable: the one place that says so.
+    """
+    return gpd.read_postgis(statement, session.connection(), geom_col=geom_col,  # type: ignore[call-overload,no-any-return]
+                            params=params)
+
+
 def allow_idle(session: Session, seconds: float) -> None:
     """Let this transaction idle up to ``seconds`` between statements (an import validating a
     20 MB file in Python between its queries), beyond the server's usual safety net."""
@@ -114,3 +127,8 @@ def allow_idle(session: Session, seconds: float) -> None:
 def set_actor(session: Session, actor: str) -> None:
     """Name who makes the changes of this transaction (read by the history trigger)."""
     session.execute(text("SELECT set_config('unionmap.actor', :actor, true)"), {"actor": actor})
+
+
+def driver_connection(session: Session) -> psycopg.Connection[Any]:
+    """The session's own psycopg connection, in the session's transaction (COPY, the nearest hot path)."""
+    return cast("psycopg.Connection[Any]", session.connection().connection.driver_connection)  # the engine is psycopg 3

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from geo.reference.grid import Grid
+from geo.store.db import driver_connection
 from geo.store.models import DemandGrid
 
 COLUMNS = ("cell", "township_code", "county_code", "population", "is_urban", "lon", "lat")
@@ -56,7 +57,7 @@ def replace_grid(session: Session, grid: Grid, *, resolution: int, modelled: boo
     # 1e-7 degrees is about 1 cm: more digits only slow the COPY down.
     frame = frame.assign(lon=frame["lon"].round(7), lat=frame["lat"].round(7))
     frame.to_csv(buffer, index=False, header=False)
-    raw = session.connection().connection.driver_connection
+    raw = driver_connection(session)
     with raw.cursor() as cursor, cursor.copy(COPY_IN) as copy:
         copy.write(buffer.getvalue())
     for statement in CREATE_INDEXES:
@@ -79,7 +80,7 @@ def grid_info(session: Session) -> GridInfo | None:
 def read_grid(session: Session) -> Grid:
     """All cells of the stored grid, in id order (COPY to CSV: twice as fast as row fetching)."""
     buffer = io.BytesIO()
-    raw = session.connection().connection.driver_connection
+    raw = driver_connection(session)
     with raw.cursor() as cursor, cursor.copy(COPY_OUT) as copy:
         for chunk in copy:
             buffer.write(chunk)
@@ -108,7 +109,7 @@ def set_population(session: Session, cells: np.ndarray, population: np.ndarray, 
     session.execute(text("CREATE TEMP TABLE measured (cell bigint PRIMARY KEY, population float8) ON COMMIT DROP"))
     buffer = io.StringIO()
     pd.DataFrame({"cell": cells.astype(np.int64), "population": population}).to_csv(buffer, index=False, header=False)
-    raw = session.connection().connection.driver_connection
+    raw = driver_connection(session)
     with raw.cursor() as cursor, cursor.copy("COPY measured (cell, population) FROM STDIN WITH (FORMAT csv)") as copy:
         copy.write(buffer.getvalue())
     session.execute(text("""

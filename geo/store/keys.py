@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
 from geo.errors import InputError
@@ -70,6 +71,6 @@ def list_keys(session: Session) -> list[ApiKey]:
 
 def revoke_key(session: Session, prefix: str) -> bool:
     """Revoke the key with this prefix; False if there is no such live key."""
-    revoked = session.execute(update(ApiKey.__table__).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
+    revoked = session.execute(update(cast(Table, ApiKey.__table__)).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
                               .values(revoked_at=func.now()).returning(ApiKey.id)).first()
     return revoked is not None

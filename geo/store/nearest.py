@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from geo.core import hours
 from geo.store.counting import OPEN_S
+from geo.store.db import driver_connection
 
 # Metres per degree along a meridian (the shortest way a degree of KNN distance can shrink to).
 _M_PER_DEGREE = 110_574.0
@@ -58,8 +59,8 @@ def _fetch(session: Session, params: dict[str, Any]) -> list[dict[str, Any]]:
     """
     by_amenities = bool(params["amenities"])
     statement = _STATEMENTS[(params["type_code"] is not None, by_amenities)]
-    driver = session.connection().connection.driver_connection
-    with driver.cursor(row_factory=dict_row) as cursor:  # type: ignore[union-attr]
+    driver = driver_connection(session)
+    with driver.cursor(row_factory=dict_row) as cursor:
         return cursor.execute(statement, params, prepare=not by_amenities).fetchall()
 
 

@@ -8,6 +8,7 @@ and remodelling population is done in ``geo.reference`` and ``geo.services.loadi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -15,12 +16,13 @@ import pandas as pd
 import shapely
 from geoalchemy2.shape import from_shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import bindparam, delete, func, insert, literal, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
+from geo.store.db import read_geoframe
 from geo.store.models import Region
 
-REGION = Region.__table__
+REGION = cast(Table, Region.__table__)
 CITY_NAME = "全市"
 
 
@@ -89,22 +91,19 @@ def set_population(session: Session, population: pd.DataFrame) -> None:
 
 def population_frame(session: Session) -> gpd.GeoDataFrame:
     """Every region's code, county (``county_code``: the parent), kind, level, population and polygon."""
-    return gpd.read_postgis(
-        select(REGION.c.code, REGION.c.parent_code.label("county_code"), REGION.c.kind, REGION.c.level,
-               REGION.c.population, REGION.c.urban_population, REGION.c.geom),
-        session.connection(), geom_col="geom")
+    return read_geoframe(session, select(
+        REGION.c.code, REGION.c.parent_code.label("county_code"), REGION.c.kind, REGION.c.level,
+        REGION.c.population, REGION.c.urban_population, REGION.c.geom))
 
 
 def regions_frame(session: Session, level: str) -> gpd.GeoDataFrame:
     """Regions of one level as a WGS-84 GeoDataFrame (geometry column ``geometry``, ``seat``)."""
-    frame = gpd.read_postgis(
-        select(REGION.c.code, REGION.c.name, REGION.c.level, REGION.c.parent_code.label("county_code"),
+    frame = read_geoframe(session, select(
+        REGION.c.code, REGION.c.name, REGION.c.level, REGION.c.parent_code.label("county_code"),
                REGION.c.kind, REGION.c.population, REGION.c.urban_population, REGION.c.population_is_modelled,
                REGION.c.boundary_is_approximate, REGION.c.source, REGION.c.seat_rule,
                func.ST_AsBinary(REGION.c.seat).label("seat_wkb"), REGION.c.geom)
-        .where(REGION.c.level == level).order_by(REGION.c.code),
-        session.connection(), geom_col="geom",
-    ).rename_geometry("geometry")
+        .where(REGION.c.level == level).order_by(REGION.c.code)).rename_geometry("geometry")
     frame["seat"] = shapely.from_wkb(frame.pop("seat_wkb").to_numpy())
     return frame
 
