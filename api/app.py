@@ -13,7 +13,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import admission, body_limit, responses, unavailable
+from api import admission, body_limit, responses, unavailable, warmup
 from api.hosts import TrustedHosts
 from api.ogc import router as ogc
 from api.ogc.exceptions import exception_response, is_ogc
@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # of 164–184 ms that would land on some request's latency.
         gc.freeze()
         if settings.solver_warm_at_start:
-            threading.Thread(target=app.state.solver_pool.warm, name="solver-warm", daemon=True).start()
+            threading.Thread(target=warmup.warm_siting, args=(app,), name="siting-warm", daemon=True).start()
         yield
         app.state.solver_pool.close()
         engine.dispose()

@@ -13,6 +13,9 @@ from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from api.admission import CLIENT_GONE
+from geo.analysis import engine
+from geo.analysis.coverage import CoverageModel, StationPoints, TypeRadius
+from geo.analysis.planning import PlanResult
 from geo.analysis.solver_pool import SolverBusy, TimeLimitExceeded
 from geo.core.crs import CoordSystem
 from geo.notices import DEMO
@@ -125,9 +128,24 @@ def require_writer(caller: Annotated[Caller | None, Depends(get_caller)]) -> Cal
 WriterDep = Annotated[Caller, Depends(require_writer)]
 
 
+def solve_plan(request: Request, grid_key: str, model: CoverageModel, stations: StationPoints, kind: TypeRadius,
+               grid_resolution: int, *, time_limit_s: float | None = None, **options: Any) -> PlanResult:
+    """A plan on the default candidates, in the app's solver processes, on their warm engine.
+
+    Only the grid's version goes to the solver process; the model (24 MB) follows once, when
+    that process does not hold this version yet (``geo.analysis.engine``).
+    """
+    try:
+        return run_plan_for(request, engine.propose_warm, grid_key, stations, kind, grid_resolution,
+                            time_limit_s=time_limit_s, **options)
+    except engine.EngineCold:
+        return run_plan_for(request, engine.propose_cold, grid_key, model, stations, kind, grid_resolution,
+                            time_limit_s=time_limit_s, **options)
+
+
 def run_plan_for(request: Request, function: Callable[..., T], /, *args: Any, time_limit_s: float | None = None,
                  **kwargs: Any) -> T:
-    """Run a plan (``geo.planning.propose``) in the app's solver processes for this request.
+    """Run a plan function (``geo.analysis.engine.propose_warm``, say) in the app's solver processes for this request.
 
     Stopped when the client hangs up (``api.admission.CLIENT_GONE``) or at its wall-clock limit:
     the caller's own ``time_limit_s`` (an exact plan: past it a 422 naming the field) or, when

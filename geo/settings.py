@@ -121,7 +121,8 @@ class Settings(BaseSettings):
     solver_wait_s: float = Field(default=5.0, ge=0, le=600)
     plan_time_limit_s: float = Field(default=60.0, gt=0, le=3600)
     solver_grace_s: float = Field(default=10.0, ge=0, le=600)
-    # Start the solver process when the server starts (its imports take seconds), not at the first plan.
+    # At start-up, in the background: start the solver process (its imports take seconds), read the grid
+    # model and build the default type's siting engine (api/warmup.py), so no request pays for them.
     solver_warm_at_start: bool = True
     # Plans a client without a key may ask for per window (the exact solver always needs a key).
     anonymous_plans_allowed: int = Field(default=6, ge=0, le=10_000)

@@ -18,9 +18,8 @@ from api.deps import (
     client_of,
     get_caller,
     require_writer,
-    run_plan_for,
+    solve_plan,
 )
-from geo.analysis import planning
 from geo.core.frames import row_dicts
 from geo.errors import NotFound
 from geo.notices import MODELLED
@@ -205,9 +204,9 @@ def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCa
     kind = type_radii(session, body.type)[0]
     stations = counted_stations(session)
     end_reads(session)  # no connection is held during the solve
-    result = run_plan_for(request, planning.propose, model, stations, kind, info.resolution, add=body.add,
-                          min_per_county=body.min_per_county, method=body.method,
-                          time_limit_s=body.time_limit_s if body.method == "exact" else None)
+    result = solve_plan(request, info.version, model, stations, kind, info.resolution, add=body.add,
+                        min_per_county=body.min_per_county, method=body.method,
+                        time_limit_s=body.time_limit_s if body.method == "exact" else None)
     plan_id = None
     if body.save and caller is not None:
         with unit_of_work(session, actor=caller.actor):

@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypedDict
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import ModelCacheDep, ReadSessionDep, RegionDep, SettingsDep, StationId, run_plan_for
+from api.deps import ModelCacheDep, ReadSessionDep, RegionDep, SettingsDep, StationId, solve_plan
 from geo.core.export import xlsx_bytes
 from geo.reference import DEFAULT_TYPE, service_types
 from geo.services import map_data
@@ -83,7 +83,7 @@ def plan_page(request: Request, session: ReadSessionDep, settings: SettingsDep, 
               download: DownloadParam = False) -> HTMLResponse:
     """贪心选址的新址（按顺序编号）及规划前后覆盖 / numbered proposals, before and after."""
     check_type(session, type)
-    solve = partial(run_plan_for, request)  # in the solver processes, stopped if the client hangs up
+    solve = partial(solve_plan, request)  # in the solver processes, stopped if the client hangs up
     return page(map_data.plan_data(session, cache, type, add, min_per_county, solve=solve), settings, download)
 
 

@@ -137,22 +137,13 @@ def coverage_matrix(model: CoverageModel, candidates: Candidates, kind: TypeRadi
     return sp.csr_matrix((data, (rows, columns)), shape=(len(model.grid), len(candidates.lon)))
 
 
-def propose(model: CoverageModel, stations: StationPoints, kind: TypeRadius, grid_resolution: int, *,
-            add: int, min_per_county: int = 0, method: str = "greedy", time_limit_s: float = 60.0) -> PlanResult:
-    """A plan on the default candidates: the whole computation, as a solver process runs it.
-
-    ``time_limit_s`` is the wall-clock budget of everything here, building the candidates included.
-    """
-    started = time.monotonic()
-    candidates, _ = default_candidates(model, kind, grid_resolution)
-    return plan_sites(model, stations, kind, candidates, add=add, min_per_county=min_per_county, method=method,
-                      time_limit_s=max(1.0, time_limit_s - (time.monotonic() - started)))
-
-
 def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, candidates: Candidates, *,
                add: int, min_per_county: int = 0, method: str = "greedy",
-               time_limit_s: float = 60.0) -> PlanResult:
+               time_limit_s: float = 60.0, matrix: sp.csr_matrix | None = None) -> PlanResult:
     """Choose ``add`` candidates that newly cover the most people.
+
+    ``matrix``: the candidates' coverage matrix when the caller keeps it (``geo.analysis.engine``);
+    built here otherwise.
 
     With ``method="exact"``, ``time_limit_s`` bounds the whole call, not only HiGHS: the solver
     gets what is left after the matrix and the greedy warm start, less a reserve for the bounds
@@ -167,7 +158,11 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
                          "problem: give fewer candidates", field="candidates")
     already = model.covered_by_type(stations, kind)
     weights = np.where(already, 0.0, model.grid.population)
-    matrix = coverage_matrix(model, candidates, kind)
+    if matrix is None:
+        matrix = coverage_matrix(model, candidates, kind)
+    elif matrix.shape != (len(model.grid), len(candidates.lon)):
+        raise ValueError(f"matrix of shape {matrix.shape} does not fit {len(model.grid)} cells × "
+                         f"{len(candidates.lon)} candidates")
     existing = pd.Series(stations.county_code[stations.type_code == kind.code]).value_counts()
     counties = np.unique(model.grid.county_code.astype(str))
     deficits = {str(c): int(max(0, min_per_county - existing.get(c, 0))) for c in counties}

@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 from sqlalchemy.orm import Session
 
-from geo.analysis import planning
+from geo.analysis import engine, planning
 from geo.errors import NotFound
 from geo.services import gaps
 from geo.services.coverage_query import ModelCache, counted_stations, coverage_report, type_radii
@@ -96,27 +96,23 @@ def gaps_data(session: Session, cache: ModelCache, *, report: str | None = None)
 
 
 def plan_data(session: Session, cache: ModelCache, type_code: str, add: int, min_per_county: int = 0, *,
-              solve: Callable[..., planning.PlanResult] | None = None) -> MapData:
+              solve: Callable[..., planning.PlanResult] = engine.propose_cold) -> MapData:
     """A greedy siting proposal with before/after figures (not saved).
 
-    ``solve`` runs ``planning.propose`` somewhere else (the server's solver processes, see
-    ``geo.solver_pool``); by default it runs here.
+    ``solve(grid_key, model, stations, kind, grid_resolution, add=, min_per_county=)`` makes the
+    plan: by default here (``engine.propose_cold``), in the server in its solver processes.
     """
     base = _base(session, "plan", cache, type_code)
     model, info = cache.get(session)
     kind = type_radii(session, type_code)[0]
-    result = (solve or _here)(planning.propose, model, counted_stations(session), kind, info.resolution, add=add,
-                              min_per_county=min_per_county)
+    result = solve(info.version, model, counted_stations(session), kind, info.resolution, add=add,
+                   min_per_county=min_per_county)
     names = dict(zip(base.townships["code"], base.townships["name"], strict=True))
     proposals = result.proposals.assign(township_name=result.proposals["township_code"].map(names))
     return MapData(**{**base.__dict__, "proposals": proposals, "figures": {
         "kind": kind.name_zh, "before": result.covered_before, "after": result.covered_after,
         "population": result.population, "upper_bound": result.solution.upper_bound,
         "objective": result.solution.objective}})
-
-
-def _here(function: Callable[..., planning.PlanResult], *args: Any, **kwargs: Any) -> planning.PlanResult:
-    return function(*args, **kwargs)
 
 
 def station_data(session: Session, cache: ModelCache, station_id: int) -> MapData:
