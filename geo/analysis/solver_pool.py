@@ -22,7 +22,8 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from multiprocessing.reduction import ForkingPickler
@@ -99,12 +100,30 @@ class SolverPool:
         self._niceness = niceness
         self._wait_s = wait_s
         self._closed = False
+        self._not_warming = threading.Event()
+        self._not_warming.set()
+        self._warming_thread: int | None = None
 
     def warm(self) -> None:
         """Start a child now, so the first call does not pay for the imports."""
         with self._lock:
             if not self._idle and not self._closed:
                 self._idle.append(_Child(self._context, self._niceness))
+
+    @contextmanager
+    def warming(self) -> Iterator[None]:
+        """A warm-up (building what later calls need) runs in this block, on this thread: calls from
+        other threads wait for it to end, up to their own ``timeout_s``, instead of finding every
+        process busy or building a second copy."""
+        with self._lock:
+            self._warming_thread = threading.get_ident()
+            self._not_warming.clear()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._warming_thread = None
+                self._not_warming.set()
 
     def run(self, function: Callable[..., T], /, *args: Any, timeout_s: float,
             cancelled: threading.Event | None = None, **kwargs: Any) -> T:
@@ -118,6 +137,8 @@ class SolverPool:
             TimeLimitExceeded: no answer within ``timeout_s`` (the child is killed).
             Cancelled: ``cancelled`` was set first.
         """
+        if threading.get_ident() != self._warming_thread:
+            self._not_warming.wait(timeout_s)
         free = self._slots.acquire(timeout=self._wait_s) if self._wait_s > 0 else self._slots.acquire(blocking=False)
         if not free:
             raise SolverBusy("所有求解进程都在忙，请稍后重试 / every solver process is busy; try again shortly")

@@ -273,3 +273,36 @@ def test_solver_pool_says_busy_instead_of_queueing_forever() -> None:
         assert pool.run(operator.add, 1, 2, timeout_s=10) == 3
     finally:
         pool.close()
+
+
+def test_a_call_during_the_warm_up_waits_for_it_instead_of_finding_the_pool_busy() -> None:
+    import threading
+
+    pool = SolverPool(1, niceness=0, wait_s=0.2)
+    answers: list[object] = []
+    try:
+        pool.warm()
+        inside = threading.Event()
+
+        def warm_up() -> None:
+            with pool.warming():
+                inside.set()
+                pool.run(time.sleep, 1.0, timeout_s=10)  # the warm-up itself never waits on itself
+
+        warming = threading.Thread(target=warm_up)
+        warming.start()
+        inside.wait(5)
+        begun = time.monotonic()
+        answers.append(pool.run(operator.add, 2, 3, timeout_s=10))  # longer than wait_s: would be busy
+        waited = time.monotonic() - begun
+        warming.join()
+        assert answers == [5] and 0.5 < waited < 5
+        # Past the warm-up, a call that finds the process busy is told so at once, as before.
+        worker = threading.Thread(target=pool.run, args=(time.sleep, 1.0), kwargs={"timeout_s": 10})
+        worker.start()
+        time.sleep(0.3)
+        with pytest.raises(SolverBusy):
+            pool.run(operator.add, 1, 1, timeout_s=10)
+        worker.join()
+    finally:
+        pool.close()
