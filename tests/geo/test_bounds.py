@@ -1,0 +1,147 @@
+"""Tests for geo.analysis.bounds (Lagrangian bound, certificate).
+
+The independent checks are brute force with dense numpy, never the code under test: the optimum
+over every allowed k-subset, the Lagrangian function L(lambda) with its subproblem solved over
+every allowed k-subset too, and 1-swap optimality by trying every swap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from geo.analysis.bounds import Certificate, LagrangianBound, certify, lagrangian_bound
+from geo.analysis.siting import InfeasibleProblem, greedy, online_bound
+
+Minimums = dict[str, int]
+
+
+def dense_value(dense: np.ndarray, weights: np.ndarray, chosen: tuple[int, ...] | np.ndarray) -> float:
+    """Covered weight computed the obvious way."""
+    return float(weights[dense[:, list(chosen)].any(axis=1)].sum()) if len(chosen) else 0.0
+
+
+def allowed_subsets(m: int, k: int, groups: np.ndarray | None, minimums: Minimums | None):
+    """Every k-subset of range(m) that meets the minimums."""
+    for subset in itertools.combinations(range(m), k):
+        if minimums and any(np.sum(groups[list(subset)] == name) < low for name, low in minimums.items()):
+            continue
+        yield subset
+
+
+def brute_force(dense, weights, k, groups=None, minimums=None) -> float:
+    return max(dense_value(dense, weights, s) for s in allowed_subsets(dense.shape[1], k, groups, minimums))
+
+
+def dense_lagrangian(dense, weights, multipliers, k, groups=None, minimums=None) -> float:
+    """L(lambda) = sum (w - lambda)^+ + the best allowed k-subset of prices A^T lambda, by enumeration."""
+    prices = dense.T.astype(float) @ multipliers
+    best = max(prices[list(s)].sum() for s in allowed_subsets(dense.shape[1], k, groups, minimums))
+    return float(np.maximum(weights - multipliers, 0).sum() + best)
+
+
+def is_one_swap_optimal(dense, weights, chosen, groups=None, minimums=None) -> bool:
+    """No allowed swap of one chosen site for one other candidate covers more."""
+    value = dense_value(dense, weights, chosen)
+    for place, site in itertools.product(range(len(chosen)), range(dense.shape[1])):
+        if site in chosen:
+            continue
+        swapped = np.array(chosen)
+        swapped[place] = site
+        if minimums and any(np.sum(groups[swapped] == name) < low for name, low in minimums.items()):
+            continue
+        if dense_value(dense, weights, swapped) > value:
+            return False
+    return True
+
+
+def random_instance(seed: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray, Minimums | None]:
+    """30-60 cells, 8-15 candidates, k 2-5; odd seeds get minimums in two of three groups."""
+    rng = np.random.default_rng(seed)
+    n, m, k = int(rng.integers(30, 61)), int(rng.integers(8, 16)), int(rng.integers(2, 6))
+    dense = rng.random((n, m)) < rng.uniform(0.08, 0.3)
+    weights = rng.integers(0, 100, size=n).astype(float)
+    weights[rng.random(n) < 0.1] = 0.0
+    groups = np.array(["A", "B", "C"])[np.arange(m) % 3]
+    rng.shuffle(groups)
+    minimums = {"B": 1, "C": int(rng.integers(1, min(k, 3)))} if seed % 2 else None  # <= k, <= 2 C
+    return dense, weights, k, groups, minimums
+
+
+# 5 cells, 3 candidates: c0 covers cells {0,1} (30), c1 {1,2,3} (90), c2 {3,4} (45).
+SMALL = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=bool)
+SMALL_WEIGHTS = np.array([10.0, 20.0, 30.0, 40.0, 5.0])
+SMALL_GROUPS = np.array(["360402", "360402", "360403"])
+
+
+def greedy_trap() -> tuple[sp.csr_matrix, np.ndarray]:
+    """Two 4-cell clusters; c0 covers 3 cells of each, c1 and c2 cover one cluster each (greedy: 7 of 8)."""
+    dense = np.zeros((8, 3), dtype=bool)
+    dense[[0, 1, 2, 4, 5, 6], 0] = True
+    dense[0:4, 1] = True
+    dense[4:8, 2] = True
+    return sp.csr_matrix(dense), np.ones(8)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_instances_bound_the_optimum_and_beat_the_online_bound(seed: int) -> None:
+    dense, weights, k, groups, minimums = random_instance(seed)
+    coverage = sp.csc_matrix(dense)
+    options = {"candidate_groups": groups, "min_per_group": minimums}
+    optimum = brute_force(dense, weights, k, groups, minimums)
+    start = greedy(coverage, weights, k, **options)
+    bound = lagrangian_bound(coverage, weights, start.chosen, k, **options)
+    online = min(online_bound(coverage, weights, [], k), online_bound(coverage, weights, start.chosen, k))
+
+    assert bound.value >= optimum  # rounded up, so not even float noise may put it below
+    assert bound.value <= online * (1 + 1e-9)
+    assert bound.value <= start.upper_bound * (1 + 1e-9)
+    # The value is L at the multipliers it returns, within its rounding-up slack.
+    assert np.all((bound.multipliers >= 0) & (bound.multipliers <= weights))
+    exact_l = dense_lagrangian(dense, weights, bound.multipliers, k, groups, minimums)
+    assert bound.value == pytest.approx(max(exact_l, start.objective), rel=1e-9)
+    assert bound.value >= exact_l
+
+    certificate = certify(coverage, weights, start.chosen, k, **options)
+    assert certificate.online_bound == pytest.approx(start.upper_bound, rel=1e-12)
+    assert certificate.upper_bound == min(certificate.lagrangian.value, certificate.online_bound)
+    assert certificate.upper_bound >= optimum >= certificate.objective == start.objective
+    assert certificate.bound_method == ("lagrangian" if certificate.lagrangian.value <= online else "online")
+    assert 0 < certificate.bound_share <= 1
+
+
+def test_minimums_make_the_lagrangian_beat_the_online_bound() -> None:
+    options = {"candidate_groups": SMALL_GROUPS, "min_per_group": {"360403": 1}}
+    coverage = sp.csr_matrix(SMALL)
+    # With k = 1 only c2 (45) is allowed; the online bound ignores minimums and says 90.
+    proof = certify(coverage, SMALL_WEIGHTS, [2], 1, **options)
+    assert proof.online_bound == 90.0
+    assert (proof.bound_method, proof.lagrangian.status) == ("lagrangian", "closed")
+    assert proof.upper_bound == pytest.approx(45.0, rel=1e-12)
+    plain = certify(coverage, SMALL_WEIGHTS, [1], 1)
+    assert plain.upper_bound == pytest.approx(90.0, rel=1e-12) and plain.objective == 90.0
+
+
+def test_multipliers_continue_a_search() -> None:
+    dense, weights, k, _, _ = random_instance(8)
+    coverage = sp.csr_matrix(dense)
+    start = greedy(coverage, weights, k)
+    first = lagrangian_bound(coverage, weights, start.chosen, k, max_iterations=3)
+    again = lagrangian_bound(coverage, weights, start.chosen, k, max_iterations=0,
+                             multipliers=first.multipliers + 1e6)  # clipped back into [0, w]
+    more = lagrangian_bound(coverage, weights, start.chosen, k, multipliers=first.multipliers)
+    assert again.value <= dense_lagrangian(dense, weights, weights, k) * (1 + 1e-9)  # lambda = w at worst
+    assert np.all(again.multipliers <= weights)
+    assert more.value <= first.value
+
+
+COVERAGE = sp.csr_matrix(SMALL)
+
+
+def test_infeasible_minimums_are_the_siting_error() -> None:
+    with pytest.raises(InfeasibleProblem, match="'360403'"):
+        certify(COVERAGE, SMALL_WEIGHTS, [0, 1], 2, candidate_groups=SMALL_GROUPS, min_per_group={"360403": 2})
