@@ -1,4 +1,4 @@
-"""Tests for geo.analysis.bounds (Lagrangian bound, certificate).
+"""Tests for geo.analysis.bounds (Lagrangian bound, certificate) and geo.analysis.improve (1-swaps).
 
 The independent checks are brute force with dense numpy, never the code under test: the optimum
 over every allowed k-subset, the Lagrangian function L(lambda) with its subproblem solved over
@@ -15,6 +15,7 @@ import pytest
 import scipy.sparse as sp
 
 from geo.analysis.bounds import Certificate, LagrangianBound, certify, lagrangian_bound
+from geo.analysis.improve import SwapResult, swap_search
 from geo.analysis.siting import InfeasibleProblem, greedy, online_bound
 
 Minimums = dict[str, int]
@@ -114,6 +115,50 @@ def test_random_instances_bound_the_optimum_and_beat_the_online_bound(seed: int)
     assert 0 < certificate.bound_share <= 1
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_random_instances_swap_search_improves_greedy_to_a_one_swap_optimum(seed: int) -> None:
+    dense, weights, k, groups, minimums = random_instance(seed)
+    coverage = sp.csr_matrix(dense)
+    options = {"candidate_groups": groups, "min_per_group": minimums}
+    start = greedy(coverage, weights, k, **options)
+    result = swap_search(coverage, weights, start.chosen, **options)
+
+    assert result.objective_before == start.objective
+    assert result.objective >= start.objective
+    assert result.objective == dense_value(dense, weights, result.chosen)
+    assert result.objective <= brute_force(dense, weights, k, groups, minimums)
+    assert result.chosen.size == k == len(set(result.chosen.tolist()))
+    for name, low in (minimums or {}).items():
+        assert np.sum(groups[result.chosen] == name) >= low
+    assert result.status == "local_optimum"
+    assert is_one_swap_optimal(dense, weights, result.chosen.tolist(), groups, minimums)
+    assert (result.swaps == 0) == (result.objective == start.objective)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_swap_search_from_the_worst_sites(seed: int) -> None:
+    dense, weights, k, groups, _ = random_instance(seed)
+    worst = np.argsort(dense.T.astype(float) @ weights)[:k]
+    result = swap_search(sp.csr_matrix(dense), weights, worst, max_swaps=100)
+    assert result.objective_before == dense_value(dense, weights, worst)
+    assert result.objective == dense_value(dense, weights, result.chosen) >= result.objective_before
+    assert is_one_swap_optimal(dense, weights, result.chosen.tolist())
+
+
+def test_greedy_trap_is_closed_by_one_swap_and_proved_optimal() -> None:
+    coverage, weights = greedy_trap()
+    start = greedy(coverage, weights, 2)
+    assert start.chosen.tolist() == [0, 1] and start.objective == 7.0
+    improved = swap_search(coverage, weights, start.chosen)
+    assert improved.chosen.tolist() == [2, 1]  # the new site takes the place of the one it replaced
+    assert (improved.objective_before, improved.objective, improved.swaps, improved.improvement) == (7.0, 8.0, 1, 1.0)
+    proof = certify(coverage, weights, improved.chosen, 2)
+    assert proof.upper_bound == pytest.approx(8.0, rel=1e-12)
+    assert proof.bound_share == pytest.approx(1.0)
+    # From the greedy answer the LP bound is 8 as well: the bound does not need the optimum.
+    assert lagrangian_bound(coverage, weights, start.chosen, 2).value == pytest.approx(8.0, rel=1e-12)
+
+
 def test_minimums_make_the_lagrangian_beat_the_online_bound() -> None:
     options = {"candidate_groups": SMALL_GROUPS, "min_per_group": {"360403": 1}}
     coverage = sp.csr_matrix(SMALL)
@@ -124,6 +169,30 @@ def test_minimums_make_the_lagrangian_beat_the_online_bound() -> None:
     assert proof.upper_bound == pytest.approx(45.0, rel=1e-12)
     plain = certify(coverage, SMALL_WEIGHTS, [1], 1)
     assert plain.upper_bound == pytest.approx(90.0, rel=1e-12) and plain.objective == 90.0
+
+
+def test_swaps_keep_the_minimums() -> None:
+    coverage = sp.csr_matrix(SMALL)
+    options = {"candidate_groups": SMALL_GROUPS, "min_per_group": {"360403": 1}}
+    # {c0, c2} = 75: swapping c2 for c1 would give 100 but leave 360403 empty; c0 for c1 gives 95.
+    result = swap_search(coverage, SMALL_WEIGHTS, [0, 2], **options)
+    assert (result.chosen.tolist(), result.objective) == ([1, 2], 95.0)
+    free = swap_search(coverage, SMALL_WEIGHTS, [0, 2])
+    assert free.objective == 100.0 and sorted(free.chosen.tolist()) == [0, 1]
+
+
+def test_limits_are_kept_and_reported() -> None:
+    dense, weights, k, _, _ = random_instance(3)
+    coverage = sp.csr_matrix(dense)
+    worst = np.argsort(dense.T.astype(float) @ weights)[:k]
+    one = swap_search(coverage, weights, worst, max_swaps=1)
+    assert one.swaps == 1 and one.status == "swap_limit"
+    none = swap_search(coverage, weights, worst, max_swaps=0)
+    assert (none.swaps, none.status, none.objective, none.chosen.tolist()) == (
+        0, "swap_limit", none.objective_before, worst.tolist())
+    start = lagrangian_bound(coverage, weights, worst, k, max_iterations=0)
+    assert start.iterations == 0 and start.status == "iteration_limit"
+    assert start.value >= brute_force(dense, weights, k)
 
 
 def test_multipliers_continue_a_search() -> None:
@@ -139,7 +208,65 @@ def test_multipliers_continue_a_search() -> None:
     assert more.value <= first.value
 
 
+def test_nothing_to_cover_and_k_zero() -> None:
+    empty = certify(sp.csr_matrix((3, 4)), np.ones(3), [0, 1], 2)
+    assert (empty.objective, empty.upper_bound, empty.bound_share) == (0.0, 0.0, 1.0)
+    zero = lagrangian_bound(sp.csr_matrix(SMALL), SMALL_WEIGHTS, [], 0)
+    assert zero.value == 0.0
+    assert swap_search(sp.csr_matrix(SMALL), SMALL_WEIGHTS, []).objective == 0.0
+
+
+def test_results_are_immutable() -> None:
+    coverage, weights = greedy_trap()
+    proof = certify(coverage, weights, [0, 1], 2)
+    improved = swap_search(coverage, weights, [0, 1])
+    assert isinstance(proof, Certificate) and isinstance(proof.lagrangian, LagrangianBound)
+    assert isinstance(improved, SwapResult)
+    for result, field in ((proof, "upper_bound"), (proof.lagrangian, "value"), (improved, "objective")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(result, field, 0.0)
+    with pytest.raises(ValueError, match="read-only"):
+        proof.lagrangian.multipliers[0] = 1.0
+    with pytest.raises(ValueError, match="read-only"):
+        improved.chosen[0] = 1
+
+
 COVERAGE = sp.csr_matrix(SMALL)
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda: lagrangian_bound(SMALL, SMALL_WEIGHTS, [1], 1), "coverage"),
+        (lambda: lagrangian_bound(COVERAGE, SMALL_WEIGHTS[:4], [1], 1), "weights"),
+        (lambda: certify(COVERAGE, -SMALL_WEIGHTS, [1], 1), "weights"),
+        (lambda: certify(COVERAGE, SMALL_WEIGHTS, [1], 4), "k"),
+        (lambda: lagrangian_bound(COVERAGE, SMALL_WEIGHTS, [1], 2), "chosen"),
+        (lambda: lagrangian_bound(COVERAGE, SMALL_WEIGHTS, [1, 1], 2), "chosen"),
+        (lambda: certify(COVERAGE, SMALL_WEIGHTS, [0, 5], 2), "chosen"),
+        (lambda: certify(COVERAGE, SMALL_WEIGHTS, [0.5], 1), "chosen"),
+        (lambda: certify(COVERAGE, SMALL_WEIGHTS, [0, 1], 2, candidate_groups=SMALL_GROUPS,
+                         min_per_group={"360403": 1}), "chosen"),
+        (lambda: certify(COVERAGE, SMALL_WEIGHTS, [1], 1, min_per_group={"a": 1}), "candidate_groups"),
+        (lambda: lagrangian_bound(COVERAGE, SMALL_WEIGHTS, [1], 1, time_limit_s=0), "time_limit_s"),
+        (lambda: certify(COVERAGE, SMALL_WEIGHTS, [1], 1, time_limit_s=float("nan")), "time_limit_s"),
+        (lambda: certify(COVERAGE, SMALL_WEIGHTS, [1], 1, max_iterations=-1), "max_iterations"),
+        (lambda: lagrangian_bound(COVERAGE, SMALL_WEIGHTS, [1], 1, max_iterations=2.5), "max_iterations"),
+        (lambda: lagrangian_bound(COVERAGE, SMALL_WEIGHTS, [1], 1, multipliers=np.ones(4)), "multipliers"),
+        (lambda: lagrangian_bound(COVERAGE, SMALL_WEIGHTS, [1], 1, multipliers=np.full(5, np.inf)), "multipliers"),
+        (lambda: swap_search(SMALL, SMALL_WEIGHTS, [1]), "coverage"),
+        (lambda: swap_search(COVERAGE, SMALL_WEIGHTS, [[1]]), "chosen"),
+        (lambda: swap_search(COVERAGE, SMALL_WEIGHTS, [0, 0]), "chosen"),
+        (lambda: swap_search(COVERAGE, SMALL_WEIGHTS, [0], candidate_groups=SMALL_GROUPS,
+                             min_per_group={"360403": 1}), "chosen"),
+        (lambda: swap_search(COVERAGE, SMALL_WEIGHTS, [0], time_limit_s=-1), "time_limit_s"),
+        (lambda: swap_search(COVERAGE, SMALL_WEIGHTS, [0], max_swaps=-1), "max_swaps"),
+        (lambda: swap_search(COVERAGE, SMALL_WEIGHTS, [0], max_swaps=True), "max_swaps"),
+    ],
+)
+def test_invalid_inputs_name_the_argument(call, named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        call()
 
 
 def test_infeasible_minimums_are_the_siting_error() -> None:
