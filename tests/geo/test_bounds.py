@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -106,6 +107,9 @@ def test_random_instances_bound_the_optimum_and_beat_the_online_bound(seed: int)
     exact_l = dense_lagrangian(dense, weights, bound.multipliers, k, groups, minimums)
     assert bound.value == pytest.approx(max(exact_l, start.objective), rel=1e-9)
     assert bound.value >= exact_l
+    # Even with no step taken, the starts include the two online bounds' multipliers.
+    assert lagrangian_bound(coverage, weights, start.chosen, k, max_iterations=0, **options).value \
+        <= online * (1 + 1e-9)
 
     certificate = certify(coverage, weights, start.chosen, k, **options)
     assert certificate.online_bound == pytest.approx(start.upper_bound, rel=1e-12)
@@ -157,6 +161,17 @@ def test_greedy_trap_is_closed_by_one_swap_and_proved_optimal() -> None:
     assert proof.bound_share == pytest.approx(1.0)
     # From the greedy answer the LP bound is 8 as well: the bound does not need the optimum.
     assert lagrangian_bound(coverage, weights, start.chosen, 2).value == pytest.approx(8.0, rel=1e-12)
+
+
+def test_the_bound_is_rounded_up_past_float_error() -> None:
+    # Ten cells of 0.1 people: in float64 they add up to 0.9999999999999999, below the true sum.
+    coverage = sp.csr_matrix(np.ones((10, 1)))
+    weights = np.full(10, 0.1)
+    exact = sum(Fraction(w) for w in weights)
+    assert Fraction(float(weights.sum())) < exact
+    bound = lagrangian_bound(coverage, weights, [0], 1)
+    assert Fraction(bound.value) >= exact
+    assert bound.value == pytest.approx(1.0, rel=1e-12)
 
 
 def test_minimums_make_the_lagrangian_beat_the_online_bound() -> None:
