@@ -26,7 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
-from geo.analysis.bounds import prepare_incumbent, row_entries, row_layout
+from geo.analysis.bounds import prepare_incumbent, prepare_limits, row_entries, row_layout
 from geo.analysis.siting import GroupMinimums, prepare_instance, prepare_minimums, prepare_selection
 
 __all__ = ["SwapResult", "swap_search"]
@@ -115,7 +115,7 @@ class _State:
         return float(self.weights[touched][self.counts[touched] > 0].sum()) - before
 
 
-def _start(matrix: sp.csc_matrix, weights: np.ndarray, chosen: np.ndarray) -> _State:
+def _start(matrix: sp.csc_matrix, weights: np.ndarray, chosen: np.ndarray, rows: sp.csr_matrix | None) -> _State:
     """The tables for ``chosen``: gain by one product, owner and loss from the chosen columns,
     regain from the rows of the cells covered once (the only ones it sums)."""
     n, m = matrix.shape
@@ -129,8 +129,8 @@ def _start(matrix: sp.csc_matrix, weights: np.ndarray, chosen: np.ndarray) -> _S
     owner[entries.indices[single]] = place[single]
     gain = np.asarray(matrix.T @ np.where(counts == 0, weights, 0.0)).ravel()
     loss = np.bincount(owner[owner >= 0], weights=weights[owner >= 0], minlength=chosen.size)
-    state = _State(matrix, row_layout(matrix), weights, chosen.copy(), slot_of, counts, owner, gain, loss,
-                   np.zeros((m, chosen.size)))
+    rows = row_layout(matrix) if rows is None else rows
+    state = _State(matrix, rows, weights, chosen.copy(), slot_of, counts, owner, gain, loss, np.zeros((m, chosen.size)))
     cells = np.flatnonzero((owner >= 0) & (weights > 0))
     candidates, position = row_entries(state.rows, cells)
     flat = candidates * chosen.size + owner[cells][position]
@@ -178,12 +178,28 @@ def swap_search(
     k = chosen.size
     minimums = prepare_minimums(candidate_groups, min_per_group, matrix.shape[1], k)
     chosen = prepare_incumbent(chosen, matrix.shape[1], k, minimums)
-    if not time_limit_s > 0:
-        raise ValueError(f"time_limit_s must be positive, got {time_limit_s}")
-    if isinstance(max_swaps, bool) or not isinstance(max_swaps, int | np.integer) or max_swaps < 0:
-        raise ValueError(f"max_swaps must be a non-negative integer, got {max_swaps!r}")
+    prepare_limits(time_limit_s, max_swaps, "max_swaps")
+    return swap_prepared(matrix, weights, chosen, minimums, time_limit_s=time_limit_s, max_swaps=max_swaps,
+                         started=started)
 
-    state = _start(matrix, weights, chosen)
+
+def swap_prepared(
+    matrix: sp.csc_matrix,
+    weights: np.ndarray,
+    chosen: np.ndarray,
+    minimums: GroupMinimums | None,
+    *,
+    time_limit_s: float,
+    max_swaps: int,
+    rows: sp.csr_matrix | None = None,
+    started: float | None = None,
+) -> SwapResult:
+    """:func:`swap_search` on inputs already checked, for callers that hold them; ``rows`` is
+    :func:`geo.analysis.bounds.row_layout` of the matrix if the caller keeps it. The time limit
+    runs from ``started`` (a ``time.perf_counter()`` reading; default now)."""
+    started = time.perf_counter() if started is None else started
+    k = chosen.size
+    state = _start(matrix, weights, chosen, rows)
     before = float(weights[state.counts > 0].sum())
     objective, swaps = before, 0
     status: SwapStatus = "local_optimum"

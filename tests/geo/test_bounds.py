@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from geo.analysis import bounds
 from geo.analysis.bounds import Certificate, LagrangianBound, certify, lagrangian_bound
 from geo.analysis.improve import SwapResult, swap_search
 from geo.analysis.siting import InfeasibleProblem, greedy, online_bound
@@ -161,6 +162,22 @@ def test_greedy_trap_is_closed_by_one_swap_and_proved_optimal() -> None:
     assert proof.bound_share == pytest.approx(1.0)
     # From the greedy answer the LP bound is 8 as well: the bound does not need the optimum.
     assert lagrangian_bound(coverage, weights, start.chosen, 2).value == pytest.approx(8.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(0, 40, 5))
+def test_incremental_prices_match_full_products(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search updates A^T lambda from the moving rows; recomputing it every step must agree."""
+    dense, weights, k, groups, minimums = random_instance(seed)
+    coverage = sp.csc_matrix(dense)
+    options = {"candidate_groups": groups, "min_per_group": minimums, "max_iterations": 30}
+    start = greedy(coverage, weights, k, candidate_groups=groups, min_per_group=minimums)
+    found = {}
+    for share in (0, 10**12):  # never / always the full product
+        monkeypatch.setattr(bounds, "FULL_PRODUCT_SHARE", share)
+        found[share] = lagrangian_bound(coverage, weights, start.chosen, k, **options)
+    assert found[0].iterations == found[10**12].iterations
+    assert found[0].value == pytest.approx(found[10**12].value, rel=1e-9)
+    np.testing.assert_allclose(found[0].multipliers, found[10**12].multipliers, rtol=1e-9, atol=1e-9)
 
 
 def test_the_bound_is_rounded_up_past_float_error() -> None:
