@@ -92,6 +92,20 @@ def server(command: list[str], env: dict[str, str], cwd: Path, health_url: str, 
                 break
 
 
+@contextmanager
+def baseline_tree(revision: str, scratch: Path) -> Iterator[Path]:
+    """A git worktree of an earlier commit for the block (its map assets linked to ours), to serve
+    it on the same virtual environment with ``PYTHONPATH`` set to it."""
+    tree = scratch / "baseline"
+    subprocess.run(["git", "worktree", "add", "--detach", str(tree), revision], check=True, cwd=PROJECT_ROOT,
+                   capture_output=True)
+    (tree / "maps" / "assets" / "node_modules").symlink_to(PROJECT_ROOT / "maps" / "assets" / "node_modules")
+    try:
+        yield tree
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=PROJECT_ROOT, check=False)
+
+
 def settle(url: str, limit_ms: float = 100.0, patience: float = 90.0) -> bool:
     """Wait until ``url`` answers 200 in under ``limit_ms`` three times in a row (server up, queue drained)."""
     fast, deadline = 0, time.monotonic() + patience

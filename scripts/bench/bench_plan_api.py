@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import httpx
-from bench_nearest import free_port, header, load_average, percentile, server
+from bench_nearest import baseline_tree, free_port, header, load_average, percentile, server
 
 from geo.settings import PROJECT_ROOT, get_settings
 from geo.store import db
@@ -123,15 +123,9 @@ def main() -> None:
     rows: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-plan-api-") as scratch:
         if arguments.baseline:
-            tree = Path(scratch) / "baseline"
-            subprocess.run(["git", "worktree", "add", "--detach", str(tree), arguments.baseline], check=True,
-                           cwd=PROJECT_ROOT, capture_output=True)
-            (tree / "maps" / "assets" / "node_modules").symlink_to(PROJECT_ROOT / "maps" / "assets" / "node_modules")
-            try:
+            with baseline_tree(arguments.baseline, Path(scratch)) as tree:
                 rows += run_server(f"baseline {arguments.baseline}", tree, database_url, arguments, Path(scratch),
                                    pythonpath=str(tree))
-            finally:
-                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=PROJECT_ROOT, check=False)
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               cwd=PROJECT_ROOT).stdout.strip()
         rows += run_server(f"this tree ({head})", PROJECT_ROOT, database_url, arguments, Path(scratch))

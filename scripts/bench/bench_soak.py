@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import loadgen
-from bench_nearest import free_port, header, load_average, percentile, sample_paths, server, settle
+from bench_nearest import baseline_tree, free_port, header, load_average, percentile, sample_paths, server, settle
 from sqlalchemy import create_engine, text
 
 from geo.settings import PROJECT_ROOT, get_settings
@@ -268,16 +268,10 @@ def main() -> None:
     rows, verdict = [], "NOT MET"
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as scratch:
         if arguments.baseline:
-            tree = Path(scratch) / "baseline"
-            subprocess.run(["git", "worktree", "add", "--detach", str(tree), arguments.baseline], check=True,
-                           cwd=PROJECT_ROOT, capture_output=True)
-            (tree / "maps" / "assets" / "node_modules").symlink_to(PROJECT_ROOT / "maps" / "assets" / "node_modules")
-            try:
+            with baseline_tree(arguments.baseline, Path(scratch)) as tree:
                 more, _ = run_server(f"baseline {arguments.baseline}", tree, database_url, arguments, Path(scratch),
                                      pythonpath=str(tree))
                 rows += more
-            finally:
-                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=PROJECT_ROOT, check=False)
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               cwd=PROJECT_ROOT).stdout.strip()
         more, met = run_server(f"this tree ({head})", PROJECT_ROOT, database_url, arguments, Path(scratch))
