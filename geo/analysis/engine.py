@@ -16,6 +16,7 @@ process does not hold it; the caller then sends it once with :func:`propose_cold
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,10 +116,13 @@ def propose_warm(grid_key: str, stations: StationPoints, kind: TypeRadius, grid_
                  add: int, min_per_county: int = 0, method: str = "greedy",
                  time_limit_s: float = 60.0) -> planning.PlanResult:
     """A plan on the default candidates with the model this process holds (EngineCold if none)."""
+    started = time.monotonic()
     model = ENGINE.model(grid_key)
     instance = ENGINE.instance(model, kind, grid_resolution)
+    # ``time_limit_s`` bounds the whole call: a build done here (a type not held yet) counts.
+    left_s = max(1.0, time_limit_s - (time.monotonic() - started))
     return planning.plan_sites(model, stations, kind, instance.candidates, matrix=instance.matrix, add=add,
-                               min_per_county=min_per_county, method=method, time_limit_s=time_limit_s)
+                               min_per_county=min_per_county, method=method, time_limit_s=left_s)
 
 
 def propose_cold(grid_key: str, model: CoverageModel, stations: StationPoints, kind: TypeRadius,

@@ -137,8 +137,9 @@ class SolverPool:
             TimeLimitExceeded: no answer within ``timeout_s`` (the child is killed).
             Cancelled: ``cancelled`` was set first.
         """
+        waited_s = 0.0  # a wait for the warm-up counts against the call's limit
         if threading.get_ident() != self._warming_thread:
-            self._not_warming.wait(timeout_s)
+            waited_s = self._wait_for_warmup(function.__name__, timeout_s, cancelled)
         free = self._slots.acquire(timeout=self._wait_s) if self._wait_s > 0 else self._slots.acquire(blocking=False)
         if not free:
             raise SolverBusy("所有求解进程都在忙，请稍后重试 / every solver process is busy; try again shortly")
@@ -160,7 +161,7 @@ class SolverPool:
             child = child or _Child(self._context, self._niceness)
             try:
                 child.connection.send_bytes(payload)
-                if not self._answered(child, time.monotonic() + timeout_s, cancelled):
+                if not self._answered(child, time.monotonic() + timeout_s - waited_s, cancelled):
                     child.stop()
                     if cancelled is not None and cancelled.is_set():
                         threading.Thread(target=self.warm, daemon=True).start()
@@ -182,6 +183,20 @@ class SolverPool:
             return value  # type: ignore[no-any-return]
         finally:
             self._slots.release()
+
+    def _wait_for_warmup(self, name: str, timeout_s: float, cancelled: threading.Event | None) -> float:
+        """Wait while a warm-up runs (the call needs what it builds), within ``timeout_s`` and while
+        the caller stays; the seconds waited."""
+        begun = time.monotonic()
+        deadline = begun + timeout_s
+        while not self._not_warming.wait(min(CANCEL_POLL_S, max(0.0, deadline - time.monotonic()))):
+            if cancelled is not None and cancelled.is_set():
+                raise Cancelled(f"solver call {name} abandoned while the warm-up ran: its client has gone")
+            if time.monotonic() >= deadline:
+                raise TimeLimitExceeded(
+                    f"计算超过 {timeout_s:g} 秒的时限，已停止 / stopped at its limit of {timeout_s:g} s "
+                    "(waiting for the warm-up)")
+        return time.monotonic() - begun
 
     @staticmethod
     def _answered(child: _Child, deadline: float, cancelled: threading.Event | None) -> bool:

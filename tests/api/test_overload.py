@@ -18,7 +18,7 @@ import pytest
 from api.admission import AdmissionControl, Lane, lane_of
 from api.body_limit import BodyLimit
 from api.quota import SlidingWindow
-from geo.analysis.solver_pool import SolverBusy, SolverPool, TimeLimitExceeded
+from geo.analysis.solver_pool import Cancelled, SolverBusy, SolverPool, TimeLimitExceeded
 from geo.settings import Settings
 from maps import assets
 
@@ -305,4 +305,37 @@ def test_a_call_during_the_warm_up_waits_for_it_instead_of_finding_the_pool_busy
             pool.run(operator.add, 1, 1, timeout_s=10)
         worker.join()
     finally:
+        pool.close()
+
+
+def test_the_wait_for_a_warm_up_counts_against_the_call_and_ends_when_its_client_leaves() -> None:
+    import threading
+
+    pool = SolverPool(1, niceness=0, wait_s=0.2)
+    release = threading.Event()
+    try:
+        pool.warm()
+
+        def warm_up() -> None:
+            with pool.warming():
+                release.wait(10)
+
+        warming = threading.Thread(target=warm_up)
+        warming.start()
+        time.sleep(0.1)
+        begun = time.monotonic()
+        with pytest.raises(TimeLimitExceeded, match="waiting for the warm-up"):
+            pool.run(operator.add, 1, 1, timeout_s=0.6)
+        assert time.monotonic() - begun < 2
+        gone = threading.Event()
+        threading.Timer(0.3, gone.set).start()
+        begun = time.monotonic()
+        with pytest.raises(Cancelled):
+            pool.run(operator.add, 1, 1, timeout_s=30, cancelled=gone)
+        assert time.monotonic() - begun < 2
+        release.set()
+        warming.join()
+        assert pool.run(operator.add, 1, 1, timeout_s=10) == 2
+    finally:
+        release.set()
         pool.close()
