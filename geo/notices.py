@@ -53,3 +53,26 @@ MODELLED = Notice("人口为模型估算", "modelled population", "乡镇与网�
 def export_notice(coordinates: str) -> str:
     """The notice an exported station file carries (CLI and API): coordinate system, demo rows."""
     return f"unionmap export; coordinates {coordinates}; is_demo = true: {DEMO.text}"
+
+
+# How a plan's proven bound was found, said to a planner (keys: PlanResult.bound_method).
+BOUND_METHODS = {
+    "lagrangian": ("拉格朗日上界", "Lagrangian bound"),
+    "online": ("子模上界", "submodular online bound"),
+    "highs": ("HiGHS 精确求解上界", "HiGHS dual bound"),
+}
+
+
+def certificate(share: float, bound_method: str) -> str:
+    """The certificate every plan carries, e.g. ``方案覆盖人数至少达到理论最优的 99.6 %``.
+
+    ``share`` is covered people / the proven upper bound. The percentage is rounded *down* (to
+    0.1 %), so the sentence stays true as printed; a bound met to within 1e-9 proves the plan
+    optimal and says so.
+    """
+    zh, en = BOUND_METHODS[bound_method]
+    if share >= 1.0 - 1e-9:
+        return f"方案已证明为理论最优（{zh}）/ proven optimal ({en})"
+    shown = max(0.0, share) * 1000 // 1 / 10
+    return (f"方案覆盖人数至少达到理论最优的 {shown:.1f} %（{zh}）/ "
+            f"covers at least {shown:.1f} % of the most people any plan could cover ({en})")

@@ -41,8 +41,9 @@ def plan_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
     add_panel(map_, f"<b>{html_text(f['kind'])} 新增 {len(points)} 处 / proposals</b><br>"
                     f"规划前 before：{f['before']:,.0f} 人（{f['before'] / population:.1%}）<br>"
                     f"规划后 after：{f['after']:,.0f} 人（{f['after'] / population:.1%}）<br>"
-                    f"新增覆盖 added：{f['objective']:,.0f}（≥ {f['objective'] / f['upper_bound']:.1%} of the proven "
-                    f"optimum bound）", element_id="unionmap-plan-summary")
+                    f"新增覆盖 added：{f['objective']:,.0f} 人<br>"
+                    f"<span id=\"unionmap-plan-certificate\">{html_text(f['certificate'])}</span>",
+                    element_id="unionmap-plan-summary")
     legend = [(t["name_zh"] + "（现有）", t["color"]) for t in own_type] + [("规划新址（序号）", PROPOSAL_COLOUR)]
     return finish(map_, legend_title="选址方案 / siting plan", legend=legend,
                   flags=data_flags(data.stations, data.townships, data.population_is_modelled))

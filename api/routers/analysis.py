@@ -22,7 +22,7 @@ from api.deps import (
 )
 from geo.core.frames import row_dicts
 from geo.errors import NotFound
-from geo.notices import MODELLED
+from geo.notices import MODELLED, certificate
 from geo.reference import DEFAULT_TYPE
 from geo.services import gaps
 from geo.services.coverage_query import counted_stations, coverage_report, type_radii
@@ -164,8 +164,15 @@ class PlanOut(BaseModel):
     method: str
     status: str
     objective: float
-    upper_bound: float = Field(description="已证明的最优值上界 / proven upper bound on the optimum")
-    bound_share: float = Field(description="objective / upper_bound")
+    upper_bound: float = Field(description="已证明的最优值上界（人）/ proven upper bound on the optimum (people)")
+    bound_method: Literal["lagrangian", "online", "highs"] = Field(description=(
+        "上界来源：拉格朗日上界、子模上界或 HiGHS 精确求解 / which proven bound upper_bound is"))
+    bound_share: float = Field(description=(
+        "objective / upper_bound：方案至少达到理论最优的比例 / the plan reaches at least this share of the optimum"))
+    certificate: str = Field(description="方案质量证明（中文在前）/ the certificate in words, Chinese first")
+    greedy_objective: float = Field(description=(
+        "局部交换前的贪心覆盖人数 / covered by the greedy answer before 1-swaps"))
+    swaps: int = Field(description="改进贪心解的 1-交换次数 / 1-swaps that improved the greedy answer")
     covered_before: float
     covered_after: float
     population: float
@@ -214,7 +221,9 @@ def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCa
     solution = result.solution
     return PlanOut(plan_id=plan_id, type=body.type, method=solution.method, status=solution.status,
                    objective=solution.objective, upper_bound=solution.upper_bound,
-                   bound_share=solution.objective / solution.upper_bound if solution.upper_bound else 1.0,
+                   bound_method=result.bound_method, bound_share=result.bound_share,
+                   certificate=certificate(result.bound_share, result.bound_method),
+                   greedy_objective=result.greedy_objective, swaps=result.swaps,
                    covered_before=result.covered_before, covered_after=result.covered_after,
                    population=result.population, seconds=solution.seconds, deficits=result.deficits,
                    proposals=[Proposal(**row) for row in row_dicts(result.proposals)],

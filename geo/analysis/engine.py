@@ -19,10 +19,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import scipy.sparse as sp
+import numpy as np
 
 from geo.analysis import planning
 from geo.analysis.coverage import CoverageModel, StationPoints, TypeRadius
@@ -30,6 +30,22 @@ from geo.errors import UnionmapError
 
 # Instances kept per process (one per set of radii, so one per service type in practice).
 MAX_INSTANCES = 5
+# Questions whose bound multipliers an instance keeps.
+MAX_QUESTIONS = 8
+
+
+class BoundMemo(OrderedDict[tuple[object, ...], np.ndarray]):
+    """Multipliers per question, the least recently used dropped past ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key: tuple[object, ...], value: np.ndarray) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.limit:
+            self.popitem(last=False)
 
 
 class EngineCold(UnionmapError):
@@ -41,15 +57,18 @@ class SitingInstance:
     """The default candidates of a type on one grid and their coverage matrix (cells × candidates)."""
 
     candidates: planning.Candidates
-    matrix: sp.csr_matrix
+    matrix: planning.CoverageMatrix
     candidate_resolution: int
+    # Per question (weights, k, deficits): the multipliers its bound search stopped at, so asking
+    # again goes on from there (a few questions, 1.7 MB each on Jiujiang; see planning.plan_sites).
+    bound_memo: BoundMemo = field(default_factory=lambda: BoundMemo(MAX_QUESTIONS), compare=False)
 
     @property
     def nbytes(self) -> int:
-        """Memory held by the matrix and the candidates' arrays, in bytes."""
-        arrays = (self.matrix.data, self.matrix.indices, self.matrix.indptr,
-                  *(getattr(self.candidates, name) for name in planning.Candidates.__dataclass_fields__))
-        return int(sum(array.nbytes for array in arrays))
+        """Memory held by the matrix (both layouts) and the candidates' arrays, in bytes (the
+        bound memo, at most MAX_QUESTIONS × 8 bytes per cell, not counted)."""
+        arrays = [getattr(self.candidates, name) for name in planning.Candidates.__dataclass_fields__]
+        return self.matrix.nbytes + int(sum(array.nbytes for array in arrays))
 
 
 class SitingEngine:
@@ -108,13 +127,13 @@ def warm(grid_key: str, model: CoverageModel, kinds: Sequence[TypeRadius], grid_
     ENGINE.hold(grid_key, model)
     built = {kind.code: ENGINE.instance(model, kind, grid_resolution) for kind in kinds}
     return {"grid": grid_key, "types": {code: {"candidates": len(instance.candidates.lon),
-                                               "matrix_entries": int(instance.matrix.nnz),
+                                               "matrix_entries": int(instance.matrix.columns.nnz),
                                                "bytes": instance.nbytes} for code, instance in built.items()}}
 
 
 def propose_warm(grid_key: str, stations: StationPoints, kind: TypeRadius, grid_resolution: int, *,
                  add: int, min_per_county: int = 0, method: str = "greedy",
-                 time_limit_s: float = 60.0) -> planning.PlanResult:
+                 time_limit_s: float = 60.0, bound_steps: int = planning.BOUND_STEPS) -> planning.PlanResult:
     """A plan on the default candidates with the model this process holds (EngineCold if none)."""
     started = time.monotonic()
     model = ENGINE.model(grid_key)
@@ -122,7 +141,8 @@ def propose_warm(grid_key: str, stations: StationPoints, kind: TypeRadius, grid_
     # ``time_limit_s`` bounds the whole call: a build done here (a type not held yet) counts.
     left_s = max(1.0, time_limit_s - (time.monotonic() - started))
     return planning.plan_sites(model, stations, kind, instance.candidates, matrix=instance.matrix, add=add,
-                               min_per_county=min_per_county, method=method, time_limit_s=left_s)
+                               min_per_county=min_per_county, method=method, time_limit_s=left_s,
+                               bound_steps=bound_steps, bound_memo=instance.bound_memo)
 
 
 def propose_cold(grid_key: str, model: CoverageModel, stations: StationPoints, kind: TypeRadius,

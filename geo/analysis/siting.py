@@ -221,6 +221,7 @@ def lazy_greedy(
     *,
     allowed: np.ndarray | None = None,
     minimums: GroupMinimums | None = None,
+    initial: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pick k candidates by lazy greedy (CELF); return chosen, gains, covered mask, initial gains.
 
@@ -232,10 +233,13 @@ def lazy_greedy(
     Minimums: once the picks left equal the total unmet minimum, only candidates of groups still
     below their minimum may be picked, and that stays so to the end; before that the pick is free.
     This keeps the answer feasible, but the (1 - 1/e) guarantee only holds without minimums.
+
+    ``initial`` (A^T w, each candidate's gain on its own) saves the product when the caller has it.
     """
     indptr, indices = matrix.indptr, matrix.indices
     covered = np.zeros(matrix.shape[0], dtype=bool)
-    initial = np.asarray(matrix.T @ weights).ravel()
+    if initial is None:
+        initial = np.asarray(matrix.T @ weights).ravel()
     pool = np.arange(matrix.shape[1]) if allowed is None else allowed
     heap = list(zip((-initial[pool]).tolist(), pool.tolist(), [0] * len(pool), strict=True))
     heapq.heapify(heap)
@@ -315,7 +319,18 @@ def greedy(
     start = time.perf_counter()
     matrix, weights, k = prepare_instance(coverage, weights, k)
     minimums = prepare_minimums(candidate_groups, min_per_group, matrix.shape[1], k)
-    chosen, gains, covered, initial = lazy_greedy(matrix, weights, k, minimums=minimums)
+    return greedy_prepared(matrix, weights, k, minimums, started=start)
+
+
+def greedy_prepared(
+    matrix: sp.csc_matrix, weights: np.ndarray, k: int, minimums: GroupMinimums | None, *,
+    started: float | None = None, initial: np.ndarray | None = None,
+) -> SitingResult:
+    """:func:`greedy` on inputs already checked by ``prepare_*``, for callers that keep a prepared
+    matrix (``geo.analysis.engine``): checking copies it, which costs more than the greedy itself
+    on Jiujiang (70 ms against 35 ms for 8.8 million entries)."""
+    start = time.perf_counter() if started is None else started
+    chosen, gains, covered, initial = lazy_greedy(matrix, weights, k, minimums=minimums, initial=initial)
     objective = float(weights[covered].sum())
     bound = min(top_k_sum(initial, k), bound_from_mask(matrix, weights, covered, chosen, k))
     return SitingResult(
@@ -328,6 +343,16 @@ def greedy(
         status="heuristic",
         seconds=time.perf_counter() - start,
     )
+
+
+def in_greedy_order(
+    matrix: sp.csc_matrix, weights: np.ndarray, chosen: np.ndarray, *, initial: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sites of ``chosen`` in the order greedy would add them, with what each adds on top of
+    those before it: how a plan lists its sites ("the people each new site brings"), whatever
+    found the set (exact solver, swaps). ``initial`` as for :func:`lazy_greedy`."""
+    ordered, gains, _, _ = lazy_greedy(matrix, weights, chosen.size, allowed=np.sort(chosen), initial=initial)
+    return ordered, gains
 
 
 def reduce_instance(coverage: Any, weights: Any) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:

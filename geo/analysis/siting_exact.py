@@ -29,6 +29,7 @@ from geo.analysis.siting import (
     SolverFailed,
     bound_from_mask,
     covered_mask,
+    in_greedy_order,
     lazy_greedy,
     prepare_instance,
     prepare_minimums,
@@ -152,7 +153,7 @@ def solve_exact(
     # tighten a weak dual bound, which early in a time-limited run is often near the total weight.
     empty_set_bound = top_k_sum(np.asarray(matrix.T @ weights).ravel(), k)
     bound = min(bound, empty_set_bound, bound_from_mask(matrix, weights, covered, chosen, k))
-    ordered, gains, _, _ = lazy_greedy(matrix, weights, k, allowed=np.sort(chosen))
+    ordered, gains = in_greedy_order(matrix, weights, chosen)
     return SitingResult(
         chosen=ordered,
         gains=gains,

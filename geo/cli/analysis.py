@@ -13,7 +13,7 @@ from rich.table import Table
 from geo.cli.common import CRS_HELP, console, coord_system, fail, timed
 from geo.core.frames import row_tuples
 from geo.errors import UnionmapError
-from geo.notices import MODELLED
+from geo.notices import MODELLED, certificate
 from geo.reference import DEFAULT_TYPE
 from geo.services import transaction
 from geo.settings import get_settings
@@ -183,10 +183,13 @@ def _print_plan(result: PlanResult, type_name: str, names: dict[str, str], plan_
                   f"of {_people(result.population)}")
     if result.deficits:
         console.print(f"每县至少 {result.min_per_county}：需补 / to add per county {result.deficits}")
-    bound_share = solution.objective / solution.upper_bound if solution.upper_bound else 1.0
     label = "最优 optimal" if solution.status == "optimal" else f"{solution.status}"
-    console.print(f"目标值 objective {_people(solution.objective)} ≥ {bound_share:.1%} of the proven upper bound "
+    console.print(f"[bold]{certificate(result.bound_share, result.bound_method)}[/]")
+    console.print(f"目标值 objective {_people(solution.objective)}；已证明上界 proven upper bound "
                   f"{_people(solution.upper_bound)} ({label}, {solution.seconds:.2f} s)")
+    if result.swaps:
+        console.print(f"局部交换 1-swaps: {result.swaps}，较贪心多覆盖 / more than greedy "
+                      f"{_people(solution.objective - result.greedy_objective)}")
     if solution.method == "exact" and solution.objective > 0:
         share = result.greedy_objective / solution.objective
         exactness = "the exact optimum" if solution.status == "optimal" else "the best solution found"

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from geo.analysis import engine, planning
 from geo.errors import NotFound
+from geo.notices import certificate
 from geo.services import gaps
 from geo.services.coverage_query import ModelCache, counted_stations, coverage_report, type_radii
 from geo.store import catalogue, regions, service_types
@@ -112,7 +113,7 @@ def plan_data(session: Session, cache: ModelCache, type_code: str, add: int, min
     return MapData(**{**base.__dict__, "proposals": proposals, "figures": {
         "kind": kind.name_zh, "before": result.covered_before, "after": result.covered_after,
         "population": result.population, "upper_bound": result.solution.upper_bound,
-        "objective": result.solution.objective}})
+        "objective": result.solution.objective, "certificate": certificate(result.bound_share, result.bound_method)}})
 
 
 def station_data(session: Session, cache: ModelCache, station_id: int) -> MapData:

@@ -115,7 +115,7 @@ def main() -> None:
     candidates, resolution = planning.default_candidates(model, kind, info.resolution)
     already = model.covered_by_type(stations, kind)
     weights = np.where(already, 0.0, model.grid.population).astype(np.float64)
-    matrix = planning.coverage_matrix(model, candidates, kind).tocsc()
+    matrix = planning.coverage_matrix(model, candidates, kind).columns
     built = time.perf_counter() - started
     existing = pd.Series(stations.county_code[stations.type_code == TYPE_CODE]).value_counts()
     counties = np.unique(model.grid.county_code.astype(str))

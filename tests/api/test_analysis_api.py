@@ -61,6 +61,9 @@ def test_plan_runs_and_saves_only_with_a_key(client: TestClient, session: Sessio
     body = client.post("/api/v1/plans", json={"type": "love_station", "add": 3}).json()
     assert len(body["proposals"]) == 3 and body["plan_id"] is None
     assert body["objective"] <= body["upper_bound"] and 0 < body["bound_share"] <= 1
+    assert body["bound_share"] == pytest.approx(body["objective"] / body["upper_bound"])
+    assert body["bound_method"] == "lagrangian" and body["greedy_objective"] <= body["objective"]
+    assert body["certificate"] == "方案已证明为理论最优（拉格朗日上界）/ proven optimal (Lagrangian bound)"
     assert body["covered_after"] == pytest.approx(body["covered_before"] + body["objective"])
     assert client.post("/api/v1/plans", json={"type": "love_station", "add": 3, "save": True}).status_code == 401
     key = {"Authorization": f"Bearer {create_key(session, name='规划', role='editor')}"}

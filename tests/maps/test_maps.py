@@ -120,7 +120,10 @@ def test_plan_map_numbers_the_proposals(client: TestClient, session: Session) ->
     assert "新增 4 处" in summary[0]
     assert summary[1:] == [f"规划前 before：{before:,.0f} 人（{before / population:.1%}）",
                            f"规划后 after：{after:,.0f} 人（{after / population:.1%}）",
-                           f"新增覆盖 added：{added:,.0f}（≥ {plan['bound_share']:.1%} of the proven optimum bound）"]
+                           f"新增覆盖 added：{added:,.0f} 人", plan["certificate"]]
+    # The same question, the same certificate on the map and in the API; k = 4 is proven optimal.
+    assert plan["bound_method"] == "lagrangian" and plan["bound_share"] == pytest.approx(1.0, abs=1e-9)
+    assert plan["certificate"].startswith("方案已证明为理论最优")
 
 
 def test_station_map_and_missing_station(client: TestClient, session: Session) -> None:

@@ -52,7 +52,8 @@ def test_a_warm_plan_reuses_the_instance_and_equals_a_fresh_one(session: Session
     assert after_edit.covered_before < warm.covered_before
     assert after_edit.solution.objective == again.solution.objective
     assert after_edit.proposals["name"].tolist() == again.proposals["name"].tolist()
-    assert fresh_engine.held_bytes() == instance.nbytes > instance.matrix.nnz  # int8 data + int32 indices
+    # both layouts: float64 + int32 by candidate, int8 + int32 by cell
+    assert fresh_engine.held_bytes() == instance.nbytes > 17 * instance.matrix.columns.nnz
 
     # Another grid version drops what was built for the old one.
     fresh_engine.hold(info.version + "/rebuilt", model)
@@ -69,3 +70,44 @@ def test_a_matrix_that_does_not_fit_the_candidates_is_refused(session: Session) 
     wrong = planning.coverage_matrix(model, candidates.subset(np.arange(len(candidates.lon)) < 11), kind)
     with pytest.raises(ValueError, match="does not fit"):
         planning.plan_sites(model, counted_stations(session), kind, few, add=2, matrix=wrong)
+
+
+def test_the_default_question_is_certified_and_asking_again_only_tightens(
+        session: Session, fresh_engine: engine.SitingEngine) -> None:
+    """Issue 12's question (k = 64, min 5 per county): swaps never lose people, the listed gains
+    add up, the certificate is a proven Lagrangian bound of at least 99 %, and asking again goes
+    on from where the search stopped (the same sites, a bound no higher)."""
+    model, info = ModelCache().get(session)
+    kind = type_radii(session, "love_station")[0]
+    stations = counted_stations(session)
+    first = engine.propose_cold(info.version, model, stations, kind, info.resolution, add=64, min_per_county=5)
+    solution = first.solution
+    assert solution.objective >= first.greedy_objective
+    assert first.proposals["added"].sum() == pytest.approx(solution.objective)
+    assert first.bound_method == "lagrangian"
+    assert solution.objective <= solution.upper_bound < first.greedy_objective / 0.99
+    assert first.bound_share == pytest.approx(solution.objective / solution.upper_bound) and first.bound_share >= 0.99
+    instance = fresh_engine.instance(model, kind, info.resolution)
+    assert len(instance.bound_memo) == 1
+    again = engine.propose_warm(info.version, stations, kind, info.resolution, add=64, min_per_county=5)
+    assert again.proposals["name"].tolist() == first.proposals["name"].tolist()
+    assert again.solution.upper_bound <= solution.upper_bound
+    assert len(instance.bound_memo) == 1  # the same question, one entry
+    other = engine.propose_warm(info.version, stations, kind, info.resolution, add=8, min_per_county=5)
+    assert len(instance.bound_memo) == 2 and other.solution.upper_bound < solution.upper_bound
+
+
+def test_a_plan_with_no_bound_steps_carries_the_online_bound(session: Session) -> None:
+    """With the search given no steps, the Lagrangian value is its best start, never above the
+    online bound; the plan says which bound it carries."""
+    model, info = ModelCache().get(session)
+    kind = type_radii(session, "love_station")[0]
+    candidates, _ = planning.default_candidates(model, kind, info.resolution)
+    matrix = planning.coverage_matrix(model, candidates, kind)
+    stations = counted_stations(session)
+    quick = planning.plan_sites(model, stations, kind, candidates, add=64, bound_steps=0, matrix=matrix)
+    full = planning.plan_sites(model, stations, kind, candidates, add=64, matrix=matrix)
+    assert quick.solution.objective == full.solution.objective
+    assert quick.solution.upper_bound > full.solution.upper_bound
+    assert quick.bound_share < 0.99 <= full.bound_share
+    assert quick.bound_method in ("lagrangian", "online") and full.bound_method == "lagrangian"
