@@ -20,6 +20,7 @@ from api.ogc.exceptions import exception_response, is_ogc
 from api.quota import SlidingWindow
 from api.routers import analysis, finder, health, home, maps, regions, station_writes, stations, transfer
 from api.security_headers import SecurityHeaders
+from geo.analysis import engine
 from geo.analysis.siting import InfeasibleProblem, SolverFailed
 from geo.analysis.solver_pool import Cancelled, SolverBusy, SolverPool, TimeLimitExceeded
 from geo.errors import (
@@ -126,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.lanes = admission.lanes_for(settings)
     app.state.solver_pool = SolverPool(settings.solver_processes, wait_s=settings.solver_wait_s)
     app.state.region = region
-    app.state.model_cache = ModelCache()
+    app.state.model_cache = ModelCache(engine.files_directory(settings))
     app.state.ogc_coverage_cache = CoverageCache(app.state.model_cache)
     # Any route may answer 503 (admission control, a database away): documented once, for all.
     busy: dict[int | str, dict[str, Any]] = {503: responses.UNAVAILABLE}

@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     # (then 503), and a greedy plan is stopped after ``plan_time_limit_s`` (an exact one after
     # its own ``time_limit_s`` and ``solver_grace_s``).
     solver_processes: int = Field(default=1, ge=1, le=16)
+    # Siting instances kept on disk under state_dir/cache/siting and mapped by every process that
+    # plans (geo/analysis/instance_files.py): built once per machine, one copy in memory.
+    siting_files: bool = True
     solver_wait_s: float = Field(default=5.0, ge=0, le=600)
     plan_time_limit_s: float = Field(default=60.0, gt=0, le=3600)
     solver_grace_s: float = Field(default=10.0, ge=0, le=600)

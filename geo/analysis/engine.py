@@ -20,13 +20,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from geo.analysis import planning
+from geo.analysis import instance_files, planning
 from geo.analysis.coverage import CoverageModel, StationPoints, TypeRadius
 from geo.errors import UnionmapError
+from geo.settings import Settings, get_settings
 
 # Instances kept per process (one per set of radii, so one per service type in practice).
 MAX_INSTANCES = 5
@@ -70,6 +73,40 @@ class SitingInstance:
         arrays = [getattr(self.candidates, name) for name in planning.Candidates.__dataclass_fields__]
         return self.matrix.nbytes + int(sum(array.nbytes for array in arrays))
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Everything the instance holds, as plain arrays (see :func:`from_arrays`)."""
+        columns, rows = self.matrix.columns, self.matrix.rows
+        candidates = {f"candidates_{name}": np.asarray(getattr(self.candidates, name)).astype(
+            None if name in ("lon", "lat") else str) for name in planning.Candidates.__dataclass_fields__}
+        return candidates | {
+            "columns_data": columns.data, "columns_indices": columns.indices, "columns_indptr": columns.indptr,
+            "rows_data": rows.data, "rows_indices": rows.indices, "rows_indptr": rows.indptr,
+            "shape_and_resolution": np.array([*columns.shape, self.candidate_resolution], dtype=np.int64)}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> SitingInstance:
+        """The instance :meth:`arrays` gave (the arrays used as they are, mapped files included)."""
+        n, m, resolution = (int(value) for value in arrays["shape_and_resolution"])
+        candidates = planning.Candidates(*(arrays[f"candidates_{name}"]
+                                           for name in planning.Candidates.__dataclass_fields__))
+        columns = sp.csc_matrix((arrays["columns_data"], arrays["columns_indices"], arrays["columns_indptr"]),
+                                shape=(n, m), copy=False)
+        rows = sp.csr_matrix((arrays["rows_data"], arrays["rows_indices"], arrays["rows_indptr"]),
+                             shape=(n, m), copy=False)
+        columns.has_canonical_format = rows.has_canonical_format = True  # as they were stored
+        return cls(candidates, planning.CoverageMatrix(columns, rows), resolution)
+
+
+ARRAY_NAMES = (*(f"candidates_{name}" for name in planning.Candidates.__dataclass_fields__),
+               "columns_data", "columns_indices", "columns_indptr", "rows_data", "rows_indices", "rows_indptr",
+               "shape_and_resolution")
+
+
+def files_directory(settings: Settings | None = None) -> Path | None:
+    """Where instances are kept on disk for every process of this checkout (None: memory only)."""
+    settings = settings or get_settings()
+    return settings.state_dir / "cache" / "siting" if settings.siting_files else None
+
 
 class SitingEngine:
     """One process's grid model (of one grid version) and its siting instances, built once.
@@ -104,13 +141,27 @@ class SitingEngine:
         with self._lock:  # held while building: a second caller waits rather than builds again
             found = self._instances.get(key)
             if found is None:
-                candidates, resolution = planning.default_candidates(model, kind, grid_resolution)
-                found = SitingInstance(candidates, planning.coverage_matrix(model, candidates, kind), resolution)
+                found = self._load_or_build(model, kind, grid_resolution)
                 self._instances[key] = found
                 while len(self._instances) > MAX_INSTANCES:
                     self._instances.popitem(last=False)
             self._instances.move_to_end(key)
             return found
+
+    def _load_or_build(self, model: CoverageModel, kind: TypeRadius, grid_resolution: int) -> SitingInstance:
+        """The instance from this machine's files if a process stored it, else built and stored."""
+        directory = files_directory()
+        name = instance_files.key_of(self._grid_key, kind.radius_urban_m, kind.radius_rural_m, grid_resolution,
+                                     planning.MAX_MATRIX_ENTRIES)
+        if directory is not None and self._grid_key is not None:
+            stored = instance_files.load(directory, name, ARRAY_NAMES)
+            if stored is not None:
+                return SitingInstance.from_arrays(stored)
+        candidates, resolution = planning.default_candidates(model, kind, grid_resolution)
+        built = SitingInstance(candidates, planning.coverage_matrix(model, candidates, kind), resolution)
+        if directory is not None and self._grid_key is not None:
+            instance_files.save(directory, name, built.arrays())
+        return built
 
     def held_bytes(self) -> int:
         """Memory of the instances held (the model not counted), in bytes."""

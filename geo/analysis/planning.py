@@ -12,8 +12,8 @@ type, existing ones included: the solvers must add ``max(0, N - existing)`` ther
 
 from __future__ import annotations
 
-import time
 import hashlib
+import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
@@ -135,7 +135,7 @@ def plan_command(
     save: Annotated[bool, typer.Option("--save", help="保存为规划方案 / save as planned stations")] = False,
 ) -> None:
     """选址规划 / where k new stations newly cover the most people (maximal covering)."""
-    from geo.analysis import planning
+    from geo.analysis import engine, planning
     from geo.services.coverage_query import ModelCache, counted_stations, type_radii
     from geo.store import plans, regions
     from geo.store.grid_db import grid_info
@@ -146,16 +146,20 @@ def plan_command(
     started = time.perf_counter()
     try:
         with transaction.session_scope(get_settings(), actor="unionmap plan") as session:
-            model, info = ModelCache().get(session)
+            model, info = ModelCache(engine.files_directory()).get(session)
             kind = type_radii(session, type_code)[0]
+            options: dict[str, Any] = {"add": add, "min_per_county": min_per_county, "method": method,
+                                       "time_limit_s": time_limit}
             if candidates_file:
                 candidates = planning.read_candidates(candidates_file, model, source_crs=source_crs)
                 source = str(candidates_file)
-            else:
-                candidates, resolution = planning.default_candidates(model, kind, info.resolution)
+                result = planning.plan_sites(model, counted_stations(session), kind, candidates, **options)
+            else:  # the default candidates, and their matrix from this machine's files once built
+                engine.ENGINE.hold(info.version, model)
+                resolution = engine.ENGINE.instance(model, kind, info.resolution).candidate_resolution
                 source = f"h3 res {resolution}"
-            result = planning.plan_sites(model, counted_stations(session), kind, candidates, add=add,
-                                         min_per_county=min_per_county, method=method, time_limit_s=time_limit)
+                result = engine.propose_warm(info.version, counted_stations(session), kind, info.resolution,
+                                             **options)
             plan_id = plans.save_plan(session, result, actor="unionmap plan", parameters={
                 "add": add, "min_per_county": min_per_county, "method": method,
                 "candidates": source,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import mmap
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sqlalchemy.orm import Session
@@ -26,6 +29,15 @@ def _without_first(stations: StationPoints, type_code: str) -> StationPoints:
     first = int(np.flatnonzero(stations.type_code == type_code)[0])
     keep = np.arange(len(stations.type_code)) != first
     return StationPoints(*(getattr(stations, name)[keep] for name in StationPoints.__dataclass_fields__))
+
+
+def _mapped(array: object) -> bool:
+    """Whether ``array`` is (a view of) a file mapped into memory, not a copy of one."""
+    while array is not None:
+        if isinstance(array, mmap.mmap | np.memmap):
+            return True
+        array = getattr(array, "base", None)
+    return False
 
 
 def test_a_warm_plan_reuses_the_instance_and_equals_a_fresh_one(session: Session,
@@ -111,3 +123,38 @@ def test_a_plan_with_no_bound_steps_carries_the_online_bound(session: Session) -
     assert quick.solution.upper_bound > full.solution.upper_bound
     assert quick.bound_share < 0.99 <= full.bound_share
     assert quick.bound_method in ("lagrangian", "online") and full.bound_method == "lagrangian"
+
+
+def test_an_instance_built_once_is_mapped_from_disk_by_the_next_process(
+        session: Session, fresh_engine: engine.SitingEngine, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """What one process builds, the next maps from this machine's files: the same arrays, the
+    same plan, and no build (the builder is made to fail for the second engine)."""
+    monkeypatch.setattr(engine, "files_directory", lambda: tmp_path)
+    model, info = ModelCache().get(session)
+    kind = type_radii(session, "love_station")[0]
+    stations = counted_stations(session)
+    built = engine.propose_cold(info.version, model, stations, kind, info.resolution, add=16, min_per_county=5)
+    assert len(list(tmp_path.iterdir())) == 1
+
+    def no_build(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the instance should have been read from disk")
+
+    monkeypatch.setattr(planning, "default_candidates", no_build)
+    second = engine.SitingEngine()
+    monkeypatch.setattr(engine, "ENGINE", second)
+    mapped = engine.propose_cold(info.version, model, stations, kind, info.resolution, add=16, min_per_county=5)
+    instance = second.instance(model, kind, info.resolution)
+    assert all(_mapped(array) for array in (instance.matrix.columns.indices, instance.matrix.rows.indices,
+                                             instance.matrix.columns.data, instance.candidates.lon))
+    assert mapped.proposals["name"].tolist() == built.proposals["name"].tolist()
+    assert mapped.solution.objective == built.solution.objective
+    assert mapped.solution.upper_bound == built.solution.upper_bound
+
+
+def test_the_model_is_kept_on_disk_per_grid_version(session: Session, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    model, info = ModelCache(tmp_path).get(session)
+    monkeypatch.setattr("geo.services.coverage_query.read_grid", lambda session: 1 / 0)
+    again, _ = ModelCache(tmp_path).get(session)  # a new process: from the file, not the database
+    assert again is not model and np.array_equal(again.grid.population, model.grid.population)
