@@ -39,14 +39,15 @@ MAX_MATRIX_ENTRIES = 40_000_000
 # Of an exact plan's remaining budget, HiGHS gets this share less this reserve: the instance
 # reduction before it and the bounds after it take the rest (measured: ~1 s at full size).
 EXACT_SHARE, EXACT_RESERVE_S = 0.85, 1.0
-# Budgets of what follows a greedy answer (measured on Jiujiang's 爱心驿站, k = 64, min 5 per
-# county: 2 swaps in 0.07 s; the Lagrangian bound reaches 99.4 % of the answer in 10 steps,
-# 99.96 % in 40, and proves it optimal in ~65, 2-4 ms a step). The bound is searched for a number
-# of steps, not seconds, so the same question gets the same certificate however busy the machine
-# is; the seconds only cap a slow machine. Both stop earlier at a local optimum, a closed gap.
-SWAP_LIMIT_S = 0.3
+# Budgets of what follows a greedy answer, in steps, not seconds, so the same question gets the
+# same answer and certificate however busy the machine is (the seconds only cap a slow machine).
+# Measured on Jiujiang's 爱心驿站, k = 64, min 5 per county: 2 swaps in 0.07 s; the Lagrangian
+# bound reaches 99.4 % of the answer in 10 steps, 99.96 % in 40 and proves it optimal in ~65
+# (2-4 ms a step). Both stop earlier at a local optimum, a closed gap.
+SWAPS_PER_SITE = 1
+SWAP_LIMIT_S = 2.0
 BOUND_STEPS = 40
-BOUND_LIMIT_S = 1.0
+BOUND_LIMIT_S = 3.0
 
 BoundMethod = Literal["lagrangian", "online", "highs"]
 
@@ -205,7 +206,7 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
                bound_memo: MutableMapping[tuple[object, ...], np.ndarray] | None = None) -> PlanResult:
     """Choose ``add`` candidates that newly cover the most people, and prove how good they are.
 
-    Greedy first; then 1-swaps while they pay (``SWAP_LIMIT_S``); then, for a greedy plan, the
+    Greedy first; then 1-swaps while they pay (at most one per site); then, for a greedy plan, the
     Lagrangian bound on the optimum (``bound_steps`` subgradient steps at most; ``geo.analysis.bounds``;
     the result says which bound it carries), or, for an exact
     plan, HiGHS warm-started with the swapped answer. The sites are listed in greedy order with
@@ -250,7 +251,7 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
     initial = np.asarray(columns.T @ weights).ravel()  # each candidate's people on its own
     greedy = siting.greedy_prepared(columns, weights, add, minimums, initial=initial)
     swapped = improve.swap_prepared(columns, weights, greedy.chosen.copy(), minimums,
-                                    time_limit_s=SWAP_LIMIT_S, max_swaps=10 * add, rows=matrix.rows)
+                                    time_limit_s=SWAP_LIMIT_S, max_swaps=SWAPS_PER_SITE * add, rows=matrix.rows)
     if method == "exact":
         remaining_s = time_limit_s - (time.monotonic() - started)
         solution = siting_exact.solve_exact(columns, weights, add, candidate_groups=groups, min_per_group=deficits,
