@@ -51,10 +51,17 @@ class Cancelled(UnionmapError):
 CANCEL_POLL_S = 0.2
 
 
-def _serve(connection: Connection, niceness: int) -> None:
-    """The child's loop: run each (function, args, kwargs) received and send back the outcome."""
-    if niceness:
+def _serve(connection: Connection, niceness: int, nice_after_first: bool = False) -> None:
+    """The child's loop: run each (function, args, kwargs) received and send back the outcome.
+
+    ``nice_after_first``: run the first call (the start-up warm-up: imports, the grid model, the
+    siting instance) at normal priority and lower it only then. At nice 10 on a busy machine the
+    warm-up got a tenth of the CPU its neighbours got and took 11 s, and the first plans waited
+    for it; it runs once, while the server starts.
+    """
+    if niceness and not nice_after_first:
         os.nice(niceness)
+    first = nice_after_first
     while True:
         try:
             function, args, kwargs = connection.recv()
@@ -68,15 +75,20 @@ def _serve(connection: Connection, niceness: int) -> None:
         except BaseException as error:  # noqa: BLE001 - every failure goes back to the caller
             outcome = (False, error)
         connection.send(outcome)
+        if first:
+            first = False
+            if niceness:
+                os.nice(niceness)
 
 
 class _Child:
     """One child process and the parent's end of its pipe."""
 
-    def __init__(self, context: multiprocessing.context.SpawnContext, niceness: int) -> None:
+    def __init__(self, context: multiprocessing.context.SpawnContext, niceness: int,
+                 nice_after_first: bool = False) -> None:
         self.connection, child_end = context.Pipe()
-        self.process: BaseProcess = context.Process(target=_serve, args=(child_end, niceness), daemon=True,
-                                                    name="unionmap-solver")
+        self.process: BaseProcess = context.Process(target=_serve, args=(child_end, niceness, nice_after_first),
+                                                    daemon=True, name="unionmap-solver")
         self.process.start()
         child_end.close()
 
@@ -105,10 +117,11 @@ class SolverPool:
         self._warming_thread: int | None = None
 
     def warm(self) -> None:
-        """Start a child now, so the first call does not pay for the imports."""
+        """Start a child now, so the first call does not pay for the imports; that first call (the
+        warm-up) runs at normal priority, later ones at the pool's niceness."""
         with self._lock:
             if not self._idle and not self._closed:
-                self._idle.append(_Child(self._context, self._niceness))
+                self._idle.append(_Child(self._context, self._niceness, nice_after_first=True))
 
     @contextmanager
     def warming(self) -> Iterator[None]:

@@ -258,6 +258,19 @@ def test_solver_pool_stops_a_call_at_its_wall_clock_limit_and_recovers() -> None
         pool.close()
 
 
+def test_the_warm_up_runs_at_normal_priority_and_later_calls_at_the_pools() -> None:
+    """The child started by ``warm`` runs its first call (the warm-up) at the parent's priority,
+    then lowers its own: plans stay behind web requests, the start-up does not crawl."""
+    pool = SolverPool(1, niceness=5)
+    try:
+        pool.warm()
+        parent = os.nice(0)
+        assert pool.run(os.nice, 0, timeout_s=60) == parent
+        assert pool.run(os.nice, 0, timeout_s=60) == min(parent + 5, 19)
+    finally:
+        pool.close()
+
+
 def test_solver_pool_says_busy_instead_of_queueing_forever() -> None:
     import threading
 
