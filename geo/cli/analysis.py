@@ -133,6 +133,8 @@ def plan_command(
     method: Annotated[str, typer.Option(help="greedy | exact")] = "greedy",
     time_limit: Annotated[float, typer.Option(help="精确解时限（秒）/ exact solver time limit, s")] = 60.0,
     save: Annotated[bool, typer.Option("--save", help="保存为规划方案 / save as planned stations")] = False,
+    bound_steps: Annotated[int, typer.Option(min=0, max=10_000, help=(
+        "上界搜索步数 / steps of the Lagrangian bound's search (the API takes 40; more proves more)"))] = 200,
 ) -> None:
     """选址规划 / where k new stations newly cover the most people (maximal covering)."""
     from geo.analysis import engine, planning
@@ -149,7 +151,7 @@ def plan_command(
             model, info = ModelCache(engine.files_directory()).get(session)
             kind = type_radii(session, type_code)[0]
             options: dict[str, Any] = {"add": add, "min_per_county": min_per_county, "method": method,
-                                       "time_limit_s": time_limit}
+                                       "time_limit_s": time_limit, "bound_steps": bound_steps}
             if candidates_file:
                 candidates = planning.read_candidates(candidates_file, model, source_crs=source_crs)
                 source = str(candidates_file)
@@ -187,7 +189,8 @@ def _print_plan(result: PlanResult, type_name: str, names: dict[str, str], plan_
                   f"of {_people(result.population)}")
     if result.deficits:
         console.print(f"每县至少 {result.min_per_county}：需补 / to add per county {result.deficits}")
-    label = "最优 optimal" if solution.status == "optimal" else f"{solution.status}"
+    label = {"optimal": "最优 optimal", "heuristic": "启发式 heuristic", "time_limit": "时限内最好 time limit"}.get(
+        solution.status, solution.status)
     console.print(f"[bold]{certificate(result.bound_share, result.bound_method)}[/]")
     console.print(f"目标值 objective {_people(solution.objective)}；已证明上界 proven upper bound "
                   f"{_people(solution.upper_bound)} ({label}, {solution.seconds:.2f} s)")

@@ -9,9 +9,9 @@ the first plan's answer time right after that (the start-up warm-up may still be
 the engine remembers where each question's bound search stopped, so these go on from there),
 then as many new questions (k one less each time: every bound searched from scratch).
 ``--no-files`` keeps no instance files (``UNIONMAP_SITING_FILES=false``): the first start on a
-machine, where the warm-up builds the matrix. Last, the resident
-memory of the server's processes (supervisor, web workers, solver processes at nice 10) from
-``/proc``. The plan asked: Jiujiang's question of issue 12, k = 64 爱心驿站 with at least 5 per
+machine, where the warm-up builds the matrix. Last, the memory of
+the server's processes (supervisor, web workers, solver processes at nice 10) from ``/proc``, as
+proportional set size: the siting files every solver process maps are shared, counted once. The plan asked: Jiujiang's question of issue 12, k = 64 爱心驿站 with at least 5 per
 county. Anonymous plans are limited per client; the benchmark's servers allow all
 (``UNIONMAP_ANONYMOUS_PLANS_ALLOWED``).
 
@@ -43,7 +43,7 @@ def plan_body(arguments: argparse.Namespace) -> dict[str, object]:
 
 
 def processes_of(group: int) -> list[tuple[int, int, float]]:
-    """(pid, nice, resident MiB) of every process in a process group."""
+    """(pid, nice, proportional set size in MiB) of every process in a process group."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -55,8 +55,12 @@ def processes_of(group: int) -> list[tuple[int, int, float]]:
             continue
         if int(fields[2]) != group:  # fields after ')': state ppid pgrp ...; nice is the 17th
             continue
-        rss_kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-        found.append((int(entry.name), int(fields[16]), rss_kb / 1024))
+        try:  # proportional set size: pages shared with others (mapped siting files) counted once overall
+            rollup = (entry / "smaps_rollup").read_text()
+        except OSError:
+            rollup = status
+        size_kb = next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith(("Pss:", "VmRSS:"))), 0)
+        found.append((int(entry.name), int(fields[16]), size_kb / 1024))
     return found
 
 
@@ -116,7 +120,7 @@ def run_server(label: str, cwd: Path, database_url: str, arguments: argparse.Nam
           f"{last.get('bound_share', 0):.4%} ({last.get('bound_method', 'online')})")
     print(f"  warm plans, a new question each (k = {arguments.add - 1} down to {arguments.add - arguments.requests}, "
           f"n={len(new_ms)}): median {statistics.median(new_ms):,.0f} ms, p99 {percentile(new_ms, 99):,.0f} ms")
-    print(f"  resident memory: web processes {', '.join(f'{rss:,.0f}' for rss in others)} MiB; "
+    print(f"  memory (PSS): web processes {', '.join(f'{rss:,.0f}' for rss in others)} MiB; "
           f"solver processes {', '.join(f'{rss:,.0f}' for rss in solvers)} MiB")
     log = (scratch / f"{port}.log").read_text(errors="replace").splitlines()
     print(f"  server log: {len(log)} lines, 'died' × {sum('died' in line for line in log)}, "
@@ -149,7 +153,7 @@ def main() -> None:
                               cwd=PROJECT_ROOT).stdout.strip()
         rows += run_server(f"this tree ({head})", PROJECT_ROOT, database_url, arguments, Path(scratch))
     print(f"\nPOST /api/v1/plans greedy, {arguments.type} k = {arguments.add}, min {arguments.min_per_county} per "
-          f"county; loopback, client on the same {os.cpu_count()} cores; times in ms, memory in MiB (resident)\n")
+          f"county; loopback, client on the same {os.cpu_count()} cores; times in ms, memory in MiB (proportional set size: shared pages split between the processes that map them)\n")
     print("| server | healthy after (s) | first plan | warm p50, same question | p99 | warm p50, new questions | "
           "p99 | solver processes | web processes |\n|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
     print(f"\ntargets (this tree, warm): p50 < {WARM_TARGET_P50_MS:g} ms, p99 < {WARM_TARGET_P99_MS:g} ms\n"
