@@ -139,7 +139,8 @@ def coverage_matrix(model: CoverageModel, candidates: Candidates, kind: TypeRadi
 
 def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, candidates: Candidates, *,
                add: int, min_per_county: int = 0, method: str = "greedy",
-               time_limit_s: float = 60.0, matrix: sp.csr_matrix | None = None) -> PlanResult:
+               time_limit_s: float = 60.0, matrix: sp.csr_matrix | None = None,
+               progress: siting_exact.Progress | None = None) -> PlanResult:
     """Choose ``add`` candidates that newly cover the most people.
 
     ``matrix``: the candidates' coverage matrix when the caller keeps it (``geo.analysis.engine``);
@@ -148,6 +149,7 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
     With ``method="exact"``, ``time_limit_s`` bounds the whole call, not only HiGHS: the solver
     gets what is left after the matrix and the greedy warm start, less a reserve for the bounds
     computed after it (HiGHS's own limit covers neither its presolve nor our work around it).
+    ``progress``: the exact solver's progress callback (``siting_exact.Progress``), exact only.
     """
     started = time.monotonic()
     if add < 1 or add > len(candidates.lon):
@@ -177,7 +179,7 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
         remaining_s = time_limit_s - (time.monotonic() - started)
         solution = siting_exact.solve_exact(matrix, weights, add, candidate_groups=groups, min_per_group=deficits,
                                             time_limit_s=max(0.5, EXACT_SHARE * remaining_s - EXACT_RESERVE_S),
-                                            warm_start=greedy.chosen)
+                                            warm_start=greedy.chosen, progress=progress)
     elif method != "greedy":
         raise InputError(f"unknown method {method!r}: greedy or exact", field="method")
     population = float(model.grid.population.sum())
