@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -136,6 +137,8 @@ def plan_command(
 ) -> None:
     """选址规划 / where k new stations newly cover the most people (maximal covering)."""
     from geo.analysis import planning
+    from geo.cli.progress import exact_progress
+    from geo.services import exact_plans
     from geo.services.coverage_query import ModelCache, counted_stations, type_radii
     from geo.store import plans, regions
     from geo.store.grid_db import grid_info
@@ -154,8 +157,17 @@ def plan_command(
             else:
                 candidates, resolution = planning.default_candidates(model, kind, info.resolution)
                 source = f"h3 res {resolution}"
-            result = planning.plan_sites(model, counted_stations(session), kind, candidates, add=add,
-                                         min_per_county=min_per_county, method=method, time_limit_s=time_limit)
+            abandoned = False
+            if method == "exact":  # --- plan jobs (issue 12 §3): a live line; Ctrl-C keeps the best plan ---
+                with exact_progress() as line:
+                    run = exact_plans.plan_exact(model, counted_stations(session), kind, candidates, add=add,
+                                                 min_per_county=min_per_county, time_limit_s=time_limit,
+                                                 progress=line, stop=line.stop,
+                                                 stop_grace_s=get_settings().exact_stop_grace_s)
+                result, abandoned = run.result, run.abandoned
+            else:  # --- end plan jobs ---
+                result = planning.plan_sites(model, counted_stations(session), kind, candidates, add=add,
+                                             min_per_county=min_per_county, method=method, time_limit_s=time_limit)
             plan_id = plans.save_plan(session, result, actor="unionmap plan", parameters={
                 "add": add, "min_per_county": min_per_county, "method": method,
                 "candidates": source,
@@ -166,6 +178,9 @@ def plan_command(
         raise fail(error) from error
     _print_plan(result, kind.name_zh, names, plan_id, modelled, source)
     timed("plan", started)
+    if abandoned:  # plan jobs: HiGHS did not obey the stop in time; its thread must not hold the process
+        console.file.flush()
+        os._exit(0)
 
 
 def _print_plan(result: PlanResult, type_name: str, names: dict[str, str], plan_id: int | None, modelled: bool,
@@ -187,6 +202,10 @@ def _print_plan(result: PlanResult, type_name: str, names: dict[str, str], plan_
     label = "最优 optimal" if solution.status == "optimal" else f"{solution.status}"
     console.print(f"目标值 objective {_people(solution.objective)} ≥ {bound_share:.1%} of the proven upper bound "
                   f"{_people(solution.upper_bound)} ({label}, {solution.seconds:.2f} s)")
+    if solution.status == "stopped":  # plan jobs (issue 12 §3)
+        kept = ("the best plan found before the stop" if solution.method == "exact" else
+                "HiGHS did not stop in time (presolve or an LP), so its warm start, the greedy plan, is kept")
+        console.print(f"[yellow]已停止（Ctrl-C），保留目前最好的方案 / stopped (Ctrl-C): {kept}[/]")
     if solution.method == "exact" and solution.objective > 0:
         share = result.greedy_objective / solution.objective
         exactness = "the exact optimum" if solution.status == "optimal" else "the best solution found"
