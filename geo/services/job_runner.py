@@ -183,7 +183,7 @@ class JobRunner:
                                             args=(self.settings, parameters, job["created_by"], sender, stop))
             process.start()
             sender.close()
-            limit_s = parameters["time_limit_s"] + self.settings.exact_stop_grace_s + OVERRUN_S
+            limit_s = float(parameters.get("time_limit_s", 60)) + self.settings.exact_stop_grace_s + OVERRUN_S
             self.solves[job["id"]] = Solve(job["id"], process, receiver, stop, time.monotonic() + limit_s)
             with unit_of_work(session, actor=ACTOR):
                 jobs.set_solver_pid(session, job["id"], process.pid or 0)
