@@ -35,6 +35,7 @@ from multiprocessing.synchronize import Event
 from typing import Any, cast
 
 from sqlalchemy import Connection as DatabaseConnection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo.analysis.siting_exact import ExactProgress
@@ -261,7 +262,11 @@ class JobRunner:
 
 
 def run_forever(settings: Settings, *, parent_pid: int | None = None) -> None:
-    """Run the job runner in this process until SIGTERM or SIGINT (or the parent ends)."""
+    """Run the job runner in this process until SIGTERM or SIGINT (or the parent ends).
+
+    Raises:
+        SystemExit: code 1 when the database has gone (one log line, no traceback).
+    """
     runner = JobRunner(settings, parent_pid=parent_pid)
 
     def ask_to_stop(signum: int, _: Any) -> None:
@@ -270,4 +275,8 @@ def run_forever(settings: Settings, *, parent_pid: int | None = None) -> None:
 
     signal.signal(signal.SIGTERM, ask_to_stop)
     signal.signal(signal.SIGINT, ask_to_stop)
-    runner.run()
+    try:
+        runner.run()
+    except SQLAlchemyError as error:  # the database went away (its lock with it): end; serve starts it again
+        log.warning("job runner: lost its database connection (%s); ending", type(error).__name__)
+        raise SystemExit(1) from None
