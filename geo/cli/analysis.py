@@ -202,10 +202,12 @@ def _print_plan(result: PlanResult, type_name: str, names: dict[str, str], plan_
     label = "最优 optimal" if solution.status == "optimal" else f"{solution.status}"
     console.print(f"目标值 objective {_people(solution.objective)} ≥ {bound_share:.1%} of the proven upper bound "
                   f"{_people(solution.upper_bound)} ({label}, {solution.seconds:.2f} s)")
-    if solution.status == "stopped":  # plan jobs (issue 12 §3)
+    if solution.status == "stopped" or (solution.status, solution.method) == ("time_limit", "greedy"):  # plan jobs
+        stopped = solution.status == "stopped"
+        zh, en = ("已停止（Ctrl-C）", "stopped (Ctrl-C)") if stopped else ("已到时限", "time limit")
         kept = ("the best plan found before the stop" if solution.method == "exact" else
                 "HiGHS did not stop in time (presolve or an LP), so its warm start, the greedy plan, is kept")
-        console.print(f"[yellow]已停止（Ctrl-C），保留目前最好的方案 / stopped (Ctrl-C): {kept}[/]")
+        console.print(f"[yellow]{zh}，保留目前最好的方案 / {en}: {kept}[/]")
     if solution.method == "exact" and solution.objective > 0:
         share = result.greedy_objective / solution.objective
         exactness = "the exact optimum" if solution.status == "optimal" else "the best solution found"
