@@ -11,8 +11,8 @@ pool, and a request that cannot get a slot within the lane's wait is answered ``
 server is back to normal as soon as a burst ends.
 
 Two lanes, so that cheap requests stay ahead of expensive ones: **hot** (the phone finder's
-nearest query, station reads and writes, OGC pages, health) and **heavy** (coverage, gaps,
-plans, maps, imports, exports). Static files and the API documents take no slot.
+nearest query, station reads and writes, OGC pages, health, plan jobs' status) and **heavy**
+(coverage, gaps, plans, maps, imports, exports). Static files and the API documents take no slot.
 
 A plain ASGI middleware (no ``BaseHTTPMiddleware``: it costs every request a task group).
 """
@@ -41,6 +41,9 @@ FREE_PREFIXES = ("/static/", "/finder/static/", "/docs", "/openapi.json", "/favi
 # Paths whose work is measured in seconds of CPU or megabytes.
 HEAVY_PREFIXES = ("/api/v1/coverage", "/api/v1/gaps", "/api/v1/plans", "/api/v1/import", "/api/v1/export",
                   "/maps/")
+# Under a heavy prefix but cheap: reading or cancelling a plan job is one row (its solve runs in
+# the job runner), and polling clients must not take the slots of real heavy work.
+LIGHT_PREFIXES = ("/api/v1/plans/jobs/",)
 BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 # Key in the ASGI scope of heavy requests: a ``threading.Event`` set when the client disconnects.
 CLIENT_GONE = "unionmap.client_gone"
@@ -120,6 +123,8 @@ def lane_of(path: str) -> str | None:
     """Which lane a path belongs to (None: no slot needed)."""
     if path.startswith(FREE_PREFIXES):
         return None
+    if path.startswith(LIGHT_PREFIXES):
+        return "hot"
     if path.startswith(HEAVY_PREFIXES) or path == "/maps":
         return "heavy"
     return "hot"

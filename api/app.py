@@ -18,16 +18,29 @@ from api.hosts import TrustedHosts
 from api.ogc import router as ogc
 from api.ogc.exceptions import exception_response, is_ogc
 from api.quota import SlidingWindow
-from api.routers import analysis, finder, health, home, maps, regions, station_writes, stations, transfer
+from api.routers import (
+    analysis,
+    finder,
+    health,
+    home,
+    maps,
+    plan_jobs,
+    regions,
+    station_writes,
+    stations,
+    transfer,
+)
 from api.security_headers import SecurityHeaders
 from geo.analysis import engine
 from geo.analysis.siting import InfeasibleProblem, SolverFailed
 from geo.analysis.solver_pool import Cancelled, SolverBusy, SolverPool, TimeLimitExceeded
 from geo.errors import (
+    Forbidden,
     InputError,
     InputErrors,
     NotFound,
     PreconditionRequired,
+    StateConflict,
     UnionmapError,
     VersionConflict,
 )
@@ -42,6 +55,7 @@ ERROR_STATUS: dict[type[UnionmapError], int] = {
     NotFound: 404, InputError: 422, InputErrors: 422, InfeasibleProblem: 422, SolverFailed: 422,
     VersionConflict: 412, PreconditionRequired: 428, NoGrid: 409, TimeLimitExceeded: 422, SolverBusy: 503,
     Cancelled: 499,  # the client has gone; nobody reads it (nginx's "client closed request")
+    Forbidden: 403, StateConflict: 409,
 }
 
 DESCRIPTION = """
@@ -132,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Any route may answer 503 (admission control, a database away): documented once, for all.
     busy: dict[int | str, dict[str, Any]] = {503: responses.UNAVAILABLE}
     for router in (health.router, stations.router, station_writes.router, regions.router, transfer.router,
-                   analysis.router):
+                   plan_jobs.router, analysis.router):
         app.include_router(router, prefix="/api/v1", responses=busy)
     for router in (maps.router, ogc.router, finder.router, home.router):
         app.include_router(router, responses=busy)

@@ -101,3 +101,6 @@ def build_app() -> typer.Typer:
 
 
 app = build_app()
+
+if __name__ == "__main__":  # ``python -m api.cli``: how ``serve`` starts the job runner
+    app()

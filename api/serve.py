@@ -10,13 +10,68 @@ socket ourselves with ``IPPROTO_TCP`` avoids it for any number of workers.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+import subprocess
+import sys
+import threading
+import time
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 APP = "api.app:create_app"
+# The job runner (geo.services.job_runner), as a command of its own: it ends with this process.
+JOB_RUNNER = [sys.executable, "-m", "api.cli", "jobs", "run", "--exit-with-parent"]
+log = logging.getLogger("unionmap.serve")
+
+
+class JobRunnerProcess:
+    """One job runner beside the web workers, started again (after a pause) whenever it ends.
+
+    A process of its own, not a thread of this supervisor and not a web worker: a solve can
+    never hold a worker, and uvicorn's supervisor, which kills workers that miss its ping, never
+    sees it. ``--exit-with-parent``: it also ends if this process is killed outright.
+    """
+
+    def __init__(self, command: list[str] | None = None) -> None:
+        self.command = command or JOB_RUNNER
+        self.process: subprocess.Popen[bytes] | None = None
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._keep, name="job-runner", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _keep(self) -> None:
+        pause_s = 1.0
+        while True:
+            with self._lock:
+                if self._stopped.is_set():
+                    return
+                self.process = subprocess.Popen(self.command)
+            begun = time.monotonic()
+            code = self.process.wait()
+            if self._stopped.is_set():
+                return
+            pause_s = 1.0 if time.monotonic() - begun > 60 else min(2 * pause_s, 30.0)
+            log.warning("job runner ended with code %s; starting it again in %.0f s", code, pause_s)
+            self._stopped.wait(pause_s)
+
+    def stop(self) -> None:
+        """End the runner (it fails the jobs it was solving, as interrupted) and wait for it."""
+        with self._lock:
+            self._stopped.set()
+            process = self.process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 class HeadTimeoutProtocol(HttpToolsProtocol):
@@ -78,8 +133,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 
 def run(host: str, port: int, workers: int = 1, *, header_timeout_s: float = 10.0, healthcheck_s: int = 30,
-        **options: object) -> None:
-    """Serve ``api.app:create_app`` on ``host:port`` until interrupted (Ctrl-C stops every worker).
+        job_runner: bool = True, **options: object) -> None:
+    """Serve ``api.app:create_app`` on ``host:port`` until interrupted (Ctrl-C stops every worker),
+    with the job runner beside the workers (``job_runner``).
 
     ``healthcheck_s``: how long the supervisor waits for a worker's answer to its ping before
     it kills it. uvicorn's 5 s killed workers that were only busy (start-up imports, or a heavy
@@ -89,7 +145,10 @@ def run(host: str, port: int, workers: int = 1, *, header_timeout_s: float = 10.
                             timeout_worker_healthcheck=healthcheck_s, **options)  # type: ignore[arg-type]
     config.header_timeout_s = header_timeout_s  # type: ignore[attr-defined]  # read by HeadTimeoutProtocol
     sock = listening_socket(host, port)
+    runner = JobRunnerProcess() if job_runner else None
     try:
+        if runner is not None:
+            runner.start()
         if workers > 1:
             Multiprocess(config, sockets=[sock]).run()
         else:
@@ -97,4 +156,6 @@ def run(host: str, port: int, workers: int = 1, *, header_timeout_s: float = 10.
     except KeyboardInterrupt:
         pass
     finally:
+        if runner is not None:
+            runner.stop()
         sock.close()

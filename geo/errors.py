@@ -52,3 +52,11 @@ class VersionConflict(UnionmapError):
 
 class PreconditionRequired(UnionmapError):
     """A change was sent without saying which version it changes (If-Match)."""
+
+
+class Forbidden(UnionmapError):
+    """The caller is known but may not do this (another key's job, say)."""
+
+
+class StateConflict(UnionmapError):
+    """The object is not in a state that allows this (a job that has already finished)."""

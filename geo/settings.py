@@ -127,6 +127,17 @@ class Settings(BaseSettings):
     # At start-up, in the background: start the solver process (its imports take seconds), read the grid
     # model and build the default type's siting engine (api/warmup.py), so no request pays for them.
     solver_warm_at_start: bool = True
+    # Exact plans run as background jobs (geo/services/job_runner.py): one job runner per server
+    # (``unionmap serve`` starts it; beside a server started otherwise, ``unionmap jobs run``) solves
+    # up to ``job_processes`` at once, each in a process of its own at CPU priority ``job_niceness``.
+    # It looks for new jobs and cancel requests every ``job_poll_s``.
+    job_processes: int = Field(default=1, ge=1, le=16)
+    job_niceness: int = Field(default=10, ge=0, le=19)
+    job_poll_s: float = Field(default=0.5, gt=0, le=60)
+    # HiGHS hears a stop (a cancel, Ctrl-C, the time limit) only between branch-and-bound steps,
+    # never in presolve or an LP: a stop it has not obeyed within this many seconds ends the plan
+    # with the best complete answer at hand, the greedy warm start (geo/services/exact_plans.py).
+    exact_stop_grace_s: float = Field(default=3.0, ge=0, le=600)
     # Plans a client without a key may ask for per window (the exact solver always needs a key).
     anonymous_plans_allowed: int = Field(default=6, ge=0, le=10_000)
     anonymous_plan_window_s: float = Field(default=60.0, gt=0, le=86_400)

@@ -278,6 +278,7 @@ def live_server(test_settings: Settings, tmp_path_factory: pytest.TempPathFactor
     env = os.environ | {"DATABASE_URL": test_settings.database_url or "", "UNIONMAP_DATA_DIR": str(DATA_DIR),
                         "UNIONMAP_REGION": test_settings.region, "NO_PROXY": "127.0.0.1,localhost",
                         "UNIONMAP_HEADER_TIMEOUT_S": "2",  # short, so the slow-client drill is quick
+                        "UNIONMAP_EXACT_STOP_GRACE_S": "1",  # short, so a cancelled plan job ends quickly
                         # long, so that a session a request left idle in its transaction is still
                         # there for the abandoned-request drill to find
                         "UNIONMAP_DB_IDLE_IN_TRANSACTION_TIMEOUT_S": "120"}

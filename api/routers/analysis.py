@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api import responses
@@ -22,10 +23,11 @@ from api.deps import (
 )
 from geo.core.frames import row_dicts
 from geo.errors import NotFound
-from geo.notices import MODELLED, certificate
+from geo.notices import MODELLED
 from geo.reference import DEFAULT_TYPE
 from geo.services import gaps
 from geo.services.coverage_query import counted_stations, coverage_report, type_radii
+from geo.services.plan_jobs import plan_document
 from geo.services.transaction import end_reads, unit_of_work
 from geo.store import plans
 from geo.store.keys import Caller
@@ -141,8 +143,9 @@ class PlanIn(BaseModel):
     min_per_county: int = Field(default=0, ge=0, le=100,
                                 description="每县至少（含已有）/ per county, existing included")
     method: Literal["greedy", "exact"] = "greedy"
-    time_limit_s: float = Field(default=30.0, gt=0, le=120, description=(
-        "精确解时限（秒，含建模）/ wall-clock limit of an exact plan in seconds, building the instance included"))
+    time_limit_s: float = Field(default=30.0, gt=0, le=3600, description=(  # plan jobs (issue 12 §3): up to an hour
+        "精确解时限（秒，含读取网格与建模）/ wall-clock limit of an exact plan job in seconds, reading the grid and "
+        "building the instance included"))
     save: bool = Field(default=False, description="保存为规划站点（需编辑密钥）/ save as planned stations (editor key)")
 
 
@@ -182,7 +185,10 @@ class PlanOut(BaseModel):
     population_is_modelled: bool
 
 
-@router.post("/plans", summary="选址规划 / where the next stations should go", responses={
+@router.post("/plans", summary="选址规划 / where the next stations should go", response_model=PlanOut, responses={
+    202: {"description": "精确求解已排队为后台任务，Location 为任务地址 / an exact plan, queued as a job: poll its "
+                         "URL (Location)", "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobOut"}}}},  # plan jobs
     401: responses.error("精确求解与保存需要密钥 / the exact solver and saving need an API key"),
     403: responses.READ_ONLY_KEY,
     422: responses.invalid("参数有误或超过时限（指明字段）/ bad input, or the plan hit its time limit"),
@@ -191,7 +197,7 @@ class PlanOut(BaseModel):
     503: responses.error("求解进程全忙或数据库不可用 / every solver process busy, or the database away",
                          headers=responses.RETRY_AFTER)})
 def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCacheDep,
-             caller: Annotated[Caller | None, Depends(get_caller)]) -> PlanOut:
+             caller: Annotated[Caller | None, Depends(get_caller)]) -> PlanOut | JSONResponse:
     """最大覆盖选址：贪心（附上界）或精确（HiGHS）/ maximal covering siting.
 
     精确求解与 save=true 需要密钥（保存需编辑密钥）；无密钥的贪心请求按客户端限次。求解在独立进程中运行，
@@ -207,6 +213,12 @@ def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCa
         quota, client = request.app.state.anonymous_plans, client_of(request)
         quota.check(client, "无密钥的规划请求过多 / too many plans without an API key from this client")
         quota.record(client)
+    # --- plan jobs (issue 12 §3): an exact plan runs in the background; 202 with the job's URL ---
+    if body.method == "exact" and caller is not None:
+        from api.routers import plan_jobs  # it imports PlanOut from here
+
+        return plan_jobs.accept(request, body.model_dump(), session, caller)
+    # --- end plan jobs ---
     model, info = cache.get(session)
     kind = type_radii(session, body.type)[0]
     stations = counted_stations(session)
@@ -218,16 +230,8 @@ def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCa
     if body.save and caller is not None:
         with unit_of_work(session, actor=caller.actor):
             plan_id = plans.save_plan(session, result, actor=caller.actor, parameters=body.model_dump())
-    solution = result.solution
-    return PlanOut(plan_id=plan_id, type=body.type, method=solution.method, status=solution.status,
-                   objective=solution.objective, upper_bound=solution.upper_bound,
-                   bound_method=result.bound_method, bound_share=result.bound_share,
-                   certificate=certificate(result.bound_share, result.bound_method),
-                   greedy_objective=result.greedy_objective, swaps=result.swaps,
-                   covered_before=result.covered_before, covered_after=result.covered_after,
-                   population=result.population, seconds=solution.seconds, deficits=result.deficits,
-                   proposals=[Proposal(**row) for row in row_dicts(result.proposals)],
-                   population_is_modelled=info.population_is_modelled)
+    return PlanOut(**plan_document(result, type_code=body.type, plan_id=plan_id,
+                                   population_is_modelled=info.population_is_modelled))
 
 
 class StoredPlan(BaseModel):

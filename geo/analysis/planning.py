@@ -203,7 +203,8 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
                add: int, min_per_county: int = 0, method: str = "greedy",
                time_limit_s: float = 60.0, bound_steps: int = BOUND_STEPS,
                matrix: CoverageMatrix | None = None,
-               bound_memo: MutableMapping[tuple[object, ...], np.ndarray] | None = None) -> PlanResult:
+               bound_memo: MutableMapping[tuple[object, ...], np.ndarray] | None = None,
+               progress: siting_exact.Progress | None = None) -> PlanResult:
     """Choose ``add`` candidates that newly cover the most people, and prove how good they are.
 
     Greedy first; then 1-swaps while they pay (at most one per site); then, for a greedy plan, the
@@ -220,6 +221,7 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
     With ``method="exact"``, ``time_limit_s`` bounds the whole call, not only HiGHS: the solver
     gets what is left after the matrix and the greedy warm start, less a reserve for the bounds
     computed after it (HiGHS's own limit covers neither its presolve nor our work around it).
+    ``progress``: the exact solver's progress callback (``siting_exact.Progress``), exact only.
     """
     started = time.monotonic()
     if add < 1 or add > len(candidates.lon):
@@ -256,7 +258,7 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
         remaining_s = time_limit_s - (time.monotonic() - started)
         solution = siting_exact.solve_exact(columns, weights, add, candidate_groups=groups, min_per_group=deficits,
                                             time_limit_s=max(0.5, EXACT_SHARE * remaining_s - EXACT_RESERVE_S),
-                                            warm_start=swapped.chosen)
+                                            warm_start=swapped.chosen, progress=progress)
         bound_method: BoundMethod = "highs"
     else:
         proof = bounds.certify_prepared(columns, weights, np.asarray(swapped.chosen), add, minimums,

@@ -11,12 +11,19 @@ dense demand x site matrix (spopt/PuLP) does not fit at city scale::
                 0 <= y_g <= 1 continuous,  x_j binary
 
 y_g needs no integrality: at any optimum it is 1 exactly when some chosen site covers g.
+
+A long solve reports where it stands through ``progress`` (HiGHS's MIP callbacks: the best
+objective found and the proven bound) and stops, keeping its incumbent, when ``progress`` asks.
+HiGHS calls back only from its branch and bound: presolve and the root LP (on the full Jiujiang
+instance, presolve alone can take a minute) cannot be interrupted, so a caller that must stop at
+once keeps the warm start as its fallback (``geo.services.exact_plans``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 import highspy
@@ -42,6 +49,64 @@ from geo.analysis.siting import (
 RANDOM_SEED = 0
 # Relative tolerance between HiGHS's objective and the one recomputed on the original instance.
 OBJECTIVE_RTOL = 1e-6
+# Progress is reported at most this often (seconds): often enough for a live line and a prompt
+# stop, rarely enough that the Python callback costs the solver nothing measurable.
+PROGRESS_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True)
+class ExactProgress:
+    """Where a running exact solve stands, in the objective's units (people)."""
+
+    seconds: float            # since the solve began (HiGHS's model built)
+    incumbent: float | None   # covered weight of the best solution found; None before the first
+    bound: float              # proven upper bound on the optimum
+
+    @property
+    def gap(self) -> float | None:
+        """``(bound - incumbent) / bound`` (0..1); None without an incumbent."""
+        if self.incumbent is None:
+            return None
+        return max(0.0, self.bound - self.incumbent) / self.bound if self.bound > 0 else 0.0
+
+
+# Called with the solve's state at most every PROGRESS_INTERVAL_S; returning True asks the
+# solver to stop and keep its incumbent (result status "stopped").
+Progress = Callable[[ExactProgress], bool]
+
+
+class _Reporter:
+    """HiGHS's MIP callbacks turned into throttled :class:`ExactProgress` calls and a stop request.
+
+    ``cap``: an online bound valid for every k sites; HiGHS's own dual bound is infinite until
+    its root LP is solved, and often weaker than this one for a while after.
+    """
+
+    def __init__(self, progress: Progress, cap: float, incumbent: float | None) -> None:
+        self.progress = progress
+        self.cap = cap
+        self.incumbent = incumbent
+        self.stopped = False
+        self.started = time.monotonic()
+        self._last = -np.inf
+
+    def report(self, bound: float = np.inf, *, now: bool = False) -> bool:
+        """Hand ``progress`` the state if the interval has passed (or ``now``); True once it asked to stop."""
+        clock = time.monotonic()
+        if not self.stopped and (now or clock - self._last >= PROGRESS_INTERVAL_S):
+            self._last = clock
+            self.stopped = bool(self.progress(ExactProgress(clock - self.started, self.incumbent,
+                                                            min(bound, self.cap))))
+        return self.stopped
+
+    def __call__(self, event: Any) -> None:
+        out = event.data_out
+        if np.isfinite(out.mip_primal_bound):
+            self.incumbent = max(self.incumbent or 0.0, float(out.mip_primal_bound))
+        # Only the interrupt callback may stop HiGHS; an improving solution is reported by it too.
+        stop = self.report(float(out.mip_dual_bound))
+        if stop and event.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
+            event.interrupt()
 
 
 def _build_model(
@@ -98,6 +163,7 @@ def solve_exact(
     time_limit_s: float = 60.0,
     mip_rel_gap: float = 0.0,
     warm_start: np.ndarray | None = None,
+    progress: Progress | None = None,
 ) -> SitingResult:
     """Choose k candidates maximising covered weight, exactly (or to a time limit) with HiGHS.
 
@@ -107,10 +173,15 @@ def solve_exact(
     The objective is recomputed from the chosen sites on the original instance rather than
     trusted from the solver.
 
+    ``progress`` (see :data:`Progress`) is called before HiGHS starts and then from its MIP
+    callbacks, at most every ``PROGRESS_INTERVAL_S``; when it returns True the solve stops at
+    HiGHS's next check and keeps its incumbent.
+
     Returns:
-        A result with status "optimal" (proved within ``mip_rel_gap``) or "time_limit" (the
-        best incumbent found). ``upper_bound`` is HiGHS's dual bound, or an online bound (at
-        the empty set or at the answer) when that is tighter, as it often is early on.
+        A result with status "optimal" (proved within ``mip_rel_gap``), "time_limit" (the
+        best incumbent found) or "stopped" (``progress`` asked to stop: the best incumbent).
+        ``upper_bound`` is HiGHS's dual bound, or an online bound (at the empty set, the warm
+        start or the answer) when that is tighter, as it often is early on.
 
     Raises:
         ValueError: on malformed inputs, naming the argument.
@@ -133,14 +204,28 @@ def solve_exact(
             raise ValueError("warm_start does not meet the group minimums")
 
     group_coverage, group_weights, _ = reduce_instance(matrix, weights)
+    # Online bounds (at the empty set, at the warm start and at the answer) hold for any k sites,
+    # so they can only tighten a weak dual bound, which early in a time-limited run is often near
+    # the total weight.
+    online_bound = top_k_sum(np.asarray(matrix.T @ weights).ravel(), k)
+    reporter = None
+    if progress is not None:
+        start_value = None
+        if warm_start is not None:
+            start_covered = covered_mask(matrix, warm_start)
+            start_value = float(weights[start_covered].sum())
+            online_bound = min(online_bound, bound_from_mask(matrix, weights, start_covered, warm_start, k))
+        reporter = _Reporter(progress, online_bound, start_value)
     if k == 0 or not group_weights.any():
         # Nothing can be covered: every feasible choice is optimal, and HiGHS treats an empty
         # model as an error, so take the (minimum-respecting) greedy choice.
         chosen, _, _, _ = lazy_greedy(matrix, weights, k, minimums=minimums)
         status, solver_value, bound = "optimal", 0.0, 0.0
+    elif reporter is not None and warm_start is not None and reporter.report(now=True):
+        chosen, status, solver_value, bound = warm_start, "stopped", 0.0, online_bound  # asked before HiGHS began
     else:
         chosen, status, solver_value, bound = _run_highs(
-            group_coverage, group_weights, k, minimums, time_limit_s, mip_rel_gap, warm_start
+            group_coverage, group_weights, k, minimums, time_limit_s, mip_rel_gap, warm_start, reporter
         )
 
     covered = covered_mask(matrix, chosen)
@@ -149,10 +234,7 @@ def solve_exact(
     # its own value; reporting less than the solver claims would be a genuine inconsistency.
     if objective < solver_value - OBJECTIVE_RTOL * max(1.0, abs(solver_value)):
         raise SolverFailed(f"HiGHS reported {solver_value} but its sites cover {objective}")
-    # Online bounds (at the empty set and at the answer) hold for any k sites, so they can only
-    # tighten a weak dual bound, which early in a time-limited run is often near the total weight.
-    empty_set_bound = top_k_sum(np.asarray(matrix.T @ weights).ravel(), k)
-    bound = min(bound, empty_set_bound, bound_from_mask(matrix, weights, covered, chosen, k))
+    bound = min(bound, online_bound, bound_from_mask(matrix, weights, covered, chosen, k))
     ordered, gains = in_greedy_order(matrix, weights, chosen)
     return SitingResult(
         chosen=ordered,
@@ -174,6 +256,7 @@ def _run_highs(
     time_limit_s: float,
     mip_rel_gap: float,
     warm_start: np.ndarray | None,
+    reporter: _Reporter | None = None,
 ) -> tuple[np.ndarray, str, float, float]:
     """Solve the reduced MILP; return chosen indices, status, solver objective and dual bound."""
     m = group_coverage.shape[1]
@@ -193,6 +276,9 @@ def _run_highs(
         incumbent.col_value = np.concatenate([x, np.minimum(group_coverage @ x, 1.0)]).tolist()
         incumbent.value_valid = True
         _check(highs.setSolution(incumbent), "warm start")
+    if reporter is not None:
+        highs.cbMipInterrupt.subscribe(reporter)
+        highs.cbMipImprovingSolution.subscribe(reporter)
     highs.run()
 
     model_status = highs.getModelStatus()
@@ -202,6 +288,8 @@ def _run_highs(
         status = "optimal"
     elif model_status == highspy.HighsModelStatus.kTimeLimit and has_incumbent:
         status = "time_limit"
+    elif model_status == highspy.HighsModelStatus.kInterrupt and has_incumbent:
+        status = "stopped"
     else:
         raise SolverFailed(f"HiGHS stopped with status {highs.modelStatusToString(model_status)!r}")
 

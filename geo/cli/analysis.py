@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -138,6 +139,8 @@ def plan_command(
 ) -> None:
     """选址规划 / where k new stations newly cover the most people (maximal covering)."""
     from geo.analysis import engine, planning
+    from geo.cli.progress import exact_progress
+    from geo.services import exact_plans
     from geo.services.coverage_query import ModelCache, counted_stations, type_radii
     from geo.store import plans, regions
     from geo.store.grid_db import grid_info
@@ -150,18 +153,27 @@ def plan_command(
         with transaction.session_scope(get_settings(), actor="unionmap plan") as session:
             model, info = ModelCache(engine.files_directory()).get(session)
             kind = type_radii(session, type_code)[0]
-            options: dict[str, Any] = {"add": add, "min_per_county": min_per_county, "method": method,
-                                       "time_limit_s": time_limit, "bound_steps": bound_steps}
+            matrix: planning.CoverageMatrix | None = None
             if candidates_file:
                 candidates = planning.read_candidates(candidates_file, model, source_crs=source_crs)
                 source = str(candidates_file)
-                result = planning.plan_sites(model, counted_stations(session), kind, candidates, **options)
             else:  # the default candidates, and their matrix from this machine's files once built
                 engine.ENGINE.hold(info.version, model)
-                resolution = engine.ENGINE.instance(model, kind, info.resolution).candidate_resolution
-                source = f"h3 res {resolution}"
-                result = engine.propose_warm(info.version, counted_stations(session), kind, info.resolution,
-                                             **options)
+                instance = engine.ENGINE.instance(model, kind, info.resolution)
+                candidates, matrix = instance.candidates, instance.matrix
+                source = f"h3 res {instance.candidate_resolution}"
+            stations = counted_stations(session)
+            abandoned = False
+            if method == "exact":  # a live line; Ctrl-C keeps the best plan
+                with exact_progress() as line:
+                    run = exact_plans.plan_exact(model, stations, kind, candidates, add=add,
+                                                 min_per_county=min_per_county, time_limit_s=time_limit,
+                                                 progress=line, stop=line.stop, matrix=matrix,
+                                                 stop_grace_s=get_settings().exact_stop_grace_s)
+                result, abandoned = run.result, run.abandoned
+            else:
+                result = planning.plan_sites(model, stations, kind, candidates, add=add,
+                                             min_per_county=min_per_county, bound_steps=bound_steps, matrix=matrix)
             plan_id = plans.save_plan(session, result, actor="unionmap plan", parameters={
                 "add": add, "min_per_county": min_per_county, "method": method,
                 "candidates": source,
@@ -172,6 +184,9 @@ def plan_command(
         raise fail(error) from error
     _print_plan(result, kind.name_zh, names, plan_id, modelled, source)
     timed("plan", started)
+    if abandoned:  # plan jobs: HiGHS did not obey the stop in time; its thread must not hold the process
+        console.file.flush()
+        os._exit(0)
 
 
 def _print_plan(result: PlanResult, type_name: str, names: dict[str, str], plan_id: int | None, modelled: bool,
@@ -189,14 +204,20 @@ def _print_plan(result: PlanResult, type_name: str, names: dict[str, str], plan_
                   f"of {_people(result.population)}")
     if result.deficits:
         console.print(f"每县至少 {result.min_per_county}：需补 / to add per county {result.deficits}")
-    label = {"optimal": "最优 optimal", "heuristic": "启发式 heuristic", "time_limit": "时限内最好 time limit"}.get(
-        solution.status, solution.status)
+    label = {"optimal": "最优 optimal", "heuristic": "启发式 heuristic", "time_limit": "时限内最好 time limit",
+             "stopped": "已停止 stopped"}.get(solution.status, solution.status)
     console.print(f"[bold]{certificate(result.bound_share, result.bound_method)}[/]")
     console.print(f"目标值 objective {_people(solution.objective)}；已证明上界 proven upper bound "
                   f"{_people(solution.upper_bound)} ({label}, {solution.seconds:.2f} s)")
     if result.swaps:
         console.print(f"局部交换 1-swaps: {result.swaps}，较贪心多覆盖 / more than greedy "
                       f"{_people(solution.objective - result.greedy_objective)}")
+    if solution.status == "stopped" or (solution.status, solution.method) == ("time_limit", "greedy"):  # plan jobs
+        stopped = solution.status == "stopped"
+        zh, en = ("已停止（Ctrl-C）", "stopped (Ctrl-C)") if stopped else ("已到时限", "time limit")
+        kept = ("the best plan found before the stop" if solution.method == "exact" else
+                "HiGHS did not stop in time (presolve or an LP), so its warm start, the greedy plan, is kept")
+        console.print(f"[yellow]{zh}，保留目前最好的方案 / {en}: {kept}[/]")
     if solution.method == "exact" and solution.objective > 0:
         share = result.greedy_objective / solution.objective
         exactness = "the exact optimum" if solution.status == "optimal" else "the best solution found"

@@ -35,6 +35,7 @@ REGION_LEVELS = ("county", "township")
 TARGET_SCOPES = ("city", "county", "township")
 TARGET_KINDS = ("count", "coverage")
 KEY_ROLES = ("reader", "editor", "admin")
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 
 class Base(DeclarativeBase):
@@ -199,3 +200,27 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PlanJob(Base):
+    """An exact plan run in the background by the job runner (``geo.services.job_runner``)."""
+
+    __tablename__ = "plan_job"
+    __table_args__ = (CheckConstraint(f"status IN {JOB_STATUSES}", name="plan_job_status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_by: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id", ondelete="SET NULL"))
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    incumbent: Mapped[float | None] = mapped_column(Float)
+    bound: Mapped[float | None] = mapped_column(Float)
+    history: Mapped[list[list[float | None]]] = mapped_column(JSONB, default=list)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    runner_pid: Mapped[int | None] = mapped_column(Integer)
+    solver_pid: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

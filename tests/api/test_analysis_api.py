@@ -83,16 +83,15 @@ def test_an_impossible_county_minimum_is_a_422_naming_it(client: TestClient) -> 
     assert client.get("/maps/plan", params={"min_per_county": 43}).status_code == 422
 
 
-def test_a_solver_failure_is_a_422_naming_the_method_with_the_solver_status(
+def test_an_exact_plan_never_solves_in_the_web_worker_it_is_queued_as_a_job(
         client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     from geo.analysis.siting import SolverFailed
 
     def fail(*args: object, **kwargs: object) -> None:
         raise SolverFailed("HiGHS stopped with status 'Not Set'")
 
-    monkeypatch.setattr(client.app.state.solver_pool, "run", fail)
+    monkeypatch.setattr(client.app.state.solver_pool, "run", fail)  # a worker's solver: never asked
     key = {"Authorization": f"Bearer {create_key(session, name='规划', role='editor')}"}  # exact needs a key
     response = client.post("/api/v1/plans", json={"type": "love_station", "add": 3, "method": "exact"}, headers=key)
-    assert response.status_code == 422, response.text
-    detail = response.json()["detail"][0]
-    assert detail["loc"] == ["method"] and "'Not Set'" in detail["msg"] and "greedy" in detail["msg"]
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "queued" and response.headers["Location"] == response.json()["url"]
