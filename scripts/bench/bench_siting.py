@@ -28,15 +28,12 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
-import shlex
-import sys
 import time
-from importlib.metadata import version
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from siting_instance import machine
 
 from geo.analysis import planning, siting, siting_exact
 from geo.services.coverage_query import ModelCache, counted_stations, type_radii
@@ -47,20 +44,6 @@ TYPE_CODE = "love_station"
 MIN_PER_COUNTY = 5
 HEADER = ("| k | min/county | greedy | greedy s | greedy/own bound | exact | status | exact s "
           "| exact bound | greedy/exact | greedy/best bound | time exact/greedy |")
-
-
-def machine() -> list[str]:
-    """Lines naming the machine, solver, date and command, for pasting next to the figures."""
-    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
-    return [
-        f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"machine: {platform.platform()}; nproc {len(os.sched_getaffinity(0))}; CPU {cpu}; "
-        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
-        f"python {platform.python_version()}; highspy {version('highspy')}; numpy {np.__version__}; "
-        f"scipy {version('scipy')}",
-        f"command: {shlex.join([sys.executable, *sys.argv])}",
-    ]
 
 
 def best_greedy(matrix: sp.csc_matrix, weights: np.ndarray, k: int, groups: np.ndarray,
