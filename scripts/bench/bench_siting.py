@@ -14,10 +14,11 @@ counted), for each k of ``--ks`` without and with the county minimums, on three 
   merged demand groups × 4 556 candidates = 237 M entries) would take ~35 min per k to build, by
   that rate, and 3.8 GB for its dense float arrays (our cost matrix and its copy ``aij``).
   So: the res-7 candidates and the demand cells of 德安县, 湖口县 (the two counties with a deficit,
-  so the minimum rows bind) and 庐山市 only (coverage across the counties' outer border ignored),
-  the cells merged exactly by ``siting.reduce_instance`` (cells that the same candidates cover become
-  one group weighing their sum; cells no candidate reaches or with nobody left uncovered are
-  dropped), so any choice of sites covers the same people as on the cells, which the script checks.
+  1 and 3 stations, so the instance has minimum rows) and 庐山市 only (coverage across the three
+  counties' outer border ignored), the cells merged exactly by ``siting.reduce_instance`` (cells
+  that the same candidates cover become one group weighing their sum; cells no candidate reaches or
+  with nobody left uncovered are dropped), so any choice of sites covers the same people as on the
+  cells, which the script checks.
   spopt gets the 0/1 coverage as its "cost" (0 where the candidate covers the group, 1 elsewhere)
   with a service radius of 0.5, since our rule (urban and rural radii) is no single distance.
   Every other column runs on this same matrix. (Res-6 candidates over the whole city were tried
@@ -26,10 +27,11 @@ counted), for each k of ``--ks`` without and with the county minimums, on three 
 
 Per row: greedy (objective, s) and the online bound; 1-swaps from greedy's answer (objective,
 swaps, s); the Lagrangian bound of the swapped answer (value, s); the certificate = swapped
-objective / the smaller bound; "pass s" = those three calls (what a plan spends); HiGHS, warm-started
-with the swapped answer as a plan does, under ``--exact-s`` ("optimal", or "not finished" with the gap
-to its bound); on the merged instance, spopt's MCLP solved by CBC (PuLP's bundled solver) under the
-same limit, with its model's build and solve seconds. spopt's MCLP has no per-group minimum: with
+objective / the smaller bound; "pass s" = those three calls (what a plan spends); HiGHS,
+warm-started with the swapped answer as a plan does, under ``--exact-s`` ("optimal", or "not
+finished" with the gap to the bound it reports: HiGHS's dual bound, or the online bound when
+tighter); on the merged instance, spopt's MCLP solved by CBC (PuLP's bundled solver) under the same
+limit, with its model's build and solve seconds. spopt's MCLP has no per-group minimum: with
 minimums, the county rows are added to its PuLP problem (``mclp.problem``) before ``solve``. Its
 answer is re-scored with ``siting.covered_weight``, on the merged groups and on the cells.
 
