@@ -31,51 +31,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 import statistics
 import time
-from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-import scipy.sparse as sp
-from bench_siting import machine
+from siting_instance import MIN_PER_COUNTY, Run, load_average, machine, median_run, plan_inputs, run_once
 
-from geo.analysis import bounds, improve, planning, siting, siting_exact
-from geo.services.coverage_query import ModelCache, counted_stations, type_radii
-from geo.services.transaction import session_scope
-from geo.settings import get_settings
+from geo.analysis import planning, siting_exact
 
-TYPE_CODE = "love_station"
-MIN_PER_COUNTY = 5
 HEADER = ("| k | min/county | greedy | greedy s | after swaps | swaps | swaps s | online bound | Lagrangian bound "
           "| Lagrangian s | iterations | status | bound used | greedy share | certificate | total s |")
-
-
-@dataclass(frozen=True)
-class Run:
-    """One pass of greedy, swaps and certificate at one k."""
-
-    greedy: siting.SitingResult
-    swaps: improve.SwapResult
-    proof: bounds.Certificate
-    total_s: float
-
-
-def run_once(matrix: sp.csc_matrix, weights: np.ndarray, k: int, groups: np.ndarray, minimums: dict[str, int],
-             swap_s: float, bound_s: float) -> Run:
-    """Greedy, then swaps from its answer, then the certificate of the improved answer."""
-    options = {"candidate_groups": groups, "min_per_group": minimums}
-    started = time.perf_counter()
-    greedy = siting.greedy(matrix, weights, k, **options)
-    swaps = improve.swap_search(matrix, weights, greedy.chosen, time_limit_s=swap_s, **options)
-    proof = bounds.certify(matrix, weights, swaps.chosen, k, time_limit_s=bound_s, **options)
-    return Run(greedy, swaps, proof, time.perf_counter() - started)
-
-
-def median_run(runs: list[Run]) -> Run:
-    """The run of median total time."""
-    return sorted(runs, key=lambda r: r.total_s)[len(runs) // 2]
 
 
 def row(run: Run, k: int, minimums: dict[str, int]) -> str:
@@ -104,29 +68,16 @@ def main() -> None:
     ks = [int(k) for k in args.ks.split(",")]
     print("\n".join(machine()), flush=True)
 
+    inputs = plan_inputs("bench_bounds")
+    # As plan_sites builds them: the default candidates and their matrix, the county groups.
     started = time.perf_counter()
-    with session_scope(get_settings(), actor="bench_bounds") as session:
-        model, info = ModelCache().get(session)
-        stations = counted_stations(session)
-        kind = type_radii(session, TYPE_CODE)[0]
-    loaded = time.perf_counter() - started
-    # As plan_sites builds it: candidates, weights, matrix, deficits, groups.
-    started = time.perf_counter()
-    candidates, resolution = planning.default_candidates(model, kind, info.resolution)
-    already = model.covered_by_type(stations, kind)
-    weights = np.where(already, 0.0, model.grid.population).astype(np.float64)
-    matrix = planning.coverage_matrix(model, candidates, kind).columns
+    candidates, resolution = planning.default_candidates(inputs.model, inputs.kind, inputs.grid_resolution)
+    matrix = planning.coverage_matrix(inputs.model, candidates, inputs.kind).columns
     built = time.perf_counter() - started
-    existing = pd.Series(stations.county_code[stations.type_code == TYPE_CODE]).value_counts()
-    counties = np.unique(model.grid.county_code.astype(str))
-    deficits = {str(c): int(max(0, MIN_PER_COUNTY - existing.get(c, 0))) for c in counties}
-    deficits = {c: d for c, d in deficits.items() if d > 0}
+    weights, deficits = inputs.weights, inputs.deficits
     groups = candidates.county_code.astype(str)
-    print(f"\n{kind.name_zh} ({kind.code}), radius {kind.radius_urban_m:.0f} m urban / {kind.radius_rural_m:.0f} m "
-          f"rural; population {model.grid.population.sum():,.0f}, not yet covered {weights.sum():,.0f}; "
-          f"deficits at minimum {MIN_PER_COUNTY} per county: {deficits}\n"
-          f"cells {matrix.shape[0]:,}; candidates at H3 res {resolution} (grid res {info.resolution}) "
-          f"{matrix.shape[1]:,}; non-zeros {matrix.nnz:,}; model loaded in {loaded:.1f} s, candidates + matrix "
+    print(f"\n{inputs.describe()}\n"
+          f"candidates at H3 res {resolution} {matrix.shape[1]:,}; non-zeros {matrix.nnz:,}; candidates + matrix "
           f"built in {built:.1f} s (not in the totals); budgets: swaps {args.swap_s} s, Lagrangian {args.bound_s} s; "
           f"median of {args.repeat} runs\n", flush=True)
 
@@ -153,8 +104,8 @@ def main() -> None:
                   f" <= exact <= certified bound {run.proof.upper_bound:,.0f}: {'yes' if inside else 'NO'}; "
                   f"after swaps {run.swaps.objective:,.0f}",
                   flush=True)
-    print(f"\nfinished {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}; "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"\nfinished {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}; "
+          f"load average {load_average()}")
 
 
 if __name__ == "__main__":

@@ -9,11 +9,11 @@ the first plan's answer time right after that (the start-up warm-up may still be
 the engine remembers where each question's bound search stopped, so these go on from there),
 then as many new questions (k one less each time: every bound searched from scratch).
 ``--no-files`` keeps no instance files (``UNIONMAP_SITING_FILES=false``): the first start on a
-machine, where the warm-up builds the matrix. Last, the memory of
-the server's processes (supervisor, web workers, solver processes at nice 10) from ``/proc``, as
-proportional set size: the siting files every solver process maps are shared, counted once. The plan asked: Jiujiang's question of issue 12, k = 64 爱心驿站 with at least 5 per
-county. Anonymous plans are limited per client; the benchmark's servers allow all
-(``UNIONMAP_ANONYMOUS_PLANS_ALLOWED``).
+machine, where the warm-up builds the matrix. Last, the memory of the server's processes
+(supervisor, web workers, solver processes at nice 10) from ``/proc``, as proportional set size:
+the siting files every solver process maps are shared, counted once. The plan asked: Jiujiang's
+question of issue 12, k = 64 爱心驿站 with at least 5 per county. Anonymous plans are limited per
+client; the benchmark's servers allow all (``UNIONMAP_ANONYMOUS_PLANS_ALLOWED``).
 
 Run: ``.venv/bin/python scripts/bench/bench_plan_api.py [--requests 30] [--baseline a037d91]``
 """
@@ -153,7 +153,8 @@ def main() -> None:
                               cwd=PROJECT_ROOT).stdout.strip()
         rows += run_server(f"this tree ({head})", PROJECT_ROOT, database_url, arguments, Path(scratch))
     print(f"\nPOST /api/v1/plans greedy, {arguments.type} k = {arguments.add}, min {arguments.min_per_county} per "
-          f"county; loopback, client on the same {os.cpu_count()} cores; times in ms, memory in MiB (proportional set size: shared pages split between the processes that map them)\n")
+          f"county; loopback, client on the same {os.cpu_count()} cores; times in ms, memory in MiB (proportional "
+          "set size: shared pages split between the processes that map them)\n")
     print("| server | healthy after (s) | first plan | warm p50, same question | p99 | warm p50, new questions | "
           "p99 | solver processes | web processes |\n|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
     print(f"\ntargets (this tree, warm): p50 < {WARM_TARGET_P50_MS:g} ms, p99 < {WARM_TARGET_P99_MS:g} ms\n"
