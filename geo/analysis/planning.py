@@ -240,7 +240,7 @@ def plan_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
         raise ValueError(f"matrix of shape {matrix.shape} does not fit {len(model.grid)} cells × "
                          f"{len(candidates.lon)} candidates")
     existing = pd.Series(stations.county_code[stations.type_code == kind.code]).value_counts()
-    counties = np.unique(model.grid.county_code.astype(str))
+    counties = model.regions["county"][0]  # the grid's county codes, as strings, computed once per model
     deficits = {str(c): int(max(0, min_per_county - existing.get(c, 0))) for c in counties}
     deficits = {c: d for c, d in deficits.items() if d > 0}
     groups = candidates.county_code.astype(str)
