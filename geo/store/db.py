@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import select
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import geopandas as gpd
 import psycopg
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, Executable, create_engine, event, make_url, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from geo.settings import Settings
 from geo.store import cluster
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 
 def database_url(settings: Settings) -> str:
@@ -86,6 +86,11 @@ def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def migrate(connection: Connection) -> None:
     """Bring the schema to the newest Alembic revision on this connection."""
+    # Imported here: alembic and geopandas cost ~0.3 s to import, which every command would pay
+    # (``unionmap plan`` needs neither once the schema is current).
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "geo.store:migrations")
     config.attributes["connection"] = connection
@@ -113,6 +118,8 @@ def read_geoframe(session: Session, statement: Executable, *, geom_col: str = "g
     types-geopandas types ``sql`` as ``str`` only; geopandas hands a statement on to
     ``pandas.read_sql``, which takes any SQLAlchemy selectable: the one place that says so.
     """
+    import geopandas as gpd
+
     return gpd.read_postgis(statement, session.connection(), geom_col=geom_col,  # type: ignore[call-overload,no-any-return]
                             params=params)
 

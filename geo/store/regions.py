@@ -8,9 +8,8 @@ and remodelling population is done in ``geo.reference`` and ``geo.services.loadi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -21,6 +20,9 @@ from sqlalchemy.orm import Session
 
 from geo.store.db import read_geoframe
 from geo.store.models import Region
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 REGION = cast(Table, Region.__table__)
 CITY_NAME = "全市"
