@@ -63,15 +63,20 @@ BOUND_METHODS = {
 }
 
 
+# A plan within this relative distance of its proven bound counts as proven optimal (one person in
+# a billion: the floating-point sums behind both are exact to far less on a city's population).
+OPTIMAL_RTOL = 1e-9
+
+
 def certificate(share: float, bound_method: str) -> str:
     """The certificate every plan carries, e.g. ``方案覆盖人数至少达到理论最优的 99.6 %``.
 
     ``share`` is covered people / the proven upper bound. The percentage is rounded *down* (to
-    0.1 %), so the sentence stays true as printed; a bound met to within 1e-9 proves the plan
-    optimal and says so.
+    0.1 %), so the sentence stays true as printed; a bound met to within ``OPTIMAL_RTOL`` proves
+    the plan optimal (to one part in a billion) and says so.
     """
     zh, en = BOUND_METHODS[bound_method]
-    if share >= 1.0 - 1e-9:
+    if share >= 1.0 - OPTIMAL_RTOL:
         return f"方案已证明为理论最优（{zh}）/ proven optimal ({en})"
     shown = max(0.0, share) * 1000 // 1 / 10
     return (f"方案覆盖人数至少达到理论最优的 {shown:.1f} %（{zh}）/ "

@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     # Siting instances kept on disk under state_dir/cache/siting and mapped by every process that
     # plans (geo/analysis/instance_files.py): built once per machine, one copy in memory.
     siting_files: bool = True
+    # Where they are kept; default <state_dir>/cache/siting (the tests use a folder of their own).
+    siting_files_dir: Path | None = None
     solver_wait_s: float = Field(default=5.0, ge=0, le=600)
     plan_time_limit_s: float = Field(default=60.0, gt=0, le=3600)
     solver_grace_s: float = Field(default=10.0, ge=0, le=600)

@@ -33,6 +33,23 @@ if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def _own_siting_files() -> None:
+    """Siting instances the tests build go to a folder of this run, not the checkout's
+    .state/cache/siting: their grids would push a developer's own instances out (set before any
+    settings are read; servers the tests start inherit it)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    if "UNIONMAP_SITING_FILES_DIR" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="unionmap-test-siting-")
+        os.environ["UNIONMAP_SITING_FILES_DIR"] = folder
+        atexit.register(shutil.rmtree, folder, True)
+
+
+_own_siting_files()
 BROWSER_DIR = Path(__file__).resolve().parent / "browser"
 TEST_EXTRAS = {"httpx": "httpx", "bs4": "beautifulsoup4", "schemathesis": "schemathesis", "owslib": "owslib",
                "playwright": "playwright"}  # module: package (pyproject.toml, [project.optional-dependencies] test)

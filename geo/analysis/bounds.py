@@ -423,7 +423,9 @@ def certify_prepared(
     if online is None:
         online = min(top_k_sum(np.asarray(matrix.T @ weights).ravel(), k),
                      bound_from_mask(matrix, weights, covered, chosen, k))
-    online = max(online, objective)
+    # rounded up past its summation error, as lagrangian_value is: a bound must never sit below
+    longest = int(np.diff(matrix.indptr).max(initial=0))
+    online = max(online * (1.0 + 2.0 * (weights.size + longest + k + 4) * float(np.finfo(np.float64).eps)), objective)
     lagrangian = bound_prepared(matrix, weights, chosen, k, minimums, time_limit_s=time_limit_s,
                                 max_iterations=max_iterations, rows=rows, multipliers=multipliers, ceiling=online)
     method: BoundMethod = "lagrangian" if lagrangian.value <= online else "online"

@@ -105,7 +105,9 @@ ARRAY_NAMES = (*(f"candidates_{name}" for name in planning.Candidates.__dataclas
 def files_directory(settings: Settings | None = None) -> Path | None:
     """Where instances are kept on disk for every process of this checkout (None: memory only)."""
     settings = settings or get_settings()
-    return settings.state_dir / "cache" / "siting" if settings.siting_files else None
+    if not settings.siting_files:
+        return None
+    return settings.siting_files_dir or settings.state_dir / "cache" / "siting"
 
 
 class SitingEngine:
@@ -184,7 +186,8 @@ def warm(grid_key: str, model: CoverageModel, kinds: Sequence[TypeRadius], grid_
 
 def propose_warm(grid_key: str, stations: StationPoints, kind: TypeRadius, grid_resolution: int, *,
                  add: int, min_per_county: int = 0, method: str = "greedy",
-                 time_limit_s: float = 60.0, bound_steps: int = planning.BOUND_STEPS) -> planning.PlanResult:
+                 time_limit_s: float = 60.0, bound_steps: int = planning.BOUND_STEPS,
+                 bound_limit_s: float = planning.INTERACTIVE_BOUND_LIMIT_S) -> planning.PlanResult:
     """A plan on the default candidates with the model this process holds (EngineCold if none)."""
     started = time.monotonic()
     model = ENGINE.model(grid_key)
@@ -193,7 +196,7 @@ def propose_warm(grid_key: str, stations: StationPoints, kind: TypeRadius, grid_
     left_s = max(1.0, time_limit_s - (time.monotonic() - started))
     return planning.plan_sites(model, stations, kind, instance.candidates, matrix=instance.matrix, add=add,
                                min_per_county=min_per_county, method=method, time_limit_s=left_s,
-                               bound_steps=bound_steps, bound_memo=instance.bound_memo)
+                               bound_steps=bound_steps, bound_limit_s=bound_limit_s, bound_memo=instance.bound_memo)
 
 
 def propose_cold(grid_key: str, model: CoverageModel, stations: StationPoints, kind: TypeRadius,

@@ -31,6 +31,8 @@ import numpy as np
 FORMAT = 1
 # Entries kept per directory (instances ~170 MB and models ~24 MB each on Jiujiang: at most ~1.4 GB).
 KEEP = 8
+# ... and at most this many bytes of them (the most recently used entry is always kept).
+MAX_BYTES = 3 * 2**30
 # A temporary folder older than this is a write that died (one in progress takes seconds).
 STALE_WRITE_S = 600.0
 
@@ -55,13 +57,17 @@ def load(directory: Path, key: str, names: tuple[str, ...]) -> dict[str, np.ndar
 def save(directory: Path, key: str, arrays: Mapping[str, np.ndarray]) -> bool:
     """Store ``arrays`` under ``key`` (atomically); False, and nothing stored, if the disk refuses.
 
+    A folder already there under ``key`` is one :func:`load` could not read (the caller saves
+    only after a failed load): damaged or from an older layout, it is replaced, not kept.
     A plan must not fail because the cache cannot be written (a read-only checkout, a full disk),
     so errors are swallowed here and the caller keeps what it built in memory.
     """
     try:
         directory.mkdir(parents=True, exist_ok=True)
+        if (directory / key).is_dir() and load(directory, key, tuple(arrays)) is None:
+            discard(directory / key)
         if (directory / key).is_dir():
-            return True
+            return True  # another process stored it meanwhile
         staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=directory))
         try:
             for name, array in arrays.items():
@@ -97,6 +103,7 @@ def save_object(directory: Path, key: str, value: object) -> bool:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{key}-", delete=False) as file:
             pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
+        Path(file.name).chmod(0o644)  # NamedTemporaryFile's 0600 would hide it from other users' processes
         Path(file.name).rename(directory / f"{key}.pickle")
         prune(directory)
         return True
@@ -104,15 +111,44 @@ def save_object(directory: Path, key: str, value: object) -> bool:
         return False
 
 
-def prune(directory: Path, keep: int = KEEP) -> None:
-    """Remove all but the ``keep`` most recently used entries (and leftovers of failed writes)."""
+def discard(path: Path) -> None:
+    """Remove a stored entry: renamed out of the way first, so no reader finds it half deleted
+    (a process that maps its files keeps them until it lets go)."""
+    with contextlib.suppress(OSError):
+        gone = path.with_name(f".gone-{path.name}-{os.getpid()}-{time.monotonic_ns()}")
+        path.rename(gone)
+        if gone.is_dir():
+            shutil.rmtree(gone, ignore_errors=True)
+        else:
+            gone.unlink(missing_ok=True)
+
+
+def size_of(path: Path) -> int:
+    """Bytes an entry holds on disk (a folder's files, or one file)."""
+    with contextlib.suppress(OSError):
+        return sum(item.stat().st_size for item in path.iterdir()) if path.is_dir() else path.stat().st_size
+    return 0
+
+
+def prune(directory: Path, keep: int = KEEP, max_bytes: int = MAX_BYTES) -> None:
+    """Keep the ``keep`` most recently used entries, and fewer if they hold more than
+    ``max_bytes``; remove the rest and the leftovers of failed writes."""
     now = time.time()
     entries = list(directory.iterdir())
     stale = [path for path in entries if path.name.startswith(".") and now - path.stat().st_mtime > STALE_WRITE_S]
     current = sorted((path for path in entries if not path.name.startswith(".")),
                      key=lambda path: path.stat().st_mtime, reverse=True)
-    for path in stale + current[keep:]:
-        if path.is_dir():
+    kept, total = 0, 0
+    for path in current:
+        total += size_of(path)
+        if kept >= keep or (kept > 0 and total > max_bytes):
+            stale.append(path)
+        else:
+            kept += 1
+    for path in stale:
+        if not path.name.startswith("."):
+            discard(path)
+        elif path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)

@@ -164,8 +164,12 @@ def solve_exact(
     mip_rel_gap: float = 0.0,
     warm_start: np.ndarray | None = None,
     progress: Progress | None = None,
+    known_bound: float | None = None,
 ) -> SitingResult:
     """Choose k candidates maximising covered weight, exactly (or to a time limit) with HiGHS.
+
+    ``known_bound``: a proven upper bound the caller already holds (the Lagrangian bound of a
+    plan, ``geo.analysis.bounds``); it caps the bound reported, in progress and in the result.
 
     ``warm_start`` (k candidate indices, e.g. the greedy answer) is handed to HiGHS as its first
     incumbent, so a time-limited run never reports less than it. The chosen sites are listed in
@@ -208,6 +212,8 @@ def solve_exact(
     # so they can only tighten a weak dual bound, which early in a time-limited run is often near
     # the total weight.
     online_bound = top_k_sum(np.asarray(matrix.T @ weights).ravel(), k)
+    if known_bound is not None:
+        online_bound = min(online_bound, float(known_bound))
     reporter = None
     if progress is not None:
         start_value = None

@@ -169,6 +169,7 @@ def plan_command(
                     run = exact_plans.plan_exact(model, stations, kind, candidates, add=add,
                                                  min_per_county=min_per_county, time_limit_s=time_limit,
                                                  progress=line, stop=line.stop, matrix=matrix,
+                                                 bound_steps=bound_steps,
                                                  stop_grace_s=get_settings().exact_stop_grace_s)
                 result, abandoned = run.result, run.abandoned
             else:

@@ -44,7 +44,8 @@ class ExactRun:
 def plan_exact(model: CoverageModel, stations: StationPoints, kind: TypeRadius, candidates: planning.Candidates,
                *, add: int, min_per_county: int = 0, time_limit_s: float,
                progress: Callable[[ExactProgress], Any] | None = None, stop: StopFlag | None = None,
-               stop_grace_s: float = 3.0, matrix: planning.CoverageMatrix | None = None) -> ExactRun:
+               stop_grace_s: float = 3.0, matrix: planning.CoverageMatrix | None = None,
+               bound_steps: int = planning.BOUND_STEPS) -> ExactRun:
     """An exact plan (``planning.plan_sites``) bounded by ``time_limit_s`` of wall clock and ``stop``.
 
     ``progress`` gets the solver's state (``ExactProgress``) at most twice a second. When ``stop``
@@ -60,7 +61,8 @@ def plan_exact(model: CoverageModel, stations: StationPoints, kind: TypeRadius, 
     # Built once for both solves; too large a one is refused by plan_sites, naming the field, unbuilt.
     if matrix is None and not too_large:
         matrix = planning.coverage_matrix(model, candidates, kind)
-    options: dict[str, Any] = {"add": add, "min_per_county": min_per_county, "matrix": matrix}
+    options: dict[str, Any] = {"add": add, "min_per_county": min_per_county, "matrix": matrix,
+                               "bound_steps": bound_steps}
     greedy = planning.plan_sites(model, stations, kind, candidates, **options)
 
     def asked() -> bool:

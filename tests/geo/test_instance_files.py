@@ -50,3 +50,29 @@ def test_keys_differ_by_every_part() -> None:
     keys = {instance_files.key_of("g1", 500.0, 1000.0, 8), instance_files.key_of("g2", 500.0, 1000.0, 8),
             instance_files.key_of("g1", 600.0, 1000.0, 8), instance_files.key_of("g1", 500.0, 1000.0, 9)}
     assert len(keys) == 4
+
+
+def test_a_damaged_set_is_replaced_when_stored_again(tmp_path: Path) -> None:
+    """A folder that cannot be read is rebuilt by the next process, not kept for ever."""
+    assert instance_files.save(tmp_path, "k3", {"a": np.arange(3)})
+    (tmp_path / "k3" / "a.npy").write_bytes(b"truncated")
+    assert instance_files.load(tmp_path, "k3", ("a",)) is None
+    assert instance_files.save(tmp_path, "k3", {"a": np.arange(3)})
+    loaded = instance_files.load(tmp_path, "k3", ("a",))
+    assert loaded is not None and loaded["a"].tolist() == [0, 1, 2]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["k3"]
+
+
+def test_pruning_keeps_the_newest_entries_within_the_byte_budget(tmp_path: Path) -> None:
+    for number in range(4):
+        instance_files.save(tmp_path, f"big{number}", {"a": np.zeros(1000)})  # ~8 KB each
+        os.utime(tmp_path / f"big{number}", (number, number))
+    instance_files.prune(tmp_path, keep=10, max_bytes=17_000)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["big2", "big3"]
+    instance_files.prune(tmp_path, keep=10, max_bytes=10)  # the newest is always kept
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["big3"]
+
+
+def test_stored_objects_can_be_read_by_other_users(tmp_path: Path) -> None:
+    instance_files.save_object(tmp_path, "m", {"x": 1})
+    assert (tmp_path / "m.pickle").stat().st_mode & 0o044 == 0o044

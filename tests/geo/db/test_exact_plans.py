@@ -57,11 +57,12 @@ def test_a_plan_left_alone_is_the_exact_optimum(instance: dict[str, Any]) -> Non
 
 def test_a_stop_highs_does_not_hear_ends_with_the_greedy_plan_in_its_grace(
         instance: dict[str, Any], deaf_solver: threading.Event) -> None:
-    greedy = planning.plan_sites(**instance, add=6)
+    greedy = planning.plan_sites(**instance, add=6, bound_steps=0)
     stop = threading.Event()
     threading.Timer(0.5, stop.set).start()
     begun = time.monotonic()
-    run = plan_exact(**instance, add=6, time_limit_s=60, stop=stop, stop_grace_s=0.5)
+    # no bound steps: the Lagrangian bound does not prove the swapped answer, so HiGHS must run
+    run = plan_exact(**instance, add=6, time_limit_s=60, stop=stop, stop_grace_s=0.5, bound_steps=0)
     elapsed = time.monotonic() - begun
     assert run.stopped and run.abandoned and elapsed < 5, elapsed
     solution = run.result.solution
@@ -71,6 +72,6 @@ def test_a_stop_highs_does_not_hear_ends_with_the_greedy_plan_in_its_grace(
 
 def test_the_time_limit_holds_when_highs_overruns_it(instance: dict[str, Any], deaf_solver: threading.Event) -> None:
     begun = time.monotonic()
-    run = plan_exact(**instance, add=6, time_limit_s=1.0, stop_grace_s=0.5)
+    run = plan_exact(**instance, add=6, time_limit_s=1.0, stop_grace_s=0.5, bound_steps=0)
     assert time.monotonic() - begun < 5
     assert run.abandoned and run.result.solution.status == "time_limit" and run.result.solution.objective > 0

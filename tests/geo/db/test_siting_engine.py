@@ -158,3 +158,30 @@ def test_the_model_is_kept_on_disk_per_grid_version(session: Session, tmp_path: 
     monkeypatch.setattr("geo.services.coverage_query.read_grid", lambda session: 1 / 0)
     again, _ = ModelCache(tmp_path).get(session)  # a new process: from the file, not the database
     assert again is not model and np.array_equal(again.grid.population, model.grid.population)
+
+
+def test_an_exact_plan_already_proven_by_the_bound_skips_highs(session: Session,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default question's swapped answer is proven optimal by the Lagrangian bound (200
+    steps), so an exact plan returns it at once, labelled with the bound that proved it; HiGHS
+    (made to fail here) is not started."""
+    from geo.analysis import siting_exact
+
+    model, info = ModelCache().get(session)
+    kind = type_radii(session, "love_station")[0]
+    candidates, _ = planning.default_candidates(model, kind, info.resolution)
+    matrix = planning.coverage_matrix(model, candidates, kind)
+    stations = counted_stations(session)
+    greedy = planning.plan_sites(model, stations, kind, candidates, add=64, min_per_county=5, matrix=matrix,
+                                 bound_steps=200)
+    assert greedy.solution.status == "optimal" and greedy.bound_share >= 1 - 1e-9
+
+    def no_highs(*args: object, **kwargs: object) -> None:
+        raise AssertionError("HiGHS should not run for an answer already proven optimal")
+
+    monkeypatch.setattr(siting_exact, "solve_exact", no_highs)
+    exact = planning.plan_sites(model, stations, kind, candidates, add=64, min_per_county=5, matrix=matrix,
+                                method="exact", bound_steps=200)
+    assert (exact.solution.method, exact.solution.status, exact.bound_method) == ("exact", "optimal", "lagrangian")
+    assert exact.solution.objective == greedy.solution.objective
+    assert exact.proposals["name"].tolist() == greedy.proposals["name"].tolist()
