@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     job_processes: int = Field(default=1, ge=1, le=16)
     job_niceness: int = Field(default=10, ge=0, le=19)
     job_poll_s: float = Field(default=0.5, gt=0, le=60)
+    # Exact plan jobs one API key may have queued or running at once (more: 429), so no key can
+    # fill the queue with hour-long solves ahead of everyone else's.
+    jobs_per_key: int = Field(default=2, ge=1, le=100)
     # HiGHS hears a stop (a cancel, Ctrl-C, the time limit) only between branch-and-bound steps,
     # never in presolve or an LP: a stop it has not obeyed within this many seconds ends the plan
     # with the best complete answer at hand, the greedy warm start (geo/services/exact_plans.py).

@@ -192,7 +192,8 @@ class PlanOut(BaseModel):
     401: responses.error("精确求解与保存需要密钥 / the exact solver and saving need an API key"),
     403: responses.READ_ONLY_KEY,
     422: responses.invalid("参数有误或超过时限（指明字段）/ bad input, or the plan hit its time limit"),
-    429: responses.error("无密钥请求或错误密钥过多 / too many plans without a key, or wrong keys (Retry-After)",
+    429: responses.error("无密钥请求、错误密钥或该密钥的规划任务过多 / too many plans without a key, wrong keys, or "
+                         "exact plan jobs of this key (Retry-After)",
                          headers=responses.RETRY_AFTER),
     503: responses.error("求解进程全忙或数据库不可用 / every solver process busy, or the database away",
                          headers=responses.RETRY_AFTER)})

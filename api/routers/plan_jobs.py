@@ -63,8 +63,13 @@ def job_out(request: Request, session: Session, job_id: int) -> JobOut:
 
 def accept(request: Request, parameters: dict[str, Any], session: Session, caller: Caller) -> JSONResponse:
     """Queue an exact plan (``POST /plans`` with ``method=exact``): 202, ``Location`` the job's URL."""
-    with unit_of_work(session, actor=caller.actor):
-        job_id = plan_jobs.submit(session, parameters=parameters, caller=caller)
+    try:
+        with unit_of_work(session, actor=caller.actor):
+            job_id = plan_jobs.submit(session, parameters=parameters, caller=caller,
+                                      per_key=request.app.state.settings.jobs_per_key)
+    except plan_jobs.TooManyJobs as error:
+        raise HTTPException(429, detail=f"规划任务过多 / too many plan jobs: {error}",
+                            headers={"Retry-After": "30"}) from error
     job = job_out(request, session, job_id)
     end_reads(session)
     return JSONResponse(status_code=202, content=job.model_dump(mode="json"), headers={"Location": job.url})

@@ -20,7 +20,7 @@ from geo.analysis import engine as siting_engine
 from geo.analysis import planning
 from geo.analysis.siting_exact import ExactProgress
 from geo.core.frames import row_dicts
-from geo.errors import Forbidden, NotFound, StateConflict
+from geo.errors import Forbidden, NotFound, StateConflict, UnionmapError
 from geo.notices import certificate
 from geo.services import exact_plans
 from geo.services.coverage_query import ModelCache, counted_stations, type_radii
@@ -36,9 +36,18 @@ FINISHED = ("succeeded", "failed", "cancelled")
 PARAMETERS = ("type", "add", "min_per_county", "time_limit_s", "save")
 
 
-def submit(session: Session, *, parameters: dict[str, Any], caller: Caller) -> int:
-    """Queue an exact plan for ``caller``; the job's id. The type is checked now (422 naming it)."""
+class TooManyJobs(UnionmapError):
+    """The key already has as many jobs queued or running as it may."""
+
+
+def submit(session: Session, *, parameters: dict[str, Any], caller: Caller, per_key: int) -> int:
+    """Queue an exact plan for ``caller``; the job's id. The type is checked now (422 naming it);
+    a key with ``per_key`` jobs queued or running gets TooManyJobs."""
     check_type(session, parameters["type"])
+    active = jobs.active_jobs_of(session, caller.key_id)
+    if active >= per_key:
+        raise TooManyJobs(f"key {caller.name!r} already has {active} plan job(s) queued or running "
+                          f"(at most {per_key}): wait for one to end, or cancel one")
     wanted = {name: parameters[name] for name in PARAMETERS}
     return jobs.create_job(session, parameters=wanted, created_by=caller.actor, key_id=caller.key_id)
 

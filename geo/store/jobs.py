@@ -33,6 +33,12 @@ def create_job(session: Session, *, parameters: dict[str, Any], created_by: str,
                                .returning(JOB.c.id)).scalar_one())
 
 
+def active_jobs_of(session: Session, key_id: int | None) -> int:
+    """How many jobs of this API key are queued or running."""
+    return int(session.execute(select(func.count()).select_from(JOB)
+                               .where(JOB.c.key_id == key_id, JOB.c.status.in_(ACTIVE))).scalar_one())
+
+
 def get_job(session: Session, job_id: int) -> dict[str, Any] | None:
     """The job's row with ``now`` (the database's clock, for elapsed times), or None."""
     row = session.execute(select(JOB, func.now().label("now")).where(JOB.c.id == job_id)).mappings().one_or_none()

@@ -88,6 +88,21 @@ def test_an_exact_plan_answers_202_with_its_job_and_only_its_key_or_an_editor_ma
     assert client.delete("/api/v1/plans/jobs/2147483647", headers=editor).status_code == 404
 
 
+def test_a_key_may_have_only_a_few_jobs_queued_or_running(client: TestClient, session: Session) -> None:
+    """Two jobs per key by default (JOBS_PER_KEY): the third is a 429 naming the limit, and
+    nothing is queued for it; once one ends, the key may queue again. Other keys are not held up."""
+    mine, other = (bearer(create_key(session, name=name, role="reader")) for name in ("规划丙", "规划丁"))
+    plan = {"type": "love_station", "add": 4, "method": "exact"}
+    first, second = (client.post("/api/v1/plans", json=plan, headers=mine) for _ in range(2))
+    assert first.status_code == second.status_code == 202  # no runner in this app: both stay queued
+    third = client.post("/api/v1/plans", json=plan, headers=mine)
+    assert third.status_code == 429 and "at most 2" in third.json()["detail"] and third.headers["Retry-After"]
+    assert session.execute(text("SELECT count(*) FROM plan_job")).scalar_one() == 2
+    assert client.post("/api/v1/plans", json=plan, headers=other).status_code == 202
+    assert client.delete(first.headers["Location"], headers=mine).status_code == 200
+    assert client.post("/api/v1/plans", json=plan, headers=mine).status_code == 202
+
+
 def test_a_bad_job_is_refused_before_it_is_queued_naming_the_field(client: TestClient, session: Session) -> None:
     key = bearer(create_key(session, name="规划", role="reader"))
     exact = {"add": 4, "method": "exact"}
