@@ -150,7 +150,9 @@ def test_a_solver_failure_is_one_line_naming_the_status(on_test_database: Settin
     import highspy
 
     monkeypatch.setattr(highspy.Highs, "run", lambda self: highspy.HighsStatus.kOk)  # HiGHS never solves
-    result = runner.invoke(app, ["plan", "--type", "love_station", "--add", "3", "--method", "exact"])
+    # No bound steps: otherwise the Lagrangian bound proves the answer and HiGHS is not started.
+    result = runner.invoke(app, ["plan", "--type", "love_station", "--add", "3", "--method", "exact",
+                                 "--bound-steps", "0"])
     assert result.exit_code == 2, result.output
     assert "HiGHS stopped with status 'Not Set'" in result.output and "Traceback" not in result.output
     # One line for the error; any other line is the exact solver's progress (printed when not on a terminal).
