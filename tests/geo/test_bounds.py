@@ -19,6 +19,7 @@ from geo.analysis import bounds
 from geo.analysis.bounds import Certificate, LagrangianBound, certify, lagrangian_bound
 from geo.analysis.improve import SwapResult, swap_search
 from geo.analysis.siting import InfeasibleProblem, greedy, online_bound
+from tests.geo.test_siting import greedy_trap  # one copy of the two-cluster case greedy gets wrong
 
 Minimums = dict[str, int]
 
@@ -79,15 +80,6 @@ def random_instance(seed: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray,
 SMALL = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 1, 1], [0, 0, 1]], dtype=bool)
 SMALL_WEIGHTS = np.array([10.0, 20.0, 30.0, 40.0, 5.0])
 SMALL_GROUPS = np.array(["360402", "360402", "360403"])
-
-
-def greedy_trap() -> tuple[sp.csr_matrix, np.ndarray]:
-    """Two 4-cell clusters; c0 covers 3 cells of each, c1 and c2 cover one cluster each (greedy: 7 of 8)."""
-    dense = np.zeros((8, 3), dtype=bool)
-    dense[[0, 1, 2, 4, 5, 6], 0] = True
-    dense[0:4, 1] = True
-    dense[4:8, 2] = True
-    return sp.csr_matrix(dense), np.ones(8)
 
 
 @pytest.mark.parametrize("seed", range(40))
