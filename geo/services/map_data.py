@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from geo.analysis import engine, planning
 from geo.errors import NotFound
 from geo.notices import certificate
+from geo.reference.layers import read_places
+from geo.reference.region import RegionConfig
 from geo.services import gaps
 from geo.services.coverage_query import ModelCache, counted_stations, coverage_report, type_radii
 from geo.store import catalogue, regions, service_types
@@ -44,6 +46,9 @@ class MapData:
     target_summary: pd.DataFrame | None = None
     proposals: pd.DataFrame | None = None
     figures: dict[str, Any] = field(default_factory=dict)
+    # Named settlements inside the counties (a name each; WGS-84 points), for the
+    # maps' labels; None: no places file, or not asked for (then the maps label only regions).
+    places: gpd.GeoDataFrame | None = None
 
 
 def _base(session: Session, kind: str, cache: ModelCache, type_code: str | None = None,
@@ -58,6 +63,22 @@ def _base(session: Session, kind: str, cache: ModelCache, type_code: str | None 
     _, info = cache.get(session)
     return MapData(kind, counties, townships, stations.reset_index(drop=True), types, info.population_is_modelled,
                    type_code)
+
+
+def with_places(data: MapData, config: RegionConfig) -> MapData:
+    """``data`` with the region's named places that lie in its counties, for labels.
+
+    The places file is reference data like the boundaries, but it never enters the database
+    (only the demand grid built from it does), so it is read here, from the region folder.
+    """
+    places = read_places(config)
+    places = places[places["name"] != ""]
+    points = gpd.GeoDataFrame({"name": places["name"].to_numpy()}, crs=4326,
+                              geometry=gpd.points_from_xy(places["lon"], places["lat"]))
+    counties = data.counties[["geometry"]]
+    inside = points.iloc[np.unique(points.sindex.query(counties.geometry, predicate="contains")[1])] \
+        if not counties.empty else points.iloc[:0]
+    return MapData(**{**data.__dict__, "places": inside.reset_index(drop=True)})
 
 
 def stations_data(session: Session, cache: ModelCache) -> MapData:
