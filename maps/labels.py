@@ -8,9 +8,11 @@ multi-part unit, and is where the unit is widest, so the name has the most room.
 Labels never cover each other: a small script, inlined into the page (it works in a downloaded
 map too), measures every label's box after each move or zoom and hides those that collide with a
 label of higher priority (counties, then townships, then places; within a class the larger
-population first) or with one of the map's own icons (the gaps map's badges, the plan's numbered
-sites: data wins over context). Labels sit in a pane below the markers and let every click and
-hover through to the shapes under them. One layer-control entry switches them all off.
+population first) or with what the map draws over itself (the gaps map's badges, the plan's numbered
+sites, the controls, panels, notice and legend: data wins over context). A box is the label's
+measured size at where its anchor projects, so a marker still gliding (the cluster plug-in animates
+every marker icon) is judged where it will stop. Labels sit in a pane below the markers and let
+every click and hover through to the shapes under them. One layer-control entry switches them off.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ LABEL_CSS = """<style>
 .unionmap-label-county > span { font-size: 14px; font-weight: bold; color: #111; }
 .unionmap-label-place > span { font-style: italic; color: #444; }
 .unionmap-label-hidden { visibility: hidden; }
+.leaflet-cluster-anim .leaflet-marker-icon.unionmap-label { transition: none; }  /* no glide after a pass */
 </style>"""
 
 # Rows: [lat, lon, escaped name, kind index, min zoom], in priority order. One pass reads every
@@ -86,7 +89,14 @@ var {{ this.get_name() }} = L.layerGroup();
     var icons = document.querySelectorAll({{ this.obstacles_json }});
     var taken = Array.prototype.map.call(icons, function (icon) { return icon.getBoundingClientRect(); })
       .filter(function (box) { return box.width > 0 && box.height > 0; });
-    var boxes = items.map(function (item) { return item.on ? item.element.firstChild.getBoundingClientRect() : null; });
+    var frame = map.getContainer().getBoundingClientRect();
+    var boxes = items.map(function (item) {  /* where the label is going: its anchor, not a transition's frame */
+      if (!item.on) return null;
+      var size = item.element.firstChild.getBoundingClientRect();
+      var at = map.latLngToContainerPoint(item.marker.getLatLng());
+      var x = frame.left + at.x, y = frame.top + at.y, w = size.width / 2, h = size.height / 2;
+      return {left: x - w, right: x + w, top: y - h, bottom: y + h};
+    });
     items.forEach(function (item, i) {
       if (!item.on) return;
       if (taken.some(function (box) { return clash(boxes[i], box); })) {
