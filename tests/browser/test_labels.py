@@ -51,10 +51,19 @@ LABEL_STATE = """(obstacles) => {
     .filter(r => r.right > r.left && r.bottom > r.top);
   return {zoom: map.getZoom(), labels, blocking, passes: group.unionmapTimes.length};
 }"""
+# Leaflet ignores a new zoom while it animates one (Folium's fitBounds runs as the page loads): asked
+# again at each poll until the map is there.
 SET_ZOOM = """(zoom) => {
   const map = Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k])
                     .find(v => v && typeof v.eachLayer === 'function');
-  map.setZoom(zoom, {animate: false});
+  if (map.getZoom() !== zoom) map.setZoom(zoom, {animate: false});
+  return map.getZoom() === zoom;
+}"""
+# A pass after ``n``, on a map at rest (no zoom or cluster animation under way).
+SETTLED = """(n) => {
+  const k = Object.keys(window).find(k => k.startsWith('place_labels_'));
+  return k && window[k].unionmapTimes.length > n
+         && !document.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim');
 }"""
 # What is under the middle of each shown label: never the label (clicks and hovers pass through).
 UNDER_LABELS = """() => [...document.querySelectorAll('.unionmap-label')]
@@ -78,11 +87,17 @@ def clashes(boxes: list[dict[str, Any]], against: list[dict[str, Any]] | None = 
     return [(a["text"], str(b)) for a in boxes for b in against if overlap(a["box"], b)]
 
 
+def open_map(view: BrowserPage, path: str) -> dict[str, Any]:
+    """Open a map page and give Folium's opening fitBounds (a 0.25 s animation that starts a frame
+    later) time to finish; the labels then."""
+    assert view.goto(path).ok
+    view.page.wait_for_timeout(500)
+    return state(view)
+
+
 def state(view: BrowserPage, *, after: int = 0) -> dict[str, Any]:
     """The labels once the page has run more than ``after`` collision passes."""
-    view.page.wait_for_function(
-        "(n) => { const k = Object.keys(window).find(k => k.startsWith('place_labels_'));"
-        " return k && window[k].unionmapTimes.length > n; }", arg=after)
+    view.page.wait_for_function(SETTLED, arg=after)
     return view.page.evaluate(LABEL_STATE, labels.OBSTACLES)
 
 
@@ -94,8 +109,7 @@ def test_labels_name_every_county_and_never_overlap(page: PageFactory, session: 
         view = page(phone=phone)
         if not phone:
             view.page.set_viewport_size(DESK)
-        assert view.goto(PAGES[name]).ok
-        first = state(view)
+        first = open_map(view, PAGES[name])
         where = f"{name} {'phone' if phone else 'desk'} zoom {first['zoom']}"
         assert sorted(label["text"] for label in first["labels"] if label["kind"] == "county") == counties, where
         shown = [label for label in first["labels"] if label["shown"]]
@@ -106,7 +120,7 @@ def test_labels_name_every_county_and_never_overlap(page: PageFactory, session: 
         assert view.page.evaluate(UNDER_LABELS) == [False] * len(shown), where
         if name == "gaps":
             view.page.screenshot(path=str(screenshot_dir / f"labels-gaps-{'phone' if phone else 'desktop'}.png"))
-        view.page.evaluate(SET_ZOOM, labels.TOWNSHIP_MIN_ZOOM + 1)
+        view.page.wait_for_function(SET_ZOOM, arg=labels.TOWNSHIP_MIN_ZOOM + 1)
         zoomed = state(view, after=first["passes"])
         assert zoomed["zoom"] == labels.TOWNSHIP_MIN_ZOOM + 1
         shown = [label for label in zoomed["labels"] if label["shown"]]
@@ -122,14 +136,27 @@ def test_labels_name_every_county_and_never_overlap(page: PageFactory, session: 
         assert view.console_errors == [] and view.blocked == [] and view.dialogs == [], where
 
 
+# Centre the map on the first place label at a zoom (the city has only a dozen such places).
+TO_A_PLACE = """(zoom) => {
+  const map = Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k])
+                    .find(v => v && typeof v.eachLayer === 'function');
+  const group = Object.keys(window).filter(k => k.startsWith('place_labels_')).map(k => window[k])[0];
+  const place = group.getLayers().find(m => m.options.icon.options.className.includes('unionmap-label-place'));
+  if (map.getZoom() !== zoom) map.setView(place.getLatLng(), zoom, {animate: false});
+  return map.getZoom() === zoom;
+}"""
+
+
 def test_places_appear_from_their_zoom(page: PageFactory) -> None:
     view = page()
     view.page.set_viewport_size(DESK)
-    assert view.goto("/maps/stations").ok
-    first = state(view)
+    first = open_map(view, "/maps/stations")
     assert not any(label["shown"] for label in first["labels"] if label["kind"] == "place")
-    view.page.evaluate(SET_ZOOM, labels.PLACE_MIN_ZOOM)
-    zoomed = state(view, after=first["passes"])
+    view.page.wait_for_function(TO_A_PLACE, arg=labels.PLACE_MIN_ZOOM - 1)
+    before = state(view, after=first["passes"])
+    assert not any(label["laid"] for label in before["labels"] if label["kind"] == "place")
+    view.page.wait_for_function(TO_A_PLACE, arg=labels.PLACE_MIN_ZOOM)
+    zoomed = state(view, after=before["passes"])
     places = [label for label in zoomed["labels"] if label["kind"] == "place" and label["shown"]]
     assert places and all(label["text"].isascii() for label in places)  # GeoNames' pinyin names
     assert view.console_errors == []
@@ -138,8 +165,7 @@ def test_places_appear_from_their_zoom(page: PageFactory) -> None:
 def test_switching_labels_off_and_on(page: PageFactory) -> None:
     view = page()
     view.page.set_viewport_size(DESK)
-    assert view.goto("/maps/coverage?type=love_station").ok
-    first = state(view)
+    first = open_map(view, "/maps/coverage?type=love_station")
     switch = view.page.locator(".leaflet-control-layers-overlays label", has_text=labels.LAYER_NAME)
     view.page.locator(".leaflet-control-layers").hover()
     switch.locator("input").uncheck()
@@ -174,8 +200,7 @@ def test_hostile_names_are_shown_as_text(page: PageFactory) -> None:
     view.page.route(f"{view.base_url}/hostile-labels", lambda route: route.fulfill(
         body=body, content_type="text/html; charset=utf-8",
         headers={"Content-Security-Policy": policy((), nonce=nonce)}))
-    assert view.goto("/hostile-labels").ok
-    shown = state(view)["labels"]
+    shown = open_map(view, "/hostile-labels")["labels"]
     assert sorted(label["text"] for label in shown) == sorted(
         [f"县{HOSTILE}", f"镇{HOSTILE}`${{alert(4)}}`\\u", "</script><script>alert(2)</script>"])
     assert view.page.locator(".unionmap-label img, .unionmap-label script").count() == 0

@@ -127,17 +127,22 @@ def test_places_without_a_name_column_have_empty_names(tmp_path: Path) -> None:
     assert places["name"].tolist() == [""] and places["lon"].tolist() == [116.0]
 
 
-def test_map_data_keeps_only_named_places_inside_the_counties(tmp_path: Path) -> None:
+def test_map_data_keeps_named_places_inside_the_counties_but_not_at_a_seat(tmp_path: Path) -> None:
     (tmp_path / "geonames_places.csv").write_text(
-        "name,lon,lat\nInside,116.05,29.05\nOutside,117.5,29.05\n,116.1,29.1\n  Spaced  ,116.15,29.15\n",
-        encoding="utf-8")
+        "name,lon,lat\nInside,116.05,29.05\nOutside,117.5,29.05\n,116.1,29.1\n  Spaced  ,116.15,29.15\n"
+        "Seat,116.10,29.05\nNearSeat,116.10,29.0525\n", encoding="utf-8")
     config = load_config(DATA_DIR / "jiujiang").model_copy(update={"folder": tmp_path})
     empty = gpd.GeoDataFrame(geometry=[], crs=4326)
-    data = MapData("stations", frame(["县"], [box(116.0, 29.0, 116.2, 29.2)]), empty, empty, [], False)
+    county = frame(["县"], [box(116.0, 29.0, 116.2, 29.2)])
+    data = MapData("stations", county, empty, empty, [], False)
     assert data.places is None  # other builders' data is untouched by default
     placed = with_places(data, config).places
-    assert placed is not None and placed["name"].tolist() == ["Inside", "Spaced"]
-    assert placed.crs == 4326
+    assert placed is not None and placed.crs == 4326
+    assert placed["name"].tolist() == ["Inside", "Spaced", "Seat", "NearSeat"]  # file order
+    # A township's seat 280 m from "Seat" (that place is the seat) and 550 m from "NearSeat" (not it).
+    townships = frame(["镇"], [box(116.0, 29.0, 116.2, 29.1)]).assign(seat=[shapely.Point(116.10, 29.0475)])
+    placed = with_places(MapData("stations", county, townships, empty, [], False), config).places
+    assert placed is not None and placed["name"].tolist() == ["Inside", "Spaced", "NearSeat"]
 
 
 @pytest.mark.db
@@ -151,7 +156,8 @@ def test_every_map_labels_every_county_and_township(client: TestClient, session:
     counties = regions.regions_frame(session, "county").sort_values("population", ascending=False)
     assert by_kind["county"] == counties["name"].tolist()  # the database's names, largest first
     assert sorted(by_kind["township"]) == sorted(regions.regions_frame(session, "township")["name"])
-    assert 150 < len(by_kind["place"]) < 212  # the places file holds some just outside the city
+    # 181 of the file's 212 places lie in the city; 168 of them are township seats, named by their township.
+    assert len(by_kind["place"]) == 13 and "Jiujiang" in by_kind["place"]
     assert {row[4] for row in rows if row[3] == 2} == {labels.PLACE_MIN_ZOOM}
 
 
