@@ -8,11 +8,12 @@ multi-part unit, and is where the unit is widest, so the name has the most room.
 Labels never cover each other: a small script, inlined into the page (it works in a downloaded
 map too), measures every label's box after each move or zoom and hides those that collide with a
 label of higher priority (counties, then townships, then places; within a class the larger
-population first) or with what the map draws over itself (the gaps map's badges, the plan's numbered
-sites, the controls, panels, notice and legend: data wins over context). A box is the label's
-measured size at where its anchor projects, so a marker still gliding (the cluster plug-in animates
-every marker icon) is judged where it will stop. Labels sit in a pane below the markers and let
-every click and hover through to the shapes under them. One layer-control entry switches them off.
+population first) or with what the map draws over itself (the gaps map's badges, the plan's
+numbered sites, the controls, panels, notice and legend: data wins over context), and those the
+map's edge cuts. A box is the label's measured size at where its anchor projects, so a marker
+still gliding (the cluster plug-in animates every marker icon) is judged where it will stop.
+Labels sit in a pane below the markers and let every click and hover through to the shapes under
+them. One layer-control entry switches them off.
 """
 
 from __future__ import annotations
@@ -97,9 +98,12 @@ var {{ this.get_name() }} = L.layerGroup();
       var x = frame.left + at.x, y = frame.top + at.y, w = size.width / 2, h = size.height / 2;
       return {left: x - w, right: x + w, top: y - h, bottom: y + h};
     });
+    function cut(box) {  /* a name half off the map reads as another name */
+      return box.left < frame.left || box.right > frame.right || box.top < frame.top || box.bottom > frame.bottom;
+    }
     items.forEach(function (item, i) {
       if (!item.on) return;
-      if (taken.some(function (box) { return clash(boxes[i], box); })) {
+      if (cut(boxes[i]) || taken.some(function (box) { return clash(boxes[i], box); })) {
         item.element.classList.add("unionmap-label-hidden");
       } else {
         taken.push(boxes[i]);

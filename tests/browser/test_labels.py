@@ -49,7 +49,8 @@ LABEL_STATE = """(obstacles) => {
     box: box(element.firstChild.getBoundingClientRect())}));
   const blocking = [...document.querySelectorAll(obstacles)].map(e => box(e.getBoundingClientRect()))
     .filter(r => r.right > r.left && r.bottom > r.top);
-  return {zoom: map.getZoom(), labels, blocking, passes: group.unionmapTimes.length};
+  return {zoom: map.getZoom(), labels, blocking, passes: group.unionmapTimes.length,
+          frame: box(map.getContainer().getBoundingClientRect())};
 }"""
 # Leaflet ignores a new zoom while it animates one (Folium's fitBounds runs as the page loads): asked
 # again at each poll until the map is there.
@@ -95,6 +96,13 @@ def open_map(view: BrowserPage, path: str) -> dict[str, Any]:
     return state(view)
 
 
+def inside(labels: list[dict[str, Any]], frame: dict[str, float]) -> bool:
+    """Whether every label's box lies within the map (none cut by its edge)."""
+    return all(frame["left"] <= label["box"]["left"] and label["box"]["right"] <= frame["right"]
+               and frame["top"] <= label["box"]["top"] and label["box"]["bottom"] <= frame["bottom"]
+               for label in labels)
+
+
 def state(view: BrowserPage, *, after: int = 0) -> dict[str, Any]:
     """The labels once the page has run more than ``after`` collision passes."""
     view.page.wait_for_function(SETTLED, arg=after)
@@ -115,6 +123,7 @@ def test_labels_name_every_county_and_never_overlap(page: PageFactory, session: 
         shown = [label for label in first["labels"] if label["shown"]]
         assert any(label["kind"] == "county" for label in shown) or name == "gaps", where  # gaps: badges name them
         assert clashes(shown) == [] and clashes(shown, first["blocking"]) == [], where
+        assert inside(shown, first["frame"]), where
         assert first["zoom"] < labels.TOWNSHIP_MIN_ZOOM, where
         assert not any(label["kind"] == "township" for label in shown), where
         assert view.page.evaluate(UNDER_LABELS) == [False] * len(shown), where
@@ -127,6 +136,7 @@ def test_labels_name_every_county_and_never_overlap(page: PageFactory, session: 
         townships = [label for label in shown if label["kind"] == "township"]
         assert len(townships) >= 3, where  # some appear, and the rest of the page is still free of clashes
         assert clashes(shown) == [] and clashes(shown, zoomed["blocking"]) == [], where
+        assert inside(shown, zoomed["frame"]), where
         lost = [label for label in zoomed["labels"] if label["laid"] and not label["shown"]]
         assert lost, where  # at this zoom not every name in view fits: some clash was resolved
         assert view.page.evaluate(UNDER_LABELS) == [False] * len(shown), where
