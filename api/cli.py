@@ -72,7 +72,8 @@ def render(
     settings = get_settings()
     cache = ModelCache()
     try:
-        report = load_config(settings.region_dir).report_zh if kind == "gaps" else None
+        region = load_config(settings.region_dir)
+        report = region.report_zh if kind == "gaps" else None
         with transaction.session_scope(settings) as session:
             if kind in ("coverage", "plan"):
                 check_type(session, type_code)
@@ -83,6 +84,7 @@ def render(
                 "plan": lambda: map_data.plan_data(session, cache, type_code, add),
                 "station": lambda: map_data.station_data(session, cache, station_id or 0),
             }[kind]()
+            data = map_data.with_places(data, region)
         amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
         map_ = pages.build(data, amenity_names={c: a.name_zh for c, a in amenities.items()},
                            basemap=basemap or settings.basemap, tianditu_key=settings.tianditu_key)

@@ -29,7 +29,7 @@ def coverage_map(data: MapData, *, basemap: str = "none", tianditu_key: str = ""
     """Townships by covered share with a tooltip each, clustered stations, switchable uncovered hexagons."""
     chosen = get_basemap(basemap)
     map_ = new_map(tuple(data.counties.total_bounds), basemap=basemap, tianditu_key=tianditu_key)
-    add_boundaries(map_, data.counties, None, chosen)
+    add_boundaries(map_, data.counties, None, chosen, places=data.places, township_names=data.townships)
     townships = simplify_coverage(data.townships)
     townships = townships.assign(
         colour=[share_colour(s) for s in townships["covered_share"]],

@@ -18,7 +18,7 @@ def gaps_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
     """County badges (e.g. 爱心驿站 7/5 ✓), townships lacking a 职工之家, and the city targets table."""
     chosen = get_basemap(basemap)
     map_ = new_map(tuple(data.counties.total_bounds), basemap=basemap, tianditu_key=tianditu_key)
-    add_boundaries(map_, data.counties, data.townships, chosen)
+    add_boundaries(map_, data.counties, data.townships, chosen, places=data.places)
     rows = data.gap_rows
     assert rows is not None and data.target_summary is not None
     township_rows = rows[(rows["scope"] == "township") & (rows["type_code"] == WORKERS_HOME)]

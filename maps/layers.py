@@ -16,6 +16,7 @@ from geo.notices import DEMO
 from maps.basemap import Basemap, figure, for_display
 from maps.display import geojson, simplify_coverage
 from maps.escape import html_text
+from maps.labels import add_labels
 from maps.notices import DataFlags, add_legend, add_notice
 
 # On a phone the notice stays (it must), small; panels and the legend give the map room.
@@ -39,19 +40,28 @@ def with_display_columns(stations: gpd.GeoDataFrame, amenity_names: dict[str, st
 
 
 def add_boundaries(map_: folium.Map, counties: gpd.GeoDataFrame, townships: gpd.GeoDataFrame | None,
-                   basemap: Basemap) -> None:
-    """County outlines and (approximate) township outlines with a name tooltip (None: counties only)."""
+                   basemap: Basemap, *, places: gpd.GeoDataFrame | None = None,
+                   township_names: gpd.GeoDataFrame | None = None) -> None:
+    """County outlines and (approximate) township outlines with a name tooltip (None: counties only),
+    and the place names (``maps.labels``): counties, townships, the ``places`` given.
+
+    ``township_names``: townships to label whose outlines the caller draws itself (the coverage
+    map shades its own); by default the ``townships`` drawn here.
+    """
+    counties = simplify_coverage(counties)
     if townships is not None and not townships.empty:
-        townships = for_display(simplify_coverage(townships), basemap)
+        townships = simplify_coverage(townships)
         folium.GeoJson(
-            geojson(townships[["code", "name", "population", "geometry"]]), name="乡镇（推算边界）/ townships",
+            geojson(for_display(townships, basemap)[["code", "name", "population", "geometry"]]),
+            name="乡镇（推算边界）/ townships",
             style_function=lambda _: {"color": "#888", "weight": 0.7, "dashArray": "4 3", "fillOpacity": 0.02},
             tooltip=folium.GeoJsonTooltip(["name", "code", "population"], ["乡镇", "代码", "人口（模型）"]),
         ).add_to(map_)
-    counties = for_display(simplify_coverage(counties), basemap)
-    folium.GeoJson(geojson(counties[["code", "name", "geometry"]]), name="县（市、区）/ counties",
+    folium.GeoJson(geojson(for_display(counties, basemap)[["code", "name", "geometry"]]),
+                   name="县（市、区）/ counties",
                    style_function=lambda _: {"color": "#333", "weight": 2, "fillOpacity": 0},
                    interactive=False).add_to(map_)
+    add_labels(map_, counties, township_names if township_names is not None else townships, places, basemap)
 
 
 def add_stations(map_: folium.Map, stations: gpd.GeoDataFrame, types: list[dict[str, Any]], basemap: Basemap,

@@ -19,7 +19,7 @@ def plan_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
 
     chosen = get_basemap(basemap)
     map_ = new_map(tuple(data.counties.total_bounds), basemap=basemap, tianditu_key=tianditu_key)
-    add_boundaries(map_, data.counties, data.townships, chosen)
+    add_boundaries(map_, data.counties, data.townships, chosen, places=data.places)
     own_type = [t for t in data.types if t["code"] == data.type_code]
     add_stations(map_, data.stations, own_type, chosen)
     proposals = data.proposals

@@ -18,7 +18,7 @@ def station_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "")
     point = station.geometry
     map_ = new_map((point.x - 0.1, point.y - 0.08, point.x + 0.1, point.y + 0.08), basemap=basemap,
                    tianditu_key=tianditu_key)
-    add_boundaries(map_, data.counties, data.townships, chosen)
+    add_boundaries(map_, data.counties, data.townships, chosen, places=data.places)
     area = folium.FeatureGroup(name="服务范围 / service area")
     for radius, label in ((style["radius_rural_m"], "乡村半径"), (style["radius_urban_m"], "城镇半径")):
         folium.Circle([point.y, point.x], radius=radius, color=style["color"], weight=1, fill=True,

@@ -13,7 +13,7 @@ def stations_map(data: MapData, *, basemap: str = "none", tianditu_key: str = ""
     """Stations as coloured dots, one switchable layer per type, with legend and notices."""
     chosen = get_basemap(basemap)
     map_ = new_map(tuple(data.counties.total_bounds), basemap=basemap, tianditu_key=tianditu_key)
-    add_boundaries(map_, data.counties, data.townships, chosen)
+    add_boundaries(map_, data.counties, data.townships, chosen, places=data.places)
     add_stations(map_, data.stations, data.types, chosen)
     return finish(map_, legend_title="服务阵地 / service points",
                   legend=[(t["name_zh"], t["color"]) for t in data.types],

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep, SettingsDep, StationId, solve_plan
 from geo.core.export import xlsx_bytes
 from geo.reference import DEFAULT_TYPE, service_types
+from geo.reference.region import load_config
 from geo.services import map_data
 from geo.services.map_data import MapData
 from geo.settings import Settings
@@ -34,7 +35,8 @@ HTML: _HtmlRoute = {"response_class": HTMLResponse, "responses": {200: {"content
 
 
 def page(data: MapData, settings: Settings, download: bool) -> HTMLResponse:
-    """Render the map; as a self-contained attachment when downloading."""
+    """Render the map, with the region's place names; as a self-contained attachment when downloading."""
+    data = map_data.with_places(data, load_config(settings.region_dir))
     amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
     map_ = pages.build(data, amenity_names={code: a.name_zh for code, a in amenities.items()},
                        basemap=settings.basemap, tianditu_key=settings.tianditu_key)

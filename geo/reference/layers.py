@@ -7,6 +7,7 @@ Pure (files in, frames out, no database): ``geo.services.loading`` writes the la
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +20,7 @@ from geo.reference.boundaries import derive_townships, township_kinds
 from geo.reference.population import model_township_population
 from geo.reference.region import (
     RegionConfig,
+    cached_by_version,
     first_row,
     parse_numbers,
     read_csv,
@@ -143,12 +145,24 @@ def _with_population(townships: gpd.GeoDataFrame, counties: pd.DataFrame, metric
 
 
 def read_places(config: RegionConfig) -> pd.DataFrame:
-    """Populated places (lon, lat in WGS-84) that anchor the demand grid's settlements."""
+    """Populated places (lon, lat in WGS-84) that anchor the demand grid's settlements.
+
+    A ``name`` column, when the file has one, is kept (stripped; empty where blank): the maps
+    label settlements with it. The file is parsed once per version of it: maps ask on every page.
+    """
     if config.places is None:
-        return pd.DataFrame({"lon": [], "lat": []})
-    path = config.path(config.places.file)
+        return pd.DataFrame({"name": pd.Series([], dtype=str), "lon": [], "lat": []})
+    places = _places_file(config.path(config.places.file))
+    lon, lat = crs.convert(places["lon"].to_numpy(), places["lat"].to_numpy(), source=config.places.crs,
+                           target="wgs84")
+    return places.assign(lon=lon, lat=lat)
+
+
+@cached_by_version
+def _places_file(path: Path) -> pd.DataFrame:
+    """name, lon, lat as written in the file (its own datum), rows checked."""
     places = read_csv(path, ["lon", "lat"])
     lon = parse_numbers(places, "lon", path, required=True, low=-180, high=180).to_numpy()
     lat = parse_numbers(places, "lat", path, required=True, low=-90, high=90).to_numpy()
-    lon, lat = crs.convert(lon, lat, source=config.places.crs, target="wgs84")
-    return pd.DataFrame({"lon": lon, "lat": lat})
+    names = places["name"].str.strip() if "name" in places.columns else pd.Series("", index=places.index)
+    return pd.DataFrame({"name": names.to_numpy(), "lon": lon, "lat": lat})

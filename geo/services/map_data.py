@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from geo.analysis import engine, planning
 from geo.errors import NotFound
 from geo.notices import certificate
+from geo.reference.layers import metric_crs_of, read_places
+from geo.reference.region import RegionConfig
 from geo.services import gaps
 from geo.services.coverage_query import ModelCache, counted_stations, coverage_report, type_radii
 from geo.store import catalogue, regions, service_types
@@ -26,6 +28,7 @@ from geo.store import catalogue, regions, service_types
 # Uncovered people are drawn on coarser hexagons than the demand grid: 210 000 res-9 cells would
 # make a page of tens of megabytes; res 6 (≈36 km²) keeps it to some hundreds of shapes.
 DISPLAY_RESOLUTION = 6
+SEAT_MATCH_M = 300.0  # a place this near a township's seat is that seat (Jiujiang: 0 m; the next is 2 km off)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class MapData:
     target_summary: pd.DataFrame | None = None
     proposals: pd.DataFrame | None = None
     figures: dict[str, Any] = field(default_factory=dict)
+    # Named settlements inside the counties (a name each; WGS-84 points), for the
+    # maps' labels; None: no places file, or not asked for (then the maps label only regions).
+    places: gpd.GeoDataFrame | None = None
 
 
 def _base(session: Session, kind: str, cache: ModelCache, type_code: str | None = None,
@@ -58,6 +64,31 @@ def _base(session: Session, kind: str, cache: ModelCache, type_code: str | None 
     _, info = cache.get(session)
     return MapData(kind, counties, townships, stations.reset_index(drop=True), types, info.population_is_modelled,
                    type_code)
+
+
+def with_places(data: MapData, config: RegionConfig) -> MapData:
+    """``data`` with the region's named places that lie in its counties, for labels; less those at
+    a township's seat (within ``SEAT_MATCH_M``): that settlement is the township's, whose label
+    already names it (in Jiujiang 168 of the 212 places are seats, as the seats were matched from
+    the same GeoNames file, and would repeat each township's name beside it in pinyin).
+
+    The places file is reference data like the boundaries, but it never enters the database
+    (only the demand grid built from it does), so it is read here, from the region folder.
+    """
+    places = read_places(config)
+    places = places[places["name"] != ""]
+    points = gpd.GeoDataFrame({"name": places["name"].to_numpy()}, crs=4326,
+                              geometry=gpd.points_from_xy(places["lon"], places["lat"]))
+    if data.counties.empty or points.empty:
+        return MapData(**{**data.__dict__, "places": points.iloc[:0]})
+    inside = points.iloc[np.unique(points.sindex.query(data.counties.geometry, predicate="contains")[1])]
+    if "seat" in data.townships.columns:
+        metric = metric_crs_of(data.counties)
+        seats = gpd.GeoSeries(data.townships["seat"].dropna().to_numpy(), crs=4326).to_crs(metric)
+        at_seat = inside.to_crs(metric).sindex.query(seats[~seats.is_empty], predicate="dwithin",
+                                                     distance=SEAT_MATCH_M)[1]
+        inside = inside.drop(inside.index[np.unique(at_seat)])
+    return MapData(**{**data.__dict__, "places": inside.reset_index(drop=True)})
 
 
 def stations_data(session: Session, cache: ModelCache) -> MapData:
