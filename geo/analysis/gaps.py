@@ -49,9 +49,11 @@ def gap_rows(targets: pd.DataFrame, units: pd.DataFrame, counts: pd.DataFrame, *
         rows.loc[coverage_rows, "built"] = coverage_shares(rows[coverage_rows])
     rows["shortfall"] = np.maximum(rows["required"] - rows["built"], 0.0)
     rows["met"] = rows["shortfall"] <= 0
-    deadline = pd.to_datetime(rows["deadline"]).dt.date
-    rows["overdue"] = ~rows["met"] & deadline.notna() & (deadline < today)
-    rows["deadline"] = deadline
+    # Compared as timestamps: when no target has a deadline, ``.dt.date`` keeps datetime64 (pandas 3)
+    # and a comparison with a date raises.
+    deadline = pd.to_datetime(rows["deadline"])
+    rows["overdue"] = ~rows["met"] & deadline.notna() & (deadline < pd.Timestamp(today))
+    rows["deadline"] = deadline.dt.date
     return rows[GAP_COLUMNS].sort_values(["target_code", "region_code"], kind="stable").reset_index(drop=True)
 
 
@@ -127,23 +129,25 @@ def plan_question(target_code: str, gap_rows: pd.DataFrame, *, max_add: int = PL
     Raises:
         ValueError: ``target_code`` is not in ``gap_rows``.
     """
-    rows = gap_rows[gap_rows["target_code"] == target_code]
-    if rows.empty:
+    # Column arrays, not frame filters: the start page asks this of every target on each visit.
+    code, kind, scope, type_code, required, short = (gap_rows[column].to_numpy() for column in (
+        "target_code", "kind", "scope", "type_code", "required", "shortfall"))
+    rows = code == target_code
+    if not rows.any():
         raise ValueError(f"target_code: no target {target_code!r} in the gap rows")
-    first = rows.iloc[0]
-    shortfall = int(np.ceil(rows["shortfall"].sum()))
-    if first["kind"] != "count" or shortfall <= 0:
+    first = int(np.argmax(rows))
+    shortfall = int(np.ceil(short[rows].sum()))
+    if kind[first] != "count" or shortfall <= 0:
         return None
     add, minimum = shortfall, 0
-    if first["scope"] == "county":
-        minimum = int(np.ceil(first["required"]))
-    elif first["scope"] == "city":
-        county = gap_rows[(gap_rows["type_code"] == first["type_code"]) & (gap_rows["scope"] == "county")
-                          & (gap_rows["kind"] == "count")]
-        if not county.empty:
-            strictest = county[county["target_code"] == county.loc[county["required"].idxmax(), "target_code"]]
-            minimum = int(np.ceil(strictest["required"].iloc[0]))
-            add = max(add, int(np.ceil(strictest["shortfall"].sum())))
-    return PlanQuestion(type_code=str(first["type_code"]), add=min(add, max_add),
+    if scope[first] == "county":
+        minimum = int(np.ceil(required[first]))
+    elif scope[first] == "city":
+        county = (type_code == type_code[first]) & (scope == "county") & (kind == "count")
+        if county.any():
+            strictest = int(np.flatnonzero(county)[np.argmax(required[county])])
+            minimum = int(np.ceil(required[strictest]))
+            add = max(add, int(np.ceil(short[code == code[strictest]].sum())))
+    return PlanQuestion(type_code=str(type_code[first]), add=min(add, max_add),
                         min_per_county=min(minimum, max_min_per_county), wanted_add=add,
                         wanted_min_per_county=minimum)

@@ -79,3 +79,10 @@ def test_clamped_to_the_plan_pages_limits() -> None:
 def test_unknown_target_names_the_argument() -> None:
     with pytest.raises(ValueError, match="target_code"):
         plan_question("nope", rows(target("county5", "rest", "county", 5)))
+
+
+def test_targets_without_any_deadline_are_never_overdue() -> None:
+    frame = gap_rows(pd.DataFrame([target("county5", "rest", "county", 5) | {"deadline": None}]), UNITS, COUNTS,
+                     today=date(2020, 1, 1))
+    assert frame["overdue"].tolist() == [False, False, False] and frame["deadline"].isna().all()
+    assert plan_question("county5", frame) == PlanQuestion("rest", 4, 5, 4, 5)
