@@ -32,7 +32,8 @@ a{color:#0b57d0}table{border-collapse:collapse;width:100%;margin:8px 0}td,th{bor
 padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#f3f4f6}
 .notice{background:#fff8e1;border:1px solid #b7791f;padding:6px 10px;border-radius:4px}
 nav a{display:inline-block;margin:4px 8px 4px 0;padding:6px 10px;border:1px solid #0b57d0;border-radius:4px;
-text-decoration:none}td.type{min-width:5.5em;font-weight:600}.figure{font-size:1.05em;font-weight:600}
+text-decoration:none}td.type{min-width:7em;font-weight:600}td.scope{min-width:7em}td.deadline{white-space:nowrap}
+.figure{font-size:1.05em;font-weight:600;white-space:nowrap}
 .totals,.hint,.quote{color:#4a4a4a;font-size:.9em}.badge{display:inline-block;padding:0 6px;border-radius:4px;
 white-space:nowrap;font-weight:600}.badge.met{background:#dbeafe;color:#1e3a8a}
 .badge.miss{background:#ffedd5;color:#9a3412}.overdue{color:#b91c1c;font-weight:700}
@@ -169,8 +170,8 @@ def _target_rows(figures: HomeFigures, asked: Mapping[str, PlanQuestion]) -> str
         cells.append(
             f"<tr data-target='{escape(row.target_code)}' class='{'met' if met else 'miss'}'>"
             f"<td class='type' data-label='类型'>{escape(row.type_name)}</td>"
-            f"<td data-label='要求'>{SCOPE_ZH[row.scope]} {required}</td>"
-            f"<td class='progress' data-label='已建/要求'>{_progress(row)}</td>"
+            f"<td class='scope' data-label='要求'>{SCOPE_ZH[row.scope]} {required}</td>"
+            f"<td class='progress' data-label='进度'>{_progress(row)}</td>"
             f"<td class='status' data-label='达标'>{_status(met)}</td>"
             f"<td class='deadline' data-label='期限'>{_deadline(row)}</td>"
             f"<td class='failing' data-label='未达标'>{failing}</td>"
