@@ -135,10 +135,11 @@ def _plan_cell(row: Any, question: PlanQuestion | None) -> str:
     hint = f"新增 {question.add} 个{rule}"
     if row.scope == "township":  # the planner has no township rule: say what it does instead
         hint += "；按新增覆盖人口选址，不保证每个乡镇一个"
-    if question.clamped:
-        hint += (f"；方案页一次最多新增 {PLAN_MAX_ADD} 个、每县至少 {PLAN_MAX_MIN_PER_COUNTY} 个，"
-                 f"本目标需新增 {question.wanted_add} 个"
-                 + (f"、每县至少 {question.wanted_min_per_county} 个" if question.min_per_county else ""))
+    if question.add < question.wanted_add:  # the plan page's limits: say what the link leaves out
+        hint += f"；方案页一次最多新增 {PLAN_MAX_ADD} 个，本目标需新增 {question.wanted_add} 个"
+    if question.min_per_county < question.wanted_min_per_county:
+        hint += (f"；方案页每县至少最多设 {PLAN_MAX_MIN_PER_COUNTY} 个，"
+                 f"本目标要求每县 {question.wanted_min_per_county} 个")
     label = f"为此规划：{row.type_name}，{SCOPE_ZH[row.scope]}"
     return (f"<a class='plan' href='{plan_href(question)}' aria-label='{escape(label)}'>为此规划</a>"
             f"<div class='hint'>{escape(hint)}</div>")

@@ -169,7 +169,13 @@ def test_clamped_plan_says_so_and_met_target_shows_pass() -> None:
     big = target_row(page, "big")
     assert query(big.find("a", class_="plan")["href"])[1] == {"type": "rest", "add": str(PLAN_MAX_ADD),
                                                              "min_per_county": "0"}
-    assert f"方案页一次最多新增 {PLAN_MAX_ADD} 个" in big.get_text() and "本目标需新增 247 个" in big.get_text()
+    assert f"方案页一次最多新增 {PLAN_MAX_ADD} 个，本目标需新增 247 个" in big.get_text()
+    assert "每县至少最多" not in big.get_text()  # only the limit that was hit
+    strict = target_row(BeautifulSoup(render(figures([target("k80", "county", "count", 80)], COUNTS)), "html.parser"),
+                        "k80")
+    assert query(strict.find("a", class_="plan")["href"])[1] == {"type": "rest", "add": "157",
+                                                                "min_per_county": str(PLAN_MAX_MIN_PER_COUNTY)}
+    assert f"每县至少最多设 {PLAN_MAX_MIN_PER_COUNTY} 个，本目标要求每县 80 个" in strict.get_text()
     assert big.find(class_="deadline").get_text() == "报告未定期限"
     met = target_row(page, "met")
     assert met.find(class_="status").get_text() == "✓ 达标" and met.find("a", class_="plan") is None
