@@ -26,11 +26,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from geo.analysis import instance_files, planning
+from geo.analysis import instance_files, planning, whatif
 from geo.analysis.coverage import CoverageModel, StationPoints, TypeRadius
 from geo.errors import UnionmapError
 from geo.settings import Settings, get_settings
 
+# The user's own sites, WGS-84: lon, lat and names (parallel arrays).
+GivenSites = tuple[np.ndarray, np.ndarray, np.ndarray]
 # Instances kept per process (one per set of radii, so one per service type in practice).
 MAX_INSTANCES = 5
 # Questions whose bound multipliers an instance keeps.
@@ -187,10 +189,21 @@ def warm(grid_key: str, model: CoverageModel, kinds: Sequence[TypeRadius], grid_
 def propose_warm(grid_key: str, stations: StationPoints, kind: TypeRadius, grid_resolution: int, *,
                  add: int, min_per_county: int = 0, method: str = "greedy",
                  time_limit_s: float = 60.0, bound_steps: int = planning.BOUND_STEPS,
-                 bound_limit_s: float = planning.INTERACTIVE_BOUND_LIMIT_S) -> planning.PlanResult:
-    """A plan on the default candidates with the model this process holds (EngineCold if none)."""
+                 bound_limit_s: float = planning.INTERACTIVE_BOUND_LIMIT_S,
+                 candidates: GivenSites | None = None) -> planning.PlanResult:
+    """A plan on the default candidates with the model this process holds (EngineCold if none).
+
+    ``candidates``: the user's own sites instead (WGS-84 lon, lat, names). Their coverage matrix
+    is built for this plan (one ball query per site on the model held here: milliseconds for a
+    few hundred sites) and not kept; neither are their bound multipliers.
+    """
     started = time.monotonic()
     model = ENGINE.model(grid_key)
+    if candidates is not None:
+        given = planning.given_candidates(model, *candidates)
+        return planning.plan_sites(model, stations, kind, given, add=add, min_per_county=min_per_county,
+                                   method=method, time_limit_s=time_limit_s, bound_steps=bound_steps,
+                                   bound_limit_s=bound_limit_s)
     instance = ENGINE.instance(model, kind, grid_resolution)
     # ``time_limit_s`` bounds the whole call: a build done here (a type not held yet) counts.
     left_s = max(1.0, time_limit_s - (time.monotonic() - started))
@@ -204,3 +217,18 @@ def propose_cold(grid_key: str, model: CoverageModel, stations: StationPoints, k
     """:func:`propose_warm` after handing this process the model of grid ``grid_key``."""
     ENGINE.hold(grid_key, model)
     return propose_warm(grid_key, stations, kind, grid_resolution, **options)
+
+
+def evaluate_warm(grid_key: str, stations: StationPoints, kind: TypeRadius, lon: np.ndarray, lat: np.ndarray, *,
+                  time_limit_s: float | None = None) -> whatif.WhatIf:
+    """What each site adds, in order (``whatif.evaluate_sites``), on the model this process holds
+    (EngineCold if none). No instance is needed: the sites' reach comes from the model's KD-tree.
+    ``time_limit_s`` is the caller's (the solver pool stops the call from outside)."""
+    return whatif.evaluate_sites(ENGINE.model(grid_key), stations, kind, lon, lat)
+
+
+def evaluate_cold(grid_key: str, model: CoverageModel, stations: StationPoints, kind: TypeRadius,
+                  lon: np.ndarray, lat: np.ndarray, **options: Any) -> whatif.WhatIf:
+    """:func:`evaluate_warm` after handing this process the model of grid ``grid_key``."""
+    ENGINE.hold(grid_key, model)
+    return evaluate_warm(grid_key, stations, kind, lon, lat, **options)
