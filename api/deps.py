@@ -143,11 +143,11 @@ def solve_plan(request: Request, grid_key: str, model: CoverageModel, stations: 
 
 
 def evaluate_plan(request: Request, grid_key: str, model: CoverageModel, stations: StationPoints, kind: TypeRadius,
-                  lon: np.ndarray, lat: np.ndarray) -> WhatIf:
+                  grid_resolution: int, lon: np.ndarray, lat: np.ndarray) -> WhatIf:
     """What each site adds, in order (a what-if, no solve), in the app's solver processes on their
-    warm model, as :func:`solve_plan` plans."""
+    warm model and instances, as :func:`solve_plan` plans."""
     return on_warm_engine(request, engine.evaluate_warm, engine.evaluate_cold, grid_key, model,
-                          stations, kind, lon, lat)
+                          stations, kind, grid_resolution, lon, lat)
 
 
 def on_warm_engine(request: Request, warm: Callable[..., T], cold: Callable[..., T], grid_key: str,

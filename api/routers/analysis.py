@@ -283,7 +283,8 @@ def evaluate(request: Request, body: WhatIfIn, session: SessionDep, cache: Model
 
 def _what_if(request: Request, body: WhatIfIn, inputs: plan_page.PlanInputs) -> WhatIf:
     lon, lat = plan_page.to_wgs84([(site.lon, site.lat) for site in body.sites], body.crs)
-    return evaluate_plan(request, inputs.info.version, inputs.model, inputs.stations, inputs.kind, lon, lat)
+    return evaluate_plan(request, inputs.info.version, inputs.model, inputs.stations, inputs.kind,
+                         inputs.info.resolution, lon, lat)
 
 
 @router.post("/plans/export", summary="下载方案表 / the proposals table as CSV or XLSX", response_class=Response,

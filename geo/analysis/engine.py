@@ -15,6 +15,7 @@ process does not hold it; the caller then sends it once with :func:`propose_cold
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
@@ -67,6 +68,11 @@ class SitingInstance:
     # Per question (weights, k, deficits): the multipliers its bound search stopped at, so asking
     # again goes on from there (a few questions, 1.7 MB each on Jiujiang; see planning.plan_sites).
     bound_memo: BoundMemo = field(default_factory=lambda: BoundMemo(MAX_QUESTIONS), compare=False)
+
+    @functools.cached_property
+    def positions(self) -> whatif.Positions:
+        """Each candidate's column by its WGS-84 position (for a what-if; made on first use, ~10 ms)."""
+        return whatif.positions_of(self.candidates.lon, self.candidates.lat)
 
     @property
     def nbytes(self) -> int:
@@ -167,6 +173,11 @@ class SitingEngine:
             instance_files.save(directory, name, built.arrays())
         return built
 
+    def held(self, kind: TypeRadius, grid_resolution: int) -> SitingInstance | None:
+        """The instance of ``kind`` if this process holds it (never built here: None otherwise)."""
+        with self._lock:
+            return self._instances.get((kind.radius_urban_m, kind.radius_rural_m, grid_resolution))
+
     def held_bytes(self) -> int:
         """Memory of the instances held (the model not counted), in bytes."""
         with self._lock:
@@ -219,16 +230,20 @@ def propose_cold(grid_key: str, model: CoverageModel, stations: StationPoints, k
     return propose_warm(grid_key, stations, kind, grid_resolution, **options)
 
 
-def evaluate_warm(grid_key: str, stations: StationPoints, kind: TypeRadius, lon: np.ndarray, lat: np.ndarray, *,
-                  time_limit_s: float | None = None) -> whatif.WhatIf:
+def evaluate_warm(grid_key: str, stations: StationPoints, kind: TypeRadius, grid_resolution: int,
+                  lon: np.ndarray, lat: np.ndarray, *, time_limit_s: float | None = None) -> whatif.WhatIf:
     """What each site adds, in order (``whatif.evaluate_sites``), on the model this process holds
-    (EngineCold if none). No instance is needed: the sites' reach comes from the model's KD-tree.
-    ``time_limit_s`` is the caller's (the solver pool stops the call from outside)."""
-    return whatif.evaluate_sites(ENGINE.model(grid_key), stations, kind, lon, lat)
+    (EngineCold if none). A site on a grid candidate of an instance held here takes its column of
+    the matrix; any other is reached through the model's KD-tree (no instance is built for a
+    what-if). ``time_limit_s`` is the caller's (the solver pool stops the call from outside)."""
+    model = ENGINE.model(grid_key)
+    held = ENGINE.held(kind, grid_resolution)
+    known = (held.positions, held.matrix.columns) if held is not None else None
+    return whatif.evaluate_sites(model, stations, kind, lon, lat, known=known)
 
 
 def evaluate_cold(grid_key: str, model: CoverageModel, stations: StationPoints, kind: TypeRadius,
-                  lon: np.ndarray, lat: np.ndarray, **options: Any) -> whatif.WhatIf:
+                  grid_resolution: int, lon: np.ndarray, lat: np.ndarray, **options: Any) -> whatif.WhatIf:
     """:func:`evaluate_warm` after handing this process the model of grid ``grid_key``."""
     ENGINE.hold(grid_key, model)
-    return evaluate_warm(grid_key, stations, kind, lon, lat, **options)
+    return evaluate_warm(grid_key, stations, kind, grid_resolution, lon, lat, **options)

@@ -55,11 +55,33 @@ class WhatIf:
         return self.covered_after / self.population if self.population else 0.0
 
 
-def site_columns(model: CoverageModel, kind: TypeRadius, lon: np.ndarray, lat: np.ndarray) -> sp.csc_matrix:
+# Where a grid candidate stands, WGS-84 (lon, lat) → its column in the instance's matrix.
+Positions = dict[tuple[float, float], int]
+
+
+def positions_of(lon: np.ndarray, lat: np.ndarray) -> Positions:
+    """Each candidate's column by its exact position (a plan's proposals are sent back as given)."""
+    return {point: index for index, point in enumerate(zip(lon.tolist(), lat.tolist(), strict=True))}
+
+
+def site_columns(model: CoverageModel, kind: TypeRadius, lon: np.ndarray, lat: np.ndarray, *,
+                 known: tuple[Positions, sp.csc_matrix] | None = None) -> sp.csc_matrix:
     """Cells × sites, 1 where the site reaches the cell: a plan's coverage matrix for these sites
-    (canonical, rows sorted in each column, as the solvers read it)."""
-    sites, cells = model.reach(model.to_metric(lon, lat), kind)
-    matrix = sp.csc_matrix((np.ones(len(cells)), (cells, sites)), shape=(len(model.grid), len(lon)))
+    (canonical, rows sorted in each column, as the solvers read it).
+
+    ``known``: a warm instance's candidates (``positions_of``) and matrix. A site standing exactly
+    on one of them takes its column as it is (the long radii reach 12 000 cells a site: the ball
+    queries are most of a what-if's time); the others are reached here, by the same rule.
+    """
+    index = np.array([known[0].get(point, -1) for point in zip(lon.tolist(), lat.tolist(), strict=True)]
+                     if known is not None else [-1] * len(lon), dtype=np.intp)
+    new = np.flatnonzero(index < 0)
+    sites, cells = model.reach(model.to_metric(lon[new], lat[new]), kind)
+    matrix = sp.csc_matrix((np.ones(len(cells)), (cells, new[sites])), shape=(len(model.grid), len(lon)))
+    if known is not None and len(new) < len(lon):
+        held = np.flatnonzero(index >= 0)
+        placed = sp.csc_matrix((np.ones(len(held)), (np.arange(len(held)), held)), shape=(len(held), len(lon)))
+        matrix = matrix + known[1][:, index[held]] @ placed  # the held columns, moved to the sites' places
     columns, _, _ = siting.prepare_instance(matrix, np.zeros(matrix.shape[0]), 0)
     return columns
 
@@ -84,12 +106,14 @@ def sequential_gains(columns: sp.csc_matrix, weights: np.ndarray) -> tuple[np.nd
 
 
 def evaluate_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadius, lon: np.ndarray,
-                   lat: np.ndarray, *, field: str = "sites") -> WhatIf:
+                   lat: np.ndarray, *, field: str = "sites",
+                   known: tuple[Positions, sp.csc_matrix] | None = None) -> WhatIf:
     """The people each WGS-84 site adds, in the order given, to the open stations of ``kind``.
 
     A site outside the region (``planning.OUTSIDE_REGION_M`` from every cell) is an InputError
     naming ``field[index]``; so is a list longer than ``MAX_SITES`` or reaching more than
-    ``MAX_REACH_ENTRIES`` cells in all. A site where another already stands adds 0.
+    ``MAX_REACH_ENTRIES`` cells in all. A site where another already stands adds 0. ``known``: as
+    for :func:`site_columns`.
     """
     lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
     if len(lon) > MAX_SITES:
@@ -100,7 +124,7 @@ def evaluate_sites(model: CoverageModel, stations: StationPoints, kind: TypeRadi
     located = planning.given_candidates(model, lon, lat, field=field)
     already = model.covered_by_type(stations, kind)
     weights = np.where(already, 0.0, model.grid.population).astype(np.float64)
-    gains, covered = sequential_gains(site_columns(model, kind, lon, lat), weights)
+    gains, covered = sequential_gains(site_columns(model, kind, lon, lat, known=known), weights)
     population = float(model.grid.population.sum())
     before = float(model.grid.population[already].sum())
     cumulative_added = np.cumsum(gains)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from geo.analysis import whatif
 from geo.analysis.coverage import CoverageModel
@@ -51,3 +52,14 @@ def test_too_many_sites_is_refused(model: CoverageModel) -> None:  # noqa: F811
         evaluate(model, *([0.0] * 501))
     assert error.value.field == "sites"
     assert len(CELLS) == 5
+
+
+def test_a_held_candidates_column_is_taken_as_it_is_and_others_are_reached(model: CoverageModel) -> None:  # noqa: F811
+    lon, lat = np.array([lonlat(0), lonlat(2500)]).T
+    reached = whatif.site_columns(model, REST, lon, lat)
+    # a held "instance" of one candidate at 2500 m whose column is (deliberately) only cell E
+    only_e = sp.csc_matrix(([1.0], ([4], [0])), shape=(len(CELLS), 1))
+    known = (whatif.positions_of(lon[1:], lat[1:]), only_e)
+    mixed = whatif.site_columns(model, REST, lon, lat, known=known)
+    assert (mixed[:, 0] != reached[:, 0]).nnz == 0  # the site at 0 m: reached, A, B and D
+    assert mixed[:, 1].nonzero()[0].tolist() == [4]  # the site at 2500 m: the held column as it is
