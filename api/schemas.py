@@ -163,15 +163,20 @@ class WhatIfIn(BaseModel):
                                                           "gcj02 (Amap), bd09 (Baidu)")
 
 
-class WhatIfSite(BaseModel):
-    order: int = Field(description="顺序，从 1 起 / position in the list, from 1")
-    name: str | None = Field(description="请求中的名称 / the name sent, if any")
+class PlacedSite(BaseModel):
+    """A site in WGS-84 with the county and township of its nearest populated cell."""
+
     lon: float = Field(description="经度 WGS-84")
     lat: float = Field(description="纬度 WGS-84")
     county_code: str | None
     county_name: str | None
     township_code: str | None
     township_name: str | None
+
+
+class WhatIfSite(PlacedSite):
+    order: int = Field(description="顺序，从 1 起 / position in the list, from 1")
+    name: str | None = Field(description="请求中的名称 / the name sent, if any")
     added: float = Field(description="该点在已有站点与之前各点之外新增覆盖的人数 / people this site adds to the "
                                      "open stations and the sites before it")
     cumulative_added: float = Field(description="至此累计新增 / people added by the sites up to this one")
@@ -200,15 +205,9 @@ class SavedEditOut(WhatIfOut):
     url: str = Field(description="方案地址 / the saved plan's URL")
 
 
-class CandidateSite(BaseModel):
+class CandidateSite(PlacedSite):
     row: int = Field(description="CSV 行号（表头为第 1 行）/ line of the CSV, the header being line 1")
     name: str
-    lon: float = Field(description="经度 WGS-84")
-    lat: float = Field(description="纬度 WGS-84")
-    county_code: str | None
-    county_name: str | None
-    township_code: str | None
-    township_name: str | None
 
 
 class CandidatesOut(BaseModel):

@@ -102,8 +102,24 @@ class CoverageMatrix:
                        for array in (matrix.data, matrix.indices, matrix.indptr)))
 
 
+class BeforeAfter:
+    """The shares of the population covered before and after, for a result that holds the people."""
+
+    population: float
+    covered_before: float
+    covered_after: float
+
+    @property
+    def share_before(self) -> float:
+        return self.covered_before / self.population if self.population else 0.0
+
+    @property
+    def share_after(self) -> float:
+        return self.covered_after / self.population if self.population else 0.0
+
+
 @dataclass(frozen=True)
-class PlanResult:
+class PlanResult(BeforeAfter):
     """A siting proposal with its figures (people)."""
 
     type_code: str
@@ -124,14 +140,6 @@ class PlanResult:
         """Covered people as a share of the proven bound: "at least this share of the optimum"."""
         bound = self.solution.upper_bound
         return self.solution.objective / bound if bound > 0 else 1.0
-
-    @property
-    def share_before(self) -> float:
-        return self.covered_before / self.population if self.population else 0.0
-
-    @property
-    def share_after(self) -> float:
-        return self.covered_after / self.population if self.population else 0.0
 
 
 def grid_candidates(model: CoverageModel, resolution: int) -> Candidates:

@@ -32,7 +32,7 @@ MAX_REACH_ENTRIES = 8_000_000
 
 
 @dataclass(frozen=True)
-class WhatIf:
+class WhatIf(planning.BeforeAfter):
     """The sites in the order given with what each adds, and the totals before and after (people)."""
 
     type_code: str
@@ -45,14 +45,6 @@ class WhatIf:
     @property
     def added(self) -> float:
         return self.covered_after - self.covered_before
-
-    @property
-    def share_before(self) -> float:
-        return self.covered_before / self.population if self.population else 0.0
-
-    @property
-    def share_after(self) -> float:
-        return self.covered_after / self.population if self.population else 0.0
 
 
 # Where a grid candidate stands, WGS-84 (lon, lat) → its column in the instance's matrix.
