@@ -42,8 +42,10 @@ FREE_PREFIXES = ("/static/", "/finder/static/", "/docs", "/openapi.json", "/favi
 HEAVY_PREFIXES = ("/api/v1/coverage", "/api/v1/gaps", "/api/v1/plans", "/api/v1/import", "/api/v1/export",
                   "/maps/")
 # Under a heavy prefix but cheap: reading or cancelling a plan job is one row (its solve runs in
-# the job runner), and polling clients must not take the slots of real heavy work.
-LIGHT_PREFIXES = ("/api/v1/plans/jobs/",)
+# the job runner), and polling clients must not take the slots of real heavy work. A what-if
+# (``/plans/evaluate``) is milliseconds on the warm model with no connection held meanwhile, and a
+# planner clicking on the plan page must not queue behind other people's plans and maps.
+LIGHT_PREFIXES = ("/api/v1/plans/jobs/", "/api/v1/plans/evaluate")
 BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 # Key in the ASGI scope of heavy requests: a ``threading.Event`` set when the client disconnects.
 CLIENT_GONE = "unionmap.client_gone"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any, TypeVar, cast
 
+import numpy as np
 from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,7 @@ from geo.analysis import engine
 from geo.analysis.coverage import CoverageModel, StationPoints, TypeRadius
 from geo.analysis.planning import PlanResult
 from geo.analysis.solver_pool import SolverBusy, TimeLimitExceeded
+from geo.analysis.whatif import WhatIf
 from geo.core.crs import CoordSystem
 from geo.notices import DEMO
 from geo.reference.region import RegionConfig
@@ -130,17 +132,32 @@ WriterDep = Annotated[Caller, Depends(require_writer)]
 
 def solve_plan(request: Request, grid_key: str, model: CoverageModel, stations: StationPoints, kind: TypeRadius,
                grid_resolution: int, *, time_limit_s: float | None = None, **options: Any) -> PlanResult:
-    """A plan on the default candidates, in the app's solver processes, on their warm engine.
+    """A plan (on the default candidates, or on ``candidates=``), in the app's solver processes, on
+    their warm engine.
 
     Only the grid's version goes to the solver process; the model (24 MB) follows once, when
     that process does not hold this version yet (``geo.analysis.engine``).
     """
+    return on_warm_engine(request, engine.propose_warm, engine.propose_cold, grid_key, model,
+                          stations, kind, grid_resolution, time_limit_s=time_limit_s, **options)
+
+
+def evaluate_plan(request: Request, grid_key: str, model: CoverageModel, stations: StationPoints, kind: TypeRadius,
+                  grid_resolution: int, lon: np.ndarray, lat: np.ndarray) -> WhatIf:
+    """What each site adds, in order (a what-if, no solve), in the app's solver processes on their
+    warm model and instances, as :func:`solve_plan` plans."""
+    return on_warm_engine(request, engine.evaluate_warm, engine.evaluate_cold, grid_key, model,
+                          stations, kind, grid_resolution, lon, lat)
+
+
+def on_warm_engine(request: Request, warm: Callable[..., T], cold: Callable[..., T], grid_key: str,
+                   model: CoverageModel, /, *args: Any, time_limit_s: float | None = None, **options: Any) -> T:
+    """``warm(grid_key, *args)`` in a solver process; when it holds no model of ``grid_key``
+    (EngineCold), ``cold(grid_key, model, *args)``, which sends it the model once."""
     try:
-        return run_plan_for(request, engine.propose_warm, grid_key, stations, kind, grid_resolution,
-                            time_limit_s=time_limit_s, **options)
+        return run_plan_for(request, warm, grid_key, *args, time_limit_s=time_limit_s, **options)
     except engine.EngineCold:
-        return run_plan_for(request, engine.propose_cold, grid_key, model, stations, kind, grid_resolution,
-                            time_limit_s=time_limit_s, **options)
+        return run_plan_for(request, cold, grid_key, model, *args, time_limit_s=time_limit_s, **options)
 
 
 def run_plan_for(request: Request, function: Callable[..., T], /, *args: Any, time_limit_s: float | None = None,

@@ -44,6 +44,8 @@ UNAVAILABLE = error("服务繁忙或数据库暂时不可用，稍后重试 / se
 TOO_LARGE: dict[str, Any] = {"description": "请求体超过上限 / request body larger than the limit", "content": {
     "application/json": {"schema": {"type": "object", "required": ["detail", "limit_bytes"], "properties": {
         "detail": {"type": "string"}, "limit_bytes": {"type": "integer"}}}}}}
+# FastAPI answers 400 itself when a JSON body cannot be decoded at all (not UTF-8, say).
+UNREADABLE = error("请求体无法解析 / the body cannot be parsed")
 NEEDS_KEY = error("没有或无效的密钥 / no or bad API key", headers={"WWW-Authenticate": {
     "description": "Bearer", "required": True, "schema": {"type": "string"}}})
 READ_ONLY_KEY = error("只读密钥 / the key may not write")

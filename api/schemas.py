@@ -7,7 +7,10 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from geo.analysis.whatif import MAX_SITES
+from geo.core.crs import CoordSystem
 from geo.notices import APPROXIMATE, DEMO, MODELLED
+from geo.reference import DEFAULT_TYPE
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -139,3 +142,75 @@ class RowError(BaseModel):
 class ImportResult(BaseModel):
     imported: int
     ids: list[int]
+
+
+# ---- the plan page: what-if, candidates, saved edits --------------------------------------
+
+class SiteIn(BaseModel):
+    """A site: a proposal kept, a point clicked on the map, a row of a CSV."""
+
+    lon: float = Field(ge=-180, le=180, description="经度，坐标系见 crs / longitude in the request's crs")
+    lat: float = Field(ge=-90, le=90, description="纬度，坐标系见 crs / latitude in the request's crs")
+    name: str | None = Field(default=None, max_length=100, description="名称（可选，原样返回）/ optional label, "
+                                                                       "returned as given")
+
+
+class WhatIfIn(BaseModel):
+    type: str = Field(default=DEFAULT_TYPE, max_length=64, description="服务类型 / service type")
+    sites: list[SiteIn] = Field(max_length=MAX_SITES, description=(
+        f"按顺序的地点（至多 {MAX_SITES} 个，可为空）/ the sites in order (at most {MAX_SITES}, may be empty)"))
+    crs: CoordSystem = Field(default="wgs84", description="sites 的坐标系 / coordinate system of sites: wgs84, "
+                                                          "gcj02 (Amap), bd09 (Baidu)")
+
+
+class PlacedSite(BaseModel):
+    """A site in WGS-84 with the county and township of its nearest populated cell."""
+
+    lon: float = Field(description="经度 WGS-84")
+    lat: float = Field(description="纬度 WGS-84")
+    county_code: str | None
+    county_name: str | None
+    township_code: str | None
+    township_name: str | None
+
+
+class WhatIfSite(PlacedSite):
+    order: int = Field(description="顺序，从 1 起 / position in the list, from 1")
+    name: str | None = Field(description="请求中的名称 / the name sent, if any")
+    added: float = Field(description="该点在已有站点与之前各点之外新增覆盖的人数 / people this site adds to the "
+                                     "open stations and the sites before it")
+    cumulative_added: float = Field(description="至此累计新增 / people added by the sites up to this one")
+    cumulative: float = Field(description="至此覆盖人数 / people covered with the sites up to this one")
+    cumulative_share: float = Field(description="至此覆盖率 0..1 / share of the population covered up to here")
+
+
+class WhatIfOut(BaseModel):
+    type: str
+    type_name: str
+    population: float = Field(description="全市人口（网格）/ everyone in the grid")
+    before: float = Field(description="已开放站点覆盖人数 / covered by the open stations of the type")
+    after: float = Field(description="加上全部地点后覆盖人数 / covered with every site added")
+    added: float = Field(description="after − before")
+    share_before: float
+    share_after: float
+    sites: list[WhatIfSite]
+    demo: bool = Field(description=f"计入的站点含演示数据 / the counted stations include demo rows: {DEMO.text}")
+    demo_stations: int = Field(description="计入的演示站点数 / demo stations counted")
+    population_is_modelled: bool = Field(description=MODELLED.text)
+    notices: list[str] = Field(description="说明（演示数据、模型人口）/ notices to show with the figures")
+
+
+class SavedEditOut(WhatIfOut):
+    plan_id: int
+    url: str = Field(description="方案地址 / the saved plan's URL")
+
+
+class CandidateSite(PlacedSite):
+    row: int = Field(description="CSV 行号（表头为第 1 行）/ line of the CSV, the header being line 1")
+    name: str
+
+
+class CandidatesOut(BaseModel):
+    count: int
+    crs: CoordSystem = Field(description="上传文件的坐标系；返回的坐标均为 WGS-84 / the file's; answers are WGS-84")
+    sites: list[CandidateSite]

@@ -15,6 +15,7 @@ process does not hold it; the caller then sends it once with :func:`propose_cold
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
@@ -26,11 +27,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from geo.analysis import instance_files, planning
+from geo.analysis import instance_files, planning, whatif
 from geo.analysis.coverage import CoverageModel, StationPoints, TypeRadius
 from geo.errors import UnionmapError
 from geo.settings import Settings, get_settings
 
+# The user's own sites, WGS-84: lon, lat and names (parallel arrays).
+GivenSites = tuple[np.ndarray, np.ndarray, np.ndarray]
 # Instances kept per process (one per set of radii, so one per service type in practice).
 MAX_INSTANCES = 5
 # Questions whose bound multipliers an instance keeps.
@@ -65,6 +68,11 @@ class SitingInstance:
     # Per question (weights, k, deficits): the multipliers its bound search stopped at, so asking
     # again goes on from there (a few questions, 1.7 MB each on Jiujiang; see planning.plan_sites).
     bound_memo: BoundMemo = field(default_factory=lambda: BoundMemo(MAX_QUESTIONS), compare=False)
+
+    @functools.cached_property
+    def positions(self) -> whatif.Positions:
+        """Each candidate's column by its WGS-84 position (for a what-if; made on first use, ~10 ms)."""
+        return whatif.positions_of(self.candidates.lon, self.candidates.lat)
 
     @property
     def nbytes(self) -> int:
@@ -165,6 +173,11 @@ class SitingEngine:
             instance_files.save(directory, name, built.arrays())
         return built
 
+    def held(self, kind: TypeRadius, grid_resolution: int) -> SitingInstance | None:
+        """The instance of ``kind`` if this process holds it (never built here: None otherwise)."""
+        with self._lock:
+            return self._instances.get((kind.radius_urban_m, kind.radius_rural_m, grid_resolution))
+
     def held_bytes(self) -> int:
         """Memory of the instances held (the model not counted), in bytes."""
         with self._lock:
@@ -187,10 +200,21 @@ def warm(grid_key: str, model: CoverageModel, kinds: Sequence[TypeRadius], grid_
 def propose_warm(grid_key: str, stations: StationPoints, kind: TypeRadius, grid_resolution: int, *,
                  add: int, min_per_county: int = 0, method: str = "greedy",
                  time_limit_s: float = 60.0, bound_steps: int = planning.BOUND_STEPS,
-                 bound_limit_s: float = planning.INTERACTIVE_BOUND_LIMIT_S) -> planning.PlanResult:
-    """A plan on the default candidates with the model this process holds (EngineCold if none)."""
+                 bound_limit_s: float = planning.INTERACTIVE_BOUND_LIMIT_S,
+                 candidates: GivenSites | None = None) -> planning.PlanResult:
+    """A plan on the default candidates with the model this process holds (EngineCold if none).
+
+    ``candidates``: the user's own sites instead (WGS-84 lon, lat, names). Their coverage matrix
+    is built for this plan (one ball query per site on the model held here: milliseconds for a
+    few hundred sites) and not kept; neither are their bound multipliers.
+    """
     started = time.monotonic()
     model = ENGINE.model(grid_key)
+    if candidates is not None:
+        given = planning.given_candidates(model, *candidates)
+        return planning.plan_sites(model, stations, kind, given, add=add, min_per_county=min_per_county,
+                                   method=method, time_limit_s=time_limit_s, bound_steps=bound_steps,
+                                   bound_limit_s=bound_limit_s)
     instance = ENGINE.instance(model, kind, grid_resolution)
     # ``time_limit_s`` bounds the whole call: a build done here (a type not held yet) counts.
     left_s = max(1.0, time_limit_s - (time.monotonic() - started))
@@ -204,3 +228,22 @@ def propose_cold(grid_key: str, model: CoverageModel, stations: StationPoints, k
     """:func:`propose_warm` after handing this process the model of grid ``grid_key``."""
     ENGINE.hold(grid_key, model)
     return propose_warm(grid_key, stations, kind, grid_resolution, **options)
+
+
+def evaluate_warm(grid_key: str, stations: StationPoints, kind: TypeRadius, grid_resolution: int,
+                  lon: np.ndarray, lat: np.ndarray, *, time_limit_s: float | None = None) -> whatif.WhatIf:
+    """What each site adds, in order (``whatif.evaluate_sites``), on the model this process holds
+    (EngineCold if none). A site on a grid candidate of an instance held here takes its column of
+    the matrix; any other is reached through the model's KD-tree (no instance is built for a
+    what-if). ``time_limit_s`` is the caller's (the solver pool stops the call from outside)."""
+    model = ENGINE.model(grid_key)
+    held = ENGINE.held(kind, grid_resolution)
+    known = (held.positions, held.matrix.columns) if held is not None else None
+    return whatif.evaluate_sites(model, stations, kind, lon, lat, known=known)
+
+
+def evaluate_cold(grid_key: str, model: CoverageModel, stations: StationPoints, kind: TypeRadius,
+                  grid_resolution: int, lon: np.ndarray, lat: np.ndarray, **options: Any) -> whatif.WhatIf:
+    """:func:`evaluate_warm` after handing this process the model of grid ``grid_key``."""
+    ENGINE.hold(grid_key, model)
+    return evaluate_warm(grid_key, stations, kind, grid_resolution, lon, lat, **options)

@@ -102,8 +102,24 @@ class CoverageMatrix:
                        for array in (matrix.data, matrix.indices, matrix.indptr)))
 
 
+class BeforeAfter:
+    """The shares of the population covered before and after, for a result that holds the people."""
+
+    population: float
+    covered_before: float
+    covered_after: float
+
+    @property
+    def share_before(self) -> float:
+        return self.covered_before / self.population if self.population else 0.0
+
+    @property
+    def share_after(self) -> float:
+        return self.covered_after / self.population if self.population else 0.0
+
+
 @dataclass(frozen=True)
-class PlanResult:
+class PlanResult(BeforeAfter):
     """A siting proposal with its figures (people)."""
 
     type_code: str
@@ -124,14 +140,6 @@ class PlanResult:
         """Covered people as a share of the proven bound: "at least this share of the optimum"."""
         bound = self.solution.upper_bound
         return self.solution.objective / bound if bound > 0 else 1.0
-
-    @property
-    def share_before(self) -> float:
-        return self.covered_before / self.population if self.population else 0.0
-
-    @property
-    def share_after(self) -> float:
-        return self.covered_after / self.population if self.population else 0.0
 
 
 def grid_candidates(model: CoverageModel, resolution: int) -> Candidates:
@@ -164,26 +172,67 @@ def default_candidates(model: CoverageModel, kind: TypeRadius, grid_resolution: 
     return candidates, resolution
 
 
-def read_candidates(path: Path, model: CoverageModel, *, source_crs: CoordSystem = "wgs84") -> Candidates:
+def read_candidates(path: Path, model: CoverageModel, *, source_crs: CoordSystem = "wgs84",
+                    text: str | None = None) -> Candidates:
     """Candidate sites from a CSV with columns lon, lat and optionally name.
 
+    ``text``: the file's content, already decoded (an upload; ``path`` then only names it).
     Each site gets the county and township of the nearest demand cell; a site farther than
     ``OUTSIDE_REGION_M`` from every cell is an error naming its row.
     """
-    frame = read_csv(path, ["lon", "lat"])
+    frame = read_csv(path, ["lon", "lat"], text=text)
     lon = parse_numbers(frame, "lon", path, required=True, low=-180, high=180).to_numpy()
     lat = parse_numbers(frame, "lat", path, required=True, low=-90, high=90).to_numpy()
     lon, lat = crs.convert(lon, lat, source=source_crs, target="wgs84")
-    # an (n, 2) array of points: arrays of n distances and indices, not one pair
-    distance, nearest = cast(tuple[np.ndarray, np.ndarray], model.tree.query(model.to_metric(lon, lat)))
-    outside = distance > OUTSIDE_REGION_M
-    if outside.any():
-        row = int(frame.index[int(np.argmax(outside))])
-        raise InputError(f"site lies outside the region ({distance[np.argmax(outside)]:.0f} m from it)",
-                         file=str(path), row=row, field="lon")
+    county, township, distance = locate(model, lon, lat)
+    outside = first_outside(distance)
+    if outside is not None:
+        raise InputError(f"site {outside_message(distance[outside])}", file=str(path), row=int(frame.index[outside]),
+                         field="lon")
     names = frame["name"].to_numpy(dtype=object) if "name" in frame else \
         np.array([f"候选点 {row}" for row in frame.index], dtype=object)
-    return Candidates(lon, lat, names, model.grid.county_code[nearest], model.grid.township_code[nearest])
+    return Candidates(lon, lat, names, county, township)
+
+
+def given_candidates(model: CoverageModel, lon: np.ndarray, lat: np.ndarray, names: np.ndarray | None = None, *,
+                     field: str = "candidates") -> Candidates:
+    """Candidate sites given as WGS-84 arrays (the API's list), placed in their county and township
+    like :func:`read_candidates`; a site outside the region is an error naming ``field[index]``."""
+    lon, lat = np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
+    county, township, distance = locate(model, lon, lat)
+    outside = first_outside(distance)
+    if outside is not None:
+        raise InputError(f"第 {outside + 1} 个地点在区域外 / the site at index {outside} "
+                         f"{outside_message(distance[outside])}", field=f"{field}[{outside}]")
+    if names is None:
+        names = np.array([f"候选点 {index + 1}" for index in range(len(lon))], dtype=object)
+    return Candidates(lon, lat, np.asarray(names, dtype=object), county, township)
+
+
+def locate(model: CoverageModel, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """County and township codes of the demand cell nearest each WGS-84 point, and its distance (m).
+
+    A point the region's projection cannot hold (the other side of the globe: infinite metres) is
+    infinitely far, with the codes of cell 0 (it is refused as outside anyway).
+    """
+    xy = model.to_metric(lon, lat)
+    distance, nearest = np.full(len(xy), np.inf), np.zeros(len(xy), dtype=np.intp)
+    finite = np.isfinite(xy).all(axis=1)
+    if finite.any():
+        # an (n, 2) array of points: arrays of n distances and indices, not one pair
+        distance[finite], nearest[finite] = cast(tuple[np.ndarray, np.ndarray], model.tree.query(xy[finite]))
+    return model.grid.county_code[nearest], model.grid.township_code[nearest], distance
+
+
+def first_outside(distance_m: np.ndarray) -> int | None:
+    """Index of the first point farther than ``OUTSIDE_REGION_M`` from every demand cell, or None."""
+    outside = distance_m > OUTSIDE_REGION_M
+    return int(np.argmax(outside)) if outside.any() else None
+
+
+def outside_message(distance_m: float) -> str:
+    """Why a point is refused: how far outside the region it lies."""
+    return f"lies outside the region ({distance_m:.0f} m from it)"
 
 
 def memo_get(memo: MutableMapping[tuple[object, ...], np.ndarray] | None,

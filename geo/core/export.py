@@ -134,17 +134,23 @@ def xlsx_bytes(frame: pd.DataFrame, *, sheet: str = "unionmap", headers: Mapping
     return buffer.getvalue()
 
 
-def write_table(frame: pd.DataFrame, path: Path, *, sheet: str = "unionmap", notice: str | None = None) -> Path:
-    """Write ``frame`` as .csv or .xlsx (by the suffix) with Chinese-first headers.
+def table_bytes(frame: pd.DataFrame, file_format: str, *, sheet: str = "unionmap",
+                headers: Mapping[str, str] = HEADERS, notice: str | None = None) -> bytes:
+    """``frame`` as a ``csv`` or ``xlsx`` file with Chinese-first headers.
 
     ``notice`` (e.g. that population is modelled) goes in a second sheet of the workbook, or
-    as a comment line at the end of the CSV.
+    as comment lines (``# …``, one per line of the notice) at the end of the CSV.
     """
+    if file_format == "csv":
+        comments = "".join(f"# {line}\r\n" for line in notice.splitlines()) if notice else ""
+        return csv_bytes(frame.rename(columns=dict(headers))) + comments.encode()
+    if file_format != "xlsx":
+        raise ValueError(f"unknown table format {file_format!r}: use csv or xlsx")
+    return xlsx_bytes(frame, sheet=sheet, headers=headers, notice=notice)
+
+
+def write_table(frame: pd.DataFrame, path: Path, *, sheet: str = "unionmap", notice: str | None = None) -> Path:
+    """Write ``frame`` as .csv or .xlsx (by the suffix) with Chinese-first headers (:func:`table_bytes`)."""
     path = Path(path)
-    if path.suffix.lower() == ".csv":
-        path.write_bytes(csv_bytes(frame.rename(columns=HEADERS)) + (f"# {notice}\r\n".encode() if notice else b""))
-        return path
-    if path.suffix.lower() != ".xlsx":
-        raise ValueError(f"unknown table format {path.suffix!r}: use .csv or .xlsx")
-    path.write_bytes(xlsx_bytes(frame, sheet=sheet, notice=notice))
+    path.write_bytes(table_bytes(frame, path.suffix.lower().lstrip("."), sheet=sheet, notice=notice))
     return path

@@ -7,6 +7,7 @@ and model parameters all come from the folder (``data/<region>/``).
 from __future__ import annotations
 
 import functools
+import io
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -176,12 +177,17 @@ def _read_config(path: Path) -> RegionConfig:
         raise _validation_error(error, str(path)) from error
 
 
-def read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
-    """Read a CSV as text, checking that the named columns exist."""
+def read_csv(path: Path, columns: list[str], *, text: str | None = None) -> pd.DataFrame:
+    """Read a CSV as text, checking that the named columns exist.
+
+    ``text``: the file's content, already decoded (an upload); ``path`` then only names it.
+    """
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path if text is None else io.StringIO(text), dtype=str, keep_default_na=False)
     except FileNotFoundError as error:
         raise InputError("file not found", file=str(path)) from error
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise InputError(f"无法读取的 CSV / not a readable CSV: {error}", file=str(path)) from error
     missing = [name for name in columns if name not in frame.columns]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}", file=str(path), field=missing[0])

@@ -179,7 +179,7 @@ class Plan(Base):
     method: Mapped[str] = mapped_column(String(16))
     added: Mapped[int] = mapped_column(Integer)
     objective: Mapped[float] = mapped_column(Float)
-    upper_bound: Mapped[float] = mapped_column(Float)
+    upper_bound: Mapped[float | None] = mapped_column(Float)  # null: an edited plan, no proven bound
     covered_before: Mapped[float] = mapped_column(Float)
     covered_after: Mapped[float] = mapped_column(Float)
     population: Mapped[float] = mapped_column(Float)
