@@ -5,7 +5,8 @@
  * - The honesty notice: the whole text on a desk; one line on a phone that opens on tap. It can be
  *   dismissed for this browser session (sessionStorage), and a small "⚠ 说明" button stays to bring
  *   it back: it is never hidden for good.
- * - Panels on the left start below the notice, whatever its height.
+ * - Panels on the left start below the notice, whatever its height; a box that scrolls can be
+ *   reached by keyboard.
  *
  * No inline handlers: the pages' Content-Security-Policy runs only scripts it knows.
  */
@@ -48,6 +49,20 @@
     document.documentElement.style.setProperty("--unionmap-top", top + "px");
   }
 
+  // A box that scrolls must be reachable by keyboard (Tab, then the arrow keys), as axe asks.
+  function focusableWhenScrolling(body) {
+    if (body.scrollHeight > body.clientHeight || body.scrollWidth > body.clientWidth) {
+      body.setAttribute("tabindex", "0");
+    } else {
+      body.removeAttribute("tabindex");
+    }
+  }
+
+  function markScrolling() {
+    var bodies = document.querySelectorAll(".unionmap-box-body");
+    for (var i = 0; i < bodies.length; i++) { focusableWhenScrolling(bodies[i]); }
+  }
+
   function setUpNotice(notice) {
     var toggle = notice.querySelector(".unionmap-notice-toggle");
     var close = notice.querySelector(".unionmap-notice-close");
@@ -87,13 +102,15 @@
 
   function setUp() {
     var boxes = document.querySelectorAll(".unionmap-box > details");
-    if (narrow()) {
-      for (var i = 0; i < boxes.length; i++) { boxes[i].open = false; }
+    for (var i = 0; i < boxes.length; i++) {
+      if (narrow()) { boxes[i].open = false; }
+      boxes[i].addEventListener("toggle", markScrolling);
     }
     var notice = document.getElementById("unionmap-notice");
     if (notice) { setUpNotice(notice); }
     placePanels();
-    window.addEventListener("resize", placePanels);
+    markScrolling();
+    window.addEventListener("resize", function () { placePanels(); markScrolling(); });
   }
 
   if (document.readyState === "loading") {
