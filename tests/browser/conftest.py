@@ -159,3 +159,12 @@ def page(browser: Browser, live_server: str) -> Iterator[PageFactory]:
     yield page_factory(browser, live_server, contexts)
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def station_id(live_server: str) -> int:
+    """The id of a (demo) station of the live server, for its station page."""
+    import httpx  # a test extra
+
+    answer = httpx.get(f"{live_server}/api/v1/stations", params={"limit": 1}, timeout=30)
+    return int(answer.json()["features"][0]["id"])

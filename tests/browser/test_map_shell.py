@@ -39,13 +39,6 @@ DESK_BOXES = ["#unionmap-notice", ".unionmap-panel", "#unionmap-legend", "#union
               ".leaflet-control-layers", ".leaflet-control-attribution", ".leaflet-control-scale"]
 
 
-@pytest.fixture(scope="module")
-def station_id(live_server: str) -> int:
-    """A demo station of the live server's database."""
-    answer = httpx.get(f"{live_server}/api/v1/stations", params={"limit": 1}, timeout=30)
-    return int(answer.json()["features"][0]["id"])
-
-
 def open_map(view: BrowserPage, path: str) -> None:
     response = view.goto(path)
     assert response.ok, f"{response.status}: {response.text()[:300]}"

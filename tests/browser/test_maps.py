@@ -8,8 +8,6 @@ import pytest
 from geo.notices import DEMO
 from tests.browser.conftest import axe_violations
 
-httpx = pytest.importorskip("httpx")  # a test extra
-
 pytestmark = pytest.mark.db
 
 # Count what Leaflet really holds: township polygons (by their properties), stations in clusters.
@@ -88,9 +86,9 @@ def test_api_documentation_in_a_browser(page) -> None:  # noqa: ANN001
     assert view.page.request.get(f"{view.base_url}/redoc").status == 404
 
 
-# Every page a user opens; {station} is a demo station. Each at 1366×768 and 360×640.
+# Every page a user opens; {station_id} is a demo station. Each at 1366×768 and 360×640.
 ALL_PAGES = ["/maps/stations", "/maps/coverage?type=love_station", "/maps/gaps", "/maps/plan?type=love_station&add=5",
-             "/maps/station/{station}", "/", "/finder",
+             "/maps/station/{station_id}", "/", "/finder",
              pytest.param("/docs", marks=pytest.mark.xfail(strict=True, reason=(
                  "Swagger UI's own page (api/app.py, get_swagger_ui_html): <html> without lang, low-contrast "
                  "method badges and version stamps, buttons nested in its operation headers (axe: html-has-lang, "
@@ -99,18 +97,12 @@ ALL_PAGES = ["/maps/stations", "/maps/coverage?type=love_station", "/maps/gaps",
 MAP_RULES = ("html-has-lang", "meta-viewport", "region", "landmark-one-main")
 
 
-@pytest.fixture(scope="module")
-def station(live_server: str) -> int:
-    """The id of a demo station of the live server."""
-    return int(httpx.get(f"{live_server}/api/v1/stations", params={"limit": 1}, timeout=30).json()["features"][0]["id"])
-
-
 @pytest.mark.parametrize("path", ALL_PAGES)
-def test_page_passes_axe(page, station: int, path: str) -> None:  # noqa: ANN001
+def test_page_passes_axe(page, station_id: int, path: str) -> None:  # noqa: ANN001
     """No serious or critical axe-core violation, no console error, no request to another host."""
     for phone in (False, True):
         view = page(phone=phone)
-        response = view.goto(path.format(station=station))
+        response = view.goto(path.format(station_id=station_id))
         assert response.ok
         view.page.wait_for_load_state("networkidle")  # /docs and /finder fill themselves in from the API
         found = axe_violations(view.page, rules=MAP_RULES if path.startswith("/maps/") else ())
@@ -118,12 +110,12 @@ def test_page_passes_axe(page, station: int, path: str) -> None:  # noqa: ANN001
         assert view.console_errors == [] and view.blocked == [], (view.console_errors, view.blocked)
 
 
-@pytest.mark.parametrize("path", [*PAGES.values(), "/maps/station/{station}"])
-def test_download_needs_no_server(page, station: int, path: str) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("path", [*PAGES.values(), "/maps/station/{station_id}"])
+def test_download_needs_no_server(page, station_id: int, path: str) -> None:  # noqa: ANN001
     """The downloaded page carries every script and stylesheet (no /static/ URL left) and its own
     shell works from it: opened with no server, the phone's notice still folds and opens."""
     view = page(phone=True)
-    url = f"{view.base_url}{path.format(station=station)}{'&' if '?' in path else '?'}download=true"
+    url = f"{view.base_url}{path.format(station_id=station_id)}{'&' if '?' in path else '?'}download=true"
     answer = view.page.request.get(url)
     assert answer.ok and answer.headers["content-disposition"].startswith("attachment")
     html = answer.text()
