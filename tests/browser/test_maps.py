@@ -120,7 +120,7 @@ def test_download_needs_no_server(page, station_id: int, path: str) -> None:  # 
     assert answer.ok and answer.headers["content-disposition"].startswith("attachment")
     html = answer.text()
     assert "/static/" not in html and ".unionmap-notice-toggle" in html and "unionmap.notice.dismissed" in html
-    view.page.set_content(html, wait_until="load")  # about:blank: no server, sessionStorage refused
+    view.page.set_content(html, wait_until="load")  # on about:blank: no server behind it
     toggle = view.page.locator("#unionmap-notice .unionmap-notice-toggle")
     assert toggle.is_visible() and not view.page.locator("#unionmap-notice-lines").is_visible()
     toggle.tap()
