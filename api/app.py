@@ -151,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (maps.router, ogc.router, finder.router, home.router):
         app.include_router(router, responses=busy)
     app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
+    app.mount(assets.OWN_PREFIX, StaticFiles(directory=assets.OWN_DIR), name="unionmap")
 
     @app.get("/docs", include_in_schema=False)
     async def api_docs() -> HTMLResponse:

@@ -1,20 +1,29 @@
-"""Leaflet, Bootstrap and Font Awesome served by the app itself, so no map needs a CDN.
+"""Leaflet and the project's own CSS/JS served by the app itself, so no map needs a CDN.
 
 Folium elements list their scripts and stylesheets as (name, CDN URL) pairs. ``localize``
 replaces each by the file installed from the npm registry at set-up (``maps/assets``,
-``scripts/setup.sh``) and fails on any name it does not know, so a new Folium element can
-never slip a CDN URL into a page unnoticed.
+``scripts/setup.sh``), or by one of the project's own files (``maps/static``), and fails on any
+name it does not know, so a new Folium element can never slip a CDN URL into a page unnoticed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+from functools import cache
 from pathlib import Path
 
 import folium
 from branca.element import Element
 
+from maps.shell import without_folium_viewport
+
 ASSETS_DIR = Path(__file__).resolve().parent / "assets" / "node_modules"
 URL_PREFIX = "/static/vendor"
+OWN_DIR = Path(__file__).resolve().parent / "static"
+OWN_PREFIX = "/static/unionmap"
+# Our element's asset name -> file under OWN_DIR (maps.shell.ShellAssets).
+OWN_ASSETS = {"unionmap_js": "unionmap.js", "unionmap_css": "unionmap.css"}
 
 # Folium's asset name -> path under node_modules (None: not needed by our maps, dropped).
 # Our maps draw circle markers and HTML (div) icons only, so Folium's defaults for icon markers
@@ -47,9 +56,18 @@ def installed() -> bool:
     return all((ASSETS_DIR / path).is_file() for path in LOCAL_ASSETS.values() if path)
 
 
+@cache
+def own_version(file: str) -> str:
+    """A short hash of one of our files, for its URL: a changed file is a new URL, never a stale copy."""
+    return hashlib.sha256((OWN_DIR / file).read_bytes()).hexdigest()[:10]
+
+
 def _local(pairs: list[tuple[str, str]], prefix: str) -> list[tuple[str, str]]:
     result = []
     for name, url in pairs:
+        if name in OWN_ASSETS:
+            result.append((name, f"{OWN_PREFIX}/{OWN_ASSETS[name]}?v={own_version(OWN_ASSETS[name])}"))
+            continue
         if name not in LOCAL_ASSETS:
             raise UnknownAsset(f"no local copy of {name!r} ({url}): add it to maps/assets")
         path = LOCAL_ASSETS[name]
@@ -70,27 +88,25 @@ def localize(element: Element, *, prefix: str = URL_PREFIX) -> Element:
 
 
 def render(map_: folium.Map, *, prefix: str = URL_PREFIX, standalone: bool = False) -> str:
-    """The map as a complete HTML page that loads its assets from ``prefix``.
+    """The map as a complete HTML page that loads its vendor assets from ``prefix``, ours from
+    ``OWN_PREFIX``.
 
     ``standalone``: every script and stylesheet is inlined instead, so the saved file opens
     anywhere, offline, with no server (a planner's download).
     """
     localize(map_, prefix=prefix)
-    html = map_.get_root().render()
-    return _inline(html, prefix) if standalone else html
+    html = without_folium_viewport(map_.get_root().render())
+    return _inline(html, {prefix: ASSETS_DIR, OWN_PREFIX: OWN_DIR}) if standalone else html
 
 
-def _inline(html: str, prefix: str) -> str:
-    """Replace each local <script src> and <link href> by the file's contents."""
-    import re
+def _inline(html: str, directories: dict[str, Path]) -> str:
+    """Replace each local <script src> and <link href> (URL prefix -> directory) by the file's contents."""
+    def contents(match: re.Match[str]) -> str:
+        return (directories[match[1]] / match[2]).read_text(encoding="utf-8")
 
-    def script(match: re.Match[str]) -> str:
-        body = (ASSETS_DIR / match[1][len(prefix) + 1:]).read_text(encoding="utf-8")
-        return "<script>" + body.replace("</script", "<\\/script") + "</script>"
-
-    def style(match: re.Match[str]) -> str:
-        body = (ASSETS_DIR / match[1][len(prefix) + 1:]).read_text(encoding="utf-8")
-        return f"<style>{body}</style>"
-
-    html = re.sub(rf'<script src="({re.escape(prefix)}/[^"]+)"></script>', script, html)
-    return re.sub(rf'<link rel="stylesheet" href="({re.escape(prefix)}/[^"]+)"\s*/?>', style, html)
+    # The ``?v=`` of our own files only names a version.
+    path = "({})/([^\"?]+)(?:\\?[^\"]*)?".format("|".join(re.escape(prefix) for prefix in directories))
+    html = re.sub(f'<script src="{path}"></script>',
+                  lambda match: "<script>" + contents(match).replace("</script", "<\\/script") + "</script>", html)
+    return re.sub(f'<link rel="stylesheet" href="{path}"\\s*/?>', lambda match: f"<style>{contents(match)}</style>",
+                  html)

@@ -66,7 +66,8 @@ def coverage_map(data: MapData, *, basemap: str = "none", tianditu_key: str = ""
     if figures:
         share = figures["covered"] / figures["population"] if figures["population"] else 0.0
         add_panel(map_, f"<b>{html_text(figures['kind'])} 覆盖 / coverage</b><br>全市覆盖 {figures['covered']:,.0f} / "
-                        f"{figures['population']:,.0f} 人（{share:.1%}）", element_id="unionmap-summary")
+                        f"{figures['population']:,.0f} 人（{share:.1%}）",
+                  element_id="unionmap-summary", title="覆盖 / coverage")
     legend = [(f"覆盖率 ≥ {lower:.0%}", colour) for lower, colour in SHARE_CLASSES]
     return finish(map_, legend_title="覆盖率 / covered share", legend=legend,
                   flags=data_flags(data.stations, data.townships, data.population_is_modelled))

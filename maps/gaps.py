@@ -53,7 +53,7 @@ def gaps_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
     heading = f"目标 / targets（{html_text(report)}）" if report else "目标 / targets"
     add_panel(map_, f"<b>{heading}</b><table id='unionmap-targets' style='border-collapse:"
                     "collapse'><tr><th>类型</th><th>范围</th><th>要求</th><th>达标</th><th>报告原文</th></tr>"
-                    f"{table}</table>", element_id="unionmap-targets-panel")
+                    f"{table}</table>", element_id="unionmap-targets-panel", title="目标 / targets")
     return finish(map_, legend_title="目标差距 / gaps",
                   legend=[("缺职工之家的乡镇", "#fdae61"), ("达标 ✓ / 未达标 ✗（各县）", "#ffffff")],
                   flags=data_flags(data.stations, data.townships, data.population_is_modelled))

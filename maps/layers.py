@@ -17,13 +17,8 @@ from maps.basemap import Basemap, figure, for_display
 from maps.display import geojson, simplify_coverage
 from maps.escape import html_text
 from maps.labels import add_labels
-from maps.notices import DataFlags, add_legend, add_notice
+from maps.notices import DataFlags, add_legend, add_notice, collapsible
 
-# On a phone the notice stays (it must), small; panels and the legend give the map room.
-PHONE_CSS = """<style>@media (max-width: 600px) {
-  #unionmap-notice { font-size: 10px !important; left: 50px !important; right: 50px !important; }
-  .unionmap-panel, #unionmap-legend { display: none; }
-}</style>"""
 STATUS_ZH = {"open": "开放", "closed": "关闭", "planned": "规划中"}
 STATION_FIELDS = ["name", "type_name", "status_zh", "address", "hours_zh", "amenities_zh", "demo_zh"]
 STATION_ALIASES = ["名称", "类型", "状态", "地址", "开放时间", "设施", "数据"]
@@ -95,21 +90,15 @@ def _popup(row: Any) -> str:
                        for name, label in zip(STATION_FIELDS, STATION_ALIASES, strict=True))
 
 
-def add_panel(map_: folium.Map, html: str, *, element_id: str, position: str = "top:90px;left:10px") -> None:
-    """A fixed information panel (already-escaped HTML) above the map."""
-    from branca.element import Element
-
-    figure(map_).html.add_child(Element(
-        f'<div id="{element_id}" class="unionmap-panel" style="position:fixed;{position};z-index:1000;'
-        'max-width:420px;max-height:60vh;overflow:auto;background:#fff;border:1px solid #999;'
-        'border-radius:4px;padding:6px 10px;'
-        f'font:12px/1.5 sans-serif">{html}</div>'))
+def add_panel(map_: folium.Map, html: str, *, element_id: str, title: str = "说明 / details") -> None:
+    """An information panel (already-escaped HTML) over the map's top left, below the notice; it
+    folds into a button titled ``title`` on a phone."""
+    figure(map_).html.add_child(collapsible(html, summary=title, element_id=element_id, classes="unionmap-panel"))
 
 
 def finish(map_: folium.Map, *, legend_title: str, legend: list[tuple[str, str]], flags: DataFlags) -> folium.Map:
     """Layer control, legend and the honesty notices: every map ends here."""
     folium.LayerControl(collapsed=True).add_to(map_)  # a button on phones; hover or tap to open
-    figure(map_).header.add_child(folium.Element(PHONE_CSS))
     add_legend(map_, legend_title, legend)
     add_notice(map_, flags)
     return map_

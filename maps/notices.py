@@ -1,4 +1,8 @@
-"""Legend and honesty notices drawn on every map (Chinese first, English second)."""
+"""Legend and honesty notices drawn on every map (Chinese first, English second).
+
+Only their HTML is here; how they look and fold (one line on a phone, dismissed for a session,
+a legend that becomes a button) is in ``maps/static`` (unionmap.css, unionmap.js).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 import folium
 from branca.element import Element
 
-from geo.notices import APPROXIMATE, DEMO, MODELLED
+from geo.notices import APPROXIMATE, DEMO, MODELLED, Notice
 from maps.basemap import figure
 from maps.escape import html_text
 
@@ -20,40 +24,51 @@ class DataFlags:
     approximate_boundaries: bool = False
     modelled_population: bool = False
 
-    def notices(self) -> list[str]:
-        """The notice lines that apply."""
+    def flagged(self) -> list[Notice]:
+        """The notices that apply."""
         flagged = ((DEMO, self.demo), (APPROXIMATE, self.approximate_boundaries),
                    (MODELLED, self.modelled_population))
-        return [notice.text for notice, flag in flagged if flag]
-
-
-def _overlay(html: str) -> Element:
-    """Raw HTML placed in the page body, above the map."""
-    return Element(html)
+        return [notice for notice, flag in flagged if flag]
 
 
 def add_notice(map_: folium.Map, flags: DataFlags) -> None:
-    """Put the applicable honesty notices at the top of the map, always visible."""
-    lines = flags.notices()
-    if not lines:
+    """Put the applicable honesty notices at the top of the map.
+
+    On a phone they fold into one line of their labels (a toggle) that opens on tap. The close
+    button hides them for the browser session and leaves "⚠ 说明" to bring them back: a notice is
+    never hidden for good.
+    """
+    notices = flags.flagged()
+    if not notices:
         return
-    items = "".join(f"<div>⚠ {html_text(line)}</div>" for line in lines)
-    figure(map_).html.add_child(_overlay(
-        '<div id="unionmap-notice" role="note" style="position:fixed;top:10px;left:60px;right:60px;'
-        "z-index:1000;background:#fff8e1;border:1px solid #f0b429;border-radius:4px;padding:4px 8px;"
-        f'font:12px/1.5 sans-serif;color:#5c3c00;box-shadow:0 1px 4px rgba(0,0,0,.2)">{items}</div>'
-    ))
+    labels = " · ".join(html_text(notice.label_zh) for notice in notices)
+    lines = "".join(f"<div>⚠ {html_text(notice.text)}</div>" for notice in notices)
+    dismiss = "关闭说明（本次浏览）/ dismiss for this session"
+    figure(map_).html.add_child(Element(
+        '<div id="unionmap-notice" role="note" aria-label="数据说明 / about this data">'
+        '<button type="button" class="unionmap-notice-toggle" aria-expanded="true" '
+        f'aria-controls="unionmap-notice-lines">⚠ {labels}</button>'
+        f'<div id="unionmap-notice-lines" class="unionmap-notice-lines">{lines}</div>'
+        f'<button type="button" class="unionmap-notice-close" aria-label="{dismiss}" title="{dismiss}">×</button>'
+        '<button type="button" class="unionmap-notice-reopen">⚠ 说明</button>'
+        "</div>"))
+
+
+def collapsible(html: str, *, summary: str, element_id: str, classes: str) -> Element:
+    """A box of already-escaped ``html`` that folds into its ``summary``: open on a desk, a button on
+    a phone (unionmap.js closes it there)."""
+    return Element(
+        f'<section id="{element_id}" class="unionmap-box {classes}" aria-label="{html_text(summary)}">'
+        f'<details open><summary>{html_text(summary)}</summary><div class="unionmap-box-body">{html}</div>'
+        "</details></section>")
 
 
 def add_legend(map_: folium.Map, title: str, entries: list[tuple[str, str]]) -> None:
-    """A legend box (bottom right) of coloured dots and labels."""
-    rows = "".join(
-        f'<div><span style="display:inline-block;width:10px;height:10px;border-radius:50%;'
-        f'background:{html_text(color)};margin-right:6px"></span>{html_text(label)}</div>'
-        for label, color in entries
-    )
-    figure(map_).html.add_child(_overlay(
-        '<div id="unionmap-legend" style="position:fixed;bottom:24px;right:10px;z-index:1000;'
-        'background:#fff;border:1px solid #999;border-radius:4px;padding:6px 10px;'
-        f'font:12px/1.6 sans-serif"><b>{html_text(title)}</b>{rows}</div>'
-    ))
+    """A legend box (bottom right) of coloured dots and labels; none without entries."""
+    if not entries:
+        return
+    rows = "".join(f'<div><span class="unionmap-swatch" style="background:{html_text(color)}"></span>'
+                   f"{html_text(label)}</div>" for label, color in entries)
+    figure(map_).html.add_child(collapsible(
+        f'<div class="unionmap-legend-title">{html_text(title)}</div>{rows}', summary="图例 / legend",
+        element_id="unionmap-legend", classes="unionmap-legend"))

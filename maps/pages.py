@@ -7,11 +7,11 @@ from collections.abc import Callable
 import folium
 
 from geo.services.map_data import MapData
-from maps.basemap import figure
 from maps.coverage import coverage_map
 from maps.gaps import gaps_map
 from maps.layers import with_display_columns
 from maps.plan import plan_map
+from maps.shell import dress
 from maps.station import station_map
 from maps.stations import stations_map
 
@@ -23,10 +23,8 @@ TITLES = {"stations": "站点分布", "coverage": "覆盖分析", "gaps": "目�
 
 def build(data: MapData, *, amenity_names: dict[str, str], basemap: str = "none",
           tianditu_key: str = "") -> folium.Map:
-    """The map of ``data.kind``, with the stations' Chinese display columns added."""
+    """The map of ``data.kind`` in the shared page (``maps.shell``), with the stations' Chinese display
+    columns added."""
     data = MapData(**{**data.__dict__, "stations": with_display_columns(data.stations, amenity_names)})
     map_ = BUILDERS[data.kind](data, basemap=basemap, tianditu_key=tianditu_key)
-    figure(map_).header.add_child(folium.Element(
-        f"<title>unionmap · {TITLES[data.kind]}</title><meta name='viewport' content='width=device-width, "
-        "initial-scale=1'>"))
-    return map_
+    return dress(map_, kind=data.kind, title=TITLES[data.kind])

@@ -43,7 +43,7 @@ def plan_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
                     f"规划后 after：{f['after']:,.0f} 人（{f['after'] / population:.1%}）<br>"
                     f"新增覆盖 added：{f['objective']:,.0f} 人<br>"
                     f"<span id=\"unionmap-plan-certificate\">{html_text(f['certificate'])}</span>",
-                    element_id="unionmap-plan-summary")
+                    element_id="unionmap-plan-summary", title="方案 / plan")
     legend = [(t["name_zh"] + "（现有）", t["color"]) for t in own_type] + [("规划新址（序号）", PROPOSAL_COLOUR)]
     return finish(map_, legend_title="选址方案 / siting plan", legend=legend,
                   flags=data_flags(data.stations, data.townships, data.population_is_modelled))

@@ -5,6 +5,8 @@ a host other than the server under test is aborted and recorded in ``BrowserPage
 console errors (a Content-Security-Policy violation among them) and uncaught exceptions land in
 ``BrowserPage.console_errors``, dialogs in ``BrowserPage.dialogs``. Tests assert them empty.
 Screenshots go to ``UNIONMAP_SCREENSHOTS`` (default ``<repo>/screenshots``, git-ignored).
+``axe_violations`` runs axe-core (from the npm registry, ``maps/assets``) on a page as it stands.
+The two sizes are the issue's: a desk at 1366×768, a phone at 360×640.
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("UNIONMAP_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DESKTOP = {"viewport": {"width": 1280, "height": 800}}
+DESKTOP = {"viewport": {"width": 1366, "height": 768}}
 PHONE = {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touch": True,
          "device_scale_factor": 2}
+AXE = REPO / "maps" / "assets" / "node_modules" / "axe-core" / "axe.min.js"
+# What axe found, reduced to what a failing assertion should say: the rule, how bad, where.
+RUN_AXE = """async () => (await axe.run(document, {resultTypes: ['violations']})).violations.map(v => ({
+  id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))"""
 # Chromium logs a blocked inline script itself; an explicit line per violation also names what was
 # blocked (an event handler, an inline script, an image host) and survives changes in that logging.
 # Init scripts run before the page's own and are not subject to its policy.
@@ -55,6 +61,21 @@ class BrowserPage:
 
 
 PageFactory = Callable[..., BrowserPage]
+
+
+def axe_violations(page: Page, *, rules: tuple[str, ...] = ()) -> list[dict]:
+    """axe-core's serious and critical violations of ``page`` as it is now, and any of ``rules``.
+
+    axe is evaluated through the DevTools protocol, which the page's Content-Security-Policy does
+    not govern (a ``<script>`` tag added to the page would be blocked as it should be), and only
+    once per document.
+    """
+    if not AXE.is_file():
+        pytest.fail(f"no axe-core at {AXE}: run scripts/setup.sh (npm ci in maps/assets)")
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+    found: list[dict] = page.evaluate(RUN_AXE)
+    return [v for v in found if v["impact"] in ("serious", "critical") or v["id"] in rules]
 
 
 @pytest.fixture(scope="session")
@@ -138,3 +159,12 @@ def page(browser: Browser, live_server: str) -> Iterator[PageFactory]:
     yield page_factory(browser, live_server, contexts)
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def station_id(live_server: str) -> int:
+    """The id of a (demo) station of the live server, for its station page."""
+    import httpx  # a test extra
+
+    answer = httpx.get(f"{live_server}/api/v1/stations", params={"limit": 1}, timeout=30)
+    return int(answer.json()["features"][0]["id"])

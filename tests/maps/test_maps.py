@@ -114,7 +114,9 @@ def test_plan_map_numbers_the_proposals(client: TestClient, session: Session) ->
     assert sorted(drawn) == [(p["order"], p["lat"], p["lon"],
                               f"#{p['order']} {names[p['township_code']]}：新增覆盖 {p['added']:,.0f} 人")
                              for p in proposals]
-    summary = BeautifulSoup(page, "html.parser").find(id="unionmap-plan-summary").get_text("\n").split("\n")
+    panel = BeautifulSoup(page, "html.parser").find(id="unionmap-plan-summary")
+    assert panel.find("summary").get_text() == "方案 / plan"  # what the panel folds into on a phone
+    summary = panel.find(class_="unionmap-box-body").get_text("\n").split("\n")
     before, after, added, population = (plan[key] for key in ("covered_before", "covered_after", "objective",
                                                                "population"))
     assert "新增 4 处" in summary[0]
