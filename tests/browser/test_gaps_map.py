@@ -43,7 +43,7 @@ def test_gaps_map_marks_the_failing_units_and_opens_their_plan(page: PageFactory
     assert {u["fill"] for u in units if u["met"]} == {"#2166ac"}
     # Another target: one choice in the list reloads the map with the townships lacking a workers' home.
     if phone:  # the panel folds into a button on a phone
-        opener = view.page.locator("#unionmap-gap-panel summary").first
+        opener = view.page.locator("#unionmap-gap-panel > details > summary")
         if opener.is_visible() and not view.page.locator("#unionmap-target").is_visible():
             opener.click()
     with view.page.expect_navigation(wait_until="load"):
@@ -54,7 +54,7 @@ def test_gaps_map_marks_the_failing_units_and_opens_their_plan(page: PageFactory
     # Back to the per-county target, and on to its plan.
     view.goto(f"/maps/gaps?target={target}")
     if phone:
-        opener = view.page.locator("#unionmap-gap-panel summary").first
+        opener = view.page.locator("#unionmap-gap-panel > details > summary")
         if opener.is_visible() and not view.page.locator("#unionmap-plan-link").is_visible():
             opener.click()
     question = parse_qs(urlsplit(view.page.locator("#unionmap-plan-link").get_attribute("href")).query)
