@@ -12,12 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
-from urllib.parse import urlencode
 
 import pandas as pd
 
 from geo.analysis.gaps import PLAN_MAX_ADD, PLAN_MAX_MIN_PER_COUNTY, PlanQuestion, plan_question
 from geo.core.frames import row_tuples
+from maps.links import gaps_href, href, plan_href
 
 SCOPE_ZH = {"city": "全市", "county": "每个县（市、区）", "township": "每个乡镇（街道）"}
 UNIT_ZH = {"county": "县", "township": "乡镇"}
@@ -56,16 +56,6 @@ class HomeFigures:
     gap_rows: pd.DataFrame  # geo.analysis.gaps.gap_rows
     types: Sequence[tuple[str, str]]  # (code, name_zh) in display order
     open_by_type: Mapping[str, int]
-
-
-def _href(path: str, **query: Any) -> str:
-    """A same-site link, escaped for an attribute (codes come from the region's files)."""
-    return escape(f"{path}?{urlencode(query)}" if query else path)
-
-
-def plan_href(question: PlanQuestion) -> str:
-    """The plan page asked ``question`` (escaped for an attribute)."""
-    return _href("/maps/plan", type=question.type_code, add=question.add, min_per_county=question.min_per_county)
 
 
 def _number(value: float) -> str:
@@ -116,18 +106,18 @@ def _failing_units(row: Any, missed: Sequence[tuple[str, str, float, float]]) ->
         return "—"
     shown = missed if row.scope == "county" else missed[:TOWNSHIPS_NAMED]
     links = "、".join(
-        f"<a href='{_href('/maps/gaps', target=row.target_code, unit=code)}'>{escape(name)}</a>"
+        f"<a href='{gaps_href(row.target_code, code)}'>{escape(name)}</a>"
         + ("" if row.kind == "coverage" else f"（{_number(built)}/{_number(required)}）")
         for code, name, built, required in shown)
     if len(missed) > len(shown):
-        links += (f" <a href='{_href('/maps/gaps', target=row.target_code)}'>等 {len(missed)} 个"
+        links += (f" <a href='{gaps_href(row.target_code)}'>等 {len(missed)} 个"
                   f"{UNIT_ZH[row.scope]}</a>")
     return f"<span class='units'>{links}</span>"
 
 
 def _plan_cell(row: Any, question: PlanQuestion | None) -> str:
     if row.kind == "coverage":
-        coverage_map = _href("/maps/coverage", type=row.type_code)
+        coverage_map = href("/maps/coverage", type=row.type_code)
         return f"<span class='hint'>覆盖率目标，不按站点数规划；见<a href='{coverage_map}'>覆盖地图</a></span>"
     if question is None:
         return "—"
@@ -188,7 +178,7 @@ def render(figures: HomeFigures) -> str:
     plan_link = plan_href(lead) if lead else "/maps/plan"
     type_rows = "".join(
         f"<tr><th scope='row'>{escape(name)}</th><td>{figures.open_by_type.get(code, 0)}</td>"
-        f"<td><a href='{_href('/maps/coverage', type=code)}'>覆盖地图</a></td></tr>" for code, name in figures.types)
+        f"<td><a href='{href('/maps/coverage', type=code)}'>覆盖地图</a></td></tr>" for code, name in figures.types)
     notices = "".join(f"<div>⚠ {escape(text)}</div>" for text in figures.notices)
     region = escape(figures.region_name_zh)
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">

@@ -61,9 +61,15 @@ def coverage_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCa
 
 @router.get("/gaps", summary="目标差距地图 / gaps against the targets", **HTML)
 def gaps_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep, region: RegionDep,
+              target: Annotated[str | None, Query(max_length=100, description=(
+                  "目标代码（默认：首个未达标的每县目标）/ target code (default: the first unmet per-county one)"))] = None,
+              unit: Annotated[str | None, Query(max_length=20, description=(
+                  "放大到该县或乡镇 / zoom to this county or township code"))] = None,
               download: DownloadParam = False) -> HTMLResponse:
-    """各县已建/要求，缺职工之家的乡镇，全市目标与报告原文 / per county built vs target."""
-    return page(map_data.gaps_data(session, cache, report=region.report_zh), settings, download)
+    """选一个目标：各县（或乡镇）按达标/未达标着色，未达标单位列表及其缺口，“为此规划”直达选址方案；
+    全部目标与报告原文 / one target: units filled met or not, the failing ones listed, a plan link."""
+    return page(map_data.gaps_data(session, cache, report=region.report_zh, target=target, unit=unit),
+                settings, download)
 
 
 @router.get("/gaps.xlsx", summary="目标差距表 / the gap table as a workbook",

@@ -17,8 +17,10 @@ import shapely
 from sqlalchemy.orm import Session
 
 from geo.analysis import engine, planning
+from geo.analysis.gaps import plan_question
 from geo.errors import NotFound
 from geo.notices import certificate
+from geo.reference import DEFAULT_TYPE
 from geo.reference.layers import metric_crs_of, read_places
 from geo.reference.region import RegionConfig
 from geo.services import gaps
@@ -118,13 +120,37 @@ def coverage_data(session: Session, cache: ModelCache, type_code: str) -> MapDat
                       "figures": {"covered": city[0], "population": city[1], "kind": kind.name_zh}})
 
 
-def gaps_data(session: Session, cache: ModelCache, *, report: str | None = None) -> MapData:
-    """Built vs required per county and type, townships without a workers' home, city targets;
-    ``report`` names the report the targets quote (the region's ``report_zh``)."""
+def gaps_data(session: Session, cache: ModelCache, *, report: str | None = None, target: str | None = None,
+              unit: str | None = None) -> MapData:
+    """Every target against what is built, one of them (``target``) chosen for the map; ``unit``
+    (a county or township code of that target) to zoom to. ``report`` names the report the targets
+    quote (the region's ``report_zh``)."""
     base = _base(session, "gaps", cache)
     rows = gaps.gaps(session, cache=cache)
-    return MapData(**{**base.__dict__, "gap_rows": rows, "target_summary": gaps.summary(rows),
-                      "figures": {"report": report}})
+    summary = gaps.summary(rows)
+    chosen = target or default_target(summary, rows)
+    if chosen is not None and chosen not in set(summary["target_code"]):
+        raise NotFound(f"target: no target {chosen!r}; known: {', '.join(summary['target_code'])}")
+    if unit is not None and unit not in set(rows.loc[rows["target_code"] == chosen, "region_code"]):
+        raise NotFound(f"unit: {unit!r} is not a unit of target {chosen!r}")
+    return MapData(**{**base.__dict__, "gap_rows": rows, "target_summary": summary,
+                      "figures": {"report": report, "target": chosen, "unit": unit,
+                                  "plans": {code: plan_question(code, rows) for code in summary["target_code"]}}})
+
+
+def default_target(summary: pd.DataFrame, rows: pd.DataFrame) -> str | None:
+    """The target a gaps map opens on: an unmet per-county one of the default type (爱心驿站), else
+    any unmet per-county one, else any unmet, else the first (None: no targets). A planner's
+    first question is where the counties fall short."""
+    if summary.empty:
+        return None
+    types = rows.drop_duplicates("target_code").set_index("target_code")["type_code"]
+    unmet = summary[summary["units_met"] < summary["units"]]
+    county = unmet[unmet["scope"] == "county"]
+    for candidates in (county[county["target_code"].map(types) == DEFAULT_TYPE], county, unmet, summary):
+        if not candidates.empty:
+            return str(candidates["target_code"].iloc[0])
+    return None
 
 
 def plan_data(session: Session, cache: ModelCache, type_code: str, add: int, min_per_county: int = 0, *,

@@ -28,8 +28,8 @@ def test_the_finder_and_the_api_take_jiujiang_from_its_folder(client: TestClient
     assert config["centre"] == [115.99, 29.70] and config["example"] == "115.99,29.71"
     assert page.find(id="coords")["placeholder"] == "经度,纬度 例 115.99,29.71"
     assert client.get("/openapi.json").json()["info"]["description"].strip().startswith("九江市总工会服务阵地目录")
-    gaps = BeautifulSoup(client.get("/maps/gaps").text, "html.parser").find(id="unionmap-targets-panel")
-    assert gaps.find("b").get_text() == "目标 / targets（2019 年工作报告）"
+    gaps = BeautifulSoup(client.get("/maps/gaps").text, "html.parser").find(id="unionmap-all-targets")
+    assert gaps.find("summary").get_text() == "目标 / targets（2019 年工作报告）"
 
 
 def test_another_city_names_itself_and_no_report_it_lacks(synthetic_region: Path) -> None:

@@ -91,8 +91,8 @@ def test_phone_page(page: PageFactory, station_id: int, name: str) -> None:
     for index in range(boxes.count()):
         box = boxes.nth(index)
         body = box.locator(".unionmap-box-body")
-        assert box.locator("summary").is_visible() and not body.is_visible()  # folded into a button
-        box.locator("summary").tap()
+        assert box.locator(":scope > details > summary").is_visible() and not body.is_visible()  # folded into a button
+        box.locator(":scope > details > summary").tap()
         assert body.is_visible() and inside_viewport(body.bounding_box(), PHONE_WIDTH, PHONE_HEIGHT)
         for entry in body.locator("> div").all():  # the legend's entries (a panel's text)
             assert inside_viewport(entry.bounding_box(), PHONE_WIDTH, PHONE_HEIGHT)

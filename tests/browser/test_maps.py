@@ -14,10 +14,11 @@ pytestmark = pytest.mark.db
 COUNT_LAYERS = """() => {
   const map = Object.keys(window).filter(k => k.startsWith('map_')).map(k => window[k])
                     .find(v => v && typeof v.eachLayer === 'function');
-  const counts = {shaded: 0, townships: 0, counties: 0, clustered: 0, proposals: 0};
+  const counts = {shaded: 0, townships: 0, counties: 0, units: 0, clustered: 0, proposals: 0};
   map.eachLayer(layer => {
     const p = layer.feature && layer.feature.properties;
     if (p && 'share_text' in p) counts.shaded++;
+    else if (p && 'met' in p) counts.units++;  // a gap map's target units
     else if (p && 'population' in p && 'code' in p) counts.townships++;
     else if (p && 'code' in p && 'name' in p) counts.counties++;
     if (layer.getLayers && layer.options && 'maxClusterRadius' in layer.options) {
@@ -57,6 +58,7 @@ def test_map_in_a_browser(page, screenshot_dir: Path, name: str) -> None:  # noq
             assert counts["proposals"] == 5
         else:
             assert counts["townships"] == 204 and counts["counties"] == 13
+            assert counts["units"] == (13 if name == "gaps" else 0)
         view.page.screenshot(path=str(screenshot_dir / f"map-{name}-{'phone' if phone else 'desktop'}.png"))
 
 

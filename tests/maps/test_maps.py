@@ -81,16 +81,55 @@ def test_coverage_map_shades_every_township(client: TestClient) -> None:
     assert client.get("/maps/coverage?type=night_market").status_code == 422
 
 
-def test_gaps_map_has_badges_and_the_target_table(client: TestClient, session: Session) -> None:
+def unit_layer(page: str) -> list[dict]:
+    """The features of the chosen target's units (those carrying a met flag)."""
+    found = layers_with(page, {"met", "status", "shortfall"})
+    assert len(found) == 1
+    return found[0]["features"]
+
+
+def test_gaps_map_opens_on_the_failing_counties_with_a_plan_link(client: TestClient) -> None:
     page = client.get("/maps/gaps").text
+    api = client.get("/api/v1/gaps", params={"detail": True}).json()
+    rows = [r for r in api["rows"] if r["type_code"] == "love_station" and r["scope"] == "county"]
+    failing = {r["region_name"] for r in rows if not r["met"]}
+    assert failing  # the demo has counties under 5 (德安县 and 湖口县 in the shipped data)
+    features = unit_layer(page)
+    assert len(features) == 13
+    assert {f["properties"]["name"] for f in features if not f["properties"]["met"]} == failing
+    assert {f["properties"]["status"] for f in features if f["properties"]["met"]} == {"达标 ✓"}
     soup = BeautifulSoup(page, "html.parser")
-    assert page.count('unionmap-badge\\"') == 13
+    listed = [li.find("a").get_text() for li in soup.find(id="unionmap-failing").find_all("li")]
+    shortfall = {r["region_name"]: r["shortfall"] for r in rows}
+    assert listed == sorted(failing, key=lambda name: -shortfall[name])  # the largest gap first: 湖口县
+    link = soup.find(id="unionmap-plan-link")["href"]
+    assert link == f"/maps/plan?type=love_station&add={int(sum(shortfall.values()))}&min_per_county=5"
+    met = len(rows) - len(failing)
+    assert f"{met}/{len(rows)} 县达标" in soup.find(id="unionmap-target-figure").get_text()
     table = soup.find(id="unionmap-targets").get_text()
     assert "全市打造100家标准化" in table and "5/13" in table
-    missing = [layer for layer in layers_with(page, {"name"}) if set(layer["features"][0]["properties"]) == {"name"}]
+
+
+def test_gaps_map_of_a_township_target(client: TestClient, session: Session) -> None:
+    page = client.get("/maps/gaps", params={"target": "workers_home_township"}).text
     with_home = session.execute(text("SELECT count(DISTINCT township_code) FROM station WHERE type_code = "
                                      "'workers_home' AND status = 'open' AND deleted_at IS NULL")).scalar_one()
-    assert len(missing[0]["features"]) == 204 - with_home
+    features = unit_layer(page)
+    assert len(features) == 204 and sum(not f["properties"]["met"] for f in features) == 204 - with_home
+    soup = BeautifulSoup(page, "html.parser")
+    assert len(soup.find(id="unionmap-failing").find_all("li")) == 204 - with_home
+    assert soup.find(id="unionmap-target").find("option", selected=True)["value"] == "workers_home_township"
+
+
+def test_gaps_map_zooms_to_a_unit_and_refuses_unknown_ones(client: TestClient) -> None:
+    page = client.get("/maps/gaps", params={"target": "love_station_county_2019", "unit": "360429"}).text
+    selected = [layer for layer in layers(page) if layer["features"]
+                and set(layer["features"][0]["properties"]) == {"name"}]
+    assert [f["properties"]["name"] for layer in selected for f in layer["features"]] == ["湖口县"]
+    unknown = client.get("/maps/gaps", params={"target": "no_such_target"})
+    assert unknown.status_code == 404 and "target" in unknown.json()["detail"]
+    wrong_unit = client.get("/maps/gaps", params={"target": "love_station_county_2019", "unit": "999999"})
+    assert wrong_unit.status_code == 404 and "unit" in wrong_unit.json()["detail"]
 
 
 def test_plan_map_numbers_the_proposals(client: TestClient, session: Session) -> None:
