@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import admission, body_limit, responses, unavailable, warmup
+from api.compression import Compression
 from api.hosts import TrustedHosts
 from api.ogc import router as ogc
 from api.ogc.exceptions import exception_response, is_ogc
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RefuseNulBytes)
     app.add_middleware(TrustedHosts, settings=settings)  # 400 for a Host not in settings.trusted_hosts
     app.add_middleware(SecurityHeaders, settings=settings)
+    app.add_middleware(Compression)  # outside SecurityHeaders: it rewrites a page's scripts uncompressed
 
     app.add_middleware(body_limit.BodyLimit, settings=settings)
     # Outermost: a request without a slot is answered before any other work is done for it.

@@ -1,5 +1,7 @@
 // Phone finder: nearest open union stations around the user's position (WGS-84 lon, lat).
-// Plain ES2020, no framework, no build step; the map (Leaflet, no tiles) is optional.
+// Plain ES2020, no framework, no build step; the map (Leaflet, no tiles) is optional and comes
+// second: Leaflet loads async, the list is drawn from the API's answer without it, and the map is
+// set up whenever Leaflet arrives (it then shows the position and the stations already listed).
 "use strict";
 
 const config = JSON.parse(document.getElementById("finder-config").textContent);
@@ -14,6 +16,7 @@ let latest = 0; // number of the newest search: older answers arriving late are 
 let map = null;
 let youMarker = null;
 let stationLayer = null;
+let listed = null; // the stations on the list, for a map set up after they arrived
 
 /** An element with attributes and children (strings become text, never HTML). */
 function el(tag, attrs = {}, ...children) {
@@ -53,15 +56,18 @@ function describePosition() {
 /** Set the user's position (WGS-84) and search around it. */
 function setPosition(lon, lat, source) {
   Object.assign(position, { lon, lat, source });
-  if (map) {
-    if (!youMarker) {
-      youMarker = L.circleMarker([lat, lon], {
-        radius: 8, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1, interactive: false,
-      }).addTo(map);
-    }
-    youMarker.setLatLng([lat, lon]);
-  }
+  drawPosition();
   search();
+}
+
+function drawPosition() {
+  if (!map || position.lon === null) return;
+  if (!youMarker) {
+    youMarker = L.circleMarker([position.lat, position.lon], {
+      radius: 8, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1, interactive: false,
+    }).addTo(map);
+  }
+  youMarker.setLatLng([position.lat, position.lon]);
 }
 
 /** The API query for the current position and filters. */
@@ -140,6 +146,7 @@ function stationItem(station, index) {
 
 function render(stations) {
   const list = $("results");
+  listed = stations;
   list.replaceChildren(...stations.map(stationItem));
   $("demo-notice").hidden = !stations.some((station) => station.is_demo);
   if (stations.length === 0) {
@@ -167,8 +174,10 @@ function drawStations(stations) {
 }
 
 function setUpMap() {
-  if (!window.L) return; // the list works without the map
-  map = L.map("map", { zoomControl: true, attributionControl: false });
+  if (!window.L || map) return; // the list works without the map
+  map = L.map("map", { zoomControl: true });
+  // Leaflet's own credit, without the flag its 1.9 prefix carries (a link, never a request).
+  map.attributionControl.setPrefix('<a href="https://leafletjs.com" title="A JavaScript library for interactive maps">Leaflet</a>');
   const outlines = L.geoJSON(config.outlines, {
     interactive: false, style: { color: "#7a8a99", weight: 1, fill: false },
   }).addTo(map);
@@ -177,6 +186,8 @@ function setUpMap() {
   else if (config.centre) map.setView([config.centre[1], config.centre[0]], 9);
   else map.setView([0, 0], 2);
   map.on("click", (event) => setPosition(event.latlng.lng, event.latlng.lat, "地图点选"));
+  drawPosition();
+  if (listed) drawStations(listed);
 }
 
 function locate() {
@@ -227,7 +238,8 @@ function wire() {
   });
 }
 
-setUpMap();
+if (window.L) setUpMap();
+else $("leaflet-script").addEventListener("load", setUpMap, { once: true });
 wire();
 const start = new URLSearchParams(window.location.search);
 const startPoint = parseCoordinates(`${start.get("lon") || ""},${start.get("lat") || ""}`);
