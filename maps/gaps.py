@@ -124,6 +124,7 @@ def _all_targets(summary: pd.DataFrame, report: str | None) -> str:
         f"<td>{r.units_met}/{r.units}{' ✓' if r.units_met == r.units else ' ✗'}</td>"
         f"<td>{html_text(r.source_quote)}</td></tr>" for r in row_tuples(summary))
     heading = f"目标 / targets（{html_text(report)}）" if report else "目标 / targets"
-    return (f"<details id='unionmap-all-targets'><summary><b>{heading}</b></summary><table id='unionmap-targets' style='border-collapse:"
+    return (f"<details id='unionmap-all-targets'><summary><b>{heading}</b></summary>"
+            "<table id='unionmap-targets' style='border-collapse:"
             "collapse'><tr><th>类型</th><th>范围</th><th>要求</th><th>达标</th><th>报告原文</th></tr>"
             f"{table}</table></details>")

@@ -62,7 +62,8 @@ def coverage_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCa
 @router.get("/gaps", summary="目标差距地图 / gaps against the targets", **HTML)
 def gaps_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep, region: RegionDep,
               target: Annotated[str | None, Query(max_length=100, description=(
-                  "目标代码（默认：首个未达标的每县目标）/ target code (default: the first unmet per-county one)"))] = None,
+                  "目标代码（默认：首个未达标的每县目标）/ target code (default: the first unmet per-county "
+                  "one)"))] = None,
               unit: Annotated[str | None, Query(max_length=20, description=(
                   "放大到该县或乡镇 / zoom to this county or township code"))] = None,
               download: DownloadParam = False) -> HTMLResponse:
