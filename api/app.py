@@ -9,11 +9,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import admission, body_limit, responses, unavailable, warmup
+from api import admission, body_limit, docs_page, responses, unavailable, warmup
 from api.compression import Compression
 from api.hosts import TrustedHosts
 from api.ogc import router as ogc
@@ -156,11 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/docs", include_in_schema=False)
     async def api_docs() -> HTMLResponse:
-        swagger = f"{assets.URL_PREFIX}/swagger-ui-dist"
-        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} · API",
-                                   swagger_js_url=f"{swagger}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{swagger}/swagger-ui.css",
-                                   swagger_favicon_url=f"{swagger}/favicon-32x32.png")
+        return docs_page.swagger_ui(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} · API")
 
     app.add_middleware(RefuseNulBytes)
     app.add_middleware(TrustedHosts, settings=settings)  # 400 for a Host not in settings.trusted_hosts

@@ -62,11 +62,16 @@ def own_version(file: str) -> str:
     return hashlib.sha256((OWN_DIR / file).read_bytes()).hexdigest()[:10]
 
 
+def own_url(file: str) -> str:
+    """The URL of one of our own files (``maps/static``), versioned by its content."""
+    return f"{OWN_PREFIX}/{file}?v={own_version(file)}"
+
+
 def _local(pairs: list[tuple[str, str]], prefix: str) -> list[tuple[str, str]]:
     result = []
     for name, url in pairs:
         if name in OWN_ASSETS:
-            result.append((name, f"{OWN_PREFIX}/{OWN_ASSETS[name]}?v={own_version(OWN_ASSETS[name])}"))
+            result.append((name, own_url(OWN_ASSETS[name])))
             continue
         if name not in LOCAL_ASSETS:
             raise UnknownAsset(f"no local copy of {name!r} ({url}): add it to maps/assets")

@@ -84,17 +84,21 @@ def test_api_documentation_in_a_browser(page) -> None:  # noqa: ANN001
     assert "unionmap" in view.page.locator(".swagger-ui .info .title").inner_text()
     view.page.wait_for_selector(".opblock-tag")  # the operations were read from /openapi.json
     assert view.page.locator(".opblock").count() > 20
+    assert view.page.evaluate("document.documentElement.lang") == "zh-CN"
+    # Without deep links an operation still opens (its button holds no link of its own now).
+    first = view.page.locator(".opblock").first
+    first.locator(".opblock-summary-control").click()
+    assert first.locator(".opblock-body").is_visible()
+    method = first.locator(".opblock-summary-method")  # darkened by maps/static/docs.css
+    assert method.evaluate("element => getComputedStyle(element).backgroundColor") in (
+        "rgb(26, 100, 168)", "rgb(17, 115, 74)", "rgb(154, 82, 0)", "rgb(183, 28, 28)")
     assert view.console_errors == [] and view.blocked == [], (view.console_errors, view.blocked)
     assert view.page.request.get(f"{view.base_url}/redoc").status == 404
 
 
 # Every page a user opens; {station_id} is a demo station. Each at 1366×768 and 360×640.
 ALL_PAGES = ["/maps/stations", "/maps/coverage?type=love_station", "/maps/gaps", "/maps/plan?type=love_station&add=5",
-             "/maps/station/{station_id}", "/", "/finder",
-             pytest.param("/docs", marks=pytest.mark.xfail(strict=True, reason=(
-                 "Swagger UI's own page (api/app.py, get_swagger_ui_html): <html> without lang, low-contrast "
-                 "method badges and version stamps, buttons nested in its operation headers (axe: html-has-lang, "
-                 "color-contrast, nested-interactive)")))]
+             "/maps/station/{station_id}", "/", "/finder", "/docs"]
 # On the map pages (this slice's shell) also the rules behind the findings, whatever their impact.
 MAP_RULES = ("html-has-lang", "meta-viewport", "region", "landmark-one-main")
 
