@@ -11,22 +11,30 @@ every 206. No database, no admission slot (``api.admission.FREE_PREFIXES``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from api.allow import AllowRoute
 from api.deps import SettingsDep
 from geo.errors import NotFound
 
-router = APIRouter(prefix="/tiles", tags=["tiles 底图"])
+# GET and HEAD are two routes (two operations in the API document): a 405 names both.
+router = APIRouter(prefix="/tiles", tags=["tiles 底图"], route_class=AllowRoute)
 
 MEDIA_TYPE = "application/vnd.pmtiles"
 CACHE_CONTROL = "no-cache"
 
 
-@router.api_route("/basemap.pmtiles", methods=["GET", "HEAD"], summary="离线底图文件 / the offline basemap file",
-                  response_class=FileResponse,
-                  responses={200: {"content": {MEDIA_TYPE: {}}}, 206: {"description": "请求的字节范围 / the range"},
-                             404: {"description": "未配置底图文件 / no basemap file configured"}})
+ROUTE: dict[str, Any] = {
+    "summary": "离线底图文件 / the offline basemap file", "response_class": FileResponse,
+    "responses": {200: {"content": {MEDIA_TYPE: {}}}, 206: {"description": "请求的字节范围 / the range asked for"},
+                  404: {"description": "未配置底图文件 / no basemap file configured"}}}
+
+
+@router.get("/basemap.pmtiles", operation_id="basemap_file", **ROUTE)
+@router.head("/basemap.pmtiles", operation_id="basemap_file_head", **ROUTE)
 def basemap_file(settings: SettingsDep) -> FileResponse:
     """配置的 PMTiles 文件，支持 Range / the configured PMTiles file (UNIONMAP_BASEMAP_PMTILES), with Range."""
     path = settings.basemap_pmtiles
