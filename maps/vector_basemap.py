@@ -22,7 +22,7 @@ DOWNLOAD_NOTE = "离线底图未随文件保存 / the offline basemap (PMTiles) 
 FLAVOR = "light"  # Protomaps' light colours: earth #e2dfda, water #80deea; overlays stay readable on it
 LANG = "zh"  # labels from name:zh where the file has them
 
-_SCRIPT = """
+_SCRIPT = r"""
 {% macro script(this, kwargs) %}
 (function () {
     var map = {{ this._parent.get_name() }};
@@ -30,8 +30,16 @@ _SCRIPT = """
     if (map.attributionControl) { map.attributionControl.addAttribution({{ this.note|tojson }}); }
     {%- else %}
     // The file's metadata is user-supplied: its attribution is shown as text, never as HTML.
+    // Tags are dropped and common entities read by string operations, not by an HTML parser: even
+    // an inert parsed document reports the event handlers it meets as CSP violations.
+    var ENTITIES = {amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", copy: "©"};
     function asText(html) {
-        return new DOMParser().parseFromString(String(html), "text/html").body.textContent || "";
+        return String(html).replace(/<[^>]*>?/g, " ").replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, function (all, name) {
+            var code = name[0] !== "#" ? null : name[1] === "x" || name[1] === "X" ? parseInt(name.slice(2), 16)
+                : parseInt(name.slice(1), 10);
+            if (code === null) { return ENTITIES[name.toLowerCase()] || all; }
+            return code > 0 && code < 0x110000 ? String.fromCodePoint(code) : all;
+        }).replace(/\s+/g, " ");
     }
     function escaped(text) {
         return text.replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });

@@ -21,7 +21,7 @@ MAX_ZOOM = 8
 EXTENT = 4096
 WATER_RGB = (0x80, 0xDE, 0xEA)  # protomaps-leaflet 5.1.0, flavour "light": water #80deea
 # The file's own credit: markup and an attack, which the page must show as plain text.
-ATTRIBUTION = '<a href="https://example.org/">© 测试底图 Test basemap</a><img src=x onerror=alert(7)>'
+ATTRIBUTION = '<a href="https://example.org/">&copy; 测试底图 Test basemap</a><img src=x onerror=alert(7)> &lt;b&gt;'
 
 
 def _tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
