@@ -57,5 +57,5 @@ def write(path: Path, centre: tuple[float, float], *, half_width: float = 1.5, h
             "min_lon_e7": int(west * 1e7), "min_lat_e7": int(south * 1e7),
             "max_lon_e7": int(east * 1e7), "max_lat_e7": int(north * 1e7),
             "center_zoom": 6, "center_lon_e7": int(centre[0] * 1e7), "center_lat_e7": int(centre[1] * 1e7),
-        }, {"attribution": ATTRIBUTION, "vector_layers": [{"id": "earth", "fields": {}}, {"id": "water", "fields": {}}]})
+        }, {"attribution": ATTRIBUTION, "vector_layers": [{"id": name, "fields": {}} for name in ("earth", "water")]})
     return path
