@@ -8,25 +8,21 @@ A server of its own (in a thread of this process) on the session's database, wit
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from geo.reference.region import load_config
 from geo.settings import Settings
 from maps import vector_basemap
 from tests import tiny_pmtiles
-from tests.browser.conftest import axe_violations, page_factory
-from tests.conftest import free_port
+from tests.browser.conftest import axe_violations, pages_on, serve_in_thread
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Request
+    from playwright.sync_api import Browser, Request
 
     from tests.browser.conftest import PageFactory
 
@@ -53,27 +49,13 @@ def basemap_server(test_settings: Settings, tmp_path_factory: pytest.TempPathFac
     path = tiny_pmtiles.write(tmp_path_factory.mktemp("basemap") / "region.pmtiles", (centre[0], centre[1]))
     settings = test_settings.model_copy(update={"basemap": "pmtiles", "basemap_pmtiles": path,
                                                 "trusted_hosts": ["127.0.0.1"]})
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=free_port(),
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, name="basemap-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with serve_in_thread(create_app(settings), "basemap-server") as base_url:
+        yield base_url
 
 
 @pytest.fixture
 def basemap_page(browser: Browser, basemap_server: str) -> Iterator[PageFactory]:
-    contexts: list[BrowserContext] = []
-    yield page_factory(browser, basemap_server, contexts)
-    for context in contexts:
-        context.close()
+    yield from pages_on(browser, basemap_server)
 
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
