@@ -36,8 +36,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Paths that never touch the database or the solver: no slot (the map assets under
-# ``maps.assets.URL_PREFIX`` and the finder's own files; the API documents).
-FREE_PREFIXES = ("/static/", "/finder/static/", "/docs", "/openapi.json", "/favicon")
+# ``maps.assets.URL_PREFIX`` and the finder's own files; the API documents; the offline basemap's
+# file, read in dozens of small ranges per map view).
+FREE_PREFIXES = ("/static/", "/finder/static/", "/docs", "/openapi.json", "/favicon", "/tiles/")
 # Paths whose work is measured in seconds of CPU or megabytes.
 HEAVY_PREFIXES = ("/api/v1/coverage", "/api/v1/gaps", "/api/v1/plans", "/api/v1/import", "/api/v1/export",
                   "/maps/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -28,6 +29,7 @@ from api.routers import (
     regions,
     station_writes,
     stations,
+    tiles,
     transfer,
 )
 from api.security_headers import SecurityHeaders
@@ -50,6 +52,8 @@ from geo.services.coverage_query import ModelCache, NoGrid
 from geo.settings import Settings, get_settings
 from geo.store import db
 from maps import assets
+
+log = logging.getLogger("unionmap.app")
 
 ERROR_STATUS: dict[type[UnionmapError], int] = {
     NotFound: 404, InputError: 422, InputErrors: 422, InfeasibleProblem: 422, SolverFailed: 422,
@@ -111,6 +115,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     if not assets.installed():
         raise RuntimeError(f"map assets missing in {assets.ASSETS_DIR}: run scripts/setup.sh")
+    if settings.basemap == "pmtiles" and settings.drawn_basemap != "pmtiles":
+        log.error("离线底图文件不存在 / UNIONMAP_BASEMAP_PMTILES=%s is not a file: the maps draw no basemap "
+                  "until it is there", settings.basemap_pmtiles)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -148,7 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, stations.router, station_writes.router, regions.router, transfer.router,
                    plan_jobs.router, analysis.router):
         app.include_router(router, prefix="/api/v1", responses=busy)
-    for router in (maps.router, ogc.router, finder.router, home.router):
+    for router in (maps.router, ogc.router, finder.router, home.router, tiles.router):
         app.include_router(router, responses=busy)
     app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
     app.mount(assets.OWN_PREFIX, StaticFiles(directory=assets.OWN_DIR), name="unionmap")

@@ -55,7 +55,7 @@ def render(
     type_code: Annotated[str, typer.Option("--type", help="服务类型（coverage, plan）")] = DEFAULT_TYPE,
     add: Annotated[int, typer.Option(help="新增站点数（plan）")] = 10,
     station_id: Annotated[int | None, typer.Option("--id", help="站点编号（station）")] = None,
-    basemap: Annotated[str | None, typer.Option(help="none | osm | amap | tianditu")] = None,
+    basemap: Annotated[str | None, typer.Option(help="none | osm | amap | tianditu | pmtiles")] = None,
 ) -> None:
     """把地图写成独立 HTML（离线可打开）/ write a map as one HTML file that opens offline."""
     from geo.reference import service_types
@@ -87,7 +87,7 @@ def render(
             data = map_data.with_places(data, region)
         amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
         map_ = pages.build(data, amenity_names={c: a.name_zh for c, a in amenities.items()},
-                           basemap=basemap or settings.basemap, tianditu_key=settings.tianditu_key)
+                           basemap=basemap or settings.drawn_basemap, tianditu_key=settings.tianditu_key)
     except (UnionmapError, ValueError) as error:
         raise fail(error) from error
     output.write_text(assets.render(map_, standalone=True), encoding="utf-8")

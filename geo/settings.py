@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     basemap: str = "none"
     # Tianditu's tiles need a key of the user's own (https://console.tianditu.gov.cn).
     tianditu_key: str = ""
+    # A local PMTiles file (a city extract in the Protomaps basemap schema, WGS-84 web mercator
+    # tiles): the app serves it at /tiles/basemap.pmtiles and the maps draw it with protomaps-leaflet,
+    # offline. Setting the file alone selects basemap "pmtiles"; basemap=pmtiles without a file is an
+    # error. A file that is missing when a page is drawn gives no basemap (and one log line at start).
+    basemap_pmtiles: Path | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     # Public base URL of the service, with any path prefix a proxy adds (https://gis.example.org/unionmap):
@@ -162,6 +167,24 @@ class Settings(BaseSettings):
             raise ValueError(f"hot_concurrency ({self.hot_concurrency}) + heavy_concurrency ({self.heavy_concurrency}) "
                              f"must not exceed db_pool_size ({self.db_pool_size})")
         return self
+
+    @model_validator(mode="after")
+    def _pmtiles_basemap(self) -> Settings:
+        # The file alone is the user's choice of basemap; the name alone has nothing to draw.
+        if self.basemap_pmtiles is not None and self.basemap == "none":
+            self.basemap = "pmtiles"
+        if self.basemap == "pmtiles" and self.basemap_pmtiles is None:
+            raise ValueError("basemap 'pmtiles' needs basemap_pmtiles (UNIONMAP_BASEMAP_PMTILES): the path of a "
+                             "local .pmtiles file")
+        return self
+
+    @property
+    def drawn_basemap(self) -> str:
+        """The basemap the maps draw: ``basemap``, or none while its PMTiles file is missing (the
+        pages then work without it instead of drawing a layer whose every tile fails)."""
+        if self.basemap == "pmtiles" and not (self.basemap_pmtiles and self.basemap_pmtiles.is_file()):
+            return "none"
+        return self.basemap
 
     @property
     def region_dir(self) -> Path:

@@ -17,6 +17,7 @@ import folium
 from branca.element import Element
 
 from maps.shell import without_folium_viewport
+from maps.vector_basemap import VectorBasemap
 
 ASSETS_DIR = Path(__file__).resolve().parent / "assets" / "node_modules"
 URL_PREFIX = "/static/vendor"
@@ -44,6 +45,8 @@ LOCAL_ASSETS: dict[str, str | None] = {
     "markerclusterjs": "leaflet.markercluster/dist/leaflet.markercluster.js",
     "markerclustercss": "leaflet.markercluster/dist/MarkerCluster.css",
     "markerclusterdefaultcss": "leaflet.markercluster/dist/MarkerCluster.Default.css",
+    # maps.vector_basemap: only on pages with the PMTiles basemap (BSD-3-Clause, 128 KB, 38 KB gzip).
+    "protomaps_leaflet": "protomaps-leaflet/dist/protomaps-leaflet.js",
 }
 
 
@@ -97,11 +100,21 @@ def render(map_: folium.Map, *, prefix: str = URL_PREFIX, standalone: bool = Fal
     ``OWN_PREFIX``.
 
     ``standalone``: every script and stylesheet is inlined instead, so the saved file opens
-    anywhere, offline, with no server (a planner's download).
+    anywhere, offline, with no server (a planner's download); a PMTiles basemap, which only the
+    server has, is left out with a note (``maps.vector_basemap``).
     """
+    if standalone:
+        for element in _descendants(map_):
+            if isinstance(element, VectorBasemap):
+                element.for_download()
     localize(map_, prefix=prefix)
     html = without_folium_viewport(map_.get_root().render())
     return _inline(html, {prefix: ASSETS_DIR, OWN_PREFIX: OWN_DIR}) if standalone else html
+
+
+def _descendants(element: Element) -> list[Element]:
+    children = list(element._children.values())
+    return [element, *(found for child in children for found in _descendants(child))]
 
 
 def _inline(html: str, directories: dict[str, Path]) -> str:

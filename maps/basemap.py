@@ -1,5 +1,7 @@
 """Basemaps: a user's choice, never needed by tests (default: none, a plain background).
 
+``pmtiles`` draws a local file served by the app (``maps.vector_basemap``), offline.
+
 Amap's tiles are drawn in GCJ-02: on such a basemap every overlay is converted to GCJ-02 for
 drawing only (``for_display``); everything stored and served stays WGS-84.
 """
@@ -15,6 +17,7 @@ import geopandas as gpd
 from branca.element import Figure
 
 from geo.core import crs
+from maps import vector_basemap
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ BASEMAPS: dict[str, Basemap] = {
                     "&x={x}&y={y}&z={z}", "© 高德地图 AutoNavi", datum="gcj02"),
     "tianditu": Basemap("tianditu", "https://t{s}.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk={key}",
                         "© 天地图 Tianditu"),
+    # A local PMTiles file served by the app (maps.vector_basemap): vector tiles, no remote host.
+    "pmtiles": Basemap("pmtiles", None, vector_basemap.ATTRIBUTION),
 }
 
 
@@ -82,6 +87,8 @@ def new_map(bounds: Sequence[float], *, basemap: str = "none", tianditu_key: str
     if chosen.tiles:
         folium.TileLayer(chosen.tiles.replace("{key}", tianditu_key), attr=chosen.attribution, name=chosen.name,
                          subdomains="1234" if chosen.name == "amap" else "01234567").add_to(map_)
+    if chosen.name == "pmtiles":
+        vector_basemap.VectorBasemap().add_to(map_)
     map_.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
     return map_
 

@@ -39,7 +39,7 @@ def page(data: MapData, settings: Settings, download: bool) -> HTMLResponse:
     data = map_data.with_places(data, load_config(settings.region_dir))
     amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
     map_ = pages.build(data, amenity_names={code: a.name_zh for code, a in amenities.items()},
-                       basemap=settings.basemap, tianditu_key=settings.tianditu_key)
+                       basemap=settings.drawn_basemap, tianditu_key=settings.tianditu_key)
     headers = {"Content-Disposition": f'attachment; filename="unionmap-{data.kind}.html"'} if download else None
     return HTMLResponse(assets.render(map_, standalone=download), headers=headers)
 

@@ -12,10 +12,13 @@ The two sizes are the issue's: a desk at 1366×768, a phone at 360×640.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -152,13 +155,44 @@ def page_factory(browser: Browser, base_url: str, contexts: list[BrowserContext]
     return factory
 
 
+def pages_on(browser: Browser, base_url: str) -> Iterator[PageFactory]:
+    """A page factory on ``base_url`` (``page_factory``) whose contexts close when it is done: the
+    body of a page fixture, for the tests that serve an app of their own (``serve_in_thread``)."""
+    contexts: list[BrowserContext] = []
+    yield page_factory(browser, base_url, contexts)
+    for context in contexts:
+        context.close()
+
+
+@contextmanager
+def serve_in_thread(app: Any, name: str) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread of this process on a free port; its base URL.
+
+    For an app with settings of its own (another region, a basemap file), beside the session's
+    ``live_server``.
+    """
+    import uvicorn
+
+    from tests.conftest import free_port
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 @pytest.fixture
 def page(browser: Browser, live_server: str) -> Iterator[PageFactory]:
     """Factory of pages on the live server (see ``page_factory``)."""
-    contexts: list[BrowserContext] = []
-    yield page_factory(browser, live_server, contexts)
-    for context in contexts:
-        context.close()
+    yield from pages_on(browser, live_server)
 
 
 @pytest.fixture(scope="session")
