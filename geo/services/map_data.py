@@ -16,7 +16,8 @@ import pandas as pd
 import shapely
 from sqlalchemy.orm import Session
 
-from geo.analysis import engine, planning
+from geo.analysis import engine, planning, whatif
+from geo.analysis.coverage import CoverageModel
 from geo.errors import NotFound
 from geo.notices import certificate
 from geo.reference.layers import metric_crs_of, read_places
@@ -106,16 +107,22 @@ def coverage_data(session: Session, cache: ModelCache, type_code: str) -> MapDat
         left_on="code", right_on="region_code", how="left").fillna({"covered_share": 0.0})
     kind = type_radii(session, type_code)[0]
     covered = model.covered_by_type(counted_stations(session), kind)
-    uncovered = np.where(covered, 0.0, model.grid.population)
-    parents = np.array([h3.cell_to_parent(h3.int_to_str(int(c)), DISPLAY_RESOLUTION) for c in model.grid.cell])
-    sums = pd.Series(uncovered).groupby(parents).sum()
-    sums = sums[sums >= 1]
-    polygons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]) for cell in sums.index]
-    hexagons = gpd.GeoDataFrame({"cell": sums.index, "uncovered": sums.to_numpy().round()}, geometry=polygons,
-                                crs=4326)
+    hexagons = uncovered_hexagons(model, {"uncovered": np.where(covered, 0.0, model.grid.population)})
+    hexagons = hexagons[hexagons["uncovered"] >= 1].reset_index(drop=True)
     city = table["covered_population"].sum(), table["population"].sum()
     return MapData(**{**base.__dict__, "townships": townships, "hexagons": hexagons,
                       "figures": {"covered": city[0], "population": city[1], "kind": kind.name_zh}})
+
+
+def uncovered_hexagons(model: CoverageModel, columns: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
+    """Per-cell people (``columns``: name → one value per grid cell) summed on the display
+    hexagons (``DISPLAY_RESOLUTION``), rounded; hexagons where every column is below 1 left out."""
+    parents = np.array([h3.cell_to_parent(h3.int_to_str(int(c)), DISPLAY_RESOLUTION) for c in model.grid.cell])
+    sums = pd.DataFrame(columns).groupby(parents).sum()
+    sums = sums[(sums >= 1).any(axis=1)]
+    polygons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]) for cell in sums.index]
+    return gpd.GeoDataFrame({"cell": sums.index, **{name: sums[name].to_numpy().round() for name in columns}},
+                            geometry=polygons, crs=4326)
 
 
 def gaps_data(session: Session, cache: ModelCache, *, report: str | None = None) -> MapData:
@@ -139,10 +146,21 @@ def plan_data(session: Session, cache: ModelCache, type_code: str, add: int, min
     kind = type_radii(session, type_code)[0]
     result = solve(info.version, model, counted_stations(session), kind, info.resolution, add=add,
                    min_per_county=min_per_county)
+    stations = counted_stations(session)
+    already = model.covered_by_type(stations, kind)
+    reached = whatif.site_columns(model, kind, result.proposals["lon"].to_numpy(dtype=np.float64),
+                                  result.proposals["lat"].to_numpy(dtype=np.float64))
+    after = already.copy()
+    after[reached.indices] = True
+    hexagons = uncovered_hexagons(model, {"before": np.where(already, 0.0, model.grid.population),
+                                          "after": np.where(after, 0.0, model.grid.population)})
     names = dict(zip(base.townships["code"], base.townships["name"], strict=True))
-    proposals = result.proposals.assign(township_name=result.proposals["township_code"].map(names))
-    return MapData(**{**base.__dict__, "proposals": proposals, "figures": {
-        "kind": kind.name_zh, "before": result.covered_before, "after": result.covered_after,
+    county_names = dict(zip(base.counties["code"], base.counties["name"], strict=True))
+    proposals = result.proposals.assign(township_name=result.proposals["township_code"].map(names),
+                                        county_name=result.proposals["county_code"].map(county_names))
+    return MapData(**{**base.__dict__, "proposals": proposals, "hexagons": hexagons, "figures": {
+        "kind": kind.name_zh, "add": add, "min_per_county": min_per_county,
+        "before": result.covered_before, "after": result.covered_after,
         "population": result.population, "upper_bound": result.solution.upper_bound,
         "objective": result.solution.objective, "certificate": certificate(result.bound_share, result.bound_method)}})
 
