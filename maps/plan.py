@@ -183,10 +183,11 @@ def panel_html(data: MapData, datum: str) -> str:
  <button type="button" class="unionmap-plan-button unionmap-js-only" id="unionmap-plan-reset" hidden>恢复方案 reset
  </button>
 </div>
-<details class="unionmap-plan-save unionmap-js-only" hidden><summary>保存方案 save</summary>
+<div class="unionmap-plan-save unionmap-js-only" role="group" aria-labelledby="unionmap-plan-save-title" hidden>
+ <div id="unionmap-plan-save-title"><b>保存方案 save</b>（需编辑密钥 / editor key）</div>
  <label>编辑密钥 editor key <input type="password" id="unionmap-plan-key" autocomplete="off"></label>
  <button type="button" class="unionmap-plan-button" id="unionmap-plan-save">保存 save</button>
  <p id="unionmap-plan-saved" class="unionmap-plan-message" role="status"></p>
-</details>
+</div>
 <script type="application/json" id="unionmap-plan-data">{state_json}</script>
 """

@@ -19,7 +19,12 @@
   var KEY = "unionmap.plan.editorKey";
   var PROPOSAL = "#e6550d";
   var OWN = "#6a3d9a";
-  var API = new URL("../api/v1/", window.location.href).href;
+  // The API beside the page (/maps/plan → /api/v1/); none for a downloaded file or a page
+  // written into a blank tab: then the page shows the plan as drawn and changes nothing.
+  var API = null;
+  if (/^https?:$/.test(window.location.protocol)) {
+    API = new URL("../api/v1/", window.location.href).href;
+  }
 
   function byId(id) { return document.getElementById(id); }
 
@@ -94,7 +99,7 @@
     var layer = handles.proposals;
     var form = byId("unionmap-plan-form");
     var status = byId("unionmap-plan-status");
-    var offline = window.location.protocol === "file:";
+    var offline = API === null;
 
     // The plan as solved (to reset to) and the sites on screen now.
     var state = {

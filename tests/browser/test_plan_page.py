@@ -280,7 +280,6 @@ def test_a_bad_csv_row_is_shown_as_the_api_says_it_escaped(plan_page: PageFactor
 def test_saving_needs_an_editor_key(plan_page: PageFactory, plan_server: str, test_settings: Settings) -> None:
     view = open_plan(plan_page, f"type={TYPE}&add=3")
     page = view.page
-    page.click(".unionmap-plan-save summary")
     with page.expect_response("**/api/v1/plans/edited") as refused:
         page.click("#unionmap-plan-save")
     assert refused.value.status == 401

@@ -127,7 +127,8 @@ def test_plan_map_numbers_the_proposals(client: TestClient, session: Session) ->
                            f"规划后 after：{after:,.0f} 人（{after / population:.1%}）",
                            f"新增覆盖 added：{added:,.0f} 人", plan["certificate"]]
     # The table (drawn by the server too, so the page reads without JavaScript) and the form's values.
-    table = [[cell.get_text() for cell in row.find_all("td")[:5]] for row in panel.select("#unionmap-plan-table tbody tr")]
+    table = [[cell.get_text() for cell in row.find_all("td")[:5]]
+             for row in panel.select("#unionmap-plan-table tbody tr")]
     assert table == [[str(p["order"]), names[p["county_code"]], names[p["township_code"]], f"{p['added']:,.0f}",
                       f"{p['share']:.1%}"] for p in proposals]
     form = panel.find(id="unionmap-plan-form")
