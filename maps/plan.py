@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 import folium
+import shapely
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
@@ -31,6 +32,7 @@ UNCOVERED_BEFORE = "#b2182b"
 UNCOVERED_AFTER = "#2166ac"
 CRS_CHOICES = (("wgs84", "WGS-84（GPS）"), ("gcj02", "GCJ-02（高德 / 腾讯）"), ("bd09", "BD-09（百度）"))
 MAX_ADD, MAX_PER_COUNTY = 200, 50
+HEXAGON_GRID_DEG = 1e-4
 
 
 class PlanScript(JSCSSMixin):
@@ -101,6 +103,8 @@ def add_coverage_layers(map_: folium.Map, data: MapData, basemap: Any) -> None:
     if hexagons is None or hexagons.empty:
         return
     shown = for_display(hexagons, basemap)
+    # ~10 m is far below a res-6 hexagon's 3.7 km side, and a fifth lighter than ~1 m for two layers
+    shown = shown.set_geometry(shapely.set_precision(shown.geometry.values, HEXAGON_GRID_DEG, mode="pointwise"))
     for column, colour, name, show in (
             ("before", UNCOVERED_BEFORE, "规划前未覆盖人口 / uncovered before", True),
             ("after", UNCOVERED_AFTER, "规划后未覆盖人口（按载入的方案）/ uncovered after (plan as loaded)", False)):

@@ -117,12 +117,22 @@ def coverage_data(session: Session, cache: ModelCache, type_code: str) -> MapDat
 def uncovered_hexagons(model: CoverageModel, columns: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
     """Per-cell people (``columns``: name → one value per grid cell) summed on the display
     hexagons (``DISPLAY_RESOLUTION``), rounded; hexagons where every column is below 1 left out."""
-    parents = np.array([h3.cell_to_parent(h3.int_to_str(int(c)), DISPLAY_RESOLUTION) for c in model.grid.cell])
-    sums = pd.DataFrame(columns).groupby(parents).sum()
+    sums = pd.DataFrame(columns).groupby(h3_parents(model.grid.cell, DISPLAY_RESOLUTION)).sum()
     sums = sums[(sums >= 1).any(axis=1)]
-    polygons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]) for cell in sums.index]
-    return gpd.GeoDataFrame({"cell": sums.index, **{name: sums[name].to_numpy().round() for name in columns}},
+    cells = [h3.int_to_str(int(cell)) for cell in sums.index]
+    polygons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]) for cell in cells]
+    return gpd.GeoDataFrame({"cell": cells, **{name: sums[name].to_numpy().round() for name in columns}},
                             geometry=polygons, crs=4326)
+
+
+def h3_parents(cells: np.ndarray, resolution: int) -> np.ndarray:
+    """The parent at ``resolution`` of each H3 cell (as integers), by the index's bit layout: the
+    resolution field (bits 52-55) set, the digits of finer resolutions (3 bits each, from bit
+    0 for resolution 15 up) set to 7 (unused). Equal to ``h3.cell_to_parent`` for each cell, in
+    ~1 ms for the 210 000 cells of the grid where the call per cell takes ~0.2 s (a page view)."""
+    unused = sum(7 << ((15 - finer) * 3) for finer in range(resolution + 1, 16))
+    return ((np.asarray(cells).astype(np.uint64) & np.uint64(~(0xF << 52) & 0xFFFF_FFFF_FFFF_FFFF))
+            | np.uint64(resolution << 52) | np.uint64(unused))
 
 
 def gaps_data(session: Session, cache: ModelCache, *, report: str | None = None) -> MapData:
