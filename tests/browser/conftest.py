@@ -12,7 +12,10 @@ The two sizes are the issue's: a desk at 1366×768, a phone at 360×640.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,8 +23,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.conftest import free_port
+
 if TYPE_CHECKING:  # Playwright is a test extra: imported where a browser starts, not to collect
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, Playwright, Response, Route
+
+    from geo.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("UNIONMAP_CHROMIUM", "/usr/bin/chromium"))
@@ -152,13 +159,44 @@ def page_factory(browser: Browser, base_url: str, contexts: list[BrowserContext]
     return factory
 
 
+def pages_on(browser: Browser, base_url: str) -> Iterator[PageFactory]:
+    """The body of a page fixture: a factory of pages on ``base_url``, its contexts closed after."""
+    contexts: list[BrowserContext] = []
+    yield page_factory(browser, base_url, contexts)
+    for context in contexts:
+        context.close()
+
+
+@contextmanager
+def app_in_thread(settings: Settings, name: str) -> Iterator[str]:
+    """The app for ``settings`` served by uvicorn in a thread of this process; yields its base URL.
+
+    For a module that needs settings of its own (another region, other limits) beside the
+    session's ``live_server``.
+    """
+    import uvicorn
+
+    from api.app import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=free_port(),
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 @pytest.fixture
 def page(browser: Browser, live_server: str) -> Iterator[PageFactory]:
     """Factory of pages on the live server (see ``page_factory``)."""
-    contexts: list[BrowserContext] = []
-    yield page_factory(browser, live_server, contexts)
-    for context in contexts:
-        context.close()
+    yield from pages_on(browser, live_server)
 
 
 @pytest.fixture(scope="session")

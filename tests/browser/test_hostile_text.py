@@ -20,26 +20,22 @@ from __future__ import annotations
 import csv
 import json
 import os
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import uvicorn
 import yaml
 from sqlalchemy import text
 
-from api.app import create_app
 from geo.services.transaction import session_scope
 from geo.settings import Settings, get_settings
 from geo.store.keys import create_key
-from tests.browser.conftest import page_factory
-from tests.conftest import free_port, write_synthetic_region
+from tests.browser.conftest import app_in_thread, pages_on
+from tests.conftest import write_synthetic_region
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext
+    from playwright.sync_api import Browser
 
     from tests.browser.conftest import BrowserPage, PageFactory
     from tests.conftest import Databases
@@ -174,29 +170,16 @@ def hostile_server(databases: Databases, tmp_path_factory: pytest.TempPathFactor
         "DATABASE_URL": url, "UNIONMAP_DATA_DIR": str(data_dir), "UNIONMAP_REGION": "synthetic"})
     get_settings.cache_clear()
     assert result.exit_code == 0, result.output
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=free_port(),
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, name="hostile-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    base_url = f"http://127.0.0.1:{server.config.port}"
     try:
-        yield base_url, add_stations(base_url, settings)
+        with app_in_thread(settings, "hostile-server") as base_url:
+            yield base_url, add_stations(base_url, settings)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         databases.drop(name)
 
 
 @pytest.fixture
 def hostile_page(browser: Browser, hostile_server: tuple[str, dict]) -> Iterator[PageFactory]:
-    contexts: list[BrowserContext] = []
-    yield page_factory(browser, hostile_server[0], contexts)
-    for context in contexts:
-        context.close()
+    yield from pages_on(browser, hostile_server[0])
 
 
 @pytest.fixture

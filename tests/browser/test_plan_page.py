@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,20 +17,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 
-from api.app import create_app
 from geo.core import crs
 from geo.notices import DEMO
 from geo.services.transaction import session_scope
 from geo.settings import Settings, get_settings
 from geo.store.keys import create_key
-from tests.browser.conftest import axe_violations, page_factory
-from tests.conftest import free_port
+from tests.browser.conftest import app_in_thread, axe_violations, pages_on
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext
+    from playwright.sync_api import Browser
 
     from tests.browser.conftest import BrowserPage, PageFactory
 
@@ -57,27 +52,13 @@ def plan_server(test_settings: Settings) -> Iterator[str]:
     settings = Settings(database_url=test_settings.database_url, data_dir=test_settings.data_dir,
                         region=test_settings.region, solver_warm_at_start=False, anonymous_plans_allowed=1000)
     get_settings.cache_clear()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=free_port(),
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, name="plan-page-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with app_in_thread(settings, "plan-page-server") as base_url:
+        yield base_url
 
 
 @pytest.fixture
 def plan_page(browser: Browser, plan_server: str) -> Iterator[PageFactory]:
-    contexts: list[BrowserContext] = []
-    yield page_factory(browser, plan_server, contexts)
-    for context in contexts:
-        context.close()
+    yield from pages_on(browser, plan_server)
 
 
 def api(base_url: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
