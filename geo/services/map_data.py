@@ -154,9 +154,9 @@ def plan_data(session: Session, cache: ModelCache, type_code: str, add: int, min
     base = _base(session, "plan", cache, type_code)
     model, info = cache.get(session)
     kind = type_radii(session, type_code)[0]
-    result = solve(info.version, model, counted_stations(session), kind, info.resolution, add=add,
-                   min_per_county=min_per_county)
     stations = counted_stations(session)
+    result = solve(info.version, model, stations, kind, info.resolution, add=add, min_per_county=min_per_county)
+    # Uncovered people before and with the plan's sites, by the what-if's coverage rule (the plan's).
     already = model.covered_by_type(stations, kind)
     reached = whatif.site_columns(model, kind, result.proposals["lon"].to_numpy(dtype=np.float64),
                                   result.proposals["lat"].to_numpy(dtype=np.float64))

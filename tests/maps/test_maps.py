@@ -140,6 +140,19 @@ def test_plan_map_numbers_the_proposals(client: TestClient, session: Session) ->
     assert plan["certificate"].startswith("方案已证明为理论最优")
 
 
+def test_plan_map_uncovered_layers_sum_to_the_plans_figures(client: TestClient) -> None:
+    """The before/after hexagons hold the people the plan leaves uncovered, before and after it
+    (per hexagon rounded, hexagons under one person left out: a few hundred people in millions)."""
+    page = client.get("/maps/plan?type=love_station&add=6").text
+    plan = client.post("/api/v1/plans", json={"type": "love_station", "add": 6}).json()
+    before, after = (sum(feature["properties"]["uncovered"] for feature in layer["features"])
+                     for layer in layers_with(page, {"uncovered"}))
+    slack = 1_000
+    assert before == pytest.approx(plan["population"] - plan["covered_before"], abs=slack)
+    assert after == pytest.approx(plan["population"] - plan["covered_after"], abs=slack)
+    assert before - after > 10 * slack  # the plan's people, not noise
+
+
 def test_station_map_and_missing_station(client: TestClient, session: Session) -> None:
     station_id = session.execute(text("SELECT min(id) FROM station WHERE type_code = 'love_station'")).scalar_one()
     response = client.get(f"/maps/station/{station_id}")
