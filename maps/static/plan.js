@@ -338,14 +338,17 @@
     }
 
     // --- wire up -------------------------------------------------------------------------------
+    if (offline) {  // a saved file: the plan as drawn; no control that needs the server is shown
+      var links = document.querySelectorAll(".unionmap-plan-actions a, #unionmap-plan-submit");
+      for (var j = 0; j < links.length; j++) { links[j].hidden = true; }
+      setStatus("离线文件：修改、下载方案需打开服务器上的页面 / a saved file: open the page on the server to " +
+                "change or download the plan");
+      return;
+    }
     var hidden = document.querySelectorAll(".unionmap-js-only");
     for (var i = 0; i < hidden.length; i++) { hidden[i].hidden = false; }
     showPlan({proposals: initial.proposals, covered_before: initial.before, covered_after: initial.after,
               population: initial.population, certificate: initial.certificate}, false);
-    if (offline) {
-      setStatus("离线文件：修改方案需打开服务器上的页面 / a saved file: open the page on the server to change the plan");
-      return;
-    }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (state.busy) { return; }

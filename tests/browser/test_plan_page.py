@@ -285,3 +285,16 @@ def test_saving_needs_an_editor_key(plan_page: PageFactory, plan_server: str, te
         with session_scope(test_settings) as session:
             session.execute(text("UPDATE station SET deleted_at = now() WHERE plan_id = :id"),
                             {"id": answer["plan_id"]})
+
+
+def test_the_downloaded_page_shows_the_plan_and_no_control_that_needs_the_server(plan_page: PageFactory) -> None:
+    view = plan_page(phone=False)
+    answer = view.page.request.get(f"{view.base_url}/maps/plan?type={TYPE}&add=4&download=true")
+    assert answer.ok and answer.headers["content-disposition"].startswith("attachment")
+    view.page.set_content(answer.text(), wait_until="load")  # on about:blank: no server behind it
+    page = view.page
+    assert page.locator(ROWS).count() == 4 and page.locator(MARKERS).count() == 4
+    assert page.inner_text("#unionmap-plan-status").startswith("离线文件")
+    for control in ("#unionmap-plan-submit", "#unionmap-plan-xlsx", "#unionmap-plan-reset", "#unionmap-plan-save"):
+        assert not page.locator(control).is_visible(), control
+    assert view.console_errors == [] and view.blocked == []
