@@ -298,3 +298,22 @@ def test_the_downloaded_page_shows_the_plan_and_no_control_that_needs_the_server
     for control in ("#unionmap-plan-submit", "#unionmap-plan-xlsx", "#unionmap-plan-reset", "#unionmap-plan-save"):
         assert not page.locator(control).is_visible(), control
     assert view.console_errors == [] and view.blocked == []
+
+
+def test_an_impossible_plan_is_explained_and_the_table_kept(plan_page: PageFactory, plan_server: str) -> None:
+    """A per-county minimum that k cannot meet: the API's 422, shown in Chinese first, nothing redrawn."""
+    expected = api(plan_server, "POST", "plans", json={"type": TYPE, "add": 1, "min_per_county": 50})
+    assert expected.status_code == 422
+    view = open_plan(plan_page, f"type={TYPE}&add=3")
+    page = view.page
+    before = table(view)
+    page.fill("#unionmap-plan-add", "1")
+    page.fill("#unionmap-plan-min", "50")
+    with page.expect_response("**/api/v1/plans") as answer:
+        page.click("#unionmap-plan-submit")
+    assert answer.value.status == 422
+    page.wait_for_selector("#unionmap-plan-status.unionmap-plan-error")
+    assert page.inner_text("#unionmap-plan-status") == f"输入有误 / bad input：{expected.json()['message']}"
+    assert table(view) == before and page.locator(MARKERS).count() == 3
+    assert parse_qs(urlsplit(page.url).query)["add"] == ["3"]  # the URL still names the plan on screen
+    assert not page.locator("#unionmap-plan-submit").is_disabled()
