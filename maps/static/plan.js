@@ -28,6 +28,40 @@
 
   function byId(id) { return document.getElementById(id); }
 
+  // --- the map's datum -------------------------------------------------------------------------
+  // The API speaks WGS-84; a map drawn on GCJ-02 tiles (UNIONMAP_BASEMAP=amap) has every overlay
+  // shifted to GCJ-02 by the server (maps.basemap.for_display). Sites are kept in WGS-84 here and
+  // shifted only to be drawn; a click is shifted back. The same closed form as geo/core/crs.py
+  // (wgs84_to_gcj02), and its inverse by the same fixed-point iteration, to well under a metre.
+  var GCJ_A = 6378245.0, GCJ_EE = 0.00669342162296594323;
+
+  function outOfChina(lon, lat) { return !(lon > 72.004 && lon < 137.8347 && lat > 0.8293 && lat < 55.8271); }
+
+  function toGcj(lon, lat) {
+    if (outOfChina(lon, lat)) { return [lon, lat]; }
+    var x = lon - 105.0, y = lat - 35.0, PI = Math.PI;
+    var common = (20.0 * Math.sin(6.0 * x * PI) + 20.0 * Math.sin(2.0 * x * PI)) * 2.0 / 3.0;
+    var dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x)) + common;
+    dlon += (20.0 * Math.sin(x * PI) + 40.0 * Math.sin(x / 3.0 * PI)) * 2.0 / 3.0;
+    dlon += (150.0 * Math.sin(x / 12.0 * PI) + 300.0 * Math.sin(x / 30.0 * PI)) * 2.0 / 3.0;
+    var dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+    dlat += common + (20.0 * Math.sin(y * PI) + 40.0 * Math.sin(y / 3.0 * PI)) * 2.0 / 3.0;
+    dlat += (160.0 * Math.sin(y / 12.0 * PI) + 320.0 * Math.sin(y * PI / 30.0)) * 2.0 / 3.0;
+    var rad = lat * PI / 180.0, magic = 1.0 - GCJ_EE * Math.sin(rad) * Math.sin(rad);
+    dlat = dlat * 180.0 / ((GCJ_A * (1.0 - GCJ_EE)) / (magic * Math.sqrt(magic)) * PI);
+    dlon = dlon * 180.0 / (GCJ_A / Math.sqrt(magic) * Math.cos(rad) * PI);
+    return [lon + dlon, lat + dlat];
+  }
+
+  function fromGcj(lon, lat) {
+    var w = [lon, lat];
+    for (var i = 0; i < 8; i++) {
+      var g = toGcj(w[0], w[1]);
+      w = [w[0] - (g[0] - lon), w[1] - (g[1] - lat)];
+    }
+    return w;
+  }
+
   function el(tag, text, className) {
     var node = document.createElement(tag);
     if (text !== undefined && text !== null) { node.textContent = String(text); }
@@ -100,6 +134,11 @@
     var form = byId("unionmap-plan-form");
     var status = byId("unionmap-plan-status");
     var offline = API === null;
+    var gcj = initial.datum === "gcj02";
+    function shown(site) {  // [lat, lon] where the map draws a WGS-84 site
+      var point = gcj ? toGcj(site.lon, site.lat) : [site.lon, site.lat];
+      return [point[1], point[0]];
+    }
 
     // The plan as solved (to reset to) and the sites on screen now.
     var state = {
@@ -138,7 +177,7 @@
       var tip = el("span", "#" + site.order + " " + (site.own ? "自选点 own site " : "") + place(site) +
                    "：新增覆盖 " + people(site.added) + " 人");
       if (site.name) { tip.appendChild(el("span", "（" + site.name + "）")); }
-      return L.marker([site.lat, site.lon], {icon: icon, keyboard: false}).bindTooltip(tip);
+      return L.marker(shown(site), {icon: icon, keyboard: false}).bindTooltip(tip);
     }
 
     function drawFigures(totals) {
@@ -238,7 +277,8 @@
     function addSite(latlng) {
       if (state.busy || offline) { return; }
       var own = state.sites.filter(function (s) { return s.own; }).length + 1;
-      state.sites.push({lon: +latlng.lng.toFixed(6), lat: +latlng.lat.toFixed(6), name: "自选点 " + own,
+      var point = gcj ? fromGcj(latlng.lng, latlng.lat) : [latlng.lng, latlng.lat];
+      state.sites.push({lon: +point[0].toFixed(6), lat: +point[1].toFixed(6), name: "自选点 " + own,
                         own: true, order: state.sites.length + 1, added: 0, share: 0});
       evaluate().catch(function () { state.sites.pop(); });
     }

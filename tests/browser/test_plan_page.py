@@ -317,3 +317,45 @@ def test_an_impossible_plan_is_explained_and_the_table_kept(plan_page: PageFacto
     assert table(view) == before and page.locator(MARKERS).count() == 3
     assert parse_qs(urlsplit(page.url).query)["add"] == ["3"]  # the URL still names the plan on screen
     assert not page.locator("#unionmap-plan-submit").is_disabled()
+
+
+@pytest.fixture(scope="module")
+def amap_server(test_settings: Settings) -> Iterator[str]:
+    """The app drawing its maps on GCJ-02 tiles (their requests are blocked here, as any host's)."""
+    settings = Settings(database_url=test_settings.database_url, data_dir=test_settings.data_dir,
+                        region=test_settings.region, solver_warm_at_start=False, basemap="amap")
+    get_settings.cache_clear()
+    with app_in_thread(settings, "plan-page-amap") as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def amap_page(browser: Browser, amap_server: str) -> Iterator[PageFactory]:
+    yield from pages_on(browser, amap_server)
+
+
+def test_on_gcj02_tiles_sites_are_drawn_shifted_and_clicks_read_back(amap_page: PageFactory,
+                                                                     amap_server: str) -> None:
+    """The script keeps sites in WGS-84 for the API and draws them where the server draws its
+    overlays, in GCJ-02; a click on the map is read back to WGS-84 (geo.core.crs's figures)."""
+    view = amap_page(phone=False)
+    response = view.goto(f"/maps/plan?type={TYPE}&add=3")
+    assert response.ok
+    page = view.page
+    page.wait_for_selector("body[data-plan-state=solved]")
+    plan = api(amap_server, "POST", "plans", json={"type": TYPE, "add": 3}).json()
+    lon, lat = crs.convert([p["lon"] for p in plan["proposals"]], [p["lat"] for p in plan["proposals"]],
+                           source="wgs84", target="gcj02")
+    drawn = page.evaluate("() => window.unionmapPlan.proposals.getLayers().map(m => [m.getLatLng().lng, "
+                          "m.getLatLng().lat])")
+    assert drawn == [[pytest.approx(x, abs=1e-9), pytest.approx(y, abs=1e-9)] for x, y in zip(lon, lat, strict=True)]
+    clicked = (float(lon[0]) + 0.05, float(lat[0]) + 0.05)  # GCJ-02, as the map's own coordinates
+    with page.expect_request("**/api/v1/plans/evaluate") as sent:
+        page.evaluate("([lon, lat]) => { window.unionmapPlan.map.fire('click', {latlng: L.latLng(lat, lon)}); }",
+                      list(clicked))
+    site = sent.value.post_data_json["sites"][-1]
+    back_lon, back_lat = crs.convert([clicked[0]], [clicked[1]], source="gcj02", target="wgs84")
+    assert (site["lon"], site["lat"]) == (pytest.approx(float(back_lon[0]), abs=2e-6),
+                                          pytest.approx(float(back_lat[0]), abs=2e-6))
+    assert all("autonavi.com" in url for url in view.blocked)  # the tiles, nothing else
+    assert [e for e in view.console_errors if "ERR_BLOCKED_BY_CLIENT" not in e] == []
