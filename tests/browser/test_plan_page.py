@@ -44,16 +44,20 @@ SCREEN_POINT = """([lat, lon]) => {
 }"""
 
 
+def app_on_session_database(test_settings: Settings, name: str, **changes: Any) -> Iterator[str]:
+    """The app in a thread of this process on the session's database, with ``changes`` to its settings."""
+    settings = Settings(database_url=test_settings.database_url, data_dir=test_settings.data_dir,
+                        region=test_settings.region, solver_warm_at_start=False, **changes)
+    get_settings.cache_clear()
+    with app_in_thread(settings, name) as base_url:
+        yield base_url
+
+
 @pytest.fixture(scope="module")
 def plan_server(test_settings: Settings) -> Iterator[str]:
-    """The app in a thread of this process on the session's database, with room for the plans
-    these tests make without a key (the shipped allowance is 6 a minute per client, shared with
-    every other test of the session's server)."""
-    settings = Settings(database_url=test_settings.database_url, data_dir=test_settings.data_dir,
-                        region=test_settings.region, solver_warm_at_start=False, anonymous_plans_allowed=1000)
-    get_settings.cache_clear()
-    with app_in_thread(settings, "plan-page-server") as base_url:
-        yield base_url
+    """With room for the plans these tests make without a key (the shipped allowance is 6 a
+    minute per client, shared with every other test of the session's server)."""
+    yield from app_on_session_database(test_settings, "plan-page-server", anonymous_plans_allowed=1000)
 
 
 @pytest.fixture
@@ -322,11 +326,7 @@ def test_an_impossible_plan_is_explained_and_the_table_kept(plan_page: PageFacto
 @pytest.fixture(scope="module")
 def amap_server(test_settings: Settings) -> Iterator[str]:
     """The app drawing its maps on GCJ-02 tiles (their requests are blocked here, as any host's)."""
-    settings = Settings(database_url=test_settings.database_url, data_dir=test_settings.data_dir,
-                        region=test_settings.region, solver_warm_at_start=False, basemap="amap")
-    get_settings.cache_clear()
-    with app_in_thread(settings, "plan-page-amap") as base_url:
-        yield base_url
+    yield from app_on_session_database(test_settings, "plan-page-amap", basemap="amap")
 
 
 @pytest.fixture
