@@ -16,7 +16,8 @@ import pandas as pd
 import shapely
 from sqlalchemy.orm import Session
 
-from geo.analysis import engine, planning
+from geo.analysis import engine, planning, whatif
+from geo.analysis.coverage import CoverageModel
 from geo.analysis.gaps import plan_question
 from geo.errors import NotFound
 from geo.notices import certificate
@@ -108,16 +109,32 @@ def coverage_data(session: Session, cache: ModelCache, type_code: str) -> MapDat
         left_on="code", right_on="region_code", how="left").fillna({"covered_share": 0.0})
     kind = type_radii(session, type_code)[0]
     covered = model.covered_by_type(counted_stations(session), kind)
-    uncovered = np.where(covered, 0.0, model.grid.population)
-    parents = np.array([h3.cell_to_parent(h3.int_to_str(int(c)), DISPLAY_RESOLUTION) for c in model.grid.cell])
-    sums = pd.Series(uncovered).groupby(parents).sum()
-    sums = sums[sums >= 1]
-    polygons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]) for cell in sums.index]
-    hexagons = gpd.GeoDataFrame({"cell": sums.index, "uncovered": sums.to_numpy().round()}, geometry=polygons,
-                                crs=4326)
+    hexagons = uncovered_hexagons(model, {"uncovered": np.where(covered, 0.0, model.grid.population)})
+    hexagons = hexagons[hexagons["uncovered"] >= 1].reset_index(drop=True)
     city = table["covered_population"].sum(), table["population"].sum()
     return MapData(**{**base.__dict__, "townships": townships, "hexagons": hexagons,
                       "figures": {"covered": city[0], "population": city[1], "kind": kind.name_zh}})
+
+
+def uncovered_hexagons(model: CoverageModel, columns: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
+    """Per-cell people (``columns``: name → one value per grid cell) summed on the display
+    hexagons (``DISPLAY_RESOLUTION``), rounded; hexagons where every column is below 1 left out."""
+    sums = pd.DataFrame(columns).groupby(h3_parents(model.grid.cell, DISPLAY_RESOLUTION)).sum()
+    sums = sums[(sums >= 1).any(axis=1)]
+    cells = [h3.int_to_str(int(cell)) for cell in sums.index]
+    polygons = [shapely.Polygon([(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]) for cell in cells]
+    return gpd.GeoDataFrame({"cell": cells, **{name: sums[name].to_numpy().round() for name in columns}},
+                            geometry=polygons, crs=4326)
+
+
+def h3_parents(cells: np.ndarray, resolution: int) -> np.ndarray:
+    """The parent at ``resolution`` of each H3 cell (as integers), by the index's bit layout: the
+    resolution field (bits 52-55) set, the digits of finer resolutions (3 bits each, from bit
+    0 for resolution 15 up) set to 7 (unused). Equal to ``h3.cell_to_parent`` for each cell, in
+    ~1 ms for the 210 000 cells of the grid where the call per cell takes ~0.2 s (a page view)."""
+    unused = sum(7 << ((15 - finer) * 3) for finer in range(resolution + 1, 16))
+    return ((np.asarray(cells).astype(np.uint64) & np.uint64(~(0xF << 52) & 0xFFFF_FFFF_FFFF_FFFF))
+            | np.uint64(resolution << 52) | np.uint64(unused))
 
 
 def gaps_data(session: Session, cache: ModelCache, *, report: str | None = None, target: str | None = None,
@@ -163,12 +180,23 @@ def plan_data(session: Session, cache: ModelCache, type_code: str, add: int, min
     base = _base(session, "plan", cache, type_code)
     model, info = cache.get(session)
     kind = type_radii(session, type_code)[0]
-    result = solve(info.version, model, counted_stations(session), kind, info.resolution, add=add,
-                   min_per_county=min_per_county)
+    stations = counted_stations(session)
+    result = solve(info.version, model, stations, kind, info.resolution, add=add, min_per_county=min_per_county)
+    # Uncovered people before and with the plan's sites, by the what-if's coverage rule (the plan's).
+    already = model.covered_by_type(stations, kind)
+    reached = whatif.site_columns(model, kind, result.proposals["lon"].to_numpy(dtype=np.float64),
+                                  result.proposals["lat"].to_numpy(dtype=np.float64))
+    after = already.copy()
+    after[reached.indices] = True
+    hexagons = uncovered_hexagons(model, {"before": np.where(already, 0.0, model.grid.population),
+                                          "after": np.where(after, 0.0, model.grid.population)})
     names = dict(zip(base.townships["code"], base.townships["name"], strict=True))
-    proposals = result.proposals.assign(township_name=result.proposals["township_code"].map(names))
-    return MapData(**{**base.__dict__, "proposals": proposals, "figures": {
-        "kind": kind.name_zh, "before": result.covered_before, "after": result.covered_after,
+    county_names = dict(zip(base.counties["code"], base.counties["name"], strict=True))
+    proposals = result.proposals.assign(township_name=result.proposals["township_code"].map(names),
+                                        county_name=result.proposals["county_code"].map(county_names))
+    return MapData(**{**base.__dict__, "proposals": proposals, "hexagons": hexagons, "figures": {
+        "kind": kind.name_zh, "add": add, "min_per_county": min_per_county,
+        "before": result.covered_before, "after": result.covered_after,
         "population": result.population, "upper_bound": result.solution.upper_bound,
         "objective": result.solution.objective, "certificate": certificate(result.bound_share, result.bound_method)}})
 

@@ -23,8 +23,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.conftest import free_port
+
 if TYPE_CHECKING:  # Playwright is a test extra: imported where a browser starts, not to collect
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, Playwright, Response, Route
+
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("UNIONMAP_CHROMIUM", "/usr/bin/chromium"))
@@ -172,8 +175,6 @@ def serve_in_thread(app: Any, name: str) -> Iterator[str]:
     ``live_server``.
     """
     import uvicorn
-
-    from tests.conftest import free_port
 
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, name=name, daemon=True)

@@ -28,7 +28,6 @@ import pytest
 import yaml
 from sqlalchemy import text
 
-from api.app import create_app
 from geo.services.transaction import session_scope
 from geo.settings import Settings, get_settings
 from geo.store.keys import create_key
@@ -159,6 +158,7 @@ def hostile_server(databases: Databases, tmp_path_factory: pytest.TempPathFactor
     base URL and the ids of its stations."""
     from typer.testing import CliRunner
 
+    from api.app import create_app
     from api.cli import app as cli
 
     data_dir = tmp_path_factory.mktemp("hostile") / "data"

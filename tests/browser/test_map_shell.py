@@ -95,6 +95,7 @@ def test_phone_page(page: PageFactory, station_id: int, name: str) -> None:
         box.locator(":scope > details > summary").tap()
         assert body.is_visible() and inside_viewport(body.bounding_box(), PHONE_WIDTH, PHONE_HEIGHT)
         for entry in body.locator("> div").all():  # the legend's entries (a panel's text)
+            entry.scroll_into_view_if_needed()  # a long panel (the plan's table) scrolls inside its box
             assert inside_viewport(entry.bounding_box(), PHONE_WIDTH, PHONE_HEIGHT)
     if name != "station":
         assert tab.locator("#unionmap-legend .unionmap-swatch").count() >= 2
