@@ -60,10 +60,20 @@ FIRST_LIST = """new MutationObserver(() => {
   if (!window.__list && document.querySelector('#results li')) window.__list = performance.now();
   if (!window.__map && document.querySelector('#map.leaflet-container')) window.__map = performance.now();
 }).observe(document, {childList: true, subtree: true, attributes: true, attributeFilter: ['class']});"""
-TIMINGS = """() => {
+# First contentful paint may be reported after the load event and two frames (on a quiet machine
+# the maps' first text is painted later than that): waited for, up to 5 s, else null ("–").
+TIMINGS = """async () => {
   const nav = performance.getEntriesByType('navigation')[0];
-  const paint = performance.getEntriesByName('first-contentful-paint')[0];
-  return {fcp: paint ? paint.startTime : null, load: nav.loadEventEnd, drawn: window.__drawn || null};
+  const fcp = await new Promise(resolve => {
+    const seen = performance.getEntriesByName('first-contentful-paint')[0];
+    if (seen) return resolve(seen.startTime);
+    new PerformanceObserver(list => {
+      const entry = list.getEntriesByName('first-contentful-paint')[0];
+      if (entry) resolve(entry.startTime);
+    }).observe({type: 'paint', buffered: true});
+    setTimeout(() => resolve(null), 5000);
+  });
+  return {fcp, load: nav.loadEventEnd, drawn: window.__drawn || null};
 }"""
 WEIGHTS = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
