@@ -179,3 +179,11 @@ def run_plan_for(request: Request, function: Callable[..., T], /, *args: Any, ti
             raise
         raise SolverBusy(f"服务器繁忙，规划未在时限内完成 / the server is busy: the plan missed the server's "
                          f"limit of {limit_s:g} s") from error
+
+
+def count_anonymous_plan(request: Request, caller: Caller | None) -> None:
+    """A solve without a key counts against the client's allowance (429 past it); a key's does not."""
+    if caller is None:
+        quota, client = request.app.state.anonymous_plans, client_of(request)
+        quota.check(client, "无密钥的规划请求过多 / too many plans without an API key from this client")
+        quota.record(client)

@@ -214,3 +214,90 @@ class CandidatesOut(BaseModel):
     count: int
     crs: CoordSystem = Field(description="上传文件的坐标系；返回的坐标均为 WGS-84 / the file's; answers are WGS-84")
     sites: list[CandidateSite]
+
+
+# ---- plans (POST /plans, plan jobs, saved plans) ----
+
+# Candidate sites one plan may be given (a CSV of every village seat of a city fits).
+MAX_CANDIDATES = 5000
+
+
+class PlanIn(BaseModel):
+    type: str = Field(default=DEFAULT_TYPE, description="服务类型 / service type")
+    add: int = Field(ge=1, le=500, description="新增站点数 / how many new sites")
+    min_per_county: int = Field(default=0, ge=0, le=100,
+                                description="每县至少（含已有）/ per county, existing included")
+    method: Literal["greedy", "exact"] = "greedy"
+    time_limit_s: float = Field(default=30.0, gt=0, le=3600, description=(  # plan jobs (issue 12 §3): up to an hour
+        "精确解时限（秒，含读取网格与建模）/ wall-clock limit of an exact plan job in seconds, reading the grid and "
+        "building the instance included"))
+    save: bool = Field(default=False, description="保存为规划站点（需编辑密钥）/ save as planned stations (editor key)")
+    candidates: list[SiteIn] | None = Field(default=None, min_length=1, max_length=MAX_CANDIDATES, description=(
+        f"自有候选点（至多 {MAX_CANDIDATES} 个，贪心求解）；不给则用网格候选点 / your own candidate sites (at most "
+        f"{MAX_CANDIDATES}, greedy only); the grid's candidates when left out"))
+    candidate_crs: CoordSystem = Field(default="wgs84", description="candidates 的坐标系 / their coordinate system")
+
+
+class Proposal(BaseModel):
+    order: int
+    name: str
+    lon: float
+    lat: float
+    county_code: str
+    township_code: str
+    county_name: str | None = None
+    township_name: str | None = None
+    added: float = Field(description="新增覆盖人口 / people this site adds")
+    cumulative: float
+    share: float
+
+
+class PlanOut(BaseModel):
+    plan_id: int | None
+    type: str
+    method: str
+    status: str
+    objective: float
+    upper_bound: float = Field(description="已证明的最优值上界（人）/ proven upper bound on the optimum (people)")
+    bound_method: Literal["lagrangian", "online", "highs"] = Field(description=(
+        "上界来源：拉格朗日上界、子模上界或 HiGHS 精确求解 / which proven bound upper_bound is"))
+    bound_share: float = Field(description=(
+        "objective / upper_bound：方案至少达到理论最优的比例 / the plan reaches at least this share of the optimum"))
+    certificate: str = Field(description="方案质量证明（中文在前）/ the certificate in words, Chinese first")
+    greedy_objective: float = Field(description=(
+        "局部交换前的贪心覆盖人数 / covered by the greedy answer before 1-swaps"))
+    swaps: int = Field(description="改进贪心解的 1-交换次数 / 1-swaps that improved the greedy answer")
+    covered_before: float
+    covered_after: float
+    population: float
+    seconds: float
+    deficits: dict[str, int]
+    proposals: list[Proposal]
+    population_is_modelled: bool
+    notices: list[str] = Field(default_factory=list, description=(
+        "说明（演示数据、模型人口）/ notices to show with the figures (none in a job's stored answer)"))
+
+
+class StoredSite(BaseModel):
+    station_id: int
+    name: str
+    lon: float = Field(description="经度 WGS-84")
+    lat: float = Field(description="纬度 WGS-84")
+
+
+class StoredPlan(BaseModel):
+    id: int
+    type_code: str
+    method: str
+    added: int
+    objective: float
+    upper_bound: float | None = Field(description="已证明的上界；编辑后的方案（method edited）为 null / proven "
+                                                  "bound; null for an edited plan")
+    covered_before: float
+    covered_after: float
+    population: float
+    parameters: dict[str, Any]
+    created_by: str
+    created_at: str
+    station_ids: list[int]
+    sites: list[StoredSite] = Field(description="规划站点，按方案顺序 / its planned stations, in the plan's order")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api import responses
 from api.allow import AllowRoute
 from api.deps import ReadSessionDep, SessionDep, get_caller
-from api.routers.analysis import PlanOut
+from api.schemas import PlanOut
 from geo.services import plan_jobs
 from geo.services.transaction import end_reads, unit_of_work
 from geo.store.keys import Caller
