@@ -19,6 +19,7 @@ from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
+from geo.analysis.gaps import PLAN_MAX_ADD, PLAN_MAX_MIN_PER_COUNTY
 from geo.core.frames import row_tuples
 from geo.services.map_data import MapData
 from maps.basemap import for_display, get_basemap, new_map
@@ -31,7 +32,6 @@ OWN_SITE_COLOUR = "#6a3d9a"  # a site the planner added by clicking: a square, n
 UNCOVERED_BEFORE = "#b2182b"
 UNCOVERED_AFTER = "#2166ac"
 CRS_CHOICES = (("wgs84", "WGS-84（GPS）"), ("gcj02", "GCJ-02（高德 / 腾讯）"), ("bd09", "BD-09（百度）"))
-MAX_ADD, MAX_PER_COUNTY = 200, 50
 HEXAGON_GRID_DEG = 1e-4
 
 
@@ -148,10 +148,10 @@ def panel_html(data: MapData, datum: str) -> str:
     return f"""
 <form id="unionmap-plan-form" class="unionmap-plan-form" action="plan" method="get">
  <label>类型 type <select name="type" id="unionmap-plan-type">{options}</select></label>
- <label>新增 k <input type="number" name="add" id="unionmap-plan-add" min="1" max="{MAX_ADD}" required
+ <label>新增 k <input type="number" name="add" id="unionmap-plan-add" min="1" max="{PLAN_MAX_ADD}" required
    value="{f['add']}"></label>
  <label>每县至少 per county <input type="number" name="min_per_county" id="unionmap-plan-min" min="0"
-   max="{MAX_PER_COUNTY}" required value="{f['min_per_county']}"></label>
+   max="{PLAN_MAX_MIN_PER_COUNTY}" required value="{f['min_per_county']}"></label>
  <fieldset class="unionmap-js-only" hidden><legend>候选点 candidates</legend>
   <label><input type="radio" name="source" value="grid" checked> 网格 grid</label>
   <label><input type="radio" name="source" value="csv"> 上传 CSV upload</label>

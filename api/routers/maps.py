@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep, SettingsDep, StationId, solve_plan
+from geo.analysis.gaps import PLAN_MAX_ADD, PLAN_MAX_MIN_PER_COUNTY
 from geo.core.export import xlsx_bytes
 from geo.reference import DEFAULT_TYPE, service_types
 from geo.reference.region import load_config
@@ -87,8 +88,9 @@ def gaps_workbook(session: ReadSessionDep, cache: ModelCacheDep) -> Response:
 @router.get("/plan", summary="选址方案地图 / proposed sites", **HTML)
 def plan_page(request: Request, session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
               type: TypeParam = DEFAULT_TYPE,
-              add: Annotated[int, Query(ge=1, le=200, description="新增站点数 / sites to add")] = 10,
-              min_per_county: Annotated[int, Query(ge=0, le=50, description="每县至少 / per county")] = 0,
+              add: Annotated[int, Query(ge=1, le=PLAN_MAX_ADD, description="新增站点数 / sites to add")] = 10,
+              min_per_county: Annotated[int, Query(ge=0, le=PLAN_MAX_MIN_PER_COUNTY,
+                                                   description="每县至少 / per county")] = 0,
               download: DownloadParam = False) -> HTMLResponse:
     """贪心选址的新址（按顺序编号）及规划前后覆盖 / numbered proposals, before and after."""
     check_type(session, type)

@@ -83,8 +83,8 @@ def summary(gap_rows: pd.DataFrame) -> pd.DataFrame:
     }).reset_index()
 
 
-# The plan page's own limits (api/routers/maps.py, ``add`` ≤ 200 and ``min_per_county`` ≤ 50);
-# tests/api/test_home_page.py holds the route to them.
+# The plan page's limits (``add`` ≤ 200, ``min_per_county`` ≤ 50), written once: the route
+# (api/routers/maps.py), its form (maps/plan.py) and the links that clamp to them read these.
 PLAN_MAX_ADD = 200
 PLAN_MAX_MIN_PER_COUNTY = 50
 
