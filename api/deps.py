@@ -14,6 +14,7 @@ from fastapi import Depends, Header, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from api.admission import CLIENT_GONE
+from api.editor import auth
 from geo.analysis import engine
 from geo.analysis.coverage import CoverageModel, StationPoints, TypeRadius
 from geo.analysis.planning import PlanResult
@@ -91,7 +92,7 @@ def get_caller(request: Request, session: SessionDep,
                authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
                x_api_key: Annotated[str | None, Header(description="API key (alternative header)")] = None,
                ) -> Caller | None:
-    """The caller of a valid key, or None when no key was sent.
+    """The caller of a valid key, or of the editor's session cookie (``api.editor.auth``), or None.
 
     A client that sent too many wrong keys gets 429 until its window passes (guessing keys is
     then too slow to matter). The lookup's transaction ends at once: no connection is held
@@ -105,7 +106,7 @@ def get_caller(request: Request, session: SessionDep,
                                 headers={"WWW-Authenticate": "Bearer"})
         key = value.strip()
     if key is None:
-        return None
+        return auth.session_caller(request, session)
     failures = request.app.state.key_failures
     client = client_of(request)
     failures.check(client, "密钥错误次数过多 / too many wrong API keys from this client")
@@ -117,8 +118,11 @@ def get_caller(request: Request, session: SessionDep,
     return caller
 
 
-def require_writer(caller: Annotated[Caller | None, Depends(get_caller)]) -> Caller:
-    """Writes need an editor or admin key: 401 without a valid key, 403 with a read-only one."""
+def require_writer(request: Request, caller: Annotated[Caller | None, Depends(get_caller)]) -> Caller:
+    """Writes need an editor or admin key (or its session): 401 without one, 403 with a read-only
+    one or a session cookie without its CSRF token."""
+    if caller is None and auth.csrf_missing(request):
+        raise HTTPException(403, detail=auth.CSRF_MISSING)
     if caller is None:
         raise HTTPException(401, detail="writing needs an API key (header Authorization: Bearer <key>)",
                             headers={"WWW-Authenticate": "Bearer"})

@@ -158,6 +158,17 @@ class Settings(BaseSettings):
     worker_healthcheck_s: int = Field(default=30, ge=1, le=600)
     # One log line per request on the console (uvicorn's access log); off: it costs every request.
     access_log: bool = False
+    # The browser editor (/edit): a planner signs in with an editor key and gets a session cookie
+    # (HttpOnly, SameSite=Strict, Secure when the site is served over HTTPS) for this many hours.
+    editor_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+    # Riders' reports ("report a problem" in the finder): a client (its address, kept only as a keyed
+    # hash) may send this many per hour, and one station takes this many per hour from everyone
+    # (more: 429). A report's body may be at most report_body_kb (more: 413).
+    reports_per_client_hour: int = Field(default=5, ge=1, le=10_000)
+    reports_per_station_hour: int = Field(default=20, ge=1, le=100_000)
+    report_body_kb: int = Field(default=4, ge=1, le=64)
+    # Open "closed" reports from this many different clients mark a station as needing a check.
+    closed_reports_to_flag: int = Field(default=2, ge=1, le=100)
 
     @model_validator(mode="after")
     def _slots_fit_the_pool(self) -> Settings:

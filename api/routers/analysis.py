@@ -160,7 +160,7 @@ def run_plan(request: Request, body: PlanIn, session: SessionDep, cache: ModelCa
     limited per client. The solve runs in a solver process and is stopped at its wall-clock limit.
     """
     if body.save:
-        caller = require_writer(caller)
+        caller = require_writer(request, caller)
     if body.candidates is not None and body.method == "exact":
         raise InputError("自有候选点目前只支持贪心求解 / your own candidates plan with method greedy only",
                          field="candidates")

@@ -224,3 +224,55 @@ class PlanJob(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+REPORT_KINDS = ("closed", "no_water", "wrong_place", "other")
+REPORT_RESOLUTIONS = ("resolved", "dismissed")
+REPORT_NOTE_MAX = 200  # characters; the migration's check says the same
+
+
+class EditorSession(Base):
+    """A planner signed in to the browser editor with an editor key (``geo.store.sessions``)."""
+
+    __tablename__ = "editor_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StationReport(Base):
+    """A rider's report of a problem with a station; nothing personal, the client only as a keyed hash."""
+
+    __tablename__ = "station_report"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {REPORT_KINDS}", name="station_report_kind"),
+        CheckConstraint(f"resolution IS NULL OR resolution IN {REPORT_RESOLUTIONS}", name="station_report_resolution"),
+        CheckConstraint(f"char_length(note) <= {REPORT_NOTE_MAX}", name="station_report_note_length"),
+        CheckConstraint("(resolution IS NULL) = (resolved_at IS NULL)", name="station_report_resolved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    client_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolution: Mapped[str | None] = mapped_column(String(16))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AppSecret(Base):
+    """Random values made once per database (the key of the report client hash)."""
+
+    __tablename__ = "app_secret"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
