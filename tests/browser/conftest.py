@@ -203,3 +203,60 @@ def station_id(live_server: str) -> int:
 
     answer = httpx.get(f"{live_server}/api/v1/stations", params={"limit": 1}, timeout=30)
     return int(answer.json()["features"][0]["id"])
+
+
+@dataclass
+class Editor:
+    """An editor key committed to the live server's database, and how to sign a page in with it."""
+
+    key: str
+    name: str
+
+    def sign_in(self, tab: BrowserPage) -> None:
+        """Sign ``tab`` in through the sign-in form, as a planner does; it ends on ``/edit``."""
+        tab.page.goto(f"{tab.base_url}/edit/sign-in")
+        tab.page.fill("#key", self.key)
+        tab.page.click("#sign-in-form button[type=submit]")
+        tab.page.wait_for_url(f"{tab.base_url}/edit**")
+
+
+@pytest.fixture
+def registry_rows(test_settings: Any) -> Iterator[Callable[[str], None]]:
+    """Undo a browser test's rows in the live server's database when it ends, so that other
+    tests see the registry as loaded: stations (and their reports) made after the test began
+    are deleted with their history, and so are the editor keys and sessions it made. Yields
+    ``sql(statement)``, a committed statement on that database (a test's own set-up)."""
+    from sqlalchemy import text
+
+    from geo.store import db
+
+    engine = db.make_engine(test_settings)
+    with engine.begin() as connection:
+        before = connection.execute(text(
+            "SELECT coalesce(max(id), 0) AS station, (SELECT coalesce(max(id), 0) FROM api_key) AS key, "
+            "(SELECT coalesce(max(id), 0) FROM station_history) AS history FROM station")).one()
+
+    def sql(statement: str) -> None:
+        with engine.begin() as connection:
+            connection.execute(text(statement))
+
+    try:
+        yield sql
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM station WHERE id > :id"), {"id": before.station})
+            connection.execute(text("DELETE FROM station_history WHERE id > :id"), {"id": before.history})
+            connection.execute(text("DELETE FROM api_key WHERE id > :id"), {"id": before.key})
+        engine.dispose()
+
+
+@pytest.fixture
+def editor(registry_rows: Callable[[str], None], test_settings: Any) -> Editor:
+    """A new editor key on the live server's database (removed with the test's other rows)."""
+    from geo.services.transaction import session_scope
+    from geo.store.keys import create_key
+
+    name = f"浏览器测试规划员{time.monotonic_ns() % 100000}"
+    with session_scope(test_settings) as session:
+        key = create_key(session, name=name, role="editor")
+    return Editor(key, name)
