@@ -123,12 +123,24 @@ class NearestOut(BaseModel):
     stations: list[NearestStation]
 
 
+class FieldChangeOut(BaseModel):
+    field: str = Field(description="字段（历史中的列名，位置为 geom）/ column as the history names it (geom: position)")
+    label: str = Field(description="中文字段名 / Chinese label, e.g. 名称")
+    before: str = Field(description="之前，骑手看到的文字；空为 \"\" / before, as riders read it")
+    after: str = Field(description="之后 / after, as riders read it")
+    moved_m: float | None = Field(None, description="位置移动的距离（米，WGS-84 椭球上）/ metres the position moved")
+
+
 class HistoryEntry(BaseModel):
     id: int
-    action: Literal["insert", "update", "delete"]
+    action: Literal["insert", "update", "delete", "restore", "undo"] = Field(description=(
+        "新建/修改/删除/恢复/撤销 / insert, update, soft delete, restore, undo (a new change putting values back)"))
     changed_by: str
     changed_at: datetime
     changed_fields: list[str]
+    changes: list[FieldChangeOut] = Field(description=(
+        "可读的差异：每个改动的字段之前 → 之后（新建：所设的字段）/ readable diff: each changed field, before → "
+        "after (a create: the fields it set)"))
     old: dict[str, Any] | None
     new: dict[str, Any] | None
 
@@ -301,3 +313,12 @@ class StoredPlan(BaseModel):
     created_at: str
     station_ids: list[int]
     sites: list[StoredSite] = Field(description="规划站点，按方案顺序 / its planned stations, in the plan's order")
+
+
+class UndoIn(BaseModel):
+    change_id: int = Field(ge=1, le=2**63 - 1, description="要撤销的修改（历史记录的 id）/ the history entry to undo")
+
+
+class VersionOut(BaseModel):
+    id: int
+    version: int = Field(description="新版本，即新的 ETag / the new version (the new ETag)")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from api import responses
 from api.allow import AllowRoute
-from api.deps import CrsParam, DemoParam, ReadSessionDep, RegionDep, StationId
+from api.deps import CrsParam, DemoParam, ReadSessionDep, RegionDep, SettingsDep, StationId
 from api.geojson import station_collection_json
 from api.schemas import FeatureCollection, HistoryEntry, NearestOut, StationProperties
 from geo.core import crs as coords
@@ -17,7 +17,7 @@ from geo.core import navigation
 from geo.core.bbox import Bbox, parse_bbox
 from geo.errors import NotFound
 from geo.reference import DEFAULT_TYPE
-from geo.services import registry
+from geo.services import history
 from geo.store import catalogue, service_types
 from geo.store.nearest import nearest
 
@@ -130,9 +130,11 @@ def get_station(station_id: StationId, session: ReadSessionDep, region: RegionDe
 
 @router.get("/{station_id:int}/history", summary="修改记录 / history of a station",
             responses={404: responses.error("没有记录 / no such station")})
-def station_history(station_id: StationId, session: ReadSessionDep) -> list[HistoryEntry]:
-    """谁在何时改了什么 / who changed what, and when (oldest first)."""
-    return [HistoryEntry(**entry) for entry in registry.history(session, station_id)]
+def station_history(station_id: StationId, session: ReadSessionDep, settings: SettingsDep) -> list[HistoryEntry]:
+    """谁在何时改了什么，每个字段之前 → 之后（已删除的站点也可读）/ who changed what, and when (oldest
+    first), each field before → after as riders read it; a deleted station's history too."""
+    entries = history.changes(session, station_id, data_dir=settings.data_dir)
+    return [HistoryEntry(**vars(entry) | {"changes": [vars(field) for field in entry.fields]}) for entry in entries]
 
 
 def etag(version: int) -> str:

@@ -184,24 +184,6 @@ def _raise_missing_or_stale(session: Session, station_id: int, expected: int) ->
     raise VersionConflict(station_id, expected, version)
 
 
-def history(session: Session, station_id: int) -> list[dict[str, Any]]:
-    """Every change of one station, oldest first: who, when, what, and which fields changed."""
-    rows = stations.history_rows(session, station_id)
-    if not rows:
-        raise NotFound(f"station {station_id} has no history")
-    result = []
-    for row in rows:
-        old, new = row["old_row"] or {}, row["new_row"] or {}
-        ignored = {"version", "updated_at"}
-        changed = sorted(k for k in set(old) | set(new) if k not in ignored and old.get(k) != new.get(k))
-        action = "delete" if row["action"] == "update" and new.get("deleted_at") and not old.get("deleted_at") \
-            else row["action"]
-        result.append({"id": row["id"], "action": action, "changed_by": row["changed_by"],
-                       "changed_at": row["changed_at"], "changed_fields": changed if row["action"] == "update" else [],
-                       "old": row["old_row"], "new": row["new_row"]})
-    return result
-
-
 def raise_if_errors(errors: list[InputError], *, file: str | None = None) -> None:
     """One error as itself, several as InputErrors."""
     if len(errors) == 1 and file is None:

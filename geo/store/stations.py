@@ -10,10 +10,10 @@ functions only say what changes, in the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import BigInteger, func, insert, literal, select, text, union_all, update
+from sqlalchemy import BigInteger, Table, func, insert, literal, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from geo.store.counting import STATION, counted, live
@@ -79,12 +79,51 @@ def soft_delete(session: Session, station_id: int, *, expected_version: int) -> 
     return _versioned(session, station_id, expected_version, {"deleted_at": func.now()})
 
 
-def _versioned(session: Session, station_id: int, expected_version: int, changes: dict[str, Any]) -> int | None:
-    version = session.execute(
-        # As a bigint: a version past int4 (If-Match: "9141081016") simply matches no row.
-        update(STATION).where(STATION.c.id == station_id,
-                              STATION.c.version == literal(expected_version, BigInteger), live())
-        .values(changes).returning(STATION.c.version)).scalar()
+def restore(session: Session, station_id: int, *, expected_version: int) -> int | None:
+    """Bring a soft-deleted station back if it is at ``expected_version``: a new version, and a
+    history row like any change (the trigger writes it, as the transaction's actor).
+
+    The new version, or None when there is no such deleted station at that version.
+    """
+    return _versioned(session, station_id, expected_version, {"deleted_at": None}, deleted=True)
+
+
+def put_back(session: Session, station_id: int, values: Mapping[str, Any], *, expected_version: int) -> int | None:
+    """Set some of a station's columns to values read from its history, at ``expected_version``.
+
+    ``values`` holds ``WRITABLE`` columns, ``geom`` (a GeoJSON point, as the history keeps it) and
+    ``deleted_at`` (None brings the station back, anything else deletes it now). Without
+    ``deleted_at`` only a live station is changed; with it, whichever state it is in.
+    The new version, or None when the station is gone or at another version.
+    """
+    changes: dict[str, Any] = {name: values[name] for name in WRITABLE if name in values}
+    if "geom" in values:
+        lon, lat = values["geom"]["coordinates"][:2]
+        changes["geom"] = point_ewkt(lon, lat)
+    if "deleted_at" in values:
+        changes["deleted_at"] = None if values["deleted_at"] is None else func.now()
+    return _versioned(session, station_id, expected_version, changes, deleted=None if "deleted_at" in values else False)
+
+
+def station_state(session: Session, station_id: int, *, lock: bool = False) -> tuple[int, bool] | None:
+    """A station's version and whether it is deleted, live or not; None if no row has that id.
+
+    ``lock``: hold the row until the transaction ends (a change read from the history first).
+    """
+    statement = select(STATION.c.version, STATION.c.deleted_at.is_not(None)).where(STATION.c.id == station_id)
+    row = session.execute(statement.with_for_update() if lock else statement).one_or_none()
+    return None if row is None else (int(row[0]), bool(row[1]))
+
+
+def _versioned(session: Session, station_id: int, expected_version: int, changes: dict[str, Any], *,
+               deleted: bool | None = False) -> int | None:
+    """Update a station at ``expected_version``: a live one (``deleted`` False), a deleted one (True), either (None)."""
+    where = [STATION.c.id == station_id,
+             # As a bigint: a version past int4 (If-Match: "9141081016") simply matches no row.
+             STATION.c.version == literal(expected_version, BigInteger)]
+    if deleted is not None:
+        where.append(STATION.c.deleted_at.is_not(None) if deleted else live())
+    version = session.execute(update(STATION).where(*where).values(changes).returning(STATION.c.version)).scalar()
     return None if version is None else int(version)
 
 
@@ -94,6 +133,15 @@ def history_rows(session: Session, station_id: int) -> list[dict[str, Any]]:
     return [dict(row) for row in session.execute(
         select(table.c.id, table.c.action, table.c.changed_by, table.c.changed_at, table.c.old_row, table.c.new_row)
         .where(table.c.station_id == station_id).order_by(table.c.id)).mappings()]
+
+
+def name_last_change(session: Session, station_id: int, action: str) -> None:
+    """Name the kind of the station's newest history row (``undo``): the trigger only knows
+    insert/update/delete, not why a change was made. Call it in the transaction that made the
+    change, which holds the station's row lock, so the newest row is that change's."""
+    table = cast(Table, StationHistory.__table__)
+    newest = select(func.max(table.c.id)).where(table.c.station_id == station_id).scalar_subquery()
+    session.execute(update(table).where(table.c.id == newest).values(action=action))
 
 
 def existing_ids(session: Session, ids: Iterable[int]) -> set[int]:
