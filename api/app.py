@@ -25,6 +25,7 @@ from api.routers import (
     finder,
     health,
     home,
+    hours,
     maps,
     plan_jobs,
     plan_page,
@@ -155,7 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Any route may answer 503 (admission control, a database away): documented once, for all.
     busy: dict[int | str, dict[str, Any]] = {503: responses.UNAVAILABLE}
     for router in (health.router, stations.router, station_writes.router, regions.router, transfer.router,
-                   plan_jobs.router, analysis.router, plan_page.router):
+                   plan_jobs.router, analysis.router, plan_page.router, hours.router):
         app.include_router(router, prefix="/api/v1", responses=busy)
     for router in (maps.router, ogc.router, finder.router, home.router, tiles.router, editor.router):
         app.include_router(router, responses=busy)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -301,3 +301,28 @@ class StoredPlan(BaseModel):
     created_at: str
     station_ids: list[int]
     sites: list[StoredSite] = Field(description="规划站点，按方案顺序 / its planned stations, in the plan's order")
+
+
+class HoursPreviewIn(BaseModel):
+    """Opening hours to preview before saving (api/routers/hours.py)."""
+
+    opening_hours: dict[str, Any] | Annotated[str, Field(max_length=2000)] = Field(description=(
+        "结构化文档或紧凑文本 / the stored document ({always_open, weekly: {mon: [{start, end}]}, note, "
+        "closed_on_public_holidays}) or text such as 'Mo-Fr 09:00-17:00; PH off' or '24/7'"),
+        examples=[{"weekly": {"mon": [{"start": "09:00", "end": "17:00"}]}, "closed_on_public_holidays": True}])
+    at: datetime | None = Field(default=None, description=(
+        "预览时刻，默认现在；不带时区时按本地区时间 / the moment to ask about (default now); without an offset "
+        "it is the region's wall-clock time"))
+
+
+class HoursPreviewOut(BaseModel):
+    opening_hours: dict[str, Any] = Field(description="规范化后的文档（保存时存的就是它）/ the normalised document, "
+                                                      "as it would be stored")
+    open_now: bool | None = Field(description=(
+        "该时刻是否开放；null 表示时间未知。不计法定节假日（本地区没有节假日日历）/ open at `at`; null: hours "
+        "unknown. Public holidays are not counted (the region has no holiday calendar)"))
+    text_zh: str = Field(description="查找页向骑手显示的文字 / the text riders see in the finder")
+    osm: str = Field(description="OSM opening_hours 文本 / OSM-style text ('' when unknown)")
+    at: datetime = Field(description="所用时刻（本地区时区）/ the moment used, in the region's zone")
+    timezone: str = Field(description="本地区时区 / the region's time zone")
+    notices: list[str] = Field(default_factory=list, description="说明 / what the answer does not count")
