@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from geo.analysis.whatif import MAX_SITES
 from geo.core.crs import CoordSystem
@@ -313,6 +313,15 @@ class HoursPreviewIn(BaseModel):
     at: datetime | None = Field(default=None, description=(
         "预览时刻，默认现在；不带时区时按本地区时间 / the moment to ask about (default now); without an offset "
         "it is the region's wall-clock time"))
+
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        """ISO 8601 text only: pydantic would also take a number as seconds since 1970."""
+        if value is not None and not isinstance(value, str | datetime):
+            raise ValueError("ISO 8601 时间文本 / an ISO 8601 time as text, e.g. 2024-06-04T10:00:00+08:00")
+        return value
 
 
 class HoursPreviewOut(BaseModel):

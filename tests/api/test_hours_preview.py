@@ -83,3 +83,10 @@ def test_bad_moment_and_missing_hours(client: TestClient) -> None:
 def test_documented_and_public(client: TestClient) -> None:
     operation = client.get("/openapi.json").json()["paths"][URL]["post"]
     assert operation["summary"].startswith("开放时间预览") and "422" in operation["responses"]
+
+
+def test_a_number_is_not_a_moment(client: TestClient) -> None:
+    """pydantic alone would read 0 as 1970-01-01T00:00Z; the schema says ISO 8601 text."""
+    answer = client.post(URL, json={"opening_hours": {}, "at": 0})
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["body", "at"]
+    assert "ISO 8601" in answer.json()["detail"][0]["msg"]
