@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy.orm import Session
+
+from tests.editor import sign_in
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -90,3 +93,20 @@ def test_a_number_is_not_a_moment(client: TestClient) -> None:
     answer = client.post(URL, json={"opening_hours": {}, "at": 0})
     assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["body", "at"]
     assert "ISO 8601" in answer.json()["detail"][0]["msg"]
+
+
+def test_a_station_save_names_the_same_field_and_keeps_the_flag(client: TestClient, session: Session) -> None:
+    """The widget's error slots (err-opening_hours.weekly.<day>.<n>.<part>) serve the form's save too."""
+    headers = sign_in(client, session)
+    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [115.99, 29.71]},
+               "properties": {"type_code": "love_station", "name": "节假日驿站",
+                              "opening_hours": {"weekly": {"mon": [{"start": "9:00", "end": "17:00"}]}}}}
+    refused = client.post("/api/v1/stations", json=feature, headers=headers)
+    # edit.js fieldOf drops "properties.": the slot is err-opening_hours.weekly.mon.0.start
+    assert refused.status_code == 422 and refused.json()["field"] == "properties.opening_hours.weekly.mon.0.start"
+    feature["properties"]["opening_hours"] = {"weekly": WEEKDAYS, "closed_on_public_holidays": True}
+    created = client.post("/api/v1/stations", json=feature, headers=headers)
+    assert created.status_code == 201, created.text
+    station = client.get(f"/api/v1/stations/{created.json()['id']}").json()["features"][0]["properties"]
+    assert station["opening_hours"]["closed_on_public_holidays"] is True
+    assert station["opening_hours_text"] == "周一至周五 09:00-17:00；法定节假日休息"
