@@ -22,10 +22,12 @@ from api.quota import SlidingWindow
 from api.routers import (
     analysis,
     editor,
+    editor_card,
     editor_history,
     finder,
     health,
     home,
+    hours,
     maps,
     plan_jobs,
     plan_page,
@@ -157,10 +159,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Any route may answer 503 (admission control, a database away): documented once, for all.
     busy: dict[int | str, dict[str, Any]] = {503: responses.UNAVAILABLE}
     for router in (health.router, stations.router, station_writes.router, station_undo.router, regions.router,
-                   transfer.router, plan_jobs.router, analysis.router, plan_page.router):
+                   transfer.router, plan_jobs.router, analysis.router, plan_page.router, hours.router):
         app.include_router(router, prefix="/api/v1", responses=busy)
     for router in (maps.router, ogc.router, finder.router, home.router, tiles.router, editor.router,
-                   editor_history.router):
+                   editor_card.router, editor_history.router):
         app.include_router(router, responses=busy)
     app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
     app.mount(assets.OWN_PREFIX, StaticFiles(directory=assets.OWN_DIR), name="unionmap")

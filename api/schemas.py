@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from geo.analysis.whatif import MAX_SITES
 from geo.core.crs import CoordSystem
@@ -322,3 +322,37 @@ class UndoIn(BaseModel):
 class VersionOut(BaseModel):
     id: int
     version: int = Field(description="新版本，即新的 ETag / the new version (the new ETag)")
+
+
+class HoursPreviewIn(BaseModel):
+    """Opening hours to preview before saving (api/routers/hours.py)."""
+
+    opening_hours: dict[str, Any] | Annotated[str, Field(max_length=2000)] = Field(description=(
+        "结构化文档或紧凑文本 / the stored document ({always_open, weekly: {mon: [{start, end}]}, note, "
+        "closed_on_public_holidays}) or text such as 'Mo-Fr 09:00-17:00; PH off' or '24/7'"),
+        examples=[{"weekly": {"mon": [{"start": "09:00", "end": "17:00"}]}, "closed_on_public_holidays": True}])
+    at: datetime | None = Field(default=None, description=(
+        "预览时刻，默认现在；不带时区时按本地区时间 / the moment to ask about (default now); without an offset "
+        "it is the region's wall-clock time"))
+
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        """ISO 8601 text only: pydantic would also take a number as seconds since 1970."""
+        if value is not None and not isinstance(value, str | datetime):
+            raise ValueError("ISO 8601 时间文本 / an ISO 8601 time as text, e.g. 2024-06-04T10:00:00+08:00")
+        return value
+
+
+class HoursPreviewOut(BaseModel):
+    opening_hours: dict[str, Any] = Field(description="规范化后的文档（保存时存的就是它）/ the normalised document, "
+                                                      "as it would be stored")
+    open_now: bool | None = Field(description=(
+        "该时刻是否开放；null 表示时间未知。不计法定节假日（本地区没有节假日日历）/ open at `at`; null: hours "
+        "unknown. Public holidays are not counted (the region has no holiday calendar)"))
+    text_zh: str = Field(description="查找页向骑手显示的文字 / the text riders see in the finder")
+    osm: str = Field(description="OSM opening_hours 文本 / OSM-style text ('' when unknown)")
+    at: datetime = Field(description="所用时刻（本地区时区）/ the moment used, in the region's zone")
+    timezone: str = Field(description="本地区时区 / the region's time zone")
+    notices: list[str] = Field(default_factory=list, description="说明 / what the answer does not count")

@@ -23,3 +23,14 @@ def plan_href(question: PlanQuestion) -> str:
 def gaps_href(target_code: str, unit: str | None = None) -> str:
     """The gaps map of one target, zoomed to ``unit`` when given (escaped for an attribute)."""
     return href("/maps/gaps", target=target_code, **({"unit": unit} if unit else {}))
+
+
+def finder_station_url(base: str, station_id: int, lon: float, lat: float) -> str:
+    """The phone finder opened at one station: ``<base>/finder?station=<id>&lon=<lon>&lat=<lat>``.
+
+    ``base`` is the site's public base URL without a trailing slash (``api.hosts.public_base``);
+    lon/lat are WGS-84, six decimals (~0.1 m), so the finder can centre on the station before it
+    has read it. Written once: the printed card's QR code and the finder both use it. Not escaped
+    (a QR code holds it raw); a template escapes it where it is put.
+    """
+    return f"{base.rstrip('/')}/finder?{urlencode({'station': station_id, 'lon': f'{lon:.6f}', 'lat': f'{lat:.6f}'})}"
