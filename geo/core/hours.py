@@ -290,8 +290,11 @@ def to_json(hours: OpeningHours) -> dict[str, Any]:
     """Plain dict for the JSONB column.
 
     The holiday flag is written only when set, so documents stored before it existed and the
-    same hours saved today are the same JSON.
+    same hours saved today are the same JSON; unknown hours are ``{}`` (as imports store them),
+    so saving a form with no hours does not write a change.
     """
+    if hours == OpeningHours():
+        return {}  # unknown hours are stored as {} however they were sent (an empty form, say)
     data = hours.model_dump(mode="json", exclude_none=True)
     if not hours.closed_on_public_holidays:
         del data["closed_on_public_holidays"]

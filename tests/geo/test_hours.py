@@ -333,3 +333,12 @@ def test_read_stored_parses_each_distinct_text_once() -> None:
     assert description == "周一 09:00-17:00"
     assert read_stored(text)[0] is parsed  # cached: the same object, not parsed again
     assert read_stored(None)[1] == "时间未知" and read_stored("{}")[0].always_open is False
+
+
+def test_unknown_hours_are_stored_as_an_empty_document() -> None:
+    # The editor's widget sends {"always_open": false, "weekly": {}} for a station without hours;
+    # it must store as the {} an import stores, or every save of such a station writes a change.
+    assert to_json(from_json({"always_open": False, "weekly": {}})) == {}
+    assert to_json(from_json({"weekly": {"mon": []}})) == {}
+    assert to_json(from_json({"note": "电话预约"})) == {"always_open": False, "weekly": {},
+                                                                       "note": "电话预约"}
