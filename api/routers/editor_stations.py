@@ -27,6 +27,7 @@ from geo.settings import Settings
 from geo.store import catalogue, regions
 from geo.store import service_types as stored_types
 from geo.store.sessions import LiveSession
+from maps.assets import OWN_DIR
 from maps.basemap import get_basemap
 from maps.layers import STATUS_ZH
 
@@ -34,7 +35,8 @@ router = APIRouter(prefix="/edit", include_in_schema=False)
 
 # The list shows this many stations a page; the map shows every match (the demo registry: ~500).
 PAGE_SIZE = 50
-HOURS_PARTIAL = "hours_editor.html"  # the structured hours editor (slice "hours"), when it exists
+# The structured hours editor (slice "hours"), when it exists: its partial and its script.
+HOURS_PARTIAL, HOURS_SCRIPT = "hours_editor.html", "edit-hours.js"
 
 
 def vocabulary(session: Session, settings: Settings) -> dict[str, Any]:
@@ -111,7 +113,8 @@ def _form(request: Request, editor: LiveSession, session: Session, settings: Set
               **map_config(settings, region)}
     return page("station_form.html", request, editor, title=title, page_kind="station", station=station,
                 words=words, config=config, hours=stored_hours, hours_text=config["hoursText"],
-                hours_editor=(TEMPLATES / HOURS_PARTIAL).is_file(), demo_notice=DEMO.text)
+                hours_editor=(TEMPLATES / HOURS_PARTIAL).is_file(), hours_script=(OWN_DIR / HOURS_SCRIPT).is_file(),
+                demo_notice=DEMO.text)
 
 
 def _hours_text(stored: dict[str, Any] | None) -> str:

@@ -23,19 +23,13 @@
   var station = config.station;
   var stationId = station.id || null;
   var version = station.version || null;
-  var names = {};
-  config.counties.forEach(function (county) {
-    names[county.code] = county.name;
-    county.townships.forEach(function (township) { names[township.code] = township.name; });
-  });
+  var shared = window.unionmapStations;
+  var words = shared.labels(config);
+  var element = shared.text;
   var LABELS = {type_code: "类型", name: "名称", address: "地址", status: "状态", phone: "电话",
                 managing_union: "管理工会", amenities: "设施", opening_hours: "开放时间", is_demo: "演示数据",
                 source: "来源", position: "位置（WGS-84）"};
   var FIELDS = Object.keys(LABELS);
-  var typeNames = {}, statusNames = {}, amenityNames = {};
-  config.types.forEach(function (t) { typeNames[t.code] = t.name; });
-  config.statuses.forEach(function (s) { statusNames[s.code] = s.name; });
-  config.amenities.forEach(function (a) { amenityNames[a.code] = a.name; });
 
   /* ---- values: what the form holds, what the API answers, and how they compare ---- */
 
@@ -121,9 +115,9 @@
   function shown(values, field) {
     var value = values[field];
     if (field === "position") return values.lon === null ? "—" : values.lon.toFixed(6) + ", " + values.lat.toFixed(6);
-    if (field === "type_code") return typeNames[value] || value;
-    if (field === "status") return statusNames[value] || value;
-    if (field === "amenities") return value.map(function (c) { return amenityNames[c] || c; }).join("、") || "—";
+    if (field === "type_code") return words.types[value] || value;
+    if (field === "status") return words.statuses[value] || value;
+    if (field === "amenities") return value.map(function (c) { return words.amenities[c] || c; }).join("、") || "—";
     if (field === "opening_hours") return hoursText(value) || "未知 / unknown";
     if (field === "is_demo") return value ? "是 / yes" : "否 / no";
     return value === "" || value === null ? "—" : String(value);
@@ -161,15 +155,14 @@
       opening_hours: values.opening_hours, is_demo: values.is_demo, source: values.source}};
   }
 
-  /* 422 details of structured hours (opening_hours.weekly.mon.0.start) go next to the hours. */
+  /* 422 details of structured hours ("opening_hours.weekly.mon.0.start") go next to the hours. */
   function forForm(answer) {
     var details = (answer.body && answer.body.detail) || [];
     if (!Array.isArray(details)) return answer;
     return {body: {detail: details.map(function (detail) {
-      var loc = (detail.loc || []).map(String);
-      var at = loc.indexOf("opening_hours");
-      if (at < 0 || at === loc.length - 1) return detail;
-      return {loc: ["opening_hours"], msg: loc.slice(at + 1).join(".") + ": " + detail.msg};
+      var field = edit.fieldOf(detail);
+      if (field.indexOf("opening_hours.") !== 0) return detail;
+      return {loc: ["opening_hours"], msg: field.slice("opening_hours.".length) + ": " + detail.msg};
     })}};
   }
 
@@ -227,13 +220,6 @@
   });
 
   /* ---- the conflict ---- */
-
-  function element(tag, text, className) {
-    var node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = text;
-    if (className) node.className = className;
-    return node;
-  }
 
   function theirsOf(answer) {
     var feature = answer.body.features[0];
@@ -390,13 +376,8 @@
 
   /* ---- the position ---- */
 
-  var map = L.map("station-map", {zoomControl: true});
-  if (config.tiles) {
-    L.tileLayer(config.tiles.url, {attribution: config.tiles.attribution, subdomains: config.tiles.subdomains,
-                                   maxZoom: 18}).addTo(map);
-  }
-  var outlines = L.geoJSON(config.outlines, {interactive: false, style: {color: "#555", weight: 1.5, fill: false}})
-    .addTo(map);
+  var drawn = shared.baseMap("station-map", config);
+  var map = drawn.map;
   var marker = null;
 
   function describe(place) {
@@ -461,14 +442,12 @@
 
   if (point) {
     setPoint(point, null);
-    var county = station.county_code ? names[station.county_code] || station.county_code : "不在任何县内";
-    var township = station.township_code ? " · " + (names[station.township_code] || station.township_code) : "";
+    var county = station.county_code ? words.regions[station.county_code] || station.county_code : "不在任何县内";
+    var township = station.township_code ? " · " + (words.regions[station.township_code] || station.township_code) : "";
     placeText.textContent = "WGS-84 经度 " + point.lon.toFixed(6) + "，纬度 " + point.lat.toFixed(6) + " · " + county + township;
     map.setView([point.lat, point.lon], 13);
   } else {
-    var bounds = outlines.getBounds();
-    if (bounds.isValid()) map.fitBounds(bounds);
-    else if (config.centre) map.setView([config.centre[1], config.centre[0]], 10);
+    shared.showRegion(map, drawn.outlines, config);
     placeText.textContent = "尚未选定位置 / no position yet";
   }
   if (new URLSearchParams(location.search).get("saved")) say("已新建并保存（版本 " + version + "）/ created");

@@ -11,42 +11,21 @@
   var pager = document.getElementById("station-pager");
   var countySelect = document.getElementById("search-county");
   var townshipSelect = document.getElementById("search-township");
-  var names = {};
-  var typeNames = {};
-  var statusNames = {};
-  config.counties.forEach(function (county) {
-    names[county.code] = county.name;
-    county.townships.forEach(function (township) { names[township.code] = township.name; });
-  });
-  config.types.forEach(function (t) { typeNames[t.code] = t.name; });
-  config.statuses.forEach(function (s) { statusNames[s.code] = s.name; });
-
+  var shared = window.unionmapStations;
+  var words = shared.labels(config);
+  var text = shared.text;
   var stations = [];
   var pageAt = 0;
   // A phone shows the map above a shorter list page.
   var pageSize = window.matchMedia("(max-width: 860px)").matches ? Math.min(20, config.pageSize) : config.pageSize;
-  var map = L.map("stations-map", {zoomControl: true});
-  if (config.tiles) {
-    L.tileLayer(config.tiles.url, {attribution: config.tiles.attribution, subdomains: config.tiles.subdomains,
-                                   maxZoom: 18}).addTo(map);
-  }
-  var outlines = L.geoJSON(config.outlines, {interactive: false, style: {color: "#555", weight: 1.5, fill: false}})
-    .addTo(map);
+  var drawn = shared.baseMap("stations-map", config);
+  var map = drawn.map;
   var layer = L.layerGroup().addTo(map);
-  var regionBounds = outlines.getBounds();
-  if (regionBounds.isValid()) map.fitBounds(regionBounds);
-  else if (config.centre) map.setView([config.centre[1], config.centre[0]], 10);
-
-  function text(tag, value, className) {
-    var element = document.createElement(tag);
-    element.textContent = value;
-    if (className) element.className = className;
-    return element;
-  }
+  shared.showRegion(map, drawn.outlines, config);
 
   function place(props) {
-    var county = props.county_code ? (names[props.county_code] || props.county_code) : "不在任何县内";
-    return props.township_code ? county + " · " + (names[props.township_code] || props.township_code) : county;
+    var county = props.county_code ? (words.regions[props.county_code] || props.county_code) : "不在任何县内";
+    return props.township_code ? county + " · " + (words.regions[props.township_code] || props.township_code) : county;
   }
 
   /* Only townships of the chosen county are offered; a township of another county is cleared. */
@@ -90,9 +69,9 @@
       item.appendChild(title);
       var facts = document.createElement("div");
       facts.className = "station-item-facts";
-      facts.appendChild(text("span", typeNames[props.type_code] || props.type_name));
+      facts.appendChild(text("span", words.types[props.type_code] || props.type_name));
       facts.appendChild(text("span", place(props)));
-      facts.appendChild(text("span", statusNames[props.status] || props.status, "station-status"));
+      facts.appendChild(text("span", words.statuses[props.status] || props.status, "station-status"));
       item.appendChild(facts);
       if (props.address) item.appendChild(text("div", props.address, "station-item-address"));
       list.appendChild(item);
@@ -120,7 +99,7 @@
       points.push([lonLat[1], lonLat[0]]);
     });
     if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.1), {maxZoom: 15});
-    else if (regionBounds.isValid()) map.fitBounds(regionBounds);
+    else shared.showRegion(map, drawn.outlines, config);
   }
 
   function search() {
