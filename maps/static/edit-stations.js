@@ -102,11 +102,15 @@
     else shared.showRegion(map, drawn.outlines, config);
   }
 
+  var asked = 0;  // only the latest search's answer is drawn, whichever arrives last
+
   function search() {
     var params = query();
+    var mine = ++asked;
     history.replaceState(null, "", "/edit" + (params.toString() ? "?" + params : ""));
     count.textContent = "正在查找… / searching…";
     return edit.request("GET", config.api + (params.toString() ? "?" + params : "")).then(function (answer) {
+      if (mine !== asked) return;
       if (!answer.ok) {
         var detail = answer.body && answer.body.detail;
         count.textContent = "查找失败 / search failed: " +

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -50,8 +51,8 @@ def only_expected_errors(tab: BrowserPage) -> list[str]:
 
 
 @pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
-def test_find_create_edit_and_merge_a_conflict(page: PageFactory, editor: Editor,
-                                               registry_rows: Callable[[str], None], phone: bool) -> None:
+def test_find_create_edit_and_merge_a_conflict(page: PageFactory, editor: Editor, registry_rows: Callable[[str], None],
+                                               screenshot_dir: Path, phone: bool) -> None:
     from playwright.sync_api import expect
 
     tab = page(phone=phone)
@@ -63,7 +64,8 @@ def test_find_create_edit_and_merge_a_conflict(page: PageFactory, editor: Editor
     # Search: a township's stations only.
     tab.page.fill("#search-q", "滨兴街道")
     tab.page.click("#station-search button[type=submit]")
-    expect(tab.page.locator("#station-count")).not_to_have_text(total)
+    tab.page.wait_for_function("total => { const text = document.getElementById('station-count').textContent;"
+                               " return text.startsWith('找到') && text !== total; }", arg=total)
     names = tab.page.locator("#station-list .station-item-name a").all_inner_texts()
     assert names and all("滨兴街道" in name for name in names)
     assert "q=%E6%BB%A8" in tab.page.url  # the search is in the address, for back and reload
@@ -135,6 +137,7 @@ def test_find_create_edit_and_merge_a_conflict(page: PageFactory, editor: Editor
     assert "conflict-both" in (conflict.locator('tr[data-field="phone"]').get_attribute("class") or "")
     assert stored(tab, station_id)["phone"] == "0792-1111111"  # nothing overwritten yet
     fits(tab, phone)
+    tab.page.screenshot(path=screenshot_dir / f"editor-conflict-{'phone' if phone else 'desktop'}.png", full_page=True)
     tab.page.click("#conflict-merge")
     expect(tab.page.locator("#conflict-error")).to_contain_text("电话")
     tab.page.check('input[name="pick-phone"][value="mine"]')
