@@ -356,3 +356,28 @@ class HoursPreviewOut(BaseModel):
     at: datetime = Field(description="所用时刻（本地区时区）/ the moment used, in the region's zone")
     timezone: str = Field(description="本地区时区 / the region's time zone")
     notices: list[str] = Field(default_factory=list, description="说明 / what the answer does not count")
+
+
+class RegionRef(BaseModel):
+    code: str = Field(description="行政区代码 / region code")
+    name: str
+
+
+class TownshipRef(RegionRef):
+    boundary_is_approximate: bool = Field(description=APPROXIMATE.text)
+
+
+class PointQuery(BaseModel):
+    lon: float
+    lat: float
+    crs: CoordSystem
+
+
+class PointPlaceOut(BaseModel):
+    """Where a point lands: the WGS-84 point a station there is stored at, its county and township."""
+
+    query: PointQuery = Field(description="所问的点（原坐标系）/ the point as asked, in its crs")
+    lon: float = Field(description="经度 WGS-84（6 位小数，约 0.1 米）/ WGS-84 longitude, 6 decimals (~0.1 m)")
+    lat: float = Field(description="纬度 WGS-84（6 位小数）/ WGS-84 latitude, 6 decimals")
+    county: RegionRef = Field(description="所在县级行政区 / the county covering the point")
+    township: TownshipRef | None = Field(description="所在乡镇；不在任何乡镇内为 null / null outside every township")

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from api.deps import RegionDep, SessionDep, SettingsDep, client_of
 from api.editor import auth
 from api.editor.pages import EditorDep, page
+from api.routers import editor_stations
 from geo.services.transaction import unit_of_work
 from geo.store import sessions
 from geo.store.keys import authenticate
@@ -90,8 +91,9 @@ def sign_out(request: Request, session: SessionDep, settings: SettingsDep,
 
 
 @router.get("", response_class=HTMLResponse)
-def editor_home(request: Request, editor: EditorDep, region: RegionDep) -> HTMLResponse:
-    """The editor's first page (signed in only)."""
+def editor_home(request: Request, editor: EditorDep, session: SessionDep, settings: SettingsDep,
+                region: RegionDep) -> HTMLResponse:
+    """The editor's first page (signed in only): find stations by name, address, type, region, status."""
     expires = editor.expires_at.astimezone(ZoneInfo(region.timezone))
-    return page("index.html", request, editor, title="站点名录 / registry", page_kind="home",
-                expires=expires.strftime("%Y-%m-%d %H:%M"))
+    return editor_stations.home_page(request, editor, session, settings, region,
+                                     expires=expires.strftime("%Y-%m-%d %H:%M"))

@@ -64,14 +64,18 @@ def list_stations(
     amenity: AmenityParam = None,
     open_now: Annotated[bool | None, Query(description="此刻开放 / open right now (region's time zone)")] = None,
     demo: DemoParam = None,
+    q: Annotated[str | None, Query(max_length=100, description=(
+        "名称或地址包含此文字（不分大小写，% 与 _ 按字面）/ name or address contains this text "
+        "(case-insensitive; % and _ are literal characters, not wildcards)"))] = None,
 ) -> FeatureCollection[StationProperties]:
-    """按类型、县、乡镇、范围、状态、设施、是否开放筛选站点 / stations filtered.
+    """按名称或地址文字、类型、县、乡镇、范围、状态、设施、是否开放筛选站点 / stations filtered.
 
+    `q` 在名称与地址中查找所含文字 / `q` searches name and address for the text.
     每个要素带 `is_demo`（演示数据）和 `region_is_approximate`（乡镇边界为推算）标记。
     """
     box = bbox_to_wgs84(parse_bbox(bbox), crs) if bbox is not None else None
-    where = catalogue.StationFilter(type_code=type, county=county, township=township, status=status,
-                                    bbox=box, is_demo=demo, amenities=tuple(amenity or ()))
+    where = catalogue.StationFilter(type_code=type, county=county, township=township, status=status, bbox=box,
+                                    is_demo=demo, amenities=tuple(amenity or ()), q=q)
     return station_features(session, where, crs, region, open_now)  # type: ignore[return-value]
 
 

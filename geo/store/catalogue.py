@@ -31,6 +31,7 @@ class StationFilter:
     is_demo: bool | None = None
     amenities: tuple[str, ...] = ()  # stations offering all of these
     ids: tuple[int, ...] | None = None
+    q: str | None = None  # name or address contains this text (case-insensitive, taken literally)
 
 
 STATIONS_SQL = text(f"""
@@ -49,6 +50,7 @@ STATIONS_SQL = text(f"""
           AND (CAST(:status AS text) IS NULL OR s.status = :status)
           AND (CAST(:is_demo AS boolean) IS NULL OR s.is_demo = :is_demo)
           AND s.amenities @> CAST(:amenities AS text[])
+          AND (CAST(:q AS text) IS NULL OR s.name ILIKE :q ESCAPE '\\' OR s.address ILIKE :q ESCAPE '\\')
           AND (CAST(:ids AS bigint[]) IS NULL OR s.id = ANY(CAST(:ids AS bigint[])))
           AND (CAST(:west AS float8) IS NULL
                OR s.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
@@ -62,8 +64,17 @@ def _station_parameters(session: Session, where: StationFilter) -> dict[str, obj
     west, south, east, north = where.bbox or (None, None, None, None)
     return {"type_code": where.type_code, "county": where.county, "township": where.township,
             "status": where.status, "is_demo": where.is_demo, "amenities": list(where.amenities),
-            "ids": list(where.ids) if where.ids is not None else None,
+            "ids": list(where.ids) if where.ids is not None else None, "q": contains_pattern(where.q),
             "west": west, "south": south, "east": east, "north": north}
+
+
+def contains_pattern(text: str | None) -> str | None:
+    """An ILIKE pattern matching ``text`` anywhere, its ``%``, ``_`` and ``\\`` taken literally
+    (a planner searching "100%" means the characters, not a wildcard); None for no filter."""
+    if text is None or not text.strip():
+        return None
+    escaped = text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def stations_frame(session: Session, where: StationFilter = StationFilter()) -> gpd.GeoDataFrame:

@@ -142,3 +142,24 @@ def points_outside(session: Session, lon: np.ndarray, lat: np.ndarray) -> np.nda
                           AND ST_Covers(r.geom, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)))
         ORDER BY p.i"""), {"lon": [float(x) for x in lon], "lat": [float(y) for y in lat]}).scalars()
     return np.fromiter(rows, dtype=int)
+
+
+def regions_at(session: Session, lon: float, lat: float) -> dict[str, object] | None:
+    """The county and township covering a WGS-84 point, chosen as the station trigger chooses
+    (``ST_Covers``, lowest code first), so the answer is where a station saved there lands.
+
+    None when no county covers the point; the township keys are None when only a county does.
+    Keys: county_code, county_name, township_code, township_name, township_is_approximate.
+    """
+    row = session.execute(text("""
+        WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom)
+        SELECT c.code AS county_code, c.name AS county_name, t.code AS township_code,
+               t.name AS township_name, t.boundary_is_approximate AS township_is_approximate
+        FROM p
+        JOIN LATERAL (SELECT code, name FROM region r WHERE r.level = 'county' AND ST_Covers(r.geom, p.geom)
+                      ORDER BY code LIMIT 1) c ON true
+        LEFT JOIN LATERAL (SELECT code, name, boundary_is_approximate FROM region r
+                           WHERE r.level = 'township' AND ST_Covers(r.geom, p.geom)
+                           ORDER BY code LIMIT 1) t ON true"""),
+        {"lon": float(lon), "lat": float(lat)}).mappings().one_or_none()
+    return None if row is None else dict(row)
