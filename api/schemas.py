@@ -301,3 +301,44 @@ class StoredPlan(BaseModel):
     created_at: str
     station_ids: list[int]
     sites: list[StoredSite] = Field(description="规划站点，按方案顺序 / its planned stations, in the plan's order")
+
+
+# ---- bulk import: the dry-run report and the result of an import (issue 14) ---------------
+
+class ImportRowError(BaseModel):
+    """One problem of an import file: the row as a person counts it (CSV: header = row 1; GeoJSON:
+    the feature's number), the field, and why. ``row`` is null for the file as a whole."""
+
+    row: int | None
+    field: str | None
+    reason: str
+
+
+class ImportChange(BaseModel):
+    """A row that changes a stored station, and which of its fields (``position`` for lon/lat)."""
+
+    row: int
+    id: int
+    name: str
+    fields: list[str]
+
+
+class ImportReport(ImportResult):
+    """What an import did (``dry_run`` false: ``ids`` added, ``changed_ids`` changed) or would do.
+
+    ``rows`` = ``to_add`` + ``to_change`` + ``unchanged`` + skipped example rows + the rows with
+    errors. ``errors`` and ``changes`` list at most the first few hundred (``error_count`` and
+    ``to_change`` say how many in all).
+    """
+
+    dry_run: bool
+    mode: Literal["insert", "upsert"]
+    rows: int
+    to_add: int
+    to_change: int
+    unchanged: int
+    skipped: list[int] = Field(description="示例行（id 为“示例 example”），未导入 / example rows, skipped")
+    error_count: int
+    errors: list[ImportRowError]
+    changes: list[ImportChange]
+    changed_ids: list[int]
