@@ -22,6 +22,7 @@ from api.quota import SlidingWindow
 from api.routers import (
     analysis,
     editor,
+    editor_bulk,
     finder,
     health,
     home,
@@ -157,7 +158,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, stations.router, station_writes.router, regions.router, transfer.router,
                    plan_jobs.router, analysis.router, plan_page.router):
         app.include_router(router, prefix="/api/v1", responses=busy)
-    for router in (maps.router, ogc.router, finder.router, home.router, tiles.router, editor.router):
+    for router in (maps.router, ogc.router, finder.router, home.router, tiles.router, editor.router,
+                   editor_bulk.router):
         app.include_router(router, responses=busy)
     app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
     app.mount(assets.OWN_PREFIX, StaticFiles(directory=assets.OWN_DIR), name="unionmap")

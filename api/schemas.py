@@ -323,12 +323,19 @@ class ImportChange(BaseModel):
     fields: list[str]
 
 
+class ImportAddition(BaseModel):
+    """A row that adds a station: its row and name."""
+
+    row: int
+    name: str
+
+
 class ImportReport(ImportResult):
     """What an import did (``dry_run`` false: ``ids`` added, ``changed_ids`` changed) or would do.
 
     ``rows`` = ``to_add`` + ``to_change`` + ``unchanged`` + skipped example rows + the rows with
-    errors. ``errors`` and ``changes`` list at most the first few hundred (``error_count`` and
-    ``to_change`` say how many in all).
+    errors. ``errors``, ``additions`` and ``changes`` list at most the first few hundred
+    (``error_count``, ``to_add`` and ``to_change`` say how many in all).
     """
 
     dry_run: bool
@@ -340,5 +347,6 @@ class ImportReport(ImportResult):
     skipped: list[int] = Field(description="示例行（id 为“示例 example”），未导入 / example rows, skipped")
     error_count: int
     errors: list[ImportRowError]
+    additions: list[ImportAddition]
     changes: list[ImportChange]
     changed_ids: list[int]

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api import responses
 from api.deps import CrsParam, DemoParam, ReadSessionDep, RegionDep, SessionDep, SettingsDep, WriterDep
 from api.routers.stations import AmenityParam
-from api.schemas import ImportChange, ImportReport, ImportRowError
+from api.schemas import ImportAddition, ImportChange, ImportReport, ImportRowError
 from geo.core.crs import CoordSystem
 from geo.notices import export_notice
 from geo.reference import service_types
@@ -96,13 +96,15 @@ def _import(spool: tempfile.SpooledTemporaryFile[bytes], session: SessionDep, se
 def _report(plan: transfer_plan.Plan, applied: transfer_plan.Applied | None) -> ImportReport:
     errors = [ImportRowError(row=e.row, field=e.field, reason=e.reason)
               for e in plan.errors[:transfer_plan.REPORT_ERRORS]]
+    additions = [ImportAddition(row=row, name=write.values["name"])
+                 for row, write in plan.adds[:transfer_plan.REPORT_CHANGES]]
     changes = [ImportChange(row=c.row, id=c.station_id, name=c.write.values["name"], fields=list(c.fields))
                for c in plan.changes[:transfer_plan.REPORT_CHANGES]]
     return ImportReport(imported=len(applied.added) if applied else 0, ids=list(applied.added) if applied else [],
                         changed_ids=list(applied.changed) if applied else [], dry_run=applied is None,
                         mode=plan.mode, rows=plan.rows, to_add=len(plan.adds), to_change=len(plan.changes),
                         unchanged=len(plan.unchanged), skipped=list(plan.skipped), error_count=len(plan.errors),
-                        errors=errors, changes=changes)
+                        errors=errors, additions=additions, changes=changes)
 
 
 @router.get("/import/template", summary="导入模板 / import template", response_class=Response,

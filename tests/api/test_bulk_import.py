@@ -211,3 +211,15 @@ def test_hostile_cells_are_data_in_the_report_and_neutralised_in_the_export(clie
     cells = [row[2] for row in workbook.worksheets[0].iter_rows(min_row=2)]
     cell = next(c for c in cells if c.value == hostile)
     assert cell.data_type == "s"  # a string, not a formula
+
+
+def test_the_bulk_page_is_for_editors_only(client: TestClient, session: Session) -> None:
+    refused = client.get("/edit/bulk", follow_redirects=False)
+    assert refused.status_code == 303 and refused.headers["location"].startswith("/edit/sign-in")
+    sign_in(client, session)
+    page = client.get("/edit/bulk")
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert '<a href="/edit/bulk" aria-current="page">' in page.text
+    assert 'id="bulk-file"' in page.text and "/api/v1/import/template?format=xlsx" in page.text
+    assert "love_station（爱心驿站）" in page.text  # the column guide, from the registry's own types
+    assert '"maxUploadBytes": 20971520' in page.text
