@@ -82,15 +82,20 @@ class _Upload:
 def _import(spool: tempfile.SpooledTemporaryFile[bytes], session: SessionDep, settings: SettingsDep,
             caller: WriterDep, upload: _Upload) -> ImportReport:
     amenities = set(service_types.read_amenities(settings.data_dir / "amenities.yaml"))
+    if upload.dry_run:  # reads only: no unit of work, and the session's transaction ends unwritten
+        allow_idle(session, settings.body_timeout_s * 5)
+        return _report(_plan(session, spool, upload, amenities), None)
     with unit_of_work(session, actor=caller.actor):
         allow_idle(session, settings.body_timeout_s * 5)  # validating a large file takes a while
-        plan = transfer_plan.plan_import(session, spool.read(), file=upload.filename, file_format=upload.file_format,
-                                         source_crs=upload.crs, amenities=amenities, mode=upload.mode)
-        if upload.dry_run:
-            session.rollback()  # nothing was written; the unit of work then commits an empty transaction
-            return _report(plan, None)
+        plan = _plan(session, spool, upload, amenities)
         applied = transfer_plan.apply(session, plan)
     return _report(plan, applied)
+
+
+def _plan(session: SessionDep, spool: tempfile.SpooledTemporaryFile[bytes], upload: _Upload,
+          amenities: set[str]) -> transfer_plan.Plan:
+    return transfer_plan.plan_import(session, spool.read(), file=upload.filename, file_format=upload.file_format,
+                                     source_crs=upload.crs, amenities=amenities, mode=upload.mode)
 
 
 def _report(plan: transfer_plan.Plan, applied: transfer_plan.Applied | None) -> ImportReport:

@@ -100,6 +100,17 @@ def test_check_then_import_all_or_nothing(page: PageFactory, editor: Editor, dat
     assert database(f"SELECT DISTINCT changed_by FROM station_history h JOIN station s ON s.id = h.station_id "
                     f"WHERE s.name LIKE '%{marker}'") == f"key:{editor.name}"
 
+    # A row with the id and version of a station changes it; the report says which fields.
+    station_id = database(f"SELECT id FROM station WHERE name = '正常驿站{marker}'")
+    choose(tab, "修改.csv", (f"id,version,type_code,name,lon,lat\n{station_id},1,worker_library,"
+                             f"改名驿站{marker},115.993,29.713\n").encode())
+    tab.page.click("#bulk-check")
+    tab.page.locator("#bulk-status", has_text="可以导入").wait_for()
+    assert cells(tab, "bulk-changes") == [["2", str(station_id), f"改名驿站{marker}", "名称 name"]]
+    tab.page.click("#bulk-apply")
+    tab.page.locator("#bulk-result-text", has_text="修改 1 个站点").wait_for()
+    assert database(f"SELECT name || ' v' || version FROM station WHERE id = {station_id}") == f"改名驿站{marker} v2"
+
     with tab.page.expect_download() as download:
         tab.page.click("#bulk-export-csv")
     exported = download.value.path().read_text(encoding="utf-8-sig")
