@@ -14,6 +14,7 @@ from api.deps import CrsParam, DemoParam, ReadSessionDep, RegionDep, SessionDep,
 from api.routers.stations import AmenityParam
 from api.schemas import ImportAddition, ImportChange, ImportReport, ImportRowError
 from geo.core.crs import CoordSystem
+from geo.errors import InputError
 from geo.notices import export_notice
 from geo.reference import service_types
 from geo.services import transfer, transfer_plan, transfer_template
@@ -60,6 +61,8 @@ async def import_file(request: Request, response: Response, session: SessionDep,
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
         async for chunk in request.stream():
             spool.write(chunk)
+        if spool.tell() == 0:  # no file at all is a bad request, even for a dry run (which reports on a file)
+            raise InputError("请求体为空：请求体应为文件本身 / the body is empty: send the file itself", field="body")
         spool.seek(0)
         if dry_run:
             response.status_code = status.HTTP_200_OK

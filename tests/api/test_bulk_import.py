@@ -223,3 +223,9 @@ def test_the_bulk_page_is_for_editors_only(client: TestClient, session: Session)
     assert 'id="bulk-file"' in page.text and "/api/v1/import/template?format=xlsx" in page.text
     assert "love_station（爱心驿站）" in page.text  # the column guide, from the registry's own types
     assert '"maxUploadBytes": 20971520' in page.text
+
+
+def test_no_body_is_refused_even_in_a_dry_run(client: TestClient, editor: dict) -> None:
+    for params in ({"dry_run": "true"}, {}):
+        response = post(client, b"", editor, **params)
+        assert response.status_code == 422 and response.json()["field"] == "body"
