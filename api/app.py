@@ -22,6 +22,7 @@ from api.quota import SlidingWindow
 from api.routers import (
     analysis,
     editor,
+    editor_bulk,
     editor_card,
     editor_history,
     editor_stations,
@@ -163,7 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    transfer.router, plan_jobs.router, analysis.router, plan_page.router, hours.router):
         app.include_router(router, prefix="/api/v1", responses=busy)
     for router in (maps.router, ogc.router, finder.router, home.router, tiles.router, editor.router,
-                   editor_card.router, editor_history.router, editor_stations.router):
+                   editor_bulk.router, editor_card.router, editor_history.router, editor_stations.router):
         app.include_router(router, responses=busy)
     app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
     app.mount(assets.OWN_PREFIX, StaticFiles(directory=assets.OWN_DIR), name="unionmap")

@@ -381,3 +381,52 @@ class PointPlaceOut(BaseModel):
     lat: float = Field(description="纬度 WGS-84（6 位小数）/ WGS-84 latitude, 6 decimals")
     county: RegionRef = Field(description="所在县级行政区 / the county covering the point")
     township: TownshipRef | None = Field(description="所在乡镇；不在任何乡镇内为 null / null outside every township")
+
+
+# ---- bulk import: the dry-run report and the result of an import (issue 14) ---------------
+
+class ImportRowError(BaseModel):
+    """One problem of an import file: the row as a person counts it (CSV: header = row 1; GeoJSON:
+    the feature's number), the field, and why. ``row`` is null for the file as a whole."""
+
+    row: int | None
+    field: str | None
+    reason: str
+
+
+class ImportChange(BaseModel):
+    """A row that changes a stored station, and which of its fields (``position`` for lon/lat)."""
+
+    row: int
+    id: int
+    name: str
+    fields: list[str]
+
+
+class ImportAddition(BaseModel):
+    """A row that adds a station: its row and name."""
+
+    row: int
+    name: str
+
+
+class ImportReport(ImportResult):
+    """What an import did (``dry_run`` false: ``ids`` added, ``changed_ids`` changed) or would do.
+
+    ``rows`` = ``to_add`` + ``to_change`` + ``unchanged`` + skipped example rows + the rows with
+    errors. ``errors``, ``additions`` and ``changes`` list at most the first few hundred
+    (``error_count``, ``to_add`` and ``to_change`` say how many in all).
+    """
+
+    dry_run: bool
+    mode: Literal["insert", "upsert"]
+    rows: int
+    to_add: int
+    to_change: int
+    unchanged: int
+    skipped: list[int] = Field(description="示例行（id 为“示例 example”），未导入 / example rows, skipped")
+    error_count: int
+    errors: list[ImportRowError]
+    additions: list[ImportAddition]
+    changes: list[ImportChange]
+    changed_ids: list[int]

@@ -66,16 +66,16 @@ def import_command(
 ) -> None:
     """批量导入站点（全部成功或全部不写入）/ import stations, all or nothing."""
     from geo.reference import service_types
-    from geo.services import transfer
+    from geo.services import transfer, transfer_plan
 
     source_crs = coord_system(crs)
     settings = get_settings()
     try:
         amenities = set(service_types.read_amenities(settings.data_dir / "amenities.yaml"))
         with transaction.session_scope(settings, actor=f"unionmap import {file.name}") as session:
-            ids = transfer.import_stations(session, file.read_bytes(), file=file.name,
-                                           file_format=transfer.format_of(file.name, file_format),
-                                           source_crs=source_crs, amenities=amenities)
+            ids = transfer_plan.import_stations(session, file.read_bytes(), file=file.name,
+                                                file_format=transfer.format_of(file.name, file_format),
+                                                source_crs=source_crs, amenities=amenities).added
     except InputErrors as error:
         console.print(f"[bold red]错误 / error:[/] {len(error.errors)} 行有误，未导入任何数据 / "
                       f"bad rows, nothing imported ({file.name}):", soft_wrap=True)

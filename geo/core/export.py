@@ -101,37 +101,44 @@ def _cell_value(value: Any) -> Any:
 
 
 def xlsx_bytes(frame: pd.DataFrame, *, sheet: str = "unionmap", headers: Mapping[str, str] = HEADERS,
-               notice: str | None = None) -> bytes:
+               notice: str | None = None, more: Mapping[str, pd.DataFrame] | None = None) -> bytes:
     """``frame`` as a workbook: one sheet with a bold, frozen, filterable header and fitted columns.
 
     Column names are shown through ``headers`` (Chinese first; a name not listed as it is);
     columns named in :data:`PERCENT_COLUMNS` are formatted as percentages; text cells are
-    strings, never formulas (:func:`append_row`). ``notice`` (e.g. that population is modelled,
-    or that demo rows are synthetic) goes in a second sheet, ``说明 notes``.
+    strings, never formulas (:func:`append_row`). ``more`` adds sheets after it (title → frame,
+    written the same way: an import template's column guide, say); ``notice`` (e.g. that
+    population is modelled, or that demo rows are synthetic) goes in a last sheet, ``说明 notes``.
     """
     workbook = Workbook()
-    sheet_ = workbook.worksheets[0]  # a new workbook has one sheet
-    sheet_.title = sheet
-    titles = [headers.get(name, name) for name in frame.columns]
-    append_row(sheet_, titles)
-    for row in frame.itertuples(index=False):
-        append_row(sheet_, [_cell_value(value) for value in row])
-    for cell in sheet_[1]:
-        cell.font = Font(bold=True)
-    sheet_.freeze_panes = "A2"
-    sheet_.auto_filter.ref = sheet_.dimensions
-    for index, (column, title) in enumerate(zip(frame.columns, titles, strict=True), start=1):
-        letter = get_column_letter(index)
-        width = max([len(str(title)), *(len(str(v)) for v in frame[column].head(200))])
-        sheet_.column_dimensions[letter].width = min(max(10, width * 1.2), 60)
-        if column in PERCENT_COLUMNS:
-            for cell in sheet_[letter][1:]:
-                cell.number_format = "0.0%"
+    first = workbook.worksheets[0]  # a new workbook has one sheet
+    first.title = sheet
+    _write_sheet(first, frame, headers)
+    for title, extra in (more or {}).items():
+        _write_sheet(workbook.create_sheet(title), extra, headers)
     if notice:
         append_row(workbook.create_sheet("说明 notes"), [notice])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _write_sheet(sheet: Worksheet, frame: pd.DataFrame, headers: Mapping[str, str]) -> None:
+    titles = [headers.get(name, name) for name in frame.columns]
+    append_row(sheet, titles)
+    for row in frame.itertuples(index=False):
+        append_row(sheet, [_cell_value(value) for value in row])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    for index, (column, title) in enumerate(zip(frame.columns, titles, strict=True), start=1):
+        letter = get_column_letter(index)
+        width = max([len(str(title)), *(len(str(v)) for v in frame[column].head(200))])
+        sheet.column_dimensions[letter].width = min(max(10, width * 1.2), 60)
+        if column in PERCENT_COLUMNS:
+            for cell in sheet[letter][1:]:
+                cell.number_format = "0.0%"
 
 
 def table_bytes(frame: pd.DataFrame, file_format: str, *, sheet: str = "unionmap",

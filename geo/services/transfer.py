@@ -1,7 +1,8 @@
 """Bulk import and export of stations: CSV, GeoJSON and XLSX, in WGS-84, GCJ-02 or BD-09.
 
-Import is all or nothing: every row is checked first, and one bad row means nothing is
-written and *every* bad row is reported (row number as in the file, field, reason). Export
+This module reads files into rows and writes the registry out; what the rows do to the registry
+(checked in full, all or nothing, every bad row reported with its number, field and reason; adds
+and changes) is :mod:`geo.services.transfer_plan`. Export
 writes the same columns import reads, so export → import → export gives the same rows, names
 such as ``=1+1`` included: no text cell is a formula in Excel (see :mod:`geo.export`).
 """
@@ -23,16 +24,17 @@ from geo.core import crs, hours
 from geo.core.crs import CoordSystem
 from geo.core.export import csv_bytes, unescape_formula, xlsx_bytes
 from geo.core.frames import row_dicts
-from geo.errors import InputError, InputErrors
-from geo.services import registry
-from geo.store import catalogue, stations
+from geo.errors import InputError
+from geo.store import catalogue
 
 Format = Literal["csv", "geojson", "xlsx"]
 FORMATS: tuple[Format, ...] = ("csv", "geojson", "xlsx")
 COLUMNS = ["id", "type_code", "name", "address", "lon", "lat", "status", "opening_hours", "amenities", "phone",
            "managing_union", "is_demo", "source"]
-# Filled in by the database on write; exported for reading, ignored on import.
+# Filled in by the database on write; exported for reading, ignored on import (but version, which
+# a row that changes a station must carry: see geo.services.transfer_plan).
 DERIVED = ["county_code", "township_code", "version"]
+IGNORED = ["county_code", "township_code"]
 HEADERS_ZH = {"id": "编号 id", "type_code": "类型 type_code", "name": "名称 name", "address": "地址 address",
               "lon": "经度 lon", "lat": "纬度 lat", "status": "状态 status", "opening_hours": "开放时间 opening_hours",
               "amenities": "设施 amenities", "phone": "电话 phone", "managing_union": "管理工会 managing_union",
@@ -74,7 +76,7 @@ def read_rows(content: bytes, file_format: Format, *, file: str) -> list[tuple[i
     inverse = {zh: code for code, zh in HEADERS_ZH.items()}
     frame = frame.rename(columns=lambda name: inverse.get(str(name).strip(), str(name).strip()))
     _check_columns(list(frame.columns), file)
-    return [(number, {k: v for k, v in record.items() if k not in DERIVED})
+    return [(number, {k: v for k, v in record.items() if k not in IGNORED})
             for number, record in zip(range(2, len(frame) + 2), row_dicts(frame), strict=True)]
 
 
@@ -139,106 +141,11 @@ def _geojson_rows(content: bytes, file: str) -> list[tuple[int, dict[str, Any]]]
             properties["lon"], properties["lat"] = coordinates[0], coordinates[1]
         if feature.get("id") is not None:
             properties.setdefault("id", feature["id"])
-        for name in DERIVED + ["type_name", "region_is_approximate", "opening_hours_text", "open_now",
+        for name in IGNORED + ["type_name", "region_is_approximate", "opening_hours_text", "open_now",
                                "created_at", "updated_at", "plan_id"]:
             properties.pop(name, None)
         rows.append((number, properties))
     return rows
-
-
-# ---- checking and writing ---------------------------------------------------------------
-
-def _cell(value: Any) -> Any:
-    return None if value is None or (isinstance(value, str) and value.strip() == "") else value
-
-
-def _boolean(value: Any) -> Any:
-    if isinstance(value, str):
-        return {"true": True, "false": False, "1": True, "0": False, "是": True, "否": False}.get(
-            value.strip().lower(), value)
-    return value
-
-
-def check_rows(session: Session, rows: list[tuple[int, dict[str, Any]]], vocabulary: registry.Vocabulary, *,
-               source_crs: CoordSystem, file: str) -> list[registry.StationWrite]:
-    """Check every row; InputErrors listing each bad row's number, field and reason."""
-    errors: list[InputError] = []
-    prepared: list[tuple[int, dict[str, Any], int | None]] = []
-    for number, cells in rows:
-        cells = {key: _cell(value) for key, value in cells.items()}
-        if "_geometry_error" in cells:
-            errors.append(InputError(cells.pop("_geometry_error"), file=file, row=number, field="geometry"))
-        station_id, id_error = _station_id(cells.pop("id", None))
-        if id_error:
-            errors.append(InputError(id_error, file=file, row=number, field="id"))
-        lon, lat = cells.pop("lon", None), cells.pop("lat", None)
-        coordinate_errors = registry.check_coordinates(lon, lat, row=number, file=file)
-        errors += coordinate_errors
-        properties = {k: v for k, v in cells.items() if v is not None}
-        if "is_demo" in properties:
-            properties["is_demo"] = _boolean(properties["is_demo"])
-        if isinstance(properties.get("opening_hours"), str) and properties["opening_hours"].lstrip().startswith("{"):
-            try:
-                properties["opening_hours"] = json.loads(properties["opening_hours"])
-            except json.JSONDecodeError:
-                errors.append(InputError("opening hours: not valid JSON", file=file, row=number,
-                                         field="opening_hours"))
-                continue
-        values, property_errors = registry.check_properties(properties, vocabulary, row=number, file=file)
-        errors += property_errors
-        if values is not None and not coordinate_errors:
-            prepared.append((number, values | {"lon": float(lon), "lat": float(lat)}, station_id))
-    errors += _id_errors(session, [(number, station_id) for number, _, station_id in prepared], file)
-    writes = []
-    if prepared:
-        lon, lat = registry.to_wgs84([p[1]["lon"] for p in prepared], [p[1]["lat"] for p in prepared], source_crs)
-        for index in registry.outside_region(session, lon, lat):
-            errors.append(InputError("the point lies outside the region", file=file, row=prepared[index][0],
-                                     field="lon"))
-        writes = [registry.StationWrite({k: v for k, v in values.items() if k not in ("lon", "lat")},
-                                        float(x), float(y), station_id)
-                  for (_, values, station_id), x, y in zip(prepared, lon, lat, strict=True)]
-    if errors:
-        errors.sort(key=lambda error: (error.row or 0, error.field or ""))
-        raise InputErrors(errors, file=file)
-    return writes
-
-
-def _station_id(value: Any) -> tuple[int | None, str | None]:
-    if value is None:
-        return None, None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None, f"{value!r} is not a whole number"
-    if not number.is_integer() or number < 1:
-        return None, f"{value!r} is not a positive whole number"
-    return int(number), None
-
-
-def _id_errors(session: Session, ids: list[tuple[int, int | None]], file: str) -> list[InputError]:
-    given = [(number, station_id) for number, station_id in ids if station_id is not None]
-    errors: list[InputError] = []
-    seen: dict[int, int] = {}  # station id -> first row naming it
-    for number, station_id in given:
-        if station_id in seen:
-            errors.append(InputError(f"duplicate id {station_id} (also row {seen[station_id]})", file=file,
-                                     row=number, field="id"))
-        seen.setdefault(station_id, number)
-    existing = stations.existing_ids(session, seen)
-    errors += [InputError(f"duplicate id {station_id}: a station with this id exists", file=file, row=number,
-                          field="id") for station_id, number in seen.items() if station_id in existing]
-    return errors
-
-
-def import_stations(session: Session, content: bytes, *, file: str, file_format: Format,
-                    source_crs: CoordSystem, amenities: set[str]) -> list[int]:
-    """Check the whole file, then insert every station in the caller's transaction."""
-    rows = read_rows(content, file_format, file=file)
-    if not rows:
-        raise InputError("the file holds no stations", file=file)
-    writes = check_rows(session, rows, registry.Vocabulary.load(session, amenities), source_crs=source_crs, file=file)
-    return registry.insert(session, writes)
 
 
 # ---- export -----------------------------------------------------------------------------
@@ -262,9 +169,11 @@ def export_frame(session: Session, where: catalogue.StationFilter, target_crs: C
 
 def _hours_cell(value: dict[str, Any]) -> str:
     parsed = hours.from_json(value)
-    if parsed.note:  # the compact text has no room for a note: keep the structured form
+    text = hours.format_simple(parsed)
+    if parsed.note or (text and hours.parse_simple(text) != parsed):
+        # the compact text has no room for a note (or whatever else it cannot say): keep the structure
         return json.dumps(hours.to_json(parsed), ensure_ascii=False, sort_keys=True)
-    return hours.format_simple(parsed)
+    return text
 
 
 def export_bytes(frame: pd.DataFrame, file_format: Format, *, notice: str) -> bytes:

@@ -9,7 +9,7 @@ functions only say what changes, in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import pandas as pd
@@ -142,14 +142,6 @@ def name_last_change(session: Session, station_id: int, action: str) -> None:
     table = cast(Table, StationHistory.__table__)
     newest = select(func.max(table.c.id)).where(table.c.station_id == station_id).scalar_subquery()
     session.execute(update(table).where(table.c.id == newest).values(action=action))
-
-
-def existing_ids(session: Session, ids: Iterable[int]) -> set[int]:
-    """Which of ``ids`` a station (live or deleted) already has."""
-    wanted = list(ids)
-    if not wanted:
-        return set()
-    return set(session.scalars(select(STATION.c.id).where(STATION.c.id.in_(wanted))))
 
 
 def replace_demo_stations(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
