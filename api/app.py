@@ -54,7 +54,7 @@ from geo.errors import (
 from geo.reference.region import load_config
 from geo.services.coverage_features import CoverageCache
 from geo.services.coverage_query import ModelCache, NoGrid
-from geo.services.reports import ClientHasher
+from geo.services.reports import ClientHasher, ReportedClosed
 from geo.settings import Settings, get_settings
 from geo.store import db
 from maps import assets
@@ -157,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.model_cache = ModelCache(engine.files_directory(settings))
     app.state.ogc_coverage_cache = CoverageCache(app.state.model_cache)
     app.state.report_hasher = ClientHasher()  # riders' reports: the client-hash key, read once
+    app.state.reported_closed = ReportedClosed(refresh_s=settings.reported_closed_refresh_s)
     # Any route may answer 503 (admission control, a database away): documented once, for all.
     busy: dict[int | str, dict[str, Any]] = {503: responses.UNAVAILABLE}
     for router in (health.router, stations.router, station_writes.router, regions.router, transfer.router,

@@ -116,7 +116,9 @@ class NearestStation(BaseModel):
     lon: float
     lat: float
     navigation: NavigationLinks
-    reported_closed: bool = Field(description=f"{REPORTED_CLOSED.label}：{REPORTED_CLOSED.detail}")
+    reported_closed: bool = Field(description=(
+        f"{REPORTED_CLOSED.label}：{REPORTED_CLOSED.detail}。每个服务进程至多每 reported_closed_refresh_s 秒"
+        "（默认 30）重读一次 / each server process re-reads the flags at most every reported_closed_refresh_s"))
 
 
 class NearestOut(BaseModel):

@@ -28,11 +28,11 @@ import maps
 from api.deps import ReadSessionDep, RegionDep, SettingsDep
 from geo.notices import DEMO, REPORTED_CLOSED
 from geo.reference import DEFAULT_TYPE, service_types
-from geo.services.reports import KIND_LABELS
-from geo.store.models import REPORT_NOTE_MAX
 from geo.reference import layers as reference
+from geo.services.reports import KIND_LABELS
 from geo.store import regions
 from geo.store import service_types as stored_types
+from geo.store.models import REPORT_NOTE_MAX
 from maps import assets
 
 router = APIRouter(prefix="/finder", tags=["finder 查找"])

@@ -52,6 +52,7 @@ def file_report(station_id: StationId, report: ReportIn, request: Request, sessi
     with unit_of_work(session, actor=reports.ACTOR):
         report_id = reports.file_report(session, station_id=station_id, kind=report.kind, note=report.note,
                                         client_hash=client_hash, limits=limits)
+    request.app.state.reported_closed.forget()  # the finder of this process shows a new flag at once
     return ReportCreated(id=report_id, message=reports.RECEIVED)
 
 
@@ -79,25 +80,26 @@ def station_reports(group: reports.StationReports) -> StationReportsOut:
                       for note in group.notes])
 
 
-def _settle(session: SessionDep, caller: WriterDep, report_id: int, body: SettleIn | None,
+def _settle(request: Request, session: SessionDep, caller: WriterDep, report_id: int, body: SettleIn | None,
             resolution: str) -> SettledOut:
     body = body or SettleIn.model_validate({})
     with unit_of_work(session, actor=caller.actor):
         done = reports.settle(session, report_id, resolution=resolution, actor=caller.actor, note=body.note,
                               whole_station=body.scope == "station")
+    request.app.state.reported_closed.forget()
     return SettledOut(ids=done.ids, station_id=done.station_id, resolution=done.resolution,  # type: ignore[arg-type]
                       resolved_by=done.resolved_by, resolved_at=done.resolved_at, open_left=done.open_left)
 
 
 @router.post("/reports/{report_id}/resolve", summary="标为已处理 / resolve a report", responses=SETTLE_ERRORS)
-def resolve_report(report_id: ReportId, session: SessionDep, caller: WriterDep,
+def resolve_report(report_id: ReportId, request: Request, session: SessionDep, caller: WriterDep,
                    body: SettleIn | None = None) -> SettledOut:
     """已核实并处理（如已修改站点）；`scope=station` 时连同该站点更早的未处理报告 / resolved, as the caller."""
-    return _settle(session, caller, report_id, body, "resolved")
+    return _settle(request, session, caller, report_id, body, "resolved")
 
 
 @router.post("/reports/{report_id}/dismiss", summary="忽略报告 / dismiss a report", responses=SETTLE_ERRORS)
-def dismiss_report(report_id: ReportId, session: SessionDep, caller: WriterDep,
+def dismiss_report(report_id: ReportId, request: Request, session: SessionDep, caller: WriterDep,
                    body: SettleIn | None = None) -> SettledOut:
     """报告不成立或无需处理；`scope=station` 时连同该站点更早的未处理报告 / dismissed, as the caller."""
-    return _settle(session, caller, report_id, body, "dismissed")
+    return _settle(request, session, caller, report_id, body, "dismissed")

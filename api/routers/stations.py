@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api import responses
 from api.allow import AllowRoute
@@ -77,6 +77,7 @@ def list_stations(
 
 @router.get("/nearest", summary="最近的站点 / nearest open stations", response_model=NearestOut)
 def nearest_stations(
+    request: Request,
     session: ReadSessionDep,
     region: RegionDep,
     settings: SettingsDep,
@@ -100,7 +101,8 @@ def nearest_stations(
     now = datetime.now().astimezone()
     rows = nearest(session, lon=wgs_lon, lat=wgs_lat, type_code=type, amenities=tuple(amenity or ()),
                    open_at=now if open_now else None, timezone=region.timezone, limit=limit,
-                   flag_clients=settings.closed_reports_to_flag, first=station)
+                   first=station, flagged=request.app.state.reported_closed.ids(
+                       session, flag_clients=settings.closed_reports_to_flag))
     if not rows and type is not None:
         service_types.check_type(session, type)  # an empty answer: say so if the type is unknown
     lons, lats = [row.pop("lon") for row in rows], [row.pop("lat") for row in rows]

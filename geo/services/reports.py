@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import math
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,6 +57,37 @@ class ClientHasher:
                 if self._key is None:
                     self._key = reports.client_key(session)
         return hmac.new(self._key, address.encode(), hashlib.sha256).hexdigest()
+
+
+class ReportedClosed:
+    """The stations riders reported closed (``geo.store.reports.flagged_stations``), as the
+    finder's nearest search reads them: from memory, re-read at most every ``refresh_s`` seconds.
+
+    The nearest statement stays as it was (no per-row look at the reports on the hot path); the
+    price is that a flag set or cleared through another server process shows here within
+    ``refresh_s``. A report or a decision made through this process calls :meth:`forget`.
+    """
+
+    def __init__(self, *, refresh_s: float) -> None:
+        self.refresh_s = refresh_s
+        self._ids: frozenset[int] | None = None
+        self._read_at = 0.0
+        self._flag_clients = 0
+        self._lock = threading.Lock()
+
+    def ids(self, session: Session, *, flag_clients: int) -> frozenset[int]:
+        """The flagged stations' ids, re-read when older than ``refresh_s`` or forgotten."""
+        with self._lock:
+            now = time.monotonic()
+            if self._ids is None or flag_clients != self._flag_clients or now - self._read_at >= self.refresh_s:
+                self._ids = reports.flagged_stations(session, flag_clients=flag_clients)
+                self._read_at, self._flag_clients = now, flag_clients
+            return self._ids
+
+    def forget(self) -> None:
+        """Read the set anew at the next search (after a report or a decision here)."""
+        with self._lock:
+            self._ids = None
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,15 @@ latitude). So a batch is taken in KNN order, ranked by geodesic distance, and th
 widened until no station outside it could be nearer than the last one kept.
 
 This is the phone finder's hot path: plain rows, hours parsed once per distinct schedule
-(:func:`geo.hours.read_stored`), one statement per batch. Each row also says whether riders
-reported it closed (``reported_closed``, the rule of ``geo.store.reports``): one probe of the
-partial index of open reports per row of the batch, in the same statement.
+(:func:`geo.hours.read_stored`), one statement per batch. Whether riders reported a station
+closed (``reported_closed``) comes from a set the caller holds in memory
+(``geo.services.reports.ReportedClosed``), not from the statement.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,21 +23,16 @@ from psycopg.rows import dict_row
 from sqlalchemy.orm import Session
 
 from geo.core import hours
-from geo.settings import Settings
 from geo.store.counting import OPEN_S
 from geo.store.db import driver_connection
-from geo.store.reports import REPORTED_CLOSED_S
 
 # Metres per degree along a meridian (the shortest way a degree of KNN distance can shrink to).
 _M_PER_DEGREE = 110_574.0
-# Open "closed" reports from this many different clients flag a station (the setting's default).
-FLAG_CLIENTS = int(Settings.model_fields["closed_reports_to_flag"].default)
 
 _SELECT = f"""
     SELECT s.id, s.type_code, t.name_zh AS type_name, s.name, s.address, s.opening_hours::text AS hours_json,
            s.amenities, s.phone, s.is_demo, ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
            ST_Distance(s.geom::geography, p.g::geography) AS distance_m,
-           {REPORTED_CLOSED_S} AS reported_closed,
            s.geom <-> p.g AS knn_deg
     FROM station s
     JOIN service_type t ON t.code = s.type_code,
@@ -76,10 +72,10 @@ def _fetch(session: Session, params: dict[str, Any], statement: str | None = Non
 
 def nearest(session: Session, *, lon: float, lat: float, type_code: str | None = None,
             amenities: tuple[str, ...] = (), open_at: datetime | None = None, timezone: str = "Asia/Shanghai",
-            limit: int = 5, flag_clients: int = FLAG_CLIENTS, first: int | None = None) -> list[dict[str, Any]]:
+            limit: int = 5, flagged: Collection[int] = frozenset(), first: int | None = None,
+            ) -> list[dict[str, Any]]:
     """Open stations nearest to (lon, lat) WGS-84, nearest first, with ``distance_m``, ``open_now``,
-    ``opening_hours_text`` and ``reported_closed`` (open "closed" reports from ``flag_clients``
-    different clients).
+    ``opening_hours_text`` and ``reported_closed`` (its id is in ``flagged``).
 
     With ``open_at``, only stations open at that moment (by their hours, in ``timezone``) are
     kept; ``open_now`` is computed either way (None when the hours are unknown). With ``first``,
@@ -87,15 +83,16 @@ def nearest(session: Session, *, lon: float, lat: float, type_code: str | None =
     on it), when it still counts as open; the others fill the rest of ``limit``.
     """
     local_now = (open_at or datetime.now().astimezone()).astimezone(ZoneInfo(timezone))
-    params = {"lon": lon, "lat": lat, "type_code": type_code, "amenities": list(amenities),
-              "flag_clients": flag_clients}
+    params = {"lon": lon, "lat": lat, "type_code": type_code, "amenities": list(amenities)}
     kept = _nearest(session, params, local_now, open_at is not None, limit)
-    if first is None:
-        return kept
-    pinned = _fetch(session, params | {"station_id": first, "batch": 1, "amenities": []}, _ONE)
-    for row in pinned:
-        _read_hours(row, local_now)
-    return (pinned + [row for row in kept if row["id"] != first])[:limit]
+    if first is not None:
+        pinned = _fetch(session, params | {"station_id": first, "batch": 1, "amenities": []}, _ONE)
+        for row in pinned:
+            _read_hours(row, local_now)
+        kept = (pinned + [row for row in kept if row["id"] != first])[:limit]
+    for row in kept:
+        row["reported_closed"] = row["id"] in flagged
+    return kept
 
 
 def _read_hours(row: dict[str, Any], local_now: datetime) -> None:

@@ -6,24 +6,21 @@ client only as a keyed hash (``client_hash``, keyed with the ``report_client`` r
 database, so that every server process sees the same counts (``api.quota`` counts per process).
 
 The rule "a station riders say is closed" (open ``closed`` reports from at least N different
-clients) is written once below in its two forms: a SQLAlchemy expression for the planners' inbox
-and SQL text for the finder's nearest search on its raw psycopg hot path (``geo.store.nearest``).
+clients) is written once below (:func:`closed_clients`), for the planners' inbox and for the set
+of flagged stations the finder's nearest search marks (:func:`flagged_stations`).
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, distinct, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from geo.store.counting import STATION, live
 from geo.store.models import REPORT_KINDS, AppSecret, StationReport
-from geo.store.sql import fragment
 
 REPORT = cast(Table, StationReport.__table__)
 SECRET = cast(Table, AppSecret.__table__)
@@ -35,25 +32,29 @@ CLOSED = "closed"
 _LOCK_CLIENT = "umreport:client:"
 _LOCK_STATION = "umreport:station:"
 
-# The rule as SQL text over the station table aliased ``s``; the threshold is the psycopg
-# parameter ``flag_clients``. One probe of the partial index of open reports per station row.
-REPORTED_CLOSED_S = (
-    "(SELECT count(DISTINCT r.client_hash) FROM station_report r "
-    f"WHERE r.station_id = {fragment('s')}.id AND r.resolution IS NULL AND r.kind = 'closed') "
-    ">= %(flag_clients)s")
-
 
 def closed_clients() -> ColumnElement[int]:
     """Per group of open reports: how many different clients said the station is closed."""
     return func.count(distinct(REPORT.c.client_hash)).filter(REPORT.c.kind == CLOSED)
 
 
+def flagged_stations(session: Session, *, flag_clients: int) -> frozenset[int]:
+    """Ids of the stations with open "closed" reports from at least ``flag_clients`` different clients."""
+    return frozenset(session.execute(
+        select(REPORT.c.station_id).where(REPORT.c.resolution.is_(None), REPORT.c.kind == CLOSED)
+        .group_by(REPORT.c.station_id).having(closed_clients() >= flag_clients)).scalars())
+
+
 def client_key(session: Session) -> bytes:
-    """The key of the client hash (made here if the database has none yet)."""
-    session.execute(pg_insert(SECRET).values(name=CLIENT_SECRET, value=secrets.token_hex(32))
-                    .on_conflict_do_nothing(index_elements=["name"]))
-    value: str = session.execute(select(SECRET.c.value).where(SECRET.c.name == CLIENT_SECRET)).scalar_one()
-    return value.encode()
+    """The key of the client hash, made once per database by migration 0007.
+
+    Only read here: a key made on the fly in a request that then fails would be rolled back
+    while a process had already hashed with it.
+    """
+    value = session.execute(select(SECRET.c.value).where(SECRET.c.name == CLIENT_SECRET)).scalar_one_or_none()
+    if value is None:
+        raise RuntimeError(f"app_secret has no {CLIENT_SECRET!r} row: run the migrations (unionmap db start)")
+    return str(value).encode()
 
 
 def station_is_live(session: Session, station_id: int) -> bool:

@@ -214,11 +214,31 @@ def test_nearest_marks_a_station_several_clients_reported_closed(client: TestCli
     report(client, station, "closed", address="10.9.0.1")  # the same client twice counts once
     report(client, station, "no_water", address="10.9.0.2")  # not a "closed" report
     assert reported_closed(client, station) is False
-    report(client, station, "closed", address="10.9.0.3")
+    _, last = report(client, station, "closed", address="10.9.0.3")
     assert reported_closed(client, station) is True
-    assert "reported_closed" in client.get("/openapi.json").text and REPORTED_CLOSED.label_zh
-    sql(session, "UPDATE station_report SET resolution = 'dismissed', resolved_at = now(), resolved_by = 'test'")
+    spec = client.get("/openapi.json").json()["components"]["schemas"]["NearestStation"]
+    assert "reported_closed" in spec["required"] and REPORTED_CLOSED.label_zh in spec["properties"]["reported_closed"][
+        "description"]
+    headers = sign_in(client, session)
+    client.post(f"/api/v1/reports/{last['id']}/dismiss", json={"scope": "station"}, headers=headers)
     assert reported_closed(client, station) is False
+
+
+def test_the_flags_are_read_from_memory_and_refreshed(client: TestClient, session: Session) -> None:
+    """Reports that reach the database through another process show after the refresh, not per search."""
+    station = near_stations(client)[0]
+    assert reported_closed(client, station) is False  # the set is read now, and kept
+    for number in range(2):
+        sql(session, f"INSERT INTO station_report (station_id, kind, client_hash) VALUES "
+                     f"({station}, 'closed', '{str(number) * 64}')")
+    assert reported_closed(client, station) is False  # not re-read for every search
+    flags = client.app.state.reported_closed  # type: ignore[attr-defined]
+    assert flags.refresh_s == client.app.state.settings.reported_closed_refresh_s == 30  # type: ignore[attr-defined]
+    flags.refresh_s = 0
+    try:
+        assert reported_closed(client, station) is True  # older than refresh_s: read again
+    finally:
+        flags.refresh_s = 30
 
 
 def test_nearest_lists_a_linked_station_first(client: TestClient, session: Session) -> None:

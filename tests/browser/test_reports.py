@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from api.app import create_app
 from geo.notices import REPORTED_CLOSED
 from geo.services.reports import RECEIVED
-from tests.browser.conftest import Editor, PageFactory, axe_violations
+from tests.browser.conftest import Editor, PageFactory, axe_violations, pages_on, serve_in_thread
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Route
+    from playwright.sync_api import Browser, Route
 
 httpx = pytest.importorskip("httpx")
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -47,17 +48,33 @@ def reports_db(registry_rows: Callable[[str], None], test_settings: Any) -> Iter
         engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def reports_server(test_settings: Any) -> Iterator[str]:
+    """The app on the live server's database, re-reading the flagged stations on every search
+    (``reported_closed_refresh_s`` 0): the test sets flags by SQL, not through a server process."""
+    settings = test_settings.model_copy(update={"reported_closed_refresh_s": 0.0, "trusted_hosts": ["127.0.0.1"]})
+    with serve_in_thread(create_app(settings), "reports-server") as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def report_page(browser: Browser, reports_server: str) -> Iterator[PageFactory]:
+    yield from pages_on(browser, reports_server)
+
+
 def nearest_ids(base_url: str, **params: Any) -> list[int]:
     answer = httpx.get(f"{base_url}/api/v1/stations/nearest", timeout=30,
                        params={"lon": XUNYANG[0], "lat": XUNYANG[1], "limit": 5} | params)
     return [station["id"] for station in answer.json()["stations"]]
 
 
-def test_report_from_the_finder_then_resolve_in_the_inbox(page: PageFactory, editor: Editor, live_server: str,
+def test_report_from_the_finder_then_resolve_in_the_inbox(report_page: PageFactory, editor: Editor,
+                                                          reports_server: str,
                                                           reports_db: Callable[[str], list[Any]],
                                                           screenshot_dir: Path) -> None:
+    page = report_page
     # A station of another type than the finder's default, flagged by two riders' hostile texts.
-    station = nearest_ids(live_server, type="workers_home")[0]
+    station = nearest_ids(reports_server, type="workers_home")[0]
     for number, note in enumerate(HOSTILE):
         reports_db(f"INSERT INTO station_report (station_id, kind, note, client_hash) VALUES ({station}, 'closed', "
                    f"$${note}$$, '{str(number) * 64}')")
