@@ -25,6 +25,7 @@ from api.routers import (
     editor_bulk,
     editor_card,
     editor_history,
+    editor_reports,
     editor_stations,
     finder,
     health,
@@ -34,6 +35,7 @@ from api.routers import (
     plan_jobs,
     plan_page,
     regions,
+    reports,
     station_undo,
     station_writes,
     stations,
@@ -50,6 +52,7 @@ from geo.errors import (
     InputErrors,
     NotFound,
     PreconditionRequired,
+    RateLimited,
     StateConflict,
     UnionmapError,
     VersionConflict,
@@ -57,6 +60,7 @@ from geo.errors import (
 from geo.reference.region import load_config
 from geo.services.coverage_features import CoverageCache
 from geo.services.coverage_query import ModelCache, NoGrid
+from geo.services.reports import ClientHasher, ReportedClosed
 from geo.settings import Settings, get_settings
 from geo.store import db
 from maps import assets
@@ -67,7 +71,7 @@ ERROR_STATUS: dict[type[UnionmapError], int] = {
     NotFound: 404, InputError: 422, InputErrors: 422, InfeasibleProblem: 422, SolverFailed: 422,
     VersionConflict: 412, PreconditionRequired: 428, NoGrid: 409, TimeLimitExceeded: 422, SolverBusy: 503,
     Cancelled: 499,  # the client has gone; nobody reads it (nginx's "client closed request")
-    Forbidden: 403, StateConflict: 409,
+    Forbidden: 403, StateConflict: 409, RateLimited: 429,
 }
 
 DESCRIPTION = """
@@ -158,13 +162,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.region = region
     app.state.model_cache = ModelCache(engine.files_directory(settings))
     app.state.ogc_coverage_cache = CoverageCache(app.state.model_cache)
+    app.state.report_hasher = ClientHasher()  # riders' reports: the client-hash key, read once
+    app.state.reported_closed = ReportedClosed(refresh_s=settings.reported_closed_refresh_s)
     # Any route may answer 503 (admission control, a database away): documented once, for all.
     busy: dict[int | str, dict[str, Any]] = {503: responses.UNAVAILABLE}
     for router in (health.router, stations.router, station_writes.router, station_undo.router, regions.router,
-                   transfer.router, plan_jobs.router, analysis.router, plan_page.router, hours.router):
+                   transfer.router, plan_jobs.router, analysis.router, plan_page.router, hours.router, reports.router):
         app.include_router(router, prefix="/api/v1", responses=busy)
     for router in (maps.router, ogc.router, finder.router, home.router, tiles.router, editor.router,
-                   editor_bulk.router, editor_card.router, editor_history.router, editor_stations.router):
+                   editor_bulk.router, editor_card.router, editor_history.router, editor_reports.router,
+                   editor_stations.router):
         app.include_router(router, responses=busy)
     app.mount(assets.URL_PREFIX, StaticFiles(directory=assets.ASSETS_DIR), name="vendor")
     app.mount(assets.OWN_PREFIX, StaticFiles(directory=assets.OWN_DIR), name="unionmap")
@@ -189,6 +196,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def domain_error(request: Request, error: UnionmapError) -> JSONResponse:
         status = next((code for kind, code in ERROR_STATUS.items() if isinstance(error, kind)), 400)
         headers = ({"ETag": f'"{error.current}"'} if isinstance(error, VersionConflict)
+                   else {"Retry-After": str(error.retry_after_s)} if isinstance(error, RateLimited)
                    else {"Retry-After": str(settings.retry_after_s)} if status == 503 else None)
         if status != 422:
             return JSONResponse(status_code=status, content={"detail": str(error)}, headers=headers)

@@ -11,17 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from collections.abc import Callable
 
 from api.admission import ASGIApp, Message, Receive, Scope, Send, app_path
 from geo.settings import Settings
 
-UPLOAD_PATHS = ("/api/v1/import",)
+# Paths with a limit of their own, first match wins: (pattern matched from the path's start,
+# the limit in bytes from the settings). Any other path: settings.max_body_kb.
+ROUTE_LIMITS: tuple[tuple[re.Pattern[str], Callable[[Settings], float]], ...] = (
+    (re.compile(r"/api/v1/import"), lambda settings: settings.max_upload_mb * 1024 * 1024),  # uploads
+    # A rider's report is a kind and at most 200 characters: a few KB is plenty.
+    (re.compile(r"/api/v1/stations/[^/]+/reports/?$"), lambda settings: settings.report_body_kb * 1024),
+)
 
 
 def limit_for(path: str, settings: Settings) -> int:
     """Bytes a body to this path may have."""
-    if path.startswith(UPLOAD_PATHS):
-        return int(settings.max_upload_mb * 1024 * 1024)
+    for pattern, limit in ROUTE_LIMITS:
+        if pattern.match(path):
+            return int(limit(settings))
     return int(settings.max_body_kb * 1024)
 
 

@@ -56,6 +56,7 @@ class HomeFigures:
     gap_rows: pd.DataFrame  # geo.analysis.gaps.gap_rows
     types: Sequence[tuple[str, str]]  # (code, name_zh) in display order
     open_by_type: Mapping[str, int]
+    open_reports: int | None = None  # riders' reports to settle: shown to a signed-in editor only
 
 
 def _number(value: float) -> str:
@@ -171,6 +172,14 @@ def _target_rows(figures: HomeFigures, asked: Mapping[str, PlanQuestion]) -> str
     return "".join(cells)
 
 
+def _editor_line(open_reports: int | None) -> str:
+    """For a signed-in editor: the riders' reports waiting, linked to the inbox; nothing for readers."""
+    if open_reports is None:
+        return ""
+    return (f"<p id=\"editor-reports\"><a href=\"/edit/reports\">待处理的骑手报告 {open_reports}</a>"
+            f" · <a href=\"/edit\">编辑站点名录</a></p>")
+
+
 def render(figures: HomeFigures) -> str:
     """The whole start page."""
     asked = questions(figures)
@@ -190,7 +199,7 @@ def render(figures: HomeFigures) -> str:
 <a href="/maps/gaps">目标差距</a><a href="{plan_link}" id="next-plan">选址方案</a>
 <a href="/finder">附近的驿站（手机）</a>
 <a href="/maps/gaps.xlsx">差距表 .xlsx</a><a href="/docs">API</a><a href="/ogc">OGC API</a></nav>
-<main>
+{_editor_line(figures.open_reports)}<main>
 <h2 id="targets-title">目标达标情况 / targets</h2>
 <table id="targets" aria-labelledby="targets-title"><thead><tr><th scope="col">类型</th><th scope="col">要求</th>
 <th scope="col">已建/要求 · 缺口</th><th scope="col">达标</th><th scope="col">期限</th><th scope="col">未达标单位</th>

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from geo.analysis.whatif import MAX_SITES
 from geo.core.crs import CoordSystem
-from geo.notices import APPROXIMATE, DEMO, MODELLED
+from geo.notices import APPROXIMATE, DEMO, MODELLED, REPORTED_CLOSED
 from geo.reference import DEFAULT_TYPE
 
 P = TypeVar("P", bound=BaseModel)
@@ -116,6 +116,9 @@ class NearestStation(BaseModel):
     lon: float
     lat: float
     navigation: NavigationLinks
+    reported_closed: bool = Field(description=(
+        f"{REPORTED_CLOSED.label}：{REPORTED_CLOSED.detail}。每个服务进程至多每 reported_closed_refresh_s 秒"
+        "（默认 30）重读一次 / each server process re-reads the flags at most every reported_closed_refresh_s"))
 
 
 class NearestOut(BaseModel):
@@ -430,3 +433,69 @@ class ImportReport(ImportResult):
     additions: list[ImportAddition]
     changes: list[ImportChange]
     changed_ids: list[int]
+
+
+# ---- riders' reports and the planners' inbox ----------------------------------------------
+
+class ReportIn(BaseModel):
+    """A rider's report from the finder: what is wrong, and an optional short text. Nothing else
+    is taken (no name, no phone): unknown fields are refused."""
+
+    model_config = {"extra": "forbid"}
+
+    kind: Literal["closed", "no_water", "wrong_place", "other"] = Field(
+        description="已关闭 closed / 没有饮水 no_water / 位置不对 wrong_place / 其他 other")
+    note: str | None = Field(None, max_length=200, description="补充说明（可不填，最多 200 字）/ optional text, "
+                                                              "at most 200 characters")
+
+
+class ReportCreated(BaseModel):
+    id: int
+    message: str = Field(description="给骑手看的确认 / the confirmation shown to the rider")
+
+
+class ReportNote(BaseModel):
+    id: int
+    kind: str
+    note: str = Field(description="骑手原文（显示时须转义）/ the rider's text as sent: escape it wherever shown")
+    created_at: datetime
+
+
+class StationReportsOut(BaseModel):
+    station_id: int
+    name: str
+    counts: dict[str, int] = Field(description="按类型计数 / reports by kind: closed, no_water, wrong_place, other")
+    total: int
+    needs_check: bool = Field(description="未处理的“已关闭”报告来自足够多的不同客户端，需核实 / open closed reports "
+                                          "from at least settings.closed_reports_to_flag different clients")
+    closed_clients: int = Field(description="报告“已关闭”的不同客户端数 / different clients behind closed reports")
+    newest_id: int = Field(description="最新一条报告的编号；用于“整站处理” / the newest report's id, for scope station")
+    first_at: datetime
+    last_at: datetime
+    latest_notes: list[ReportNote] = Field(description="最新的几条有文字的报告 / the newest reports with a text")
+
+
+class ReportsOut(BaseModel):
+    status: Literal["open", "resolved", "dismissed"]
+    total: int = Field(description="报告总数 / reports in all groups")
+    stations: list[StationReportsOut]
+
+
+class SettleIn(BaseModel):
+    """How a planner settles a report."""
+
+    model_config = {"extra": "forbid"}
+
+    note: str | None = Field(None, max_length=200, description="处理说明（可不填）/ optional note on what was done")
+    scope: Literal["report", "station"] = Field("report", description=(
+        "report：只处理这一条；station：这一条及同站点更早的全部未处理报告（之后到的新报告不受影响）/ report: this "
+        "one only; station: this one and every older open report of its station (newer ones stay open)"))
+
+
+class SettledOut(BaseModel):
+    ids: list[int] = Field(description="本次处理的报告编号 / the reports settled now")
+    station_id: int
+    resolution: Literal["resolved", "dismissed"]
+    resolved_by: str = Field(description="操作人（密钥名）/ the actor, as the history names it")
+    resolved_at: datetime
+    open_left: int = Field(description="该站点仍未处理的报告数 / reports of the station still open")

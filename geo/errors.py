@@ -60,3 +60,11 @@ class Forbidden(UnionmapError):
 
 class StateConflict(UnionmapError):
     """The object is not in a state that allows this (a job that has already finished)."""
+
+
+class RateLimited(UnionmapError):
+    """Too many requests of one kind in a window (riders' reports): try again in ``retry_after_s``."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)

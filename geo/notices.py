@@ -48,6 +48,11 @@ APPROXIMATE = Notice("边界为推算", "approximate boundaries", "乡镇边界�
                      "township boundaries derived from seat points, not official")
 MODELLED = Notice("人口为模型估算", "modelled population", "乡镇与网格人口由县级普查数按规则分配",
                   "apportioned from the county census by rule, not counted")
+# What riders are told next to a station that several riders said is closed (open "closed"
+# reports from settings.closed_reports_to_flag different clients): a doubt, not a fact.
+REPORTED_CLOSED = Notice("有人报告可能已关闭（待核实）", "reported closed, to be checked",
+                         "多名骑手报告此站点已关闭，工会工作人员尚未核实",
+                         "several riders reported this station closed; the union has not checked yet")
 
 
 def export_notice(coordinates: str) -> str:

@@ -169,6 +169,10 @@ class Settings(BaseSettings):
     report_body_kb: int = Field(default=4, ge=1, le=64)
     # Open "closed" reports from this many different clients mark a station as needing a check.
     closed_reports_to_flag: int = Field(default=2, ge=1, le=100)
+    # Each server process reads the set of such stations at most this often (seconds), not on every
+    # nearest search (the finder's hot path); a report or a planner's decision made through a
+    # process refreshes that process's set at once, the others follow within this time.
+    reported_closed_refresh_s: float = Field(default=30.0, ge=0, le=3600)
 
     @model_validator(mode="after")
     def _slots_fit_the_pool(self) -> Settings:

@@ -23,7 +23,8 @@ from maps.assets import own_url
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # The shell's navigation: (path, label); a page is listed once it exists.
-NAV: tuple[tuple[str, str], ...] = (("/edit", "站点 / stations"), ("/edit/bulk", "批量 / bulk"))
+NAV: tuple[tuple[str, str], ...] = (("/edit", "站点 / stations"), ("/edit/bulk", "批量 / bulk"),
+                                     ("/edit/reports", "骑手报告 / reports"))
 NO_STORE = {"Cache-Control": "no-store"}
 
 environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),

@@ -3,7 +3,9 @@
 ``GET /finder`` renders ``maps/finder/finder.html`` with what the page needs offline: the
 service types, the amenity vocabulary, the townships (a seat point each, the fallback when the
 browser gives no position) and simplified county outlines (the map works with no tiles). The
-page then asks ``/api/v1/stations/nearest`` from the browser. Its script and stylesheet are
+page then asks ``/api/v1/stations/nearest`` from the browser (``?station=<id>`` in the page's URL,
+a printed card's QR, puts that station first), and a rider's "报告问题" posts to
+``/api/v1/stations/{id}/reports``. Its script and stylesheet are
 served from ``/finder/static/{name}`` (an allow-list), Leaflet from the app's vendor mount:
 no CDN anywhere.
 """
@@ -24,11 +26,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 import maps
 from api.deps import ReadSessionDep, RegionDep, SettingsDep
-from geo.notices import DEMO
+from geo.notices import DEMO, REPORTED_CLOSED
 from geo.reference import DEFAULT_TYPE, service_types
 from geo.reference import layers as reference
+from geo.services.reports import KIND_LABELS
 from geo.store import regions
 from geo.store import service_types as stored_types
+from geo.store.models import REPORT_NOTE_MAX
 from maps import assets
 
 router = APIRouter(prefix="/finder", tags=["finder 查找"])
@@ -105,6 +109,11 @@ def finder_page(request: Request, session: ReadSessionDep, settings: SettingsDep
         "outlines": county_outlines(counties),
         "centre": region.map_centre,  # [lon, lat] from region.yaml, for a map with no outlines
         "example": _lon_lat_text(region.example_point),
+        # "报告问题": POST {stations}/{id}/reports; the four choices and the text's limit.
+        "stations": f"{root}/api/v1/stations",
+        "reportKinds": list(KIND_LABELS.items()),
+        "noteMax": REPORT_NOTE_MAX,
+        "reportedClosed": REPORTED_CLOSED.label_zh,
     }
     html = _templates.get_template("finder.html").render(
         root=root, vendor=f"{root}{assets.URL_PREFIX}", config=config,

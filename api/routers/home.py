@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep
+from api.editor.auth import editor_of
 from api.home_page import HomeFigures, render
 from geo.notices import APPROXIMATE, DEMO, MODELLED
-from geo.services import gaps
+from geo.services import gaps, reports
 from geo.store import catalogue, service_types
 
 router = APIRouter(tags=["home 首页"])
 
 
 @router.get("/", response_class=HTMLResponse, summary="首页 / start page")
-def home(session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep) -> HTMLResponse:
+def home(request: Request, session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep) -> HTMLResponse:
     """地图入口、每个目标的已建/要求与缺口、未达标的县和乡镇、为此规划、各类站点数量与数据说明 /
     maps, each target's figures, the units that miss it, the plan that closes it, counts, notices."""
     tally = catalogue.home_counts(session)
@@ -26,9 +27,13 @@ def home(session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep) -> HT
                                         (APPROXIMATE.counted(approximate, "乡镇", "townships"), approximate),
                                         (MODELLED.text, info.population_is_modelled)) if shown]
     types = [(t.code, t.name_zh) for t in service_types.service_types(session)]
-    return HTMLResponse(render(HomeFigures(
+    editor = editor_of(request, session) if request.cookies else None  # readers: no session lookup
+    open_reports = reports.open_count(session) if editor is not None and editor.caller.can_write else None
+    html = render(HomeFigures(
         region_name_zh=region.name_zh, region_name_en=region.name_en, notices=notices, summary=gaps.summary(rows),
-        gap_rows=rows, types=types, open_by_type=tally.open_by_type)))
+        gap_rows=rows, types=types, open_by_type=tally.open_by_type, open_reports=open_reports))
+    # An editor's page holds their figures: never kept by a shared cache, nor served to a reader.
+    return HTMLResponse(html, headers={"Cache-Control": "private, no-store"} if open_reports is not None else None)
 
 
 @router.get("/favicon.ico", include_in_schema=False)

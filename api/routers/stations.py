@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from api import responses
 from api.allow import AllowRoute
@@ -81,8 +81,10 @@ def list_stations(
 
 @router.get("/nearest", summary="最近的站点 / nearest open stations", response_model=NearestOut)
 def nearest_stations(
+    request: Request,
     session: ReadSessionDep,
     region: RegionDep,
+    settings: SettingsDep,
     lon: Annotated[float, Query(ge=-180, le=180, description="经度 / longitude (in crs)")],
     lat: Annotated[float, Query(ge=-90, le=90, description="纬度 / latitude (in crs)")],
     crs: CrsParam = "wgs84",
@@ -90,15 +92,21 @@ def nearest_stations(
     amenity: AmenityParam = None,
     open_now: Annotated[bool, Query(description="只要此刻开放的 / only stations open now")] = False,
     limit: Annotated[int, Query(ge=1, le=50, description="数量 / how many")] = 5,
+    station: Annotated[int | None, Query(ge=1, le=2**63 - 1, description=(
+        "先列出这个站点（不受筛选条件限制，须仍在开放名录中；印在站点卡片的二维码上）/ list this station "
+        "first, whatever the filters, if it still counts as open (the QR of a printed station card)"))] = None,
 ) -> Response:
     """按真实距离（米）排序的最近开放站点，附导航链接 / nearest open stations by distance on the ground.
 
     导航链接：高德用 GCJ-02，百度用 BD-09，Apple 地图与 geo: 用 WGS-84。
+    `reported_closed`：多名骑手报告已关闭、尚未核实 / several riders reported it closed, not yet checked.
     """
     wgs_lon, wgs_lat = (float(v) for v in crs_convert(lon, lat, crs, "wgs84"))
     now = datetime.now().astimezone()
     rows = nearest(session, lon=wgs_lon, lat=wgs_lat, type_code=type, amenities=tuple(amenity or ()),
-                   open_at=now if open_now else None, timezone=region.timezone, limit=limit)
+                   open_at=now if open_now else None, timezone=region.timezone, limit=limit,
+                   first=station, flagged=request.app.state.reported_closed.ids(
+                       session, flag_clients=settings.closed_reports_to_flag))
     if not rows and type is not None:
         service_types.check_type(session, type)  # an empty answer: say so if the type is unknown
     lons, lats = [row.pop("lon") for row in rows], [row.pop("lat") for row in rows]
@@ -107,7 +115,8 @@ def nearest_stations(
     for row, x, y, link in zip(rows, out_lon, out_lat, links, strict=True):
         row.update(distance_m=round(float(row["distance_m"]), 1), lon=float(x), lat=float(y), navigation=link)
     out = NearestOut.model_validate({"query": {"lon": lon, "lat": lat, "crs": crs, "type": type, "open_now": open_now,
-                                               "at": now.isoformat(), "timezone": region.timezone},
+                                               "at": now.isoformat(), "timezone": region.timezone,
+                                               "station": station},
                                      "stations": rows})
     # Validated once here; handing FastAPI a Response spares it a second validation pass.
     return Response(out.model_dump_json(), media_type="application/json")

@@ -6,12 +6,15 @@ latitude). So a batch is taken in KNN order, ranked by geodesic distance, and th
 widened until no station outside it could be nearer than the last one kept.
 
 This is the phone finder's hot path: plain rows, hours parsed once per distinct schedule
-(:func:`geo.hours.read_stored`), one statement per batch.
+(:func:`geo.hours.read_stored`), one statement per batch. Whether riders reported a station
+closed (``reported_closed``) comes from a set the caller holds in memory
+(``geo.services.reports.ReportedClosed``), not from the statement.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +42,9 @@ _SELECT = f"""
     LIMIT %(batch)s"""
 _BY_TYPE = " AND s.type_code = %(type_code)s"
 _BY_AMENITIES = " AND s.amenities @> %(amenities)s::text[]"
+# One station by id, whatever the filters (a printed card's QR names it); it must still count.
+# No KNN order: the primary key finds it.
+_ONE = _SELECT.split("ORDER BY")[0].replace("/* filters */", " AND s.id = %(station_id)s")
 # Only the filters asked for, each variant its own statement: PostgreSQL's generic plan for an
 # ``x IS NULL OR …`` filter scans and sorts every station (see :func:`_fetch`).
 _STATEMENTS = {
@@ -49,7 +55,7 @@ _STATEMENTS = {
 }
 
 
-def _fetch(session: Session, params: dict[str, Any]) -> list[dict[str, Any]]:
+def _fetch(session: Session, params: dict[str, Any], statement: str | None = None) -> list[dict[str, Any]]:
     """Rows as dicts, on the session's own psycopg connection (same transaction): on this hot
     path SQLAlchemy's statement machinery cost more CPU than the query itself.
 
@@ -58,7 +64,7 @@ def _fetch(session: Session, params: dict[str, Any]) -> list[dict[str, Any]]:
     the GiST index, so that variant is planned for its actual values each time.
     """
     by_amenities = bool(params["amenities"])
-    statement = _STATEMENTS[(params["type_code"] is not None, by_amenities)]
+    statement = statement or _STATEMENTS[(params["type_code"] is not None, by_amenities)]
     driver = driver_connection(session)
     with driver.cursor(row_factory=dict_row) as cursor:
         return cursor.execute(statement, params, prepare=not by_amenities).fetchall()
@@ -66,29 +72,50 @@ def _fetch(session: Session, params: dict[str, Any]) -> list[dict[str, Any]]:
 
 def nearest(session: Session, *, lon: float, lat: float, type_code: str | None = None,
             amenities: tuple[str, ...] = (), open_at: datetime | None = None, timezone: str = "Asia/Shanghai",
-            limit: int = 5) -> list[dict[str, Any]]:
-    """Open stations nearest to (lon, lat) WGS-84, nearest first, with ``distance_m``, ``open_now``
-    and ``opening_hours_text``.
+            limit: int = 5, flagged: Collection[int] = frozenset(), first: int | None = None,
+            ) -> list[dict[str, Any]]:
+    """Open stations nearest to (lon, lat) WGS-84, nearest first, with ``distance_m``, ``open_now``,
+    ``opening_hours_text`` and ``reported_closed`` (its id is in ``flagged``).
 
     With ``open_at``, only stations open at that moment (by their hours, in ``timezone``) are
-    kept; ``open_now`` is computed either way (None when the hours are unknown).
+    kept; ``open_now`` is computed either way (None when the hours are unknown). With ``first``,
+    that station comes first whatever the filters (a printed station card's QR opens the finder
+    on it), when it still counts as open; the others fill the rest of ``limit``.
     """
     local_now = (open_at or datetime.now().astimezone()).astimezone(ZoneInfo(timezone))
+    params = {"lon": lon, "lat": lat, "type_code": type_code, "amenities": list(amenities)}
+    kept = _nearest(session, params, local_now, open_at is not None, limit)
+    if first is not None:
+        pinned = _fetch(session, params | {"station_id": first, "batch": 1, "amenities": []}, _ONE)
+        for row in pinned:
+            _read_hours(row, local_now)
+        kept = (pinned + [row for row in kept if row["id"] != first])[:limit]
+    for row in kept:
+        row["reported_closed"] = row["id"] in flagged
+    return kept
+
+
+def _read_hours(row: dict[str, Any], local_now: datetime) -> None:
+    schedule, row["opening_hours_text"] = hours.read_stored(row.pop("hours_json"))
+    row["open_now"] = hours.is_open(schedule, local_now)
+
+
+def _nearest(session: Session, params: dict[str, Any], local_now: datetime, only_open: bool,
+             limit: int) -> list[dict[str, Any]]:
+    """The search itself: batches in KNN order, widened until the ``limit`` nearest are certain."""
     batch = max(4 * limit, 20)
     while True:
-        rows = _fetch(session, {"lon": lon, "lat": lat, "type_code": type_code, "amenities": list(amenities),
-                                "batch": batch})
+        rows = _fetch(session, params | {"batch": batch})
         rows.sort(key=lambda row: (row["distance_m"], row["id"]))
         kept = []
         for row in rows:  # hours are looked at only as far down the list as needed
-            schedule, row["opening_hours_text"] = hours.read_stored(row.pop("hours_json"))
-            row["open_now"] = hours.is_open(schedule, local_now)
-            if open_at is None or row["open_now"] is True:
+            _read_hours(row, local_now)
+            if not only_open or row["open_now"] is True:
                 kept.append(row)
                 if len(kept) == limit:
                     break
         exhausted = len(rows) < batch
-        if exhausted or (len(kept) == limit and kept[-1]["distance_m"] <= _reach_m(rows, lat)):
+        if exhausted or (len(kept) == limit and kept[-1]["distance_m"] <= _reach_m(rows, params["lat"])):
             return kept
         batch *= 4
 

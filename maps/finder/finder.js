@@ -2,6 +2,7 @@
 // Plain ES2020, no framework, no build step; the map (Leaflet, no tiles) is optional and comes
 // second: Leaflet loads async, the list is drawn from the API's answer without it, and the map is
 // set up whenever Leaflet arrives (it then shows the position and the stations already listed).
+// Each card has "报告问题": one tap opens the four choices, a tap on one sends the report.
 "use strict";
 
 const config = JSON.parse(document.getElementById("finder-config").textContent);
@@ -17,6 +18,9 @@ let map = null;
 let youMarker = null;
 let stationLayer = null;
 let listed = null; // the stations on the list, for a map set up after they arrived
+const start = new URLSearchParams(window.location.search);
+// ?station=<id> (a printed station card's QR): that station is listed first and marked.
+const pinned = /^[1-9]\d{0,14}$/.test(start.get("station") || "") ? Number(start.get("station")) : null;
 
 /** An element with attributes and children (strings become text, never HTML). */
 function el(tag, attrs = {}, ...children) {
@@ -78,6 +82,7 @@ function query() {
   if ($("type").value) params.set("type", $("type").value);
   for (const box of document.querySelectorAll("input[name=amenity]:checked")) params.append("amenity", box.value);
   if ($("open-now").checked) params.set("open_now", "true");
+  if (pinned) params.set("station", String(pinned));
   return params;
 }
 
@@ -129,19 +134,90 @@ function actions(station) {
   return row;
 }
 
+/** Send a rider's report; the card then says it was received, or what went wrong (plainly). */
+async function sendReport(station, kind, note, box) {
+  const result = box.querySelector(".report-result");
+  const buttons = box.querySelectorAll("button");
+  buttons.forEach((button) => { button.disabled = true; });
+  result.className = "report-result";
+  result.textContent = "正在发送…";
+  const body = { kind };
+  if (note.value.trim()) body.note = note.value.trim();
+  let message;
+  try {
+    const response = await fetch(`${config.stations}/${station.id}/reports`, {
+      method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (response.ok) {
+      const done = el("p", { class: "report-done", role: "status", tabindex: "-1" }, answer.message);
+      box.replaceWith(done);
+      done.focus();
+      return;
+    }
+    const detail = Array.isArray(answer.detail) ? answer.detail.map((item) => item.msg).join("；") : answer.detail;
+    message = `报告没有发出：${detail || `HTTP ${response.status}`}`;
+  } catch (error) {
+    message = "网络不通，报告没有发出，请稍后再试";
+  }
+  buttons.forEach((button) => { button.disabled = false; });
+  result.className = "report-result error";
+  result.textContent = message;
+}
+
+/** The report panel of a card, made on first use: an optional text, then the four choices. */
+function reportPanel(station, box) {
+  const id = `report-${station.id}`;
+  const note = el("input", { type: "text", id: `${id}-note`, maxlength: String(config.noteMax), autocomplete: "off" });
+  const choices = el("div", { class: "report-kinds", role: "group", "aria-labelledby": `${id}-ask` });
+  for (const [kind, label] of config.reportKinds) {
+    const button = el("button", { type: "button", "data-kind": kind }, label);
+    button.addEventListener("click", () => sendReport(station, kind, note, box));
+    choices.append(button);
+  }
+  return el("div", { class: "report-panel", id },
+    el("label", { for: `${id}-note` }, "补充说明（可不填）"), note,
+    el("p", { class: "report-ask", id: `${id}-ask` }, "点一下问题即发送："), choices,
+    el("p", { class: "report-result", role: "status", "aria-live": "polite" }));
+}
+
+/** "报告问题": the button, and the panel it opens. */
+function reportBox(station) {
+  const box = el("div", { class: "report" });
+  const toggle = el("button", { type: "button", class: "report-open", "aria-expanded": "false" }, "报告问题");
+  toggle.addEventListener("click", () => {
+    let panel = box.querySelector(".report-panel");
+    if (!panel) {
+      panel = reportPanel(station, box);
+      toggle.setAttribute("aria-controls", panel.id);
+      box.append(panel);
+    } else {
+      panel.hidden = !panel.hidden;
+    }
+    toggle.setAttribute("aria-expanded", String(!panel.hidden));
+  });
+  box.append(toggle);
+  return box;
+}
+
 function stationItem(station, index) {
   const [statusText, statusClass] = STATUS[station.open_now ?? null];
-  return el("li", { class: "station", "data-id": station.id },
+  const isPinned = station.id === pinned;
+  return el("li", { class: isPinned ? "station pinned" : "station", "data-id": station.id },
     el("div", { class: "head" },
       el("span", { class: "rank", "aria-hidden": "true" }, String(index + 1)),
       el("h2", {}, station.name),
       el("span", { class: `state ${statusClass}` }, statusText)),
+    isPinned ? el("p", { class: "pinned-tag" }, "链接（二维码）中的站点") : null,
+    station.reported_closed ? el("p", { class: "reported" }, `⚠ ${config.reportedClosed}`) : null,
     el("p", { class: "meta" }, el("strong", { class: "distance" }, formatDistance(station.distance_m)),
       ` · ${station.type_name}`, station.is_demo ? el("span", { class: "demo-tag" }, "演示") : null),
     el("p", { class: "address" }, station.address),
     el("p", { class: "hours" }, icon("i-clock"), station.opening_hours_text || "开放时间未登记"),
     amenityList(station.amenities),
-    actions(station));
+    actions(station),
+    reportBox(station));
 }
 
 function render(stations) {
@@ -153,7 +229,8 @@ function render(stations) {
     const hint = $("open-now").checked ? "可取消“只看正在开放”，或减少设施条件。" : "可减少设施条件，或换一个位置。";
     showStatus(`附近没有符合条件的站点。${hint}（${describePosition()}）`, "empty");
   } else {
-    showStatus(`离你最近的 ${stations.length} 个站点（${describePosition()}）`, "ok");
+    const missing = pinned && stations[0].id !== pinned ? `链接中的站点（编号 ${pinned}）不在开放名录中。` : "";
+    showStatus(`${missing}离你最近的 ${stations.length} 个站点（${describePosition()}）`, "ok");
   }
   drawStations(stations);
 }
@@ -241,7 +318,6 @@ function wire() {
 if (window.L) setUpMap();
 else $("leaflet-script").addEventListener("load", setUpMap, { once: true });
 wire();
-const start = new URLSearchParams(window.location.search);
 const startPoint = parseCoordinates(`${start.get("lon") || ""},${start.get("lat") || ""}`);
 if (startPoint) setPosition(startPoint[0], startPoint[1], "链接中的位置");
 else locate();
