@@ -319,7 +319,9 @@ class StoredPlan(BaseModel):
 
 
 class UndoIn(BaseModel):
-    change_id: int = Field(ge=1, le=2**63 - 1, description="要撤销的修改（历史记录的 id）/ the history entry to undo")
+    # strict: JSON true or "12" is not a change id (pydantic would read them as 1 and 12)
+    change_id: int = Field(strict=True, ge=1, le=2**63 - 1,
+                           description="要撤销的修改（历史记录的 id）/ the history entry to undo")
 
 
 class VersionOut(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -31,3 +31,14 @@ def sign_in(client: TestClient, session: Session, *, name: str = "县总工会�
     page = client.get("/edit")
     assert page.status_code == 200, page.text
     return {"X-CSRF-Token": csrf_of(page.text)}
+
+
+def stored_station(base_url: str, station_id: int) -> dict[str, Any]:
+    """A station as a live server's API serves it now: its properties with ``lon`` and ``lat`` (WGS-84)."""
+    import httpx  # a test extra
+
+    answer = httpx.get(f"{base_url}/api/v1/stations/{station_id}", timeout=30)
+    assert answer.status_code == 200, answer.text
+    feature = answer.json()["features"][0]
+    return feature["properties"] | {"lon": feature["geometry"]["coordinates"][0],
+                                    "lat": feature["geometry"]["coordinates"][1]}

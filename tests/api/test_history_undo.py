@@ -208,9 +208,10 @@ def test_undo_refuses_what_it_cannot_do(client: TestClient, session: Session, ed
     client.delete(f"/api/v1/stations/{station_id}", headers=editor | {"If-Match": f'"{version}"'})
     deleted = undo(client, editor, station_id, renamed, version + 1)
     assert deleted.status_code == 409 and "restore it first" in deleted.json()["detail"]
-    bad = client.post(f"/api/v1/stations/{station_id}/undo", json={"change_id": "x"},
-                      headers=editor | {"If-Match": f'"{version + 1}"'})
-    assert bad.status_code == 422
+    for not_an_id in ("x", True, "12", 1.5):  # a change id is a JSON integer, nothing read as one
+        bad = client.post(f"/api/v1/stations/{station_id}/undo", json={"change_id": not_an_id},
+                          headers=editor | {"If-Match": f'"{version + 1}"'})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"][-1] == "change_id", not_an_id
     assert undo(client, editor, 987654321, renamed, 1).status_code == 404
     assert stored(session, station_id)["version"] == version + 1
 

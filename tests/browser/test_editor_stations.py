@@ -12,13 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from geo.core import crs
 from tests.browser.conftest import Editor, PageFactory, axe_violations
+from tests.editor import stored_station as stored
 
 if TYPE_CHECKING:
     from tests.browser.conftest import BrowserPage
@@ -27,15 +28,6 @@ pytestmark = [pytest.mark.db, pytest.mark.browser]
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 WGS84_POINT = (115.99, 29.71)  # in 浔阳区 · 滨兴街道
-
-
-def stored(tab: BrowserPage, station_id: int) -> dict[str, Any]:
-    """The station as the API serves it now (WGS-84)."""
-    answer = httpx.get(f"{tab.base_url}/api/v1/stations/{station_id}", timeout=30)
-    assert answer.status_code == 200, answer.text
-    feature = answer.json()["features"][0]
-    return feature["properties"] | {"lon": feature["geometry"]["coordinates"][0],
-                                    "lat": feature["geometry"]["coordinates"][1]}
 
 
 def fits(tab: BrowserPage, phone: bool) -> None:
@@ -90,7 +82,7 @@ def test_find_create_edit_and_merge_a_conflict(page: PageFactory, editor: Editor
     tab.page.click("#save")
     tab.page.wait_for_url("**/edit/stations/*?saved=1")
     station_id = int(tab.page.url.rsplit("/", 1)[1].split("?")[0])
-    saved = stored(tab, station_id)
+    saved = stored(tab.base_url, station_id)
     expected = crs.convert(gcj[0], gcj[1], source="gcj02", target="wgs84")
     assert float(crs.distance_m(saved["lon"], saved["lat"], *expected)) < 1.0
     assert saved["name"] == name and saved["amenities"] == ["water"] and saved["township_code"] == "360403008"
@@ -112,7 +104,7 @@ def test_find_create_edit_and_merge_a_conflict(page: PageFactory, editor: Editor
     tab.page.fill("#f-address", "浔阳区滨兴路 2 号")
     tab.page.click("#save")
     expect(tab.page.locator("#save-status")).to_contain_text("版本 2")
-    assert stored(tab, station_id)["address"] == "浔阳区滨兴路 2 号"
+    assert stored(tab.base_url, station_id)["address"] == "浔阳区滨兴路 2 号"
 
     # Another planner saves first: a new name (theirs only) and a phone (both change it).
     other = page(phone=phone)
@@ -136,7 +128,7 @@ def test_find_create_edit_and_merge_a_conflict(page: PageFactory, editor: Editor
     assert conflict.locator('input[name="pick-managing_union"][value="mine"]').is_checked()
     assert not conflict.locator('input[name="pick-phone"]:checked').count()
     assert "conflict-both" in (conflict.locator('tr[data-field="phone"]').get_attribute("class") or "")
-    assert stored(tab, station_id)["phone"] == "0792-1111111"  # nothing overwritten yet
+    assert stored(tab.base_url, station_id)["phone"] == "0792-1111111"  # nothing overwritten yet
     fits(tab, phone)
     tab.page.screenshot(path=screenshot_dir / f"editor-conflict-{'phone' if phone else 'desktop'}.png", full_page=True)
     tab.page.click("#conflict-merge")
@@ -145,7 +137,7 @@ def test_find_create_edit_and_merge_a_conflict(page: PageFactory, editor: Editor
     tab.page.click("#conflict-merge")
     expect(tab.page.locator("#save-status")).to_contain_text("版本 4")
     expect(conflict).to_be_hidden()
-    merged = stored(tab, station_id)
+    merged = stored(tab.base_url, station_id)
     assert (merged["name"], merged["phone"], merged["managing_union"], merged["address"]) == (
         f"对方改名{marker}", "0792-2222222", "浔阳区总工会", "浔阳区滨兴路 2 号")
     assert merged["version"] == 4

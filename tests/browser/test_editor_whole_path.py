@@ -22,6 +22,7 @@ import pytest
 
 from geo.core import crs
 from tests.browser.conftest import Editor, PageFactory, axe_violations
+from tests.editor import stored_station as stored
 
 if TYPE_CHECKING:
     from tests.browser.conftest import BrowserPage
@@ -30,15 +31,6 @@ pytestmark = [pytest.mark.db, pytest.mark.browser]
 
 GCJ02_FROM_AMAP = (116.0, 29.708)  # a point copied from Amap, in 浔阳区
 EXPECTED_ERRORS = ("status of 412",)  # the conflict's own answer, which Chromium logs as a failed resource
-
-
-def stored(base_url: str, station_id: int) -> dict[str, Any]:
-    """The station as the API serves it now (WGS-84)."""
-    answer = httpx.get(f"{base_url}/api/v1/stations/{station_id}", timeout=30)
-    assert answer.status_code == 200, answer.text
-    feature = answer.json()["features"][0]
-    return feature["properties"] | {"lon": feature["geometry"]["coordinates"][0],
-                                    "lat": feature["geometry"]["coordinates"][1]}
 
 
 def history(base_url: str, station_id: int) -> list[dict[str, Any]]:

@@ -58,6 +58,7 @@ PHONE, AMENITY = hostile("电话"), hostile("设施")
 SECOND_NAME = hostile("二站")
 REGION, COUNTY, TOWNSHIP, QUOTE = hostile("市"), hostile("县"), hostile("乡"), hostile("原文")
 TYPE_NAME, AMENITY_NAME = hostile("类型"), hostile("饮水")
+KEY_NAME, REPORT_NOTE = hostile("密钥"), hostile("报告")[:200]  # a report's text is at most 200 characters
 OPEN, SECOND = (116.03, 30.05), (116.15, 30.06)  # lon, lat in the synthetic 甲县 and 乙县
 
 # Every tooltip and popup of a Folium map, opened through Leaflet's own mouse events on each
@@ -130,11 +131,13 @@ def write_hostile_region(data_dir: Path) -> None:
     rewrite(data_dir / "amenities.yaml", lambda amenities: amenities["water"].update(name_zh=AMENITY_NAME))
 
 
-def add_stations(base_url: str, settings: Settings) -> dict[str, int]:
-    """Two love stations through the write API (one open 24/7, one with unknown hours), then what
-    the API refuses put in with SQL."""
+def add_stations(base_url: str, settings: Settings) -> dict[str, Any]:
+    """Two love stations through the write API by a key with a hostile name (one open 24/7, one with
+    unknown hours), then what the API refuses put in with SQL, and a rider's hostile report; the
+    stations' ids and the key (``key``), for signing in to the editor."""
     with session_scope(settings) as session:
-        editor = {"Authorization": f"Bearer {create_key(session, name='hostile text', role='editor')}"}
+        key = create_key(session, name=KEY_NAME, role="editor")
+    editor = {"Authorization": f"Bearer {key}"}
 
     def post(point: tuple[float, float], properties: dict[str, Any]) -> int:
         response = httpx.post(f"{base_url}/api/v1/stations", headers=editor, timeout=30, json={
@@ -149,7 +152,10 @@ def add_stations(base_url: str, settings: Settings) -> dict[str, int]:
     with session_scope(settings) as session:
         session.execute(text("UPDATE station SET phone = :phone, amenities = amenities || CAST(:extra AS text[]) "
                              "WHERE id = :id"), {"phone": PHONE, "extra": [AMENITY], "id": opened})
-    return {"open": opened, "second": second}
+    reported = httpx.post(f"{base_url}/api/v1/stations/{opened}/reports", timeout=30,
+                          json={"kind": "other", "note": REPORT_NOTE})
+    assert reported.status_code == 201, reported.text
+    return {"open": opened, "second": second, "key": key}
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +190,7 @@ def hostile_page(browser: Browser, hostile_server: tuple[str, dict]) -> Iterator
 
 
 @pytest.fixture
-def station_ids(hostile_server: tuple[str, dict]) -> dict[str, int]:
+def station_ids(hostile_server: tuple[str, dict]) -> dict[str, Any]:
     return hostile_server[1]
 
 
@@ -297,3 +303,48 @@ def test_ogc_pages(hostile_page: PageFactory, station_ids: dict[str, int]) -> No
     ]:
         policy = visit(view, path)
         assert_inert(view, policy, shown=view.page.evaluate(PAGE_TEXT), must_show=expected)
+
+
+# The editor's pages, signed in with the hostile key (its name is the actor of every change), and
+# what each must show as typed. Input values are read apart: they are not text nodes.
+EDITOR_PAGES = {
+    "/edit?q=%E5%90%8D%E7%A7%B0": [NAME, TYPE_NAME, f"{TOWNSHIP}100甲镇", KEY_NAME],
+    "/edit/stations/{open}": [TYPE_NAME, AMENITY_NAME, KEY_NAME],
+    "/edit/stations/{open}/history": [NAME, ADDRESS, UNION, AMENITY_NAME, KEY_NAME],
+    "/edit/stations/{open}/card": [NAME, ADDRESS, PHONE, UNION, AMENITY_NAME, TYPE_NAME],
+    "/edit/reports": [NAME, REPORT_NOTE],
+    "/edit/bulk": [KEY_NAME],
+}
+
+
+@pytest.mark.parametrize("path", list(EDITOR_PAGES))
+def test_editor_pages(hostile_page: PageFactory, station_ids: dict[str, Any], path: str) -> None:
+    view = hostile_page()
+    view.goto("/edit/sign-in")
+    view.page.fill("#key", station_ids["key"])
+    view.page.click("#sign-in-form button[type=submit]")
+    view.page.wait_for_url("**/edit")
+    policy = visit(view, path.format(**station_ids))
+    view.page.wait_for_load_state("networkidle")  # the list and the map are drawn by script
+    shown = view.page.evaluate(PAGE_TEXT)
+    if path == "/edit/stations/{open}":
+        assert view.page.input_value("#f-name") == NAME and view.page.input_value("#f-address") == ADDRESS
+        assert view.page.input_value("#f-managing_union") == UNION and view.page.input_value("#f-phone") == PHONE
+    if path.startswith("/edit?"):
+        expect(view.page.locator("#station-list")).to_contain_text(NAME)
+        shown = view.page.evaluate(PAGE_TEXT)
+    assert_inert(view, policy, shown=shown, must_show=EDITOR_PAGES[path])
+
+
+def test_finder_report_panel(hostile_page: PageFactory) -> None:
+    """The rider's report panel open on a station whose texts attack; a hostile note sent as typed."""
+    view = hostile_page(phone=True)
+    policy = visit(view, f"/finder?lon={OPEN[0]}&lat={OPEN[1]}")
+    view.page.wait_for_selector("#status.ok")
+    item = view.page.locator("#results li.station").first
+    assert view.page.evaluate("document.documentElement.scrollWidth") <= 360  # long texts wrap
+    item.get_by_role("button", name="报告问题").click()
+    item.locator(".report-panel input").fill(REPORT_NOTE)
+    item.get_by_role("button", name="其他").click()
+    expect(item.locator(".report-done")).to_have_text("已收到，工会工作人员会核实")
+    assert_inert(view, policy, shown=view.page.evaluate(PAGE_TEXT), must_show=[NAME, ADDRESS])
