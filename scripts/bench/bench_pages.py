@@ -32,7 +32,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,11 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 PAGES = {"start page": "/", "finder (phone)": "/finder?lon=115.99&lat=29.71", "stations map": "/maps/stations",
          "coverage map (204 townships)": "/maps/coverage?type=love_station", "gaps map": "/maps/gaps",
          "plan map (k = 64, min 5 per county)": "/maps/plan?type=love_station&add=64&min_per_county=5",
-         "station page": "/maps/station/{station}", "API docs": "/docs"}
+         "station page": "/maps/station/{station}", "API docs": "/docs",
+         # the editor's pages (issue 14), signed in with a key made for the run and revoked after it
+         "editor: find (phone)": "/edit", "editor: station form": "/edit/stations/{station}",
+         "editor: history": "/edit/stations/{station}/history", "editor: bulk": "/edit/bulk",
+         "editor: reports inbox (phone)": "/edit/reports", "editor: card": "/edit/stations/{station}/card"}
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 PHONE = {"viewport": {"width": 360, "height": 640}, "is_mobile": True}
@@ -116,10 +121,16 @@ def kb(value: float | None) -> str:
     return "–" if value is None else f"{value / 1024:,.1f} KB"
 
 
-def open_page(browser: Browser, url: str, *, phone: bool, measure: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    """One cold view of ``url`` in a fresh context; what ``measure(page)`` reads."""
+def open_page(browser: Browser, url: str, *, phone: bool, measure: Callable[..., dict[str, Any]],
+              sign_in: str | None = None) -> dict[str, Any]:
+    """One cold view of ``url`` in a fresh context (signed in to the editor with the key ``sign_in``,
+    by the sign-in form's POST, before the view); what ``measure(page)`` reads."""
     context = browser.new_context(**(PHONE if phone else DESKTOP))
     try:
+        if sign_in is not None:
+            base = url[:url.index("/", len("http://"))]
+            answer = context.request.post(f"{base}/edit/sign-in", form={"key": sign_in}, max_redirects=0)
+            assert answer.status == 303, f"sign-in refused: {answer.status}"
         page = context.new_page()
         page.add_init_script(DRAWN)
         page.goto(url, wait_until="load")
@@ -169,6 +180,22 @@ def a_station(url: str) -> int:
         return int(json.load(answer)["features"][0]["id"])
 
 
+@contextmanager
+def editor_key() -> Iterator[str]:
+    """An editor key on the benchmark's database (``DATABASE_URL``) for the editor's pages; revoked after."""
+    from geo.services.transaction import session_scope
+    from geo.settings import get_settings
+    from geo.store.keys import create_key, revoke_key
+
+    with session_scope(get_settings(), actor="bench_pages") as session:
+        key = create_key(session, name="bench_pages", role="editor")
+    try:
+        yield key
+    finally:
+        with session_scope(get_settings(), actor="bench_pages") as session:
+            revoke_key(session, key.split("_")[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="views of each page (timings and weights)")
@@ -186,7 +213,7 @@ def main() -> None:
           f"serving: {arguments.app_dir} at {commit}")
     process, url = serve(arguments.app_dir)
     try:
-        with sync_playwright() as driver:
+        with sync_playwright() as driver, editor_key() as key:
             browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             print(f"chromium {browser.version}\n")
             pages = {name: path for name, path in PAGES.items()
@@ -197,8 +224,10 @@ def main() -> None:
                     path = path.format(station=a_station(url)) if "{station}" in path else path
                     if path.startswith("/maps/plan"):  # the engine's start-up warm-up done, as a planner meets it
                         urllib.request.urlopen(url + path, timeout=300).read()
-                    results[name] = [open_page(browser, url + path, phone=path.startswith("/finder"),
-                                               measure=timings_and_weights) for _ in range(arguments.repeat)]
+                    results[name] = [open_page(browser, url + path, phone="phone" in name,
+                                               measure=timings_and_weights,
+                                               sign_in=key if path.startswith("/edit") else None)
+                                     for _ in range(arguments.repeat)]
                     if not all(run["idle"] for run in results[name]):
                         print(f"{name}: {sum(not run['idle'] for run in results[name])} of {arguments.repeat} "
                               "views still had a request open after 30 s: weighed as they were")
