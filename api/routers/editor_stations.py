@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from api.deps import RegionDep, SessionDep, SettingsDep, StationId
 from api.editor.pages import EditorDep, page
 from api.routers.finder import county_outlines, township_choices
-from geo.core import hours
 from geo.notices import DEMO
 from geo.reference import DEFAULT_TYPE, service_types
 from geo.reference.region import RegionConfig
@@ -106,13 +105,9 @@ def _form(request: Request, editor: LiveSession, session: Session, settings: Set
     words = vocabulary(session, settings)
     stored_hours = station["opening_hours"] or None
     config = {"station": station, "api": "/api/v1/stations", "at": "/api/v1/regions/at", "list": "/edit",
-              "edit": "/edit/stations/", "hoursText": _hours_text(stored_hours), **words,
+              "edit": "/edit/stations/", **words,
               **map_config(settings, region)}
     return page("station_form.html", request, editor, title=title, page_kind="station", station=station,
                 words=words, config=config, hours=stored_hours,
                 demo_notice=DEMO.text)
 
-
-def _hours_text(stored: dict[str, Any] | None) -> str:
-    """Stored hours as the compact text the API reads back ("Mo-Fr 09:00-17:00"); "" when unknown."""
-    return hours.format_simple(hours.from_json(stored)) if stored else ""

@@ -47,19 +47,15 @@
 
   var base = fromStation(station);
   var point = stationId ? {lon: station.lon, lat: station.lat} : null;
-  var hoursShown = {text: config.hoursText, doc: base.opening_hours};  // the fallback text input's value
 
   function hoursInput() { return form.elements.opening_hours || null; }
 
-  /* The hours to send: the structured editor's JSON (slice "hours"), else the plain text input;
-   * text left as it was loaded sends the stored document unchanged (its note included). */
+  /* The hours to send: the structured editor's document (hours_editor.html keeps it, as JSON, in
+   * the hidden input "opening_hours"). */
   function formHours() {
     var input = hoursInput();
-    if (!input) return base.opening_hours;
-    var value = input.value.trim();
-    if (input.type === "hidden") return value ? JSON.parse(value) : base.opening_hours;
-    if (value === hoursShown.text) return hoursShown.doc;
-    return value || null;
+    var value = input ? input.value.trim() : "";
+    return value ? JSON.parse(value) : base.opening_hours;
   }
 
   function formValues() {
@@ -135,16 +131,7 @@
       box.checked = values.amenities.indexOf(box.value) >= 0;
     });
     form.elements.is_demo.checked = values.is_demo;
-    var input = hoursInput();
-    if (input && input.type === "hidden") {
-      if (window.unionmapHours && window.unionmapHours.set) window.unionmapHours.set(values.opening_hours);
-      else input.value = isEmptyHours(values.opening_hours) ? "" : JSON.stringify(values.opening_hours);
-      input.dispatchEvent(new Event("change", {bubbles: true}));
-    } else if (input) {
-      input.value = hoursText(values.opening_hours);
-      hoursShown = {text: input.value, doc: typeof values.opening_hours === "string" ? null : values.opening_hours};
-      if (typeof values.opening_hours === "string") hoursShown.text = null;
-    }
+    if (window.unionmapHours && window.unionmapHours.set) window.unionmapHours.set(values.opening_hours || {});
     if (values.lon !== null) setPoint({lon: values.lon, lat: values.lat}, null);
   }
 
