@@ -24,7 +24,8 @@ URL_PREFIX = "/static/vendor"
 OWN_DIR = Path(__file__).resolve().parent / "static"
 OWN_PREFIX = "/static/unionmap"
 # Our element's asset name -> file under OWN_DIR (maps.shell.ShellAssets).
-OWN_ASSETS = {"unionmap_js": "unionmap.js", "unionmap_css": "unionmap.css", "plan_js": "plan.js"}
+OWN_ASSETS = {"unionmap_js": "unionmap.js", "unionmap_css": "unionmap.css", "plan_js": "plan.js",
+              "pmtiles_basemap_js": "pmtiles-basemap.js"}
 
 # Folium's asset name -> path under node_modules (None: not needed by our maps, dropped).
 # Our maps draw circle markers and HTML (div) icons only, so Folium's defaults for icon markers

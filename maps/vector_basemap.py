@@ -8,7 +8,8 @@ into a one-line note in the attribution instead, and the file carries no basemap
 The tiles are web-mercator tiles in WGS-84, like the overlays, so nothing is converted. The
 layer is a Leaflet grid layer, drawn in the tile pane under every overlay. Its attribution credits
 the file generically ("底图 / basemap: PMTiles") plus the ``attribution`` of the file's own
-metadata, reduced to text and escaped in the browser (the file is user-supplied).
+metadata, reduced to text and escaped in the browser (the file is user-supplied); the layer's
+script is ``maps/static/pmtiles-basemap.js``, which the editor's maps use too.
 """
 
 from __future__ import annotations
@@ -29,36 +30,8 @@ _SCRIPT = r"""
     {%- if this.offline %}
     if (map.attributionControl) { map.attributionControl.addAttribution({{ this.note|tojson }}); }
     {%- else %}
-    // The file's metadata is user-supplied: its attribution is shown as text, never as HTML.
-    // Tags are dropped and common entities read by string operations, not by an HTML parser: even
-    // an inert parsed document reports the event handlers it meets as CSP violations.
-    var ENTITIES = {amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " ", copy: "©"};
-    function asText(html) {
-        return String(html).replace(/<[^>]*>?/g, " ").replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, function (all, name) {
-            var code = name[0] !== "#" ? null : name[1] === "x" || name[1] === "X" ? parseInt(name.slice(2), 16)
-                : parseInt(name.slice(1), 10);
-            if (code === null) { return ENTITIES[name.toLowerCase()] || all; }
-            return code > 0 && code < 0x110000 ? String.fromCodePoint(code) : all;
-        }).replace(/\s+/g, " ");
-    }
-    function escaped(text) {
-        return text.replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
-    }
-    var archive = new protomapsL.PmtilesSource({{ this.url|tojson }}, true).p;
-    archive.getHeader().then(function (header) {
-        var layer = protomapsL.leafletLayer({url: archive, flavor: {{ this.flavor|tojson }},
-            lang: {{ this.lang|tojson }}, maxDataZoom: header.maxZoom, attribution: {{ this.attribution|tojson }}});
-        layer.addTo(map);
-        return archive.getMetadata().then(function (metadata) {
-            var given = metadata && typeof metadata.attribution === "string" ? metadata.attribution : "";
-            var credit = asText(given).trim();
-            if (credit && map.attributionControl) {
-                map.attributionControl.addAttribution(escaped(credit.slice(0, 300)));
-            }
-        });
-    }).catch(function (error) {
-        console.warn("unionmap: 离线底图不可用 / offline basemap unavailable:", error);
-    });
+    unionmapPmtiles(map, {url: {{ this.url|tojson }}, flavor: {{ this.flavor|tojson }}, lang: {{ this.lang|tojson }},
+                          attribution: {{ this.attribution|tojson }}});
     {%- endif %}
 })();
 {% endmacro %}
@@ -69,7 +42,7 @@ class VectorBasemap(JSCSSMixin):
     """The PMTiles basemap layer; ``maps.assets.localize`` resolves the plug-in to the npm copy."""
 
     _template = Template(_SCRIPT)
-    default_js = [("protomaps_leaflet", "protomaps-leaflet.js")]
+    default_js = [("protomaps_leaflet", "protomaps-leaflet.js"), ("pmtiles_basemap_js", "pmtiles-basemap.js")]
 
     def __init__(self, url: str = URL) -> None:
         super().__init__()  # type: ignore[no-untyped-call]

@@ -26,6 +26,7 @@ from geo.settings import Settings
 from geo.store import catalogue, regions
 from geo.store import service_types as stored_types
 from geo.store.sessions import LiveSession
+from maps import vector_basemap
 from maps.basemap import get_basemap
 from maps.layers import STATUS_ZH
 
@@ -49,17 +50,22 @@ def vocabulary(session: Session, settings: Settings) -> dict[str, Any]:
 
 
 def map_config(settings: Settings, region: RegionConfig) -> dict[str, Any]:
-    """The map's centre and, for a WGS-84 raster basemap, its tiles (the CSP already allows their host).
+    """The map's centre and its basemap: a WGS-84 raster's tiles (the CSP already allows their host)
+    or the offline PMTiles file (``maps.vector_basemap``'s layer, drawn by ``pmtiles-basemap.js``).
 
-    Amap's GCJ-02 tiles and the PMTiles basemap are not drawn here: the editor's points are
-    WGS-84 and its map stays on the county outlines rather than show them shifted.
+    Amap's GCJ-02 tiles are not drawn here: the editor's points are WGS-84 and its map stays on
+    the county outlines rather than show them shifted.
     """
     basemap = get_basemap(settings.drawn_basemap)
     tiles = None
     if basemap.tiles and basemap.datum == "wgs84":
         tiles = {"url": basemap.tiles.replace("{key}", settings.tianditu_key), "attribution": basemap.attribution,
                  "subdomains": "01234567"}
-    return {"centre": region.map_centre, "tiles": tiles}
+    pmtiles = None
+    if settings.drawn_basemap == "pmtiles":
+        pmtiles = {"url": vector_basemap.URL, "flavor": vector_basemap.FLAVOR, "lang": vector_basemap.LANG,
+                   "attribution": vector_basemap.ATTRIBUTION}
+    return {"centre": region.map_centre, "tiles": tiles, "pmtiles": pmtiles}
 
 
 def home_page(request: Request, editor: LiveSession, session: Session, settings: Settings, region: RegionConfig,

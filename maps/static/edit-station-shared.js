@@ -34,6 +34,8 @@
     if (config.tiles) {
       L.tileLayer(config.tiles.url, {attribution: config.tiles.attribution, subdomains: config.tiles.subdomains,
                                      maxZoom: 18}).addTo(map);
+    } else if (config.pmtiles && window.unionmapPmtiles) {
+      window.unionmapPmtiles(map, config.pmtiles);
     }
     var outlines = L.geoJSON(config.outlines, {interactive: false, style: {color: "#555", weight: 1.5, fill: false}})
       .addTo(map);

@@ -19,7 +19,7 @@ from geo.reference.region import load_config
 from geo.settings import Settings
 from maps import vector_basemap
 from tests import tiny_pmtiles
-from tests.browser.conftest import axe_violations, pages_on, serve_in_thread
+from tests.browser.conftest import Editor, axe_violations, pages_on, serve_in_thread
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Request
@@ -92,3 +92,19 @@ def test_the_basemap_is_drawn_from_the_app(basemap_page: PageFactory, screenshot
     assert view.console_errors == [], "\n".join(view.console_errors)
     assert axe_violations(view.page) == []
     view.page.screenshot(path=str(screenshot_dir / f"pmtiles-basemap-{'phone' if phone else 'desktop'}.png"))
+
+
+def test_the_editors_maps_draw_it_too(basemap_page: PageFactory, editor: Editor) -> None:
+    """The editor's list and form place stations on the same offline basemap (pmtiles-basemap.js)."""
+    view = basemap_page()
+    editor.sign_in(view)
+    for path in ("/edit", "/edit/stations/new"):
+        view.goto(path)
+        view.page.wait_for_function(f"() => ({WATER_PIXELS})({list(tiny_pmtiles.WATER_RGB)}).found > 1000",
+                                    timeout=15_000)
+        attribution = view.page.locator(".leaflet-control-attribution")
+        view.page.wait_for_function("() => document.querySelector('.leaflet-control-attribution')"
+                                    ".textContent.includes('测试底图')")
+        assert attribution.locator("b, img").count() == 0
+    assert view.dialogs == [] and view.blocked == []
+    assert view.console_errors == [], "\n".join(view.console_errors)
