@@ -74,7 +74,9 @@ def test_no_file_configured_is_404_naming_the_setting(client: TestClient) -> Non
 def test_maps_draw_the_basemap_from_the_app(tiles_client: TestClient) -> None:
     page = tiles_client.get("/maps/stations").text
     assert f'src="{PLUGIN}"></script>' in page
-    assert "protomapsL.PmtilesSource(\"/tiles/basemap.pmtiles\"" in page
+    assert 'unionmapPmtiles(map, {url: "/tiles/basemap.pmtiles"' in page
+    # the layer's own script, after the plug-in
+    assert f'src="{assets.own_url("pmtiles-basemap.js")}"></script>' in page
     assert json.dumps(vector_basemap.ATTRIBUTION) in page  # as the script's string
     assert tiles_client.get(PLUGIN).status_code == 200
 
@@ -86,7 +88,7 @@ def test_without_the_setting_no_page_loads_the_plugin(client: TestClient) -> Non
 
 def test_a_download_leaves_the_basemap_out_and_says_so(tiles_client: TestClient) -> None:
     download = tiles_client.get("/maps/stations", params={"download": "true"}).text
-    assert "protomapsL" not in download and "/tiles/" not in download
+    assert "protomapsL" not in download and "/tiles/" not in download and "unionmapPmtiles" not in download
     assert json.dumps(vector_basemap.DOWNLOAD_NOTE) in download
     assert assets.LOCAL_ASSETS["protomaps_leaflet"] is not None
 
