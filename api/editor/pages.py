@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.deps import SessionDep
 from api.editor.auth import CSRF_FIELD, editor_of, sign_in_location
+from geo.services import reports
 from geo.store.sessions import LiveSession
 from maps.assets import own_url
 
@@ -41,6 +42,7 @@ def require_editor(request: Request, session: SessionDep) -> LiveSession:
     live = editor_of(request, session)
     if live is None or not live.caller.can_write:
         raise HTTPException(303, detail="请先登录 / sign in first", headers={"Location": sign_in_location(request)})
+    request.state.open_reports = reports.open_count(session)  # the nav's count on every page (one indexed count)
     return live
 
 
@@ -52,5 +54,6 @@ def page(template: str, request: Request, editor: LiveSession | None, *, status_
     """An editor page from ``template`` (``editor`` None: the signed-out sign-in page)."""
     html = environment.get_template(template).render(
         request_path=request.url.path, editor=editor, csrf=editor.csrf_token if editor else "",
-        actor=editor.caller.name if editor else "", **context)
+        actor=editor.caller.name if editor else "", open_reports=getattr(request.state, "open_reports", 0),
+        **context)
     return HTMLResponse(html, status_code=status_code, headers=NO_STORE)

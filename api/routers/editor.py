@@ -41,10 +41,11 @@ def _same_origin(request: Request) -> None:
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-def sign_in_form(request: Request, settings: SettingsDep, next: str | None = None) -> HTMLResponse:
-    """The sign-in form (the only page of /edit a reader sees)."""
+def sign_in_form(request: Request, settings: SettingsDep, next: str | None = None,
+                 signed_out: bool = False) -> HTMLResponse:
+    """The sign-in form (the only page of /edit a reader sees); after signing out, it says so."""
     return page("sign_in.html", request, None, title="编辑登录 / sign in", page_kind="sign-in",
-                next=_local(next), hours=f"{settings.editor_session_hours:g}", message=None)
+                next=_local(next), hours=f"{settings.editor_session_hours:g}", message=None, signed_out=signed_out)
 
 
 @router.post("/sign-in", response_class=HTMLResponse, response_model=None)
@@ -85,7 +86,7 @@ def sign_out(request: Request, session: SessionDep, settings: SettingsDep,
             sessions.end(session, token)
     elif auth.csrf_missing(request):
         raise HTTPException(403, detail=auth.CSRF_MISSING)
-    response = RedirectResponse(auth.SIGN_IN, status_code=303)
+    response = RedirectResponse(f"{auth.SIGN_IN}?signed_out=1", status_code=303)
     auth.clear_cookie(response, request, settings)
     return response
 

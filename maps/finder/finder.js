@@ -9,7 +9,7 @@ const config = JSON.parse(document.getElementById("finder-config").textContent);
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 const STATUS = {
-  true: ["开放中", "open"], false: ["已关闭", "closed"], null: ["时间未知", "unknown"],
+  true: ["开放中", "open"], false: ["休息中", "closed"], null: ["时间未知", "unknown"],
 };
 const NAV = [["amap", "高德"], ["baidu", "百度"], ["apple", "Apple 地图"]];
 const position = { lon: null, lat: null, source: "" };

@@ -398,7 +398,7 @@
       if (answer.ok) {
         setPoint({lon: answer.body.lon, lat: answer.body.lat}, answer.body);
         if (!map.getBounds().contains([answer.body.lat, answer.body.lon])) map.setView([answer.body.lat, answer.body.lon], 13);
-        return;
+        return true;
       }
       if (marker && point) marker.setLatLng([point.lat, point.lon]);  // a refused drag goes back
       var details = (answer.body && answer.body.detail) || [];
@@ -420,7 +420,10 @@
       geometryError.textContent = "请输入“经度,纬度”两个数，例如 115.99,29.71 / enter lon,lat";
       return;
     }
-    locate(parts[0], parts[1], document.getElementById("coord-datum").value);
+    locate(parts[0], parts[1], document.getElementById("coord-datum").value).then(function (found) {
+      // a pasted point is shown close up, so the planner sees where it lands
+      if (found) map.setView([point.lat, point.lon], Math.max(map.getZoom(), 15));
+    });
   }
   document.getElementById("coord-go").addEventListener("click", pasted);
   document.getElementById("coord-text").addEventListener("keydown", function (event) {

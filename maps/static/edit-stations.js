@@ -28,16 +28,21 @@
     return props.township_code ? county + " · " + (words.regions[props.township_code] || props.township_code) : county;
   }
 
-  /* Only townships of the chosen county are offered; a township of another county is cleared. */
+  /* Only townships of the chosen county are offered; a township of another county is cleared.
+   * The other counties' groups are taken out of the list (a hidden or disabled <optgroup> still
+   * shows in some browsers' pickers), and put back from this copy when the county changes. */
+  var townshipGroups = Array.prototype.slice.call(townshipSelect.querySelectorAll("optgroup"));
   function limitTownships() {
     var county = countySelect.value;
-    townshipSelect.querySelectorAll("optgroup").forEach(function (group) {
+    var chosen = townshipSelect.value;
+    townshipGroups.forEach(function (group) {
       var shown = !county || group.getAttribute("data-county") === county;
-      group.hidden = !shown;
-      group.disabled = !shown;
+      if (shown && !group.parentNode) townshipSelect.appendChild(group);
+      if (!shown && group.parentNode) group.parentNode.removeChild(group);
     });
-    var chosen = townshipSelect.selectedOptions[0];
-    if (chosen && chosen.parentElement.tagName === "OPTGROUP" && chosen.parentElement.disabled) townshipSelect.value = "";
+    townshipGroups.forEach(function (group) { if (group.parentNode) townshipSelect.appendChild(group); });  // in order
+    townshipSelect.value = chosen;
+    if (townshipSelect.value !== chosen) townshipSelect.value = "";
   }
 
   function query() {

@@ -103,7 +103,7 @@ def test_sign_out_needs_the_token_and_ends_the_session(client: TestClient, sessi
     refused = client.post("/edit/sign-out", data={}, follow_redirects=False)
     assert refused.status_code == 403 and live_sessions(session) == 1
     out = client.post("/edit/sign-out", data={"csrf_token": headers["X-CSRF-Token"]}, follow_redirects=False)
-    assert out.status_code == 303 and out.headers["location"] == "/edit/sign-in"
+    assert out.status_code == 303 and out.headers["location"] == "/edit/sign-in?signed_out=1"
     assert live_sessions(session) == 0 and f'{COOKIE}=""' in out.headers["set-cookie"]
     assert client.get("/edit", follow_redirects=False).status_code == 303
 
@@ -124,3 +124,14 @@ def test_hostile_key_names_are_shown_as_text(client: TestClient, session: Sessio
     sign_in(client, session, name='<script>alert("k")</script>')
     page = client.get("/edit").text
     assert '<script>alert("k")' not in page and "&lt;script&gt;alert(&#34;k&#34;)&lt;/script&gt;" in page
+
+
+def test_every_editor_page_counts_the_open_reports(client: TestClient, session: Session) -> None:
+    headers = sign_in(client, session)
+    before = session.execute(text("SELECT count(*) FROM station_report r JOIN station s ON s.id = r.station_id "
+                                  "WHERE r.resolution IS NULL AND s.deleted_at IS NULL")).scalar_one()
+    station = client.post("/api/v1/stations", json=FEATURE, headers=headers).json()["id"]
+    for kind in ("closed", "no_water"):
+        assert client.post(f"/api/v1/stations/{station}/reports", json={"kind": kind}).status_code == 201
+    page = client.get("/edit/bulk").text
+    assert f'aria-label="{before + 2} 条待处理">{before + 2}</span>' in page

@@ -30,7 +30,8 @@ def test_sign_in_and_out_in_the_browser(page: PageFactory, editor: Editor, phone
     if phone:  # nothing wider than the phone's screen
         assert tab.page.evaluate("document.documentElement.scrollWidth") <= 360
     tab.page.click(".edit-signout button")
-    tab.page.wait_for_url("**/edit/sign-in")
+    tab.page.wait_for_url("**/edit/sign-in?signed_out=1")
+    assert tab.page.inner_text("#signed-out").startswith("已退出")
     tab.goto("/edit")
     assert "/edit/sign-in" in tab.page.url
     assert tab.console_errors == [] and tab.dialogs == [] and tab.blocked == []

@@ -53,6 +53,14 @@ def test_find_create_edit_and_merge_a_conflict(page: PageFactory, editor: Editor
     total = tab.page.locator("#station-count").inner_text()
     fits(tab, phone)
 
+    # Choosing a county offers only its townships.
+    county = tab.page.locator("#search-county option").nth(2).get_attribute("value")
+    tab.page.select_option("#search-county", county)
+    offered = tab.page.locator("#search-township optgroup").evaluate_all("gs => gs.map(g => g.dataset.county)")
+    assert offered == [county]
+    tab.page.select_option("#search-county", "")
+    assert tab.page.locator("#search-township optgroup").count() > 10
+
     # Search: a township's stations only.
     tab.page.fill("#search-q", "滨兴街道")
     tab.page.click("#station-search button[type=submit]")

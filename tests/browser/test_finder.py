@@ -79,7 +79,7 @@ def test_first_station_is_the_api_nearest(page: PageFactory, screenshot_dir: Pat
 
     first, item = stations[0], finder.page.locator("#results li.station").first
     expect(item.locator("h2")).to_have_text(first["name"])
-    expected_state = {True: "开放中", False: "已关闭", None: "时间未知"}[first["open_now"]]
+    expected_state = {True: "开放中", False: "休息中", None: "时间未知"}[first["open_now"]]
     expect(item.locator(".state")).to_have_text(expected_state)
     amap = item.locator("a.nav-amap").get_attribute("href")
     lon, lat, _name = parse_qs(urlsplit(amap).query)["to"][0].split(",", 2)
