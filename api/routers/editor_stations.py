@@ -6,6 +6,7 @@ without tiles, and, on the form, the station as stored with its version. Every r
 after that goes through the JSON API (``/api/v1/stations``, ``/api/v1/regions/at``) from
 ``maps/static/edit-stations.js`` and ``edit-station.js``, with the session's CSRF token and
 If-Match, so the browser and a program with a key follow exactly the same rules and messages.
+A station with open riders' reports says so above its form, with a link to the inbox.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from api.routers.finder import county_outlines, township_choices
 from geo.notices import DEMO
 from geo.reference import DEFAULT_TYPE, service_types
 from geo.reference.region import RegionConfig
+from geo.services import reports
 from geo.settings import Settings
 from geo.store import catalogue, regions
 from geo.store import service_types as stored_types
@@ -103,11 +105,13 @@ def edit_station(station_id: StationId, request: Request, editor: EditorDep, ses
                                             "opening_hours", "amenities", "phone", "managing_union", "is_demo",
                                             "source", "lon", "lat", "county_code", "township_code")}
     station["amenities"] = list(station["amenities"] or [])
-    return _form(request, editor, session, settings, region, station=station, title=f"编辑站点 / edit: {row['name']}")
+    standing = reports.standing(session, station_id, flag_clients=settings.closed_reports_to_flag)
+    return _form(request, editor, session, settings, region, station=station, title=f"编辑站点 / edit: {row['name']}",
+                 standing=standing)
 
 
 def _form(request: Request, editor: LiveSession, session: Session, settings: Settings, region: RegionConfig, *,
-          station: dict[str, Any], title: str) -> HTMLResponse:
+          station: dict[str, Any], title: str, standing: reports.Standing | None = None) -> HTMLResponse:
     words = vocabulary(session, settings)
     stored_hours = station["opening_hours"] or None
     config = {"station": station, "api": "/api/v1/stations", "at": "/api/v1/regions/at", "list": "/edit",
@@ -115,5 +119,5 @@ def _form(request: Request, editor: LiveSession, session: Session, settings: Set
               **map_config(settings, region)}
     return page("station_form.html", request, editor, title=title, page_kind="station", station=station,
                 words=words, config=config, hours=stored_hours,
-                demo_notice=DEMO.text)
+                demo_notice=DEMO.text, standing=standing, flag_clients=settings.closed_reports_to_flag)
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from geo.core import crs, hours
 from geo.errors import NotFound
 from geo.reference import service_types as reference_types
-from geo.store import service_types, stations
+from geo.store import keys, service_types, stations
 
 Action = Literal["insert", "update", "delete", "restore", "undo"]
 ACTION_ZH: dict[str, str] = {"insert": "新建", "update": "修改", "delete": "删除", "restore": "恢复", "undo": "撤销"}
@@ -76,7 +76,7 @@ class Change:
     @property
     def who(self) -> str:
         """The key's name for a change made with a key (the actor ``key:<name>``), else the actor."""
-        return self.changed_by.removeprefix("key:")
+        return keys.actor_name(self.changed_by)
 
     @property
     def action_zh(self) -> str:

@@ -24,7 +24,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from geo.errors import InputError, NotFound, RateLimited, StateConflict
-from geo.store import reports
+from geo.store import keys, reports
 from geo.store.models import REPORT_KINDS, REPORT_NOTE_MAX, REPORT_RESOLUTIONS
 
 # The four choices a rider has, in the finder's order (codes: geo.store.models.REPORT_KINDS).
@@ -216,3 +216,63 @@ def settle(session: Session, report_id: int, *, resolution: str, actor: str, not
 def open_count(session: Session) -> int:
     """Open reports of live stations (the start page's and the inbox's figure)."""
     return reports.open_count(session)
+
+
+# The history page lists at most this many of a station's reports (a station with more says so).
+HISTORY_SHOWN = 200
+OPEN_LABEL = "待处理"
+
+
+@dataclass(frozen=True)
+class ReportEntry:
+    """One report of a station as its history page shows it: the rider's kind and text (shown
+    literally, escaped by the template), and the outcome with who and when."""
+
+    id: int
+    kind: str
+    kind_zh: str
+    note: str
+    created_at: datetime
+    resolution: str | None
+    outcome_zh: str  # 待处理 / 已处理 / 已忽略
+    resolved_by: str | None  # the key's name, without ``key:``
+    resolved_at: datetime | None
+    resolution_note: str | None
+
+
+@dataclass(frozen=True)
+class StationReportList:
+    """A station's reports, newest first; ``more`` when older ones were left off."""
+
+    entries: list[ReportEntry]
+    more: bool
+
+
+def entry(row: reports.ReportRow) -> ReportEntry:
+    """One stored report, in the planner's words."""
+    return ReportEntry(id=row.id, kind=row.kind, kind_zh=KIND_LABELS.get(row.kind, row.kind), note=row.note,
+                       created_at=row.created_at, resolution=row.resolution,
+                       outcome_zh=RESOLUTION_LABELS[row.resolution] if row.resolution else OPEN_LABEL,
+                       resolved_by=keys.actor_name(row.resolved_by) if row.resolved_by else None,
+                       resolved_at=row.resolved_at, resolution_note=row.resolution_note)
+
+
+def of_station(session: Session, station_id: int, *, limit: int = HISTORY_SHOWN) -> StationReportList:
+    """The newest ``limit`` reports of one station, open and settled."""
+    rows = reports.station_reports(session, station_id, limit=limit + 1)
+    return StationReportList(entries=[entry(row) for row in rows[:limit]], more=len(rows) > limit)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a station's edit form says of its reports: how many are open, and whether riders'
+    "closed" reports flag it (``geo.store.reports.flagged_stations``)."""
+
+    open: int
+    needs_check: bool
+
+
+def standing(session: Session, station_id: int, *, flag_clients: int) -> Standing:
+    """The open reports of one station and its 需核实 flag."""
+    flagged = station_id in reports.flagged_stations(session, flag_clients=flag_clients, station_id=station_id)
+    return Standing(open=reports.open_of_station(session, station_id), needs_check=flagged)

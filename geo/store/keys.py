@@ -18,6 +18,13 @@ from geo.errors import InputError
 from geo.store.models import KEY_ROLES, ApiKey
 
 WRITE_ROLES = ("editor", "admin")
+# How the history and the reports name a change or a decision made with a key: ``key:<name>``.
+ACTOR_PREFIX = "key:"
+
+
+def actor_name(actor: str) -> str:
+    """The name a planner reads for a stored actor: the key's name without ``key:``, else the actor as is."""
+    return actor.removeprefix(ACTOR_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,7 @@ class Caller:
     @property
     def actor(self) -> str:
         """How the history names this caller."""
-        return f"key:{self.name}"
+        return f"{ACTOR_PREFIX}{self.name}"
 
 
 def _digest(key: str) -> str:

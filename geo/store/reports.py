@@ -38,10 +38,14 @@ def closed_clients() -> ColumnElement[int]:
     return func.count(distinct(REPORT.c.client_hash)).filter(REPORT.c.kind == CLOSED)
 
 
-def flagged_stations(session: Session, *, flag_clients: int) -> frozenset[int]:
-    """Ids of the stations with open "closed" reports from at least ``flag_clients`` different clients."""
+def flagged_stations(session: Session, *, flag_clients: int, station_id: int | None = None) -> frozenset[int]:
+    """Ids of the stations with open "closed" reports from at least ``flag_clients`` different
+    clients (only ``station_id`` asked about, when given: one station's edit form)."""
+    where = [REPORT.c.resolution.is_(None), REPORT.c.kind == CLOSED]
+    if station_id is not None:
+        where.append(REPORT.c.station_id == station_id)
     return frozenset(session.execute(
-        select(REPORT.c.station_id).where(REPORT.c.resolution.is_(None), REPORT.c.kind == CLOSED)
+        select(REPORT.c.station_id).where(*where)
         .group_by(REPORT.c.station_id).having(closed_clients() >= flag_clients)).scalars())
 
 
@@ -205,3 +209,11 @@ def open_of_station(session: Session, station_id: int) -> int:
     """How many reports of the station are still open."""
     return int(session.execute(select(func.count()).select_from(REPORT).where(
         REPORT.c.station_id == station_id, REPORT.c.resolution.is_(None))).scalar_one())
+
+
+def station_reports(session: Session, station_id: int, *, limit: int = 200) -> list[ReportRow]:
+    """The newest ``limit`` reports of one station (open and settled, live or deleted station),
+    newest first: what its history page lists."""
+    rows = session.execute(select(REPORT).where(REPORT.c.station_id == station_id)
+                           .order_by(REPORT.c.created_at.desc(), REPORT.c.id.desc()).limit(limit)).mappings().all()
+    return [_report(row) for row in rows]

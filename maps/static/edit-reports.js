@@ -1,7 +1,7 @@
 /* The inbox of riders' reports (/edit/reports): 已处理 resolves, 忽略 dismisses a station's open
  * reports up to the newest one the page shows (scope "station"; a report that arrived since
  * stays open), through the JSON API with the session's CSRF token (edit.js). What the server
- * says goes into the page as text only. */
+ * says goes into the page as text only; a key's name is shown without the API's "key:" (geo.store.keys). */
 (function () {
   "use strict";
   var edit = window.unionmapEdit;
@@ -22,7 +22,7 @@
         var done = answer.body;
         var left = done.open_left ? "；此后又到 " + done.open_left + " 条，刷新后可见" : "";
         outcome.className = "report-outcome edit-ok";
-        outcome.textContent = DONE[done.resolution] + " " + done.ids.length + " 条（" + done.resolved_by + "）" + left;
+        outcome.textContent = DONE[done.resolution] + " " + done.ids.length + " 条（" + String(done.resolved_by).replace(/^key:/, "") + "）" + left;
         form.closest(".report-group").classList.add("settled");
       })
       .catch(function (failure) {

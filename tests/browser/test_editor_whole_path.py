@@ -159,6 +159,6 @@ def test_a_planner_keeps_the_registry_and_a_rider_flags_a_problem(
     expect(group.locator(".report-count[data-kind=closed]")).to_have_text("已关闭 1")
     group.locator("input[name=note]").fill("已电话核实")
     group.get_by_role("button", name="已处理").click()
-    expect(group.locator(".report-outcome")).to_contain_text(f"key:{editor.name}")
+    expect(group.locator(".report-outcome")).to_contain_text(editor.name)
     clean(tab, phone)
     tab.page.screenshot(path=screenshot_dir / f"whole-path-inbox-{size}.png", full_page=True)

@@ -125,7 +125,7 @@ def test_report_from_the_finder_then_resolve_in_the_inbox(report_page: PageFacto
     phone.page.screenshot(path=screenshot_dir / "edit-reports-phone.png", full_page=True)
     group.locator("input[name=note]").fill("已电话核实，照常开放")
     group.get_by_role("button", name="已处理").click()
-    expect(group.locator(".report-outcome")).to_have_text(f"已处理 3 条（key:{editor.name}）")
+    expect(group.locator(".report-outcome")).to_have_text(f"已处理 3 条（{editor.name}）")
     settled = reports_db(f"SELECT DISTINCT resolution, resolved_by, resolution_note, resolved_at IS NOT NULL "
                          f"FROM station_report WHERE station_id = {station}")
     assert settled == [("resolved", f"key:{editor.name}", "已电话核实，照常开放", True)]
