@@ -94,7 +94,8 @@ def plan_import(session: Session, content: bytes, *, file: str, file_format: tra
     except InputError as error:
         return Plan(file=file, mode=mode, rows=0, errors=(error,))
     if not rows:
-        return Plan(file=file, mode=mode, rows=0, errors=(InputError("文件中没有站点 / the file holds no stations", file=file),))
+        empty = InputError("文件中没有站点 / the file holds no stations", file=file)
+        return Plan(file=file, mode=mode, rows=0, errors=(empty,))
     vocabulary = registry.Vocabulary.load(session, amenities)
     return plan_rows(session, rows, vocabulary, source_crs=source_crs, file=file, mode=mode)
 
@@ -224,7 +225,9 @@ def _duplicate_ids(ids: list[tuple[int, int | None]], file: str) -> list[InputEr
         if station_id is None:
             continue
         if station_id in seen:
-            errors.append(InputError(f"编号 {station_id} 重复（另见第 {seen[station_id]} 行）/ duplicate id {station_id} (also row {seen[station_id]})", file=file,
+            first = seen[station_id]
+            errors.append(InputError(f"编号 {station_id} 重复（另见第 {first} 行）/ duplicate id {station_id} "
+                                     f"(also row {first})", file=file,
                                      row=number, field="id"))
         seen.setdefault(station_id, number)
     return errors
@@ -276,7 +279,8 @@ def _check_row(number: int, cells: dict[str, Any], vocabulary: registry.Vocabula
             properties["opening_hours"] = json.loads(properties["opening_hours"])
         except json.JSONDecodeError:
             return None, errors + coordinate_errors + [
-                InputError("开放时间不是有效的 JSON / opening hours: not valid JSON", file=file, row=number, field="opening_hours")]
+                InputError("开放时间不是有效的 JSON / opening hours: not valid JSON", file=file, row=number,
+                           field="opening_hours")]
     values, property_errors = registry.check_properties(properties, vocabulary, row=number, file=file)
     errors += coordinate_errors + property_errors
     if values is None or errors:

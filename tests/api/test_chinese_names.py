@@ -49,7 +49,8 @@ def test_csv_import_stores_chinese_names_as_codes(client: TestClient, session: S
 
 @pytest.mark.parametrize(("properties", "field", "start"), [
     ({"type_code": "love_station", "name": ""}, "properties.name", "不能为空 / must not be empty"),
-    ({"type_code": "夜市", "name": "夜市"}, "properties.type_code", "未知的服务类型 '夜市'，可选：爱心驿站 love_station、"),
+    ({"type_code": "夜市", "name": "夜市"}, "properties.type_code",
+     "未知的服务类型 '夜市'，可选：爱心驿站 love_station、"),
     ({"type_code": "love_station", "name": "x", "amenities": ["桑拿"]}, "properties.amenities",
      "未知的设施 '桑拿'，可选：饮水 water、"),
 ])

@@ -21,8 +21,8 @@ def errors_of(**properties: object) -> dict[str | None, str]:
 @pytest.mark.parametrize(("properties", "field", "message"), [
     ({"name": "  "}, "name", "不能为空 / must not be empty"),
     ({"name": "长" * 201}, "name", "最多 200 个字符 / at most 200 characters"),
-    ({"status": "gone"}, "status", "应为 open、closed、planned 之一，收到 'gone' / must be one of open, closed, planned, "
-                                   "got 'gone'"),
+    ({"status": "gone"}, "status",
+     "应为 open、closed、planned 之一，收到 'gone' / must be one of open, closed, planned, got 'gone'"),
     ({"is_demo": "maybe"}, "is_demo", "应为 是/否（true/false），收到 'maybe' / 'maybe' is not true or false"),
     ({"colour": "red"}, "colour", "不认识的字段 / unknown field"),
     ({"phone": "call me"}, "phone", "只能含数字、空格和 + - ( )，收到 'call me' / digits, spaces and + - ( ) only"),

@@ -122,7 +122,8 @@ def test_cli_import_takes_chinese_names_and_names_swapped_coordinates(scratch_se
     result = runner.invoke(app, ["import", str(swapped)])
     assert result.exit_code == 2 and "row 2, field 'lat'" in result.output and "经纬度可能写反了" in result.output
     path = tmp_path / "中文.csv"
-    path.write_text("type_code,name,lon,lat,amenities\n爱心驿站,表格里的驿站,115.99,29.71,饮水、充电\n", encoding="utf-8")
+    path.write_text("type_code,name,lon,lat,amenities\n爱心驿站,表格里的驿站,115.99,29.71,饮水、充电\n",
+                    encoding="utf-8")
     assert runner.invoke(app, ["import", str(path)]).exit_code == 0
     with session_scope(scratch_settings) as session:
         assert session.execute(text("SELECT type_code, amenities FROM station")).one() == ("love_station",
