@@ -52,7 +52,7 @@ def undo_change(station_id: StationId, body: UndoIn, session: SessionDep, settin
     that puts back the values the change replaced, for the fields it changed; undoing a create
     deletes the station, undoing a delete restores it. If-Match: the station's current version."""
     expected = expected_version(if_match)
-    amenities = set(service_types.read_amenities(settings.data_dir / "amenities.yaml"))
+    amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
     vocabulary = registry.Vocabulary.load(session, amenities)
     with unit_of_work(session, actor=caller.actor):
         version = undo.undo(session, station_id, body.change_id, expected_version=expected, vocabulary=vocabulary)

@@ -18,7 +18,7 @@ from api.routers.stations import etag
 from api.schemas import StationFeatureIn, StationPatchIn
 from geo.errors import InputError, PreconditionRequired
 from geo.reference import service_types
-from geo.services import registry
+from geo.services import registry, registry_messages
 from geo.services.transaction import unit_of_work
 from geo.store.stations import WRITABLE
 
@@ -66,13 +66,15 @@ def expected_version(if_match: str | None) -> int:
 def checked(session: SessionDep, settings: SettingsDep, properties: dict[str, object],
             coordinates: tuple[float, float], crs: str) -> registry.StationWrite:
     """Validate properties and position; InputError(s) name every bad field."""
-    amenities = set(service_types.read_amenities(settings.data_dir / "amenities.yaml"))
+    amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
     values, errors = registry.check_properties(properties, registry.Vocabulary.load(session, amenities))
     errors = [InputError(error.reason, field=f"properties.{error.field}" if error.field else "properties")
               for error in errors]
+    errors += registry.check_coordinates(*coordinates, field_prefix="geometry.coordinates.")
+    registry.raise_if_errors(errors)  # a swapped lon/lat is named before the region is asked
     lon, lat = registry.to_wgs84([coordinates[0]], [coordinates[1]], crs)  # type: ignore[arg-type]
-    if not errors and len(registry.outside_region(session, lon, lat)):
-        errors.append(InputError("the point lies outside the region", field="geometry.coordinates"))
+    if len(registry.outside_region(session, lon, lat)):
+        errors.append(InputError(registry_messages.OUTSIDE_REGION, field="geometry.coordinates"))
     registry.raise_if_errors(errors)
     return registry.StationWrite(values or {}, float(lon[0]), float(lat[0]))
 

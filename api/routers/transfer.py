@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -84,7 +85,7 @@ class _Upload:
 
 def _import(spool: tempfile.SpooledTemporaryFile[bytes], session: SessionDep, settings: SettingsDep,
             caller: WriterDep, upload: _Upload) -> ImportReport:
-    amenities = set(service_types.read_amenities(settings.data_dir / "amenities.yaml"))
+    amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
     if upload.dry_run:  # reads only: no unit of work, and the session's transaction ends unwritten
         allow_idle(session, settings.body_timeout_s * 5)
         return _report(_plan(session, spool, upload, amenities), None)
@@ -96,7 +97,7 @@ def _import(spool: tempfile.SpooledTemporaryFile[bytes], session: SessionDep, se
 
 
 def _plan(session: SessionDep, spool: tempfile.SpooledTemporaryFile[bytes], upload: _Upload,
-          amenities: set[str]) -> transfer_plan.Plan:
+          amenities: Mapping[str, service_types.Amenity]) -> transfer_plan.Plan:
     return transfer_plan.plan_import(session, spool.read(), file=upload.filename, file_format=upload.file_format,
                                      source_crs=upload.crs, amenities=amenities, mode=upload.mode)
 

@@ -71,7 +71,7 @@ def import_command(
     source_crs = coord_system(crs)
     settings = get_settings()
     try:
-        amenities = set(service_types.read_amenities(settings.data_dir / "amenities.yaml"))
+        amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
         with transaction.session_scope(settings, actor=f"unionmap import {file.name}") as session:
             ids = transfer_plan.import_stations(session, file.read_bytes(), file=file.name,
                                                 file_format=transfer.format_of(file.name, file_format),

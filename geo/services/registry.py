@@ -10,7 +10,8 @@ triggers assign county and township and record the history of every change.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn
 
 import numpy as np
@@ -21,9 +22,12 @@ from sqlalchemy.orm import Session
 from geo.core import crs, hours
 from geo.core.crs import CoordSystem
 from geo.errors import InputError, InputErrors, NotFound, VersionConflict
+from geo.reference.service_types import Amenity
+from geo.services import registry_messages as say
 from geo.store import regions, service_types, stations
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_LIST_SEPARATORS = re.compile(r"[;,；，、]")
 
 
 class StationInput(BaseModel):
@@ -65,8 +69,8 @@ class StationInput(BaseModel):
     @field_validator("amenities", mode="before")
     @classmethod
     def _amenity_list(cls, value: Any) -> Any:
-        if isinstance(value, str):  # CSV cells: "water;rest" or "water,rest"
-            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, str):  # CSV cells: "water;rest", "water,rest" or "饮水、充电"
+            return [part.strip() for part in _LIST_SEPARATORS.split(value) if part.strip()]
         return value
 
 
@@ -82,25 +86,58 @@ class StationWrite:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """What a station may say: the known types and amenities."""
+    """What a station may say: the known types and amenities, and their Chinese names, which a
+    writer may use instead of the codes (a planner types 爱心驿站 or 饮水 in a spreadsheet)."""
 
     types: frozenset[str]
     amenities: frozenset[str]
+    type_names: Mapping[str, str] = field(default_factory=dict)  # code -> name_zh, display order
+    amenity_names: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, session: Session, amenities: set[str]) -> Vocabulary:
-        types = frozenset(service_types.type_codes(session))
-        return cls(types=types, amenities=frozenset(amenities))
+    def load(cls, session: Session, amenities: Mapping[str, Amenity] | Iterable[str]) -> Vocabulary:
+        """The stored types; ``amenities`` as read from ``amenities.yaml`` (a bare set of codes: no names)."""
+        type_names = {kind.code: kind.name_zh for kind in service_types.service_types(session)}
+        amenity_names = ({code: amenity.name_zh for code, amenity in amenities.items()}
+                         if isinstance(amenities, Mapping) else {})
+        return cls(types=frozenset(type_names), amenities=frozenset(amenities), type_names=type_names,
+                   amenity_names=amenity_names)
+
+    def type_code(self, value: str) -> str:
+        """The code a type is written as: itself, or the code whose Chinese name it is."""
+        return value if value in self.types else _code_named(value, self.type_names)
+
+    def amenity_code(self, value: str) -> str:
+        """The code an amenity is written as: itself, or the code whose Chinese name it is."""
+        return value if value in self.amenities else _code_named(value, self.amenity_names)
+
+    def known_types(self) -> dict[str, str]:
+        """Every type code with its Chinese name ("" when not known), in display order."""
+        return _with_names(self.types, self.type_names)
+
+    def known_amenities(self) -> dict[str, str]:
+        """Every amenity code with its Chinese name ("" when not known)."""
+        return _with_names(self.amenities, self.amenity_names)
+
+
+def _with_names(codes: frozenset[str], names: Mapping[str, str]) -> dict[str, str]:
+    return {code: names.get(code, "") for code in [*names, *sorted(codes - set(names))] if code in codes}
+
+
+def _code_named(value: str, names: Mapping[str, str]) -> str:
+    return next((code for code, name in names.items() if name == value), value)
 
 
 def _pydantic_errors(error: ValidationError, row: int | None, file: str | None) -> list[InputError]:
-    return [InputError(item["msg"], file=file, row=row, field=".".join(map(str, item["loc"])) or None)
-            for item in error.errors()]
+    return [InputError(say.pydantic_message(item), file=file, row=row,
+                       field=".".join(map(str, item["loc"])) or None) for item in error.errors()]
 
 
 def check_properties(properties: dict[str, Any], vocabulary: Vocabulary, *, row: int | None = None,
                      file: str | None = None) -> tuple[dict[str, Any] | None, list[InputError]]:
-    """Validate one station's properties; return storable values or the errors found."""
+    """Validate one station's properties; return storable values or the errors found.
+
+    A type or amenity given by its Chinese name is stored as its code."""
     try:
         parsed = StationInput.model_validate(properties)
     except ValidationError as error:
@@ -108,31 +145,39 @@ def check_properties(properties: dict[str, Any], vocabulary: Vocabulary, *, row:
     except ValueError as error:  # parse_simple raising inside a validator
         return None, [InputError(str(error), file=file, row=row, field="opening_hours")]
     errors = []
-    if parsed.type_code not in vocabulary.types:
-        errors.append(InputError(f"unknown service type {parsed.type_code!r}; known: "
-                                 f"{', '.join(sorted(vocabulary.types))}", file=file, row=row, field="type_code"))
-    unknown = [a for a in parsed.amenities if a not in vocabulary.amenities]
+    type_code = vocabulary.type_code(parsed.type_code)
+    if type_code not in vocabulary.types:
+        errors.append(InputError(say.unknown_type(parsed.type_code, vocabulary.known_types()),
+                                 file=file, row=row, field="type_code"))
+    amenities = list(dict.fromkeys(vocabulary.amenity_code(a) for a in parsed.amenities))
+    unknown = [given for given in parsed.amenities if vocabulary.amenity_code(given) not in vocabulary.amenities]
     if unknown:
-        errors.append(InputError(f"unknown amenity {', '.join(map(repr, unknown))}; known: "
-                                 f"{', '.join(sorted(vocabulary.amenities))}", file=file, row=row, field="amenities"))
-    values = parsed.model_dump()
+        errors.append(InputError(say.unknown_amenities(unknown, vocabulary.known_amenities()),
+                                 file=file, row=row, field="amenities"))
+    values = parsed.model_dump() | {"type_code": type_code, "amenities": amenities}
     values["opening_hours"] = hours.to_json(parsed.opening_hours) if parsed.opening_hours else {}
     return (None if errors else values), errors
 
 
 def check_coordinates(lon: Any, lat: Any, *, row: int | None = None, file: str | None = None,
                       field_prefix: str = "") -> list[InputError]:
-    """Finite numbers in range; field names ``lon``/``lat`` (with a prefix, e.g. ``geometry.``)."""
+    """Finite numbers in range; field names ``lon``/``lat`` (with a prefix, e.g. ``geometry.``).
+
+    A latitude past ±90 that reads as a longitude, beside a longitude that reads as a latitude,
+    gets the hint that the two were swapped."""
     errors = []
-    for name, value, limit in (("lon", lon, 180), ("lat", lat, 90)):
+    numbers: dict[str, float] = {}
+    for name, value in (("lon", lon), ("lat", lat)):
         try:
-            number = float(value)
+            numbers[name] = float(value)
         except (TypeError, ValueError):
-            errors.append(InputError(f"{value!r} is not a number", file=file, row=row, field=field_prefix + name))
-            continue
-        if not np.isfinite(number) or abs(number) > limit:
-            errors.append(InputError(f"{value!r} is not a {name} in degrees (±{limit})", file=file, row=row,
-                                     field=field_prefix + name))
+            errors.append(InputError(say.not_a_number(name, value), file=file, row=row, field=field_prefix + name))
+    for name, limit in (("lon", 180), ("lat", 90)):
+        number = numbers.get(name)
+        if number is not None and (not np.isfinite(number) or abs(number) > limit):
+            swapped = name == "lat" and "lon" in numbers and say.looks_swapped(numbers["lon"], number)
+            errors.append(InputError(say.out_of_range(name, lon if name == "lon" else lat, swapped=swapped),
+                                     file=file, row=row, field=field_prefix + name))
     return errors
 
 

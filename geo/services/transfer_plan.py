@@ -27,6 +27,7 @@ reported as skipped.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,7 +37,8 @@ from sqlalchemy.orm import Session
 from geo.core import crs, hours
 from geo.core.crs import CoordSystem
 from geo.errors import InputError, InputErrors
-from geo.services import registry, transfer
+from geo.reference.service_types import Amenity
+from geo.services import registry, registry_messages, transfer
 from geo.store import station_batch
 from geo.store.stations import WRITABLE
 
@@ -85,14 +87,15 @@ class Applied:
 
 
 def plan_import(session: Session, content: bytes, *, file: str, file_format: transfer.Format,
-                source_crs: CoordSystem, amenities: set[str], mode: Mode = "insert") -> Plan:
+                source_crs: CoordSystem, amenities: Mapping[str, Amenity], mode: Mode = "insert") -> Plan:
     """Read and check the whole file; a file that cannot be read is a plan with that one error."""
     try:
         rows = transfer.read_rows(content, file_format, file=file)
     except InputError as error:
         return Plan(file=file, mode=mode, rows=0, errors=(error,))
     if not rows:
-        return Plan(file=file, mode=mode, rows=0, errors=(InputError("the file holds no stations", file=file),))
+        empty = InputError("文件中没有站点 / the file holds no stations", file=file)
+        return Plan(file=file, mode=mode, rows=0, errors=(empty,))
     vocabulary = registry.Vocabulary.load(session, amenities)
     return plan_rows(session, rows, vocabulary, source_crs=source_crs, file=file, mode=mode)
 
@@ -114,7 +117,7 @@ def apply(session: Session, plan: Plan) -> Applied:
 
 
 def import_stations(session: Session, content: bytes, *, file: str, file_format: transfer.Format,
-                    source_crs: CoordSystem, amenities: set[str], mode: Mode = "insert") -> Applied:
+                    source_crs: CoordSystem, amenities: Mapping[str, Amenity], mode: Mode = "insert") -> Applied:
     """Check the whole file, then write it (all or nothing) in the caller's transaction."""
     plan = plan_import(session, content, file=file, file_format=file_format, source_crs=source_crs,
                        amenities=amenities, mode=mode)
@@ -161,7 +164,7 @@ def plan_rows(session: Session, rows: list[tuple[int, dict[str, Any]]], vocabula
             checked.append(_Row(number, good[0], good[1], good[2], station_id, target))
     lon, lat = registry.to_wgs84([r.lon for r in checked], [r.lat for r in checked], source_crs)
     for index in registry.outside_region(session, lon, lat) if checked else []:
-        errors.append(InputError("the point lies outside the region", file=file, row=checked[index].number,
+        errors.append(InputError(registry_messages.OUTSIDE_REGION, file=file, row=checked[index].number,
                                  field="lon"))
     bad_rows = {error.row for error in errors}
     adds, changes, unchanged = [], [], []
@@ -209,9 +212,9 @@ def _whole_number(value: Any) -> tuple[int | None, str | None]:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        return None, f"{value!r} is not a whole number"
+        return None, f"应为整数，收到 {value!r} / {value!r} is not a whole number"
     if not number.is_integer() or number < 1:
-        return None, f"{value!r} is not a positive whole number"
+        return None, f"应为正整数，收到 {value!r} / {value!r} is not a positive whole number"
     return int(number), None
 
 
@@ -222,7 +225,9 @@ def _duplicate_ids(ids: list[tuple[int, int | None]], file: str) -> list[InputEr
         if station_id is None:
             continue
         if station_id in seen:
-            errors.append(InputError(f"duplicate id {station_id} (also row {seen[station_id]})", file=file,
+            first = seen[station_id]
+            errors.append(InputError(f"编号 {station_id} 重复（另见第 {first} 行）/ duplicate id {station_id} "
+                                     f"(also row {first})", file=file,
                                      row=number, field="id"))
         seen.setdefault(station_id, number)
     return errors
@@ -274,7 +279,8 @@ def _check_row(number: int, cells: dict[str, Any], vocabulary: registry.Vocabula
             properties["opening_hours"] = json.loads(properties["opening_hours"])
         except json.JSONDecodeError:
             return None, errors + coordinate_errors + [
-                InputError("opening hours: not valid JSON", file=file, row=number, field="opening_hours")]
+                InputError("开放时间不是有效的 JSON / opening hours: not valid JSON", file=file, row=number,
+                           field="opening_hours")]
     values, property_errors = registry.check_properties(properties, vocabulary, row=number, file=file)
     errors += coordinate_errors + property_errors
     if values is None or errors:

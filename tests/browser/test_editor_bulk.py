@@ -72,7 +72,8 @@ def test_check_then_import_all_or_nothing(page: PageFactory, editor: Editor, dat
     choose(tab, "新站点.csv", upload_file(marker, bad=True))
     tab.page.click("#bulk-check")
     tab.page.wait_for_selector("#bulk-errors tbody tr")
-    assert cells(tab, "bulk-errors") == [["4", "经度 lon", "'999' is not a lon in degrees (±180)"]]
+    assert cells(tab, "bulk-errors") == [
+        ["4", "经度 lon", "经度超出 ±180：'999' / '999' is not a lon in degrees (±180)"]]
     assert tab.page.inner_text("#bulk-error-count") == "1" and tab.page.inner_text("#bulk-to-add") == "2"
     assert tab.page.is_disabled("#bulk-apply")  # an error: nothing may be imported
     # what a cell says is shown as it is, never run

@@ -112,3 +112,19 @@ def test_an_existing_id_is_a_duplicate(scratch_settings: Settings, tmp_path: Pat
     assert runner.invoke(app, ["import", str(path)]).exit_code == 0
     with session_scope(scratch_settings) as session:
         assert sorted(session.execute(text("SELECT id FROM station")).scalars()) == [5, 6]
+
+
+def test_cli_import_takes_chinese_names_and_names_swapped_coordinates(scratch_settings: Settings,
+                                                                        tmp_path: Path) -> None:
+    assert runner.invoke(app, ["load", "reference"]).exit_code == 0
+    swapped = tmp_path / "swapped.csv"
+    swapped.write_text("type_code,name,lon,lat\n爱心驿站,写反了,29.71,115.99\n", encoding="utf-8")
+    result = runner.invoke(app, ["import", str(swapped)])
+    assert result.exit_code == 2 and "row 2, field 'lat'" in result.output and "经纬度可能写反了" in result.output
+    path = tmp_path / "中文.csv"
+    path.write_text("type_code,name,lon,lat,amenities\n爱心驿站,表格里的驿站,115.99,29.71,饮水、充电\n",
+                    encoding="utf-8")
+    assert runner.invoke(app, ["import", str(path)]).exit_code == 0
+    with session_scope(scratch_settings) as session:
+        assert session.execute(text("SELECT type_code, amenities FROM station")).one() == ("love_station",
+                                                                                         ["water", "charging"])
