@@ -10,11 +10,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import admission, body_limit, docs_page, responses, unavailable, warmup
 from api.compression import Compression
+from api.head import PREFIXES as HEAD_PREFIXES
+from api.head import HeadAsGet
 from api.hosts import TrustedHosts
 from api.ogc import router as ogc
 from api.ogc.exceptions import exception_response, is_ogc
@@ -73,6 +77,9 @@ ERROR_STATUS: dict[type[UnionmapError], int] = {
     Cancelled: 499,  # the client has gone; nobody reads it (nginx's "client closed request")
     Forbidden: 403, StateConflict: 409, RateLimited: 429,
 }
+
+# The OGC exception code of an HTTP error under /ogc that no route raised itself.
+OGC_CODES = {404: "NotFound", 405: "MethodNotAllowed", 406: "NotAcceptable", 413: "PayloadTooLarge"}
 
 DESCRIPTION = """
 {union}服务阵地目录与覆盖分析 API：爱心驿站、三师一室、职工书屋、工人文化宫、职工之家。
@@ -186,11 +193,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Compression)  # outside SecurityHeaders: it rewrites a page's scripts uncompressed
 
     app.add_middleware(body_limit.BodyLimit, settings=settings)
+    app.add_middleware(HeadAsGet)  # outside compression and the page rewriter: HEAD's headers are GET's
     # Outermost: a request without a slot is answered before any other work is done for it.
     app.add_middleware(admission.AdmissionControl, lanes=app.state.lanes)
     database_unavailable = unavailable.handler(app.state.incidents, settings.retry_after_s)
     for kind in unavailable.UNAVAILABLE:
         app.add_exception_handler(kind, database_unavailable)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        """Under /ogc every error has the standard's exception body (an unknown path's 404, a
+        405); elsewhere FastAPI's own ``{"detail": …}``. A 405's ``Allow`` names HEAD wherever
+        ``api.head`` answers it."""
+        headers = dict(error.headers or {})
+        allowed = headers.get("Allow", "")
+        if "GET" in allowed and "HEAD" not in allowed and request.url.path.startswith(HEAD_PREFIXES):
+            headers["Allow"] = allowed.replace("GET", "GET, HEAD", 1)
+        if is_ogc(request.url.path) and error.status_code >= 400:
+            return exception_response(error.status_code, OGC_CODES.get(error.status_code, "HTTPError"),
+                                      str(error.detail), headers=headers)
+        return await http_exception_handler(request, StarletteHTTPException(error.status_code, error.detail, headers))
 
     @app.exception_handler(UnionmapError)
     async def domain_error(request: Request, error: UnionmapError) -> JSONResponse:

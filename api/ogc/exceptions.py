@@ -25,6 +25,7 @@ def exception_body(code: str, description: str, parameter: str | None = None) ->
     return body
 
 
-def exception_response(status: int, code: str, description: str, parameter: str | None = None) -> JSONResponse:
-    """:func:`exception_body` as a JSON response with ``status``."""
-    return JSONResponse(status_code=status, content=exception_body(code, description, parameter))
+def exception_response(status: int, code: str, description: str, parameter: str | None = None,
+                       headers: dict[str, str] | None = None) -> JSONResponse:
+    """:func:`exception_body` as a JSON response with ``status`` (and ``headers``, e.g. a 405's Allow)."""
+    return JSONResponse(status_code=status, content=exception_body(code, description, parameter), headers=headers)

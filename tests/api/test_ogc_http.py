@@ -1,0 +1,55 @@
+"""HEAD wherever GET is (``api.head``), and the OGC exception body for every error under /ogc."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+pytestmark = pytest.mark.db
+
+READS = ["/ogc", "/ogc/conformance", "/ogc/collections", "/ogc/collections/love_station",
+         "/ogc/collections/love_station/items?limit=3", "/ogc/collections/love_station/items?limit=3&f=html",
+         "/ogc/collections/townships/items?limit=2", "/api/v1/stations?type=love_station", "/api/v1/health"]
+
+
+@pytest.mark.parametrize("path", READS)
+def test_head_answers_as_get_without_a_body(client: TestClient, path: str) -> None:
+    get = client.get(path, headers={"Accept-Encoding": "gzip"})
+    head = client.head(path, headers={"Accept-Encoding": "gzip"})
+    assert get.status_code == head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers.get("content-encoding") == get.headers.get("content-encoding")
+    if "html" not in get.headers["content-type"]:  # an HTML page's nonce differs per response, not its length
+        assert head.headers["content-length"] == get.headers["content-length"]
+    assert int(head.headers["content-length"]) > 0
+
+
+def test_head_of_a_missing_resource_is_its_404(client: TestClient) -> None:
+    head = client.head("/ogc/collections/nope")
+    assert head.status_code == 404 and head.content == b""
+
+
+@pytest.mark.parametrize(("method", "path", "status", "code"), [
+    ("GET", "/ogc/nope", 404, "NotFound"),
+    ("GET", "/ogc/collections/love_station/nope", 404, "NotFound"),
+    ("POST", "/ogc", 405, "MethodNotAllowed"),
+    ("DELETE", "/ogc/collections/love_station/items", 405, "MethodNotAllowed"),
+])
+def test_every_error_under_ogc_has_the_exception_body(client: TestClient, method: str, path: str, status: int,
+                                                      code: str) -> None:
+    answer = client.request(method, path)
+    assert answer.status_code == status
+    body = answer.json()
+    assert body["code"] == code and body["description"] and "detail" not in body
+    if status == 405:
+        assert answer.headers["allow"] == "GET, HEAD"
+
+
+def test_errors_elsewhere_keep_fastapis_shape(client: TestClient) -> None:
+    assert client.get("/api/v1/nope").json() == {"detail": "Not Found"}
+    assert client.get("/edit", follow_redirects=False).status_code == 303  # the editor's redirect still works
