@@ -21,8 +21,9 @@ from geo.store.catalogue import missing_as_none
 
 
 def geometries(frame: gpd.GeoDataFrame, crs: CoordSystem = "wgs84") -> list[dict[str, Any]]:
-    """GeoJSON geometries of a WGS-84 frame, converted to ``crs`` (GCJ-02, BD-09) at the edge."""
-    values: GeometryLike = np.asarray(frame.geometry.values)  # the geometries themselves, no copy
+    """GeoJSON geometries of a WGS-84 frame, converted to ``crs`` (GCJ-02, BD-09) at the edge, polygons
+    with RFC 7946's ring orientation (exterior counterclockwise, holes clockwise)."""
+    values: GeometryLike = shapely.orient_polygons(np.asarray(frame.geometry.values), exterior_cw=False)
     if crs != "wgs84":
         values = coords.convert_geometry(values, source="wgs84", target=crs)
     return [json.loads(text) for text in shapely.to_geojson(values)]

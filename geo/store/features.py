@@ -188,8 +188,10 @@ _REGION_PAGE = f"""
           ORDER BY r.code LIMIT :limit OFFSET :offset) AS page
          JOIN region r ON r.code = page.key
     ORDER BY page.key"""
-_REGION_GEOMETRY = (f"ST_AsGeoJSON(CASE WHEN :swap THEN ST_FlipCoordinates(r.geom) ELSE r.geom END, {POLYGON_DECIMALS})"
-                    " AS geometry")
+# RFC 7946 §3.1.6: exterior rings counterclockwise, holes clockwise (as seen in lon, lat; a flip for
+# EPSG:4326's axis order comes after, so the rings keep their turn on the ground).
+_REGION_GEOMETRY = ("ST_AsGeoJSON(CASE WHEN :swap THEN ST_FlipCoordinates(ST_ForcePolygonCCW(r.geom)) "
+                    f"ELSE ST_ForcePolygonCCW(r.geom) END, {POLYGON_DECIMALS}) AS geometry")
 _REGIONS_SQL = f"""
     SELECT page.matched, to_json(r.code)::text AS id, {_REGION_GEOMETRY},
            json_build_object(

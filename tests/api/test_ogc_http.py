@@ -53,3 +53,31 @@ def test_every_error_under_ogc_has_the_exception_body(client: TestClient, method
 def test_errors_elsewhere_keep_fastapis_shape(client: TestClient) -> None:
     assert client.get("/api/v1/nope").json() == {"detail": "Not Found"}
     assert client.get("/edit", follow_redirects=False).status_code == 303  # the editor's redirect still works
+
+
+def rings_follow_rfc7946(geometry: dict, *, lat_first: bool = False) -> bool:
+    """Every exterior ring counterclockwise and every hole clockwise, in lon, lat."""
+    import shapely
+    from shapely.geometry import shape
+
+    shaped = shape(geometry)
+    if lat_first:
+        shaped = shapely.transform(shaped, lambda coordinates: coordinates[:, ::-1])
+    polygons = list(getattr(shaped, "geoms", [shaped]))
+    return all(p.exterior.is_ccw and not any(hole.is_ccw for hole in p.interiors) for p in polygons)
+
+
+@pytest.mark.parametrize("path", ["/ogc/collections/counties/items?limit=50",
+                                  "/ogc/collections/townships/items?limit=300",
+                                  "/ogc/collections/coverage/items?limit=300",
+                                  "/api/v1/regions?level=county", "/api/v1/regions?level=township"])
+def test_polygons_turn_as_rfc_7946_asks(client: TestClient, path: str) -> None:
+    features = client.get(path).json()["features"]
+    assert len(features) >= 13
+    assert all(rings_follow_rfc7946(feature["geometry"]) for feature in features)
+
+
+def test_the_turn_holds_in_latitude_first_order(client: TestClient) -> None:
+    epsg4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
+    features = client.get("/ogc/collections/counties/items", params={"crs": epsg4326}).json()["features"]
+    assert features and all(rings_follow_rfc7946(feature["geometry"], lat_first=True) for feature in features)
