@@ -140,12 +140,17 @@ def parse_item_query(parameters: Iterable[tuple[str, str]], filters: tuple[Filte
     )
 
 
+def refuse_unknown(parameters: Iterable[tuple[str, str]], accepted: tuple[str, ...], resource: str) -> None:
+    """InputError (400) naming the first query parameter ``resource`` does not take: a misspelt
+    parameter is said, never silently ignored, on every OGC resource alike."""
+    for name, _ in parameters:
+        if name not in accepted:
+            raise InputError(f"unknown query parameter {name!r}; {resource} accepts: {', '.join(accepted)}",
+                             field=name)
+
+
 def parse_feature_query(parameters: Iterable[tuple[str, str]]) -> str:
     """The output CRS of a single-feature request (``f`` and ``crs`` only; others are rejected)."""
-    crs = CRS84
-    for name, value in parameters:
-        if name == "crs":
-            crs = parse_crs(value)
-        elif name != "f":
-            raise InputError(f"unknown query parameter {name!r}; a feature accepts: f, crs", field=name)
-    return crs
+    given = list(parameters)
+    refuse_unknown(given, ("f", "crs"), "a feature")
+    return next((parse_crs(value) for name, value in given if name == "crs"), CRS84)

@@ -86,8 +86,16 @@ async def coverage_cache(request: Request) -> CoverageCache:
 CoverageCacheDep = Annotated[CoverageCache, Depends(coverage_cache)]
 
 
-@router.get("", summary="OGC API 首页 / landing page", **openapi.route_docs("getLandingPage"))
-@router.get("/", include_in_schema=False)
+def format_only(request: Request) -> None:
+    """The landing page, conformance, the API definition and the collections take ``f`` alone."""
+    params.refuse_unknown(request.query_params.multi_items(), ("f",), "this resource")
+
+
+FORMAT_ONLY = [Depends(format_only)]
+
+
+@router.get("", summary="OGC API 首页 / landing page", dependencies=FORMAT_ONLY, **openapi.route_docs("getLandingPage"))
+@router.get("/", include_in_schema=False, dependencies=FORMAT_ONLY)
 def landing(request: Request, region: RegionDep, session: ReadSessionDep) -> Response:
     """链接到 API 描述、符合性声明与数据集 / links to the API description, conformance and collections."""
     root, title = root_url(request), landing_title(region)
@@ -106,7 +114,8 @@ def landing(request: Request, region: RegionDep, session: ReadSessionDep) -> Res
     return JSONResponse({"title": title, "description": description, "links": links})
 
 
-@router.get("/conformance", summary="符合性声明 / conformance classes", **openapi.route_docs("getConformance"))
+@router.get("/conformance", summary="符合性声明 / conformance classes", dependencies=FORMAT_ONLY,
+            **openapi.route_docs("getConformance"))
 def conformance(request: Request) -> Response:
     """本服务实现的 OGC 标准类 / the conformance classes this API implements."""
     if wants_html(request):
@@ -115,14 +124,15 @@ def conformance(request: Request) -> Response:
 
 
 @router.get("/api", summary="OpenAPI 3.0 定义 / OpenAPI 3.0 definition of /ogc", response_class=OpenApi30Response,
-            **openapi.route_docs("getApi"))
+            dependencies=FORMAT_ONLY, **openapi.route_docs("getApi"))
 def api_definition(request: Request, session: ReadSessionDep) -> Response:
     """OGC 端点的 OpenAPI 3.0 文档（FastAPI 自身输出 3.1）/ the /ogc endpoints as OpenAPI 3.0."""
     document = openapi.document(root_url(request), all_collections(session))
     return Response(json.dumps(document, ensure_ascii=False), media_type=OPENAPI_30)
 
 
-@router.get("/collections", summary="数据集列表 / collections", **openapi.route_docs("getCollections"))
+@router.get("/collections", summary="数据集列表 / collections", dependencies=FORMAT_ONLY,
+            **openapi.route_docs("getCollections"))
 def collections(request: Request, session: ReadSessionDep) -> Response:
     """每类服务阵地、县、乡镇边界与覆盖率各一个数据集 / one collection per service type, plus regions."""
     root = root_url(request)
@@ -136,7 +146,7 @@ def collections(request: Request, session: ReadSessionDep) -> Response:
     })
 
 
-@router.get("/collections/{collection_id}", summary="数据集 / one collection",
+@router.get("/collections/{collection_id}", summary="数据集 / one collection", dependencies=FORMAT_ONLY,
             **openapi.route_docs("describeCollection"))
 def collection(collection_id: str, request: Request, session: ReadSessionDep) -> Response:
     """数据集的范围、坐标系与要素链接 / a collection's extent, CRS list and links."""

@@ -81,3 +81,13 @@ def test_the_turn_holds_in_latitude_first_order(client: TestClient) -> None:
     epsg4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
     features = client.get("/ogc/collections/counties/items", params={"crs": epsg4326}).json()["features"]
     assert features and all(rings_follow_rfc7946(feature["geometry"], lat_first=True) for feature in features)
+
+
+@pytest.mark.parametrize("path", ["/ogc", "/ogc/conformance", "/ogc/api", "/ogc/collections",
+                                  "/ogc/collections/love_station", "/ogc/collections/love_station/items/1"])
+def test_an_unknown_parameter_is_refused_on_every_resource(client: TestClient, path: str) -> None:
+    refused = client.get(path, params={"lang": "zh", "f": "json"})
+    assert refused.status_code == 400
+    body = refused.json()
+    assert body["code"] == "InvalidParameterValue" and body["parameter"] == "lang" and "lang" in body["description"]
+    assert client.get(path, params={"f": "json"}).status_code in (200, 404)  # f alone is fine
