@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from api.schemas import Feature, FeatureCollection, StationProperties
 from geo.core import crs as coords
 from geo.core import hours
 from geo.core.crs import CoordSystem, GeometryLike
+from geo.store import counting
 from geo.store.catalogue import missing_as_none
 
 
@@ -50,35 +52,48 @@ def feature_collection(frame: gpd.GeoDataFrame, properties: type[BaseModel], *,
 _PLAIN = [name for name in StationProperties.model_fields if name not in ("opening_hours_text", "open_now")]
 
 
-def station_collection_json(rows: list[dict[str, Any]], *, crs: CoordSystem, at: datetime, timezone: str,
-                            open_now: bool | None = None) -> bytes:
-    """Station rows (``geo.catalogue.station_rows``) as a GeoJSON FeatureCollection of
-    ``StationProperties``, serialised once, in ``crs``.
+@dataclass(frozen=True)
+class StationState:
+    """A station row with its hours read: the text riders see and whether it is open now."""
 
-    The hot path of the station list: hours parsed once per distinct schedule
-    (``hours.read_stored``), one vectorised coordinate conversion, no DataFrame and no second
-    validation pass (tests compare it with the schema's own serialisation).
-    """
+    row: dict[str, Any]
+    hours_text: str
+    open_now: bool | None
+
+
+def station_states(rows: list[dict[str, Any]], *, at: datetime, timezone: str) -> list[StationState]:
+    """Each row's hours parsed once per distinct schedule (``hours.read_stored``) and its
+    ``open_now`` by the counting rule (``geo.store.counting.open_now``: a closed or planned
+    station is never open now), read at ``at`` in the region's ``timezone``."""
     local = at.astimezone(ZoneInfo(timezone))
-    kept, states = [], []
+    states = []
     for row in rows:
         parsed, text = hours.read_stored(row["opening_hours_json"])
-        state = hours.is_open(parsed, local)
-        if open_now is None or state == open_now:
-            kept.append((row, text))
-            states.append(state)
-    lon, lat = coords.convert([row["lon"] for row, _ in kept], [row["lat"] for row, _ in kept],
+        states.append(StationState(row, text, counting.open_now(row["status"], parsed, local)))
+    return states
+
+
+def station_collection_json(states: list[StationState], *, crs: CoordSystem,
+                            extra: dict[str, Any] | None = None) -> bytes:
+    """Stations (:func:`station_states`) as a GeoJSON FeatureCollection of ``StationProperties``,
+    serialised once, in ``crs``; ``extra`` members (a page's ``numberMatched``, ``links``) follow.
+
+    The hot path of the station list: one vectorised coordinate conversion, no DataFrame and no
+    second validation pass (tests compare it with the schema's own serialisation).
+    """
+    lon, lat = coords.convert([state.row["lon"] for state in states], [state.row["lat"] for state in states],
                               source="wgs84", target=crs)
     features = []
-    for (row, text), state, x, y in zip(kept, states, lon.tolist(), lat.tolist(), strict=True):
+    for state, x, y in zip(states, lon.tolist(), lat.tolist(), strict=True):
+        row = state.row
         properties = {name: row.get(name) for name in _PLAIN}
         properties["created_at"] = _iso(row["created_at"])
         properties["updated_at"] = _iso(row["updated_at"])
-        properties["opening_hours_text"] = text
-        properties["open_now"] = state
+        properties["opening_hours_text"] = state.hours_text
+        properties["open_now"] = state.open_now
         features.append({"type": "Feature", "id": row["id"],
                          "geometry": {"type": "Point", "coordinates": [x, y]}, "properties": properties})
-    body = {"type": "FeatureCollection", "features": features, "numberReturned": len(features)}
+    body = {"type": "FeatureCollection", "features": features, "numberReturned": len(features), **(extra or {})}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 

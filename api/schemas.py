@@ -49,7 +49,9 @@ class StationProperties(BaseModel):
     plan_id: int | None = None
     created_at: datetime
     updated_at: datetime
-    open_now: bool | None = Field(default=None, description="此刻是否开放（按开放时间）/ open at the time asked")
+    open_now: bool | None = Field(default=None, description=(
+        "此刻是否开放：状态为开放且在开放时间内；关闭、规划中的站点为 false；开放时间未知为 null / "
+        "open at the time asked: status open and within its hours; closed or planned: false; hours unknown: null"))
 
 
 class RegionProperties(BaseModel):
@@ -501,3 +503,20 @@ class SettledOut(BaseModel):
     resolved_by: str = Field(description="操作人（密钥名）/ the actor, as the history names it")
     resolved_at: datetime
     open_left: int = Field(description="该站点仍未处理的报告数 / reports of the station still open")
+
+
+class PageLink(BaseModel):
+    """A link to another page of the same list, with the same query parameters."""
+
+    href: str = Field(description="绝对地址 / absolute URL")
+    rel: Literal["next", "prev"]
+    type: Literal["application/json"] = "application/json"
+    title: str
+
+
+class StationPage(FeatureCollection[StationProperties]):
+    """One page of ``GET /api/v1/stations`` (stable order: station id)."""
+
+    numberMatched: int = Field(description="符合条件的站点总数 / stations matching the filters, all pages")
+    links: list[PageLink] = Field(description="`next`（还有下一页时）与 `prev`（不是第一页时）/ "
+                                              "`next` while stations remain, `prev` after the first page")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api.deps import RegionDep, SessionDep, SettingsDep, StationId
 from api.editor.pages import EditorDep, page
 from api.routers.finder import county_outlines, township_choices
+from api.routers.stations import MAX_PAGE
 from geo.notices import DEMO
 from geo.reference import DEFAULT_TYPE, service_types
 from geo.reference.region import RegionConfig
@@ -76,7 +77,8 @@ def home_page(request: Request, editor: LiveSession, session: Session, settings:
     words = vocabulary(session, settings)
     query = {name: request.query_params.get(name, "")[:100]
              for name in ("q", "type", "county", "township", "status")}
-    config = {"api": "/api/v1/stations", "edit": "/edit/stations/", "pageSize": PAGE_SIZE,
+    # apiPageMax: the list asks the API for its largest pages and follows `next` (every match on the map).
+    config = {"api": "/api/v1/stations", "edit": "/edit/stations/", "pageSize": PAGE_SIZE, "apiPageMax": MAX_PAGE,
               "demo": DEMO.label, **words, **map_config(settings, region)}
     return page("index.html", request, editor, title="站点名录 / registry", page_kind="home", expires=expires,
                 query=query, words=words, config=config)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 
-from api import responses
+from api import hosts, responses
 from api.allow import AllowRoute
 from api.deps import CrsParam, DemoParam, ReadSessionDep, RegionDep, SettingsDep, StationId
-from api.geojson import station_collection_json
-from api.schemas import FeatureCollection, HistoryEntry, NearestOut, StationProperties
+from api.geojson import station_collection_json, station_states
+from api.schemas import FeatureCollection, HistoryEntry, NearestOut, StationPage, StationProperties
 from geo.core import crs as coords
 from geo.core import navigation
 from geo.core.bbox import Bbox, parse_bbox
@@ -38,21 +39,35 @@ def bbox_to_wgs84(bbox: Bbox | None, system: coords.CoordSystem) -> Bbox | None:
     return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
 
 
-def station_features(session: ReadSessionDep, where: catalogue.StationFilter, system: coords.CoordSystem,
-                     region: RegionDep, open_now: bool | None = None) -> Response:
-    """The stations as a GeoJSON answer, serialised once (``api.geojson.station_collection_json``)."""
-    return station_response(catalogue.station_rows(session, where), system, region, open_now)
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000  # the editor's list asks for pages this size and follows `next`
 
 
-def station_response(rows: list[dict[str, Any]], system: coords.CoordSystem, region: RegionDep,
-                     open_now: bool | None = None) -> Response:
-    body = station_collection_json(rows, crs=system, at=datetime.now().astimezone(), timezone=region.timezone,
-                                   open_now=open_now)
-    return Response(body, media_type="application/json")
+def station_response(rows: list[dict[str, Any]], system: coords.CoordSystem, region: RegionDep) -> Response:
+    """Stations as a GeoJSON answer, serialised once (``api.geojson.station_collection_json``)."""
+    states = station_states(rows, at=datetime.now().astimezone(), timezone=region.timezone)
+    return Response(station_collection_json(states, crs=system), media_type="application/json")
 
 
-@router.get("", summary="站点列表 / stations as GeoJSON")
+def page_links(request: Request, *, offset: int, limit: int, returned: int, matched: int) -> list[dict[str, str]]:
+    """``next`` while stations remain, ``prev`` after the first page: this request's absolute URL
+    (``api.hosts.public_url``, as the OGC pages build theirs) with only ``offset``/``limit`` changed."""
+    def at(start: int) -> str:
+        kept = [(name, value) for name, value in request.query_params.multi_items() if name not in ("offset", "limit")]
+        return hosts.public_url(request, urlencode([*kept, ("offset", str(start)), ("limit", str(limit))]))
+    links = []
+    if offset + returned < matched:
+        links.append({"href": at(offset + limit), "rel": "next", "type": "application/json",
+                      "title": "下一页 / next page"})
+    if offset > 0:
+        links.append({"href": at(max(0, offset - limit)), "rel": "prev", "type": "application/json",
+                      "title": "上一页 / previous page"})
+    return links
+
+
+@router.get("", summary="站点列表 / stations as GeoJSON, a page at a time")
 def list_stations(
+    request: Request,
     session: ReadSessionDep,
     region: RegionDep,
     crs: CrsParam = "wgs84",
@@ -62,21 +77,36 @@ def list_stations(
     status: Annotated[Literal["open", "closed", "planned"] | None, Query(description="状态 / status")] = None,
     bbox: Annotated[str | None, Query(description="范围 / west,south,east,north (in crs)")] = None,
     amenity: AmenityParam = None,
-    open_now: Annotated[bool | None, Query(description="此刻开放 / open right now (region's time zone)")] = None,
+    open_now: Annotated[bool | None, Query(description=(
+        "此刻开放（地区时区；只含状态为开放且在开放时间内的站点）/ open right now (region's time zone): "
+        "status open and within its hours"))] = None,
     demo: DemoParam = None,
     q: Annotated[str | None, Query(max_length=100, description=(
         "名称或地址包含此文字（不分大小写，% 与 _ 按字面）/ name or address contains this text "
         "(case-insensitive; % and _ are literal characters, not wildcards)"))] = None,
-) -> FeatureCollection[StationProperties]:
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description=(
+        f"每页数量（最多 {MAX_PAGE}）/ stations per page (at most {MAX_PAGE})"))] = DEFAULT_PAGE,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description=(
+        "跳过前几个（按 id 排序）/ skip this many (id order)"))] = 0,
+) -> StationPage:
     """按名称或地址文字、类型、县、乡镇、范围、状态、设施、是否开放筛选站点 / stations filtered.
 
     `q` 在名称与地址中查找所含文字 / `q` searches name and address for the text.
     每个要素带 `is_demo`（演示数据）和 `region_is_approximate`（乡镇边界为推算）标记。
+    分页：按 id 排序，`numberMatched` 为全部匹配数，`links` 中 `next`/`prev` 保留其他参数 /
+    paged in id order: `numberMatched` counts every match; `next`/`prev` links keep the other parameters.
     """
     box = bbox_to_wgs84(parse_bbox(bbox), crs) if bbox is not None else None
     where = catalogue.StationFilter(type_code=type, county=county, township=township, status=status, bbox=box,
                                     is_demo=demo, amenities=tuple(amenity or ()), q=q)
-    return station_features(session, where, crs, region, open_now)  # type: ignore[return-value]
+    states = station_states(catalogue.station_rows(session, where), at=datetime.now().astimezone(),
+                            timezone=region.timezone)
+    if open_now is not None:  # hours are read in Python, so this filter comes before the page is cut
+        states = [state for state in states if state.open_now is open_now]
+    page = states[offset:offset + limit]
+    links = page_links(request, offset=offset, limit=limit, returned=len(page), matched=len(states))
+    body = station_collection_json(page, crs=crs, extra={"numberMatched": len(states), "links": links})
+    return Response(body, media_type="application/json")  # type: ignore[return-value]
 
 
 @router.get("/nearest", summary="最近的站点 / nearest open stations", response_model=NearestOut)

@@ -109,12 +109,26 @@
 
   var asked = 0;  // only the latest search's answer is drawn, whichever arrives last
 
+  /* Every match, not just the API's first page: the largest pages the API serves, following its
+   * `next` link (only its query: the page keeps its own origin) until there is none. */
+  function allPages(search, found) {
+    return edit.request("GET", config.api + "?" + search).then(function (answer) {
+      if (!answer.ok) return answer;
+      var features = found.concat(answer.body.features);
+      var next = (answer.body.links || []).filter(function (link) { return link.rel === "next"; })[0];
+      if (!next || !answer.body.features.length) return {ok: true, body: {features: features}};
+      return allPages(new URL(next.href, window.location.href).search.slice(1), features);
+    });
+  }
+
   function search() {
     var params = query();
     var mine = ++asked;
     history.replaceState(null, "", "/edit" + (params.toString() ? "?" + params : ""));
     count.textContent = "正在查找… / searching…";
-    return edit.request("GET", config.api + (params.toString() ? "?" + params : "")).then(function (answer) {
+    var paged = new URLSearchParams(params);
+    paged.set("limit", String(config.apiPageMax));
+    return allPages(paged.toString(), []).then(function (answer) {
       if (mine !== asked) return;
       if (!answer.ok) {
         var detail = answer.body && answer.body.detail;

@@ -55,8 +55,9 @@ def class_paths(database_url: str, seed: int) -> dict[str, list[str]]:
     with create_engine(database_url).connect() as connection:
         counties = list(connection.execute(text("SELECT code FROM region WHERE level = 'county'")).scalars())
         types = list(connection.execute(text("SELECT code FROM service_type ORDER BY code")).scalars())
-    stations = [f"/api/v1/stations?type={rng.choice(types)}" + (f"&county={rng.choice(counties)}" if rng.random() < 0.5
-                                                                  else "") for _ in range(500)]
+    # limit=1000: every match, as before the list was paged (issue 15), so figures stay comparable.
+    stations = [f"/api/v1/stations?limit=1000&type={rng.choice(types)}" + (
+        f"&county={rng.choice(counties)}" if rng.random() < 0.5 else "") for _ in range(500)]
     ogc = [f"/ogc/collections/{rng.choice(types)}/items?limit={rng.choice((10, 50, 100))}&offset={rng.randrange(0, 60)}"
            for _ in range(500)]
     coverage = [f"/api/v1/coverage?type={rng.choice(types)}&level={rng.choice(('county', 'township'))}"

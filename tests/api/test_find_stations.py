@@ -37,7 +37,7 @@ def made(client: TestClient, session: Session) -> dict[str, int]:
 
 
 def found(client: TestClient, **params: str) -> list[int]:
-    response = client.get("/api/v1/stations", params=params)
+    response = client.get("/api/v1/stations", params={"limit": "1000"} | params)
     assert response.status_code == 200, response.text
     return sorted(feature["id"] for feature in response.json()["features"])
 

@@ -27,11 +27,12 @@ def test_health_reports_postgis_and_counts(client: TestClient) -> None:
 
 
 def test_stations_are_geojson_with_demo_and_approximate_flags(client: TestClient) -> None:
-    response = client.get("/api/v1/stations")
+    response = client.get("/api/v1/stations", params={"limit": 1000})
     assert response.status_code == 200
     body = response.json()
     assert body["type"] == "FeatureCollection"
-    assert body["numberReturned"] == len(body["features"]) == 475
+    assert body["numberReturned"] == len(body["features"]) == body["numberMatched"] == 475
+    assert body["links"] == []  # one page holds them all
     feature = body["features"][0]
     lon, lat = feature["geometry"]["coordinates"]
     assert 113.5 < lon < 117 and 28.5 < lat < 30.5  # lon first, Jiujiang
@@ -49,7 +50,7 @@ def test_type_and_status_filters(client: TestClient, session: Session, params: d
     if expected is None:
         expected = session.execute(text(
             "SELECT count(*) FROM station WHERE type_code = 'worker_library' AND status = 'open'")).scalar_one()
-    features = client.get("/api/v1/stations", params=params).json()["features"]
+    features = client.get("/api/v1/stations", params=params | {"limit": 1000}).json()["features"]
     assert len(features) == expected
     assert all(f["properties"]["type_code"] == params["type"] for f in features)
 
