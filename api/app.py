@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import admission, body_limit, docs_page, responses, unavailable, warmup
 from api.compression import Compression
+from api.cors import Cors
 from api.head import PREFIXES as HEAD_PREFIXES
 from api.head import HeadAsGet
 from api.hosts import TrustedHosts
@@ -194,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(body_limit.BodyLimit, settings=settings)
     app.add_middleware(HeadAsGet)  # outside compression and the page rewriter: HEAD's headers are GET's
+    app.add_middleware(Cors, settings=settings)  # a preflight is answered before the body limit reads anything
     # Outermost: a request without a slot is answered before any other work is done for it.
     app.add_middleware(admission.AdmissionControl, lanes=app.state.lanes)
     database_unavailable = unavailable.handler(app.state.incidents, settings.retry_after_s)

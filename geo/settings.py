@@ -158,6 +158,11 @@ class Settings(BaseSettings):
     worker_healthcheck_s: int = Field(default=30, ge=1, le=600)
     # One log line per request on the console (uvicorn's access log); off: it costs every request.
     access_log: bool = False
+    # CORS (api/cors.py): web pages of these origins may read /ogc and the read API (GET, HEAD), and
+    # of these write to the API with a key; "*" any origin. No credentials are allowed either way.
+    # In the environment a JSON list: UNIONMAP_CORS_WRITE_ORIGINS='["https://union.example.org"]'.
+    cors_read_origins: list[str] = Field(default_factory=lambda: ["*"])
+    cors_write_origins: list[str] = Field(default_factory=list)
     # The browser editor (/edit): a planner signs in with an editor key and gets a session cookie
     # (HttpOnly, SameSite=Strict, Secure when the site is served over HTTPS) for this many hours.
     editor_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
