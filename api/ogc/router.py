@@ -59,7 +59,10 @@ class OgcRoute(AllowRoute):
 
         async def route(request: Request) -> Response:
             try:
-                return await handler(request)
+                response = await handler(request)
+                # JSON or HTML by the Accept header (documents.wants_html): a cache must key on it
+                response.headers.append("Vary", "Accept")
+                return response
             except InputError as error:
                 return exception_response(400, "InvalidParameterValue", str(error), error.field)
             except NotFound as error:

@@ -91,3 +91,9 @@ def test_an_unknown_parameter_is_refused_on_every_resource(client: TestClient, p
     body = refused.json()
     assert body["code"] == "InvalidParameterValue" and body["parameter"] == "lang" and "lang" in body["description"]
     assert client.get(path, params={"f": "json"}).status_code in (200, 404)  # f alone is fine
+
+
+def test_caches_are_told_the_answer_depends_on_accept(client: TestClient) -> None:
+    answer = client.get("/ogc/collections/love_station/items?limit=2", headers={"Accept-Encoding": "gzip"})
+    vary = {part.strip() for value in answer.headers.get_list("vary") for part in value.split(",")}
+    assert {"Accept", "Accept-Encoding"} <= vary
