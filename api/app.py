@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import admission, body_limit, docs_page, responses, unavailable, warmup
 from api.compression import Compression
 from api.cors import Cors
+from api.etags import OgcETags
 from api.head import PREFIXES as HEAD_PREFIXES
 from api.head import HeadAsGet
 from api.hosts import TrustedHosts
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(RefuseNulBytes)
     app.add_middleware(TrustedHosts, settings=settings)  # 400 for a Host not in settings.trusted_hosts
+    app.add_middleware(OgcETags)  # inside compression: one tag for the body, whatever its encoding
     app.add_middleware(SecurityHeaders, settings=settings)
     app.add_middleware(Compression)  # outside SecurityHeaders: it rewrites a page's scripts uncompressed
 

@@ -8,6 +8,7 @@ import pytest
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
+    from sqlalchemy.orm import Session
 
 pytestmark = pytest.mark.db
 
@@ -97,3 +98,31 @@ def test_caches_are_told_the_answer_depends_on_accept(client: TestClient) -> Non
     answer = client.get("/ogc/collections/love_station/items?limit=2", headers={"Accept-Encoding": "gzip"})
     vary = {part.strip() for value in answer.headers.get_list("vary") for part in value.split(",")}
     assert {"Accept", "Accept-Encoding"} <= vary
+
+
+@pytest.mark.parametrize("path", ["/ogc/collections", "/ogc/collections/townships/items?limit=20",
+                                  "/ogc/collections/love_station/items/1", "/ogc/conformance"])
+def test_a_client_revalidates_with_the_etag(client: TestClient, path: str) -> None:
+    first = client.get(path, headers={"Accept-Encoding": "gzip"})
+    tag = first.headers["etag"]
+    assert first.status_code == 200 and tag.startswith('W/"') and first.headers["cache-control"] == "public, no-cache"
+    assert client.get(path).headers["etag"] == tag  # the same tag whatever the encoding
+    again = client.get(path, headers={"If-None-Match": tag, "Accept-Encoding": "gzip"})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == tag
+    assert client.get(path, headers={"If-None-Match": '"other", ' + tag}).status_code == 304
+    assert client.get(path, headers={"If-None-Match": 'W/"other"'}).status_code == 200
+
+
+def test_a_change_changes_the_tag(client: TestClient, session: Session) -> None:
+    from sqlalchemy import text
+
+    path = "/ogc/collections/love_station/items?limit=5"
+    tag = client.get(path).headers["etag"]
+    first = client.get(path).json()["features"][0]["id"]
+    session.execute(text("UPDATE station SET name = name || '（改）' WHERE id = :id"), {"id": int(first)})
+    changed = client.get(path, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+
+
+def test_html_pages_carry_no_etag(client: TestClient) -> None:
+    assert "etag" not in client.get("/ogc/collections?f=html").headers

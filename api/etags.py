@@ -1,0 +1,86 @@
+"""Weak ETags and 304s for the OGC API's JSON: a client revalidates instead of downloading again.
+
+QGIS, GDAL and browsers ask for the same collections and pages again and again; the townships
+page alone is 619 KB. Every successful GET of JSON under ``/ogc`` gets a weak ETag (a hash of the
+body as the app made it, before compression, so one tag serves both encodings) and
+``Cache-Control: public, no-cache``: any cache may keep the answer but must ask first, because
+the registry changes with every write. A request whose ``If-None-Match`` names the tag gets
+``304 Not Modified`` with no body. HTML pages are left alone: each carries a fresh script nonce,
+so its bytes never repeat.
+
+The body is still computed for a 304 (the tag is its hash); what is saved is the transfer, which
+is what a slow link pays for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Message = MutableMapping[str, Any]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Message]], Send], Awaitable[None]]
+
+PREFIX = "/ogc"
+CACHE_CONTROL = b"public, no-cache"
+
+
+def weak_tag(body: bytes) -> bytes:
+    """``W/"<hash>"`` of a body."""
+    return b'W/"' + hashlib.sha256(body).hexdigest()[:24].encode() + b'"'
+
+
+def matches(if_none_match: str, tag: bytes) -> bool:
+    """Whether an ``If-None-Match`` header names ``tag`` (weak comparison, RFC 9110 §13.1.2) or is ``*``."""
+    opaque = tag.decode().removeprefix("W/")
+    candidates = [part.strip() for part in if_none_match.split(",")]
+    return any(candidate == "*" or candidate.removeprefix("W/") == opaque for candidate in candidates)
+
+
+class OgcETags:
+    """Plain ASGI middleware (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Message]],
+                       send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        asked = next((value.decode("latin-1") for key, value in scope.get("headers", ()) if key == b"if-none-match"),
+                     "")
+        held: Message | None = None
+        chunks: list[bytes] = []
+
+        async def tagged(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start":
+                kind = next((value for key, value in message.get("headers", ()) if key.lower() == b"content-type"),
+                            b"html")
+                if message["status"] == 200 and b"html" not in kind:
+                    held = message
+                    return
+                await send(message)
+                return
+            if held is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body, tag = b"".join(chunks), weak_tag(b"".join(chunks))
+            headers = [(key, value) for key, value in held.get("headers", ())
+                       if key.lower() not in (b"etag", b"cache-control")]
+            headers += [(b"etag", tag), (b"cache-control", CACHE_CONTROL)]
+            if asked and matches(asked, tag):
+                kept = [(key, value) for key, value in headers
+                        if key.lower() not in (b"content-length", b"content-type")]
+                await send({"type": "http.response.start", "status": 304, "headers": kept})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            await send({**held, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, tagged)
