@@ -2,7 +2,7 @@
 
 The store hands over the JSON texts PostGIS wrote (``geo.store.features``); they are framed
 here as Features and a FeatureCollection without being parsed, so a page of 10 000 features
-never becomes Python dicts. Added on the way: a station's opening hours in words and a
+never becomes Python dicts. Added on the way: a station's opening hours as text and a
 township's coverage figures (``geo.services.coverage_features``). The request's CRS becomes
 the store's axis order here.
 """
@@ -21,6 +21,14 @@ from geo.core import hours
 from geo.errors import NotFound
 from geo.services.coverage_features import CoverageCache
 from geo.store import features as store
+
+# A station's opening hours in its OGC properties, all text (see ``_hours_member``).
+HOURS_PROPERTIES = {
+    "opening_hours": "开放时间（中文，同 opening_hours_text）/ opening hours in words (Chinese)",
+    "opening_hours_text": "开放时间（中文）/ opening hours in words (Chinese), as in the REST API",
+    "opening_hours_osm": "开放时间（OSM 格式，如 Mo-Fr 09:00-17:00; PH off；未知为空）/ OSM-style opening hours, "
+                         "empty when unknown",
+}
 
 
 @dataclass(frozen=True)
@@ -82,16 +90,20 @@ def _feature(identifier: str, geometry: str, properties: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _hours_member(hours_json: str | None) -> str:
-    """``,"opening_hours_text":"…"`` for one opening-hours JSON, to append to a station's properties.
+    """The opening-hours members (``HOURS_PROPERTIES``) for one opening-hours JSON, as text to append.
 
-    Cached: a registry repeats few distinct schedules, so a page parses each once and serialises
-    nothing per feature.
+    Text, not the stored object: QGIS and GDAL save layers to GeoPackage, Shapefile and CSV, which
+    have no field type for a nested object ("Unsupported type for field opening_hours"). The
+    structured hours stay in the REST API (/api/v1). Cached: a registry repeats few distinct
+    schedules, so a page parses each once and serialises nothing per feature.
     """
     try:
-        described = hours.read_stored(hours_json)[1]
+        parsed, described = hours.read_stored(hours_json)
+        osm = hours.format_simple(parsed)
     except ValueError:  # malformed hours (pydantic's ValidationError is a ValueError): say unknown
-        described = "时间未知"
-    return "," + json.dumps({"opening_hours_text": described}, ensure_ascii=False)[1:-1]
+        described, osm = hours.describe_zh(hours.OpeningHours()), ""
+    members = {"opening_hours": described, "opening_hours_text": described, "opening_hours_osm": osm}
+    return "," + json.dumps(members, ensure_ascii=False, separators=(",", ":"))[1:-1]
 
 
 def _native(value: object) -> object:

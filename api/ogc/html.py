@@ -6,18 +6,20 @@ on an intranet without internet access. Every value from the database is escaped
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
 from api.ogc.collections import Collection
+from api.ogc.features import HOURS_PROPERTIES
 
 STYLE = ("body{font-family:system-ui,'PingFang SC','Microsoft YaHei',sans-serif;max-width:72rem;margin:1rem auto;"
          "padding:0 1rem;color:#222}a{color:#0b5cad}.notice{background:#fff3cd;border:1px solid #e0c36c;"
          "padding:.5rem 1rem;margin:1rem 0}table{border-collapse:collapse;margin:1rem 0}"
          "td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}"
          "nav{font-size:.9rem;margin-bottom:1rem}")
-STATION_COLUMNS = ("name", "status", "address", "opening_hours_text", "amenities", "phone", "township_code", "is_demo")
+STATION_COLUMNS = ("name", "status", "address", "opening_hours", "amenities", "phone", "township_code", "is_demo")
 REGION_COLUMNS = ("name", "parent_code", "kind", "population", "population_is_modelled", "boundary_is_approximate")
 
 
@@ -79,17 +81,21 @@ def collection(root: str, found: Collection) -> str:
     url = f"{root}/collections/{found.id}"
     filters = "".join(f"<li><code>{escape(spec.name)}</code>：{escape(spec.description)}</li>"
                       for spec in found.filters)
+    hours = "".join(f"<li><code>{escape(name)}</code>：{escape(text)}</li>" for name, text in HOURS_PROPERTIES.items())
     body = (notices(found.notices) + f"<p>{escape(found.description)}</p>"
             f"<p>要素数 Features: {found.count}<br>范围 Extent: {escape(_bbox(found))}</p>"
             f'<p><a href="{escape(url)}/items?f=html">浏览要素 Browse features</a> · '
             f'<a href="{escape(url)}/items">GeoJSON</a> · <a href="{escape(url)}?f=json">JSON</a></p>'
-            + (f"<h2>筛选参数 Filters</h2><ul>{filters}</ul>" if filters else ""))
+            + (f"<h2>筛选参数 Filters</h2><ul>{filters}</ul>" if filters else "")
+            + (f"<h2>开放时间属性 Opening hours properties</h2><ul>{hours}</ul>" if found.kind == "stations" else ""))
     return page(found.title, body, root)
 
 
 def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "是 yes" if value else "否 no"
+    if isinstance(value, dict | list):  # never a Python repr on a page: JSON, as a client reads it
+        return escape(json.dumps(value, ensure_ascii=False))
     return "" if value is None else escape(str(value))
 
 

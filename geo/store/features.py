@@ -162,6 +162,9 @@ def level_summaries(session: Session) -> dict[str, LevelSummary]:
 # A page's keys are chosen first, in the key's order, over only the key column (and the filters'),
 # with the count of all matches from the same scan; JSON is then built for the page's rows alone.
 # Building it in the same SELECT as ORDER BY … OFFSET built it for every skipped row too.
+# Every property is a scalar (text, number, boolean, time): GIS clients save layers to GeoPackage,
+# Shapefile and CSV, which have no field type for a JSON object or an array. So amenities are one
+# comma-separated text, and opening hours leave as JSON (``hours``) for the caller to put in words.
 _STATION_SQL = f"""
     SELECT page.matched, s.id::text AS id,
            ST_AsGeoJSON(CASE WHEN :swap THEN ST_FlipCoordinates(s.geom) ELSE s.geom END, {POINT_DECIMALS})
@@ -169,8 +172,7 @@ _STATION_SQL = f"""
            json_build_object(
                'station_id', s.id, 'type_code', s.type_code, 'type_name', t.name_zh, 'name', s.name,
                'address', s.address,
-               'status', s.status, 'opening_hours', s.opening_hours,
-               'amenities', array_to_string(s.amenities, ','), 'amenity_list', s.amenities,
+               'status', s.status, 'amenities', array_to_string(s.amenities, ','),
                'phone', s.phone, 'managing_union', s.managing_union, 'county_code', s.county_code,
                'township_code', s.township_code, 'is_demo', s.is_demo,
                'region_is_approximate', coalesce(r.boundary_is_approximate, false), 'source', s.source,

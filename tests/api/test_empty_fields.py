@@ -192,9 +192,9 @@ def test_ogc_items_json_and_html(client: TestClient, stations: dict[str, int]) -
                                      params={"bbox": "115.98,29.70,116.0,29.72", "limit": 1000})))
     properties = by_id(items["features"])[stations["empty"]]
     assert {key: properties[key] for key in ("phone", "managing_union", "county_code", "township_code",
-                                             "address", "amenities", "amenity_list")} == {
+                                             "address", "amenities", "opening_hours", "opening_hours_osm")} == {
         "phone": None, "managing_union": None, "county_code": None, "township_code": None, "address": "",
-        "amenities": "", "amenity_list": []}  # amenities as text for GIS clients, the list beside it
+        "amenities": "", "opening_hours": "时间未知", "opening_hours_osm": ""}  # text for GIS clients
     one = json.loads(ok(client.get(f"/ogc/collections/love_station/items/{stations['empty']}")))
     assert one["id"] == stations["empty"] and one["properties"]["phone"] is None
     for url, params in (("/ogc/collections/love_station/items", {"limit": 1000}),

@@ -122,7 +122,9 @@ def test_items_page_counts_and_headers(client: TestClient, session: Session) -> 
     assert isinstance(feature["id"], int)
     assert properties["type_code"] == "love_station" and properties["is_demo"] is True
     assert properties["opening_hours_text"] and isinstance(properties["amenities"], str)
-    assert properties["amenities"] == ",".join(properties["amenity_list"])
+    assert properties["opening_hours"] == properties["opening_hours_text"]
+    assert "amenity_list" not in properties  # no arrays or objects: GeoPackage, Shapefile, CSV have no such field
+    assert all(value is None or isinstance(value, str | int | float | bool) for value in properties.values())
     assert rel(body["links"], "next") and not rel(body["links"], "prev")
 
 
@@ -178,8 +180,10 @@ def test_opening_hours_text_is_described_from_the_stored_hours_and_unknown_when_
     features = client.get("/ogc/collections/love_station/items", params={"limit": 2}).json()["features"]
     assert [f["id"] for f in features] == [first, second]
     assert features[0]["properties"]["opening_hours_text"] == hours.describe_zh(hours.from_json(stored))
+    assert features[0]["properties"]["opening_hours_osm"] == hours.format_simple(hours.from_json(stored))
     assert features[1]["properties"]["opening_hours_text"] == "时间未知"
-    assert features[1]["properties"]["opening_hours"] == {"weekly": 5}
+    assert features[1]["properties"]["opening_hours"] == "时间未知"  # text, never the stored object
+    assert features[1]["properties"]["opening_hours_osm"] == ""
 
 
 def test_next_link_keeps_filters(client: TestClient, session: Session) -> None:
@@ -361,3 +365,20 @@ def test_html_items_page_links_next_page_and_features(client: TestClient) -> Non
     assert first is not None
     feature_page = client.get(f"/ogc/collections/love_station/items/{first.group(1)}?f=html")
     assert feature_page.status_code == 200 and DEMO.text in feature_page.text
+
+
+def test_feature_page_and_items_page_show_opening_hours_as_text_not_a_dict(client: TestClient,
+                                                                           session: Session) -> None:
+    station, stored = session.execute(text(
+        "SELECT id, opening_hours::text FROM station WHERE type_code = 'love_station' AND deleted_at IS NULL "
+        "AND opening_hours ? 'weekly' AND opening_hours->'weekly' <> '{}'::jsonb ORDER BY id LIMIT 1")).one()
+    parsed, described = hours.read_stored(stored)
+    assert parsed.weekly and described != "时间未知"  # a station with known weekly hours
+    page = client.get(f"/ogc/collections/love_station/items/{station}?f=html").text
+    assert f"<th>opening_hours</th><td>{described}</td>" in page
+    assert f"<th>opening_hours_osm</th><td>{hours.format_simple(parsed)}</td>" in page
+    assert "weekly" not in page and "{" not in page.split("<body>")[1]  # no Python dict, no JSON object
+    items = client.get("/ogc/collections/love_station/items", params={"f": "html", "limit": 1000}).text
+    assert "<th>opening_hours</th>" in items and f"<td>{described}</td>" in items and "weekly" not in items
+    collection = client.get("/ogc/collections/love_station?f=html").text
+    assert "<code>opening_hours_osm</code>" in collection  # the collection page says what the fields hold

@@ -7,10 +7,12 @@ deadlock, and a real server is what QGIS and GDAL meet in practice.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -23,8 +25,8 @@ Features = pytest.importorskip("owslib.ogcapi.features").Features
 pytestmark = [pytest.mark.db, pytest.mark.clients]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-COLLECTIONS = ("love_station", "legal_service", "worker_library", "cultural_palace", "workers_home",
-               "counties", "townships", "coverage")
+STATION_TYPES = ("love_station", "legal_service", "worker_library", "cultural_palace", "workers_home")
+COLLECTIONS = (*STATION_TYPES, "counties", "townships", "coverage")
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +35,8 @@ def server(live_server: str) -> str:
     return live_server
 
 
-def gdal(*arguments: str) -> str:
-    """Run a GDAL command line tool; its stdout, or a failure with its output."""
+def _run(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run a GDAL command line tool, which must succeed without an ERROR line."""
     if shutil.which(arguments[0]) is None:
         pytest.fail(f"{arguments[0]} not found: install gdal-bin (scripts/setup.sh does on CI)")
     env = os.environ | {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
@@ -42,7 +44,17 @@ def gdal(*arguments: str) -> str:
     result = subprocess.run(arguments, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, f"{' '.join(arguments)} failed:\n{result.stdout}\n{result.stderr}"
     assert "ERROR" not in result.stderr, result.stderr
-    return result.stdout
+    return result
+
+
+def gdal(*arguments: str) -> str:
+    """Run a GDAL command line tool; its stdout, or a failure with its output."""
+    return _run(*arguments).stdout
+
+
+def gdal_warnings(*arguments: str) -> str:
+    """Run a GDAL command line tool; its warnings (stderr), or a failure with its output."""
+    return _run(*arguments).stderr
 
 
 def test_ogrinfo_lists_every_collection(server: str) -> None:
@@ -115,3 +127,49 @@ def test_owslib_reads_collections_conformance_and_pages(server: str) -> None:
     assert len(seen) == len(set(seen)) == 136
     box = api.collection_items("love_station", bbox=[115.9, 29.6, 116.1, 29.8], limit=500)
     assert 0 < box["numberReturned"] == box["numberMatched"] < 136
+
+
+def _matched(server: str) -> dict[str, int]:
+    return {name: httpx.get(f"{server}/ogc/collections/{name}/items", params={"limit": 1},
+                            timeout=60).json()["numberMatched"] for name in COLLECTIONS}
+
+
+def _known_hours(server: str) -> tuple[int, str, str]:
+    """A love station with known weekly hours: its id, its hours in words and in OSM form."""
+    features = httpx.get(f"{server}/ogc/collections/love_station/items", params={"limit": 1000},
+                         timeout=60).json()["features"]
+    known = next(feature["properties"] for feature in features
+                 if feature["properties"]["opening_hours_osm"] not in ("", "24/7"))
+    return known["station_id"], known["opening_hours"], known["opening_hours_osm"]
+
+
+def test_ogr2ogr_saves_every_collection_to_geopackage_with_opening_hours_as_text(server: str,
+                                                                                  tmp_path: Path) -> None:
+    """QGIS failed here with "Unsupported type for field opening_hours" (a JSON object) on every station layer."""
+    target = tmp_path / "all.gpkg"
+    warnings = gdal_warnings("ogr2ogr", "-f", "GPKG", str(target), f"OAPIF:{server}/ogc", *COLLECTIONS)
+    assert "Misconversion" not in warnings and "StringList" not in warnings, warnings
+    matched = _matched(server)
+    station_id, words, osm = _known_hours(server)
+    with sqlite3.connect(target) as db:
+        counts = {name: db.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in COLLECTIONS}
+        types = {row[1]: row[2] for name in STATION_TYPES for row in db.execute(f'PRAGMA table_info("{name}")')}
+        saved = db.execute("SELECT opening_hours, opening_hours_text, opening_hours_osm FROM love_station "
+                           "WHERE station_id = ?", (station_id,)).fetchone()
+    assert counts == matched and all(matched.values()), (counts, matched)
+    assert types["opening_hours"] == types["opening_hours_osm"] == types["amenities"] == "TEXT"
+    assert saved == (words, words, osm)
+
+
+def test_ogr2ogr_saves_every_collection_to_csv_with_opening_hours_as_text(server: str, tmp_path: Path) -> None:
+    target = tmp_path / "csv"
+    warnings = gdal_warnings("ogr2ogr", "-f", "CSV", str(target), f"OAPIF:{server}/ogc", *COLLECTIONS)
+    assert "Misconversion" not in warnings and "StringList" not in warnings, warnings
+    matched = _matched(server)
+    rows = {name: list(csv.DictReader((target / f"{name}.csv").open(encoding="utf-8", newline="")))
+            for name in COLLECTIONS}
+    assert {name: len(found) for name, found in rows.items()} == matched and all(matched.values())
+    station_id, words, osm = _known_hours(server)
+    (saved,) = [row for row in rows["love_station"] if row["station_id"] == str(station_id)]
+    assert (saved["opening_hours"], saved["opening_hours_text"], saved["opening_hours_osm"]) == (words, words, osm)
+    assert "{" not in saved["opening_hours"] and "[" not in saved["amenities"]
