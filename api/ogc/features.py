@@ -49,7 +49,7 @@ def items(session: Session, collection: Collection, query: ItemQuery, *,
     """One page of a collection's features as GeoJSON texts, in a stable order (id or code)."""
     page = store.feature_page(session, store.PageQuery(
         kind=collection.kind, key=collection.key, limit=query.limit, offset=query.offset, bbox=query.bbox,
-        swap_axes=lat_lon(query.crs), equals=query.filters))
+        swap_axes=lat_lon(query.crs), equals=query.filters, updated=query.datetime))
     return ItemsPage(_framed(session, collection, page.features, cache), page.matched)
 
 

@@ -45,8 +45,9 @@ PARAMETERS: dict[str, dict[str, Any]] = {
                                                                      "enum": list(SUPPORTED_CRS)}),
     "crs": _parameter("crs", "输出坐标系（EPSG:4326 为纬度、经度）/ output CRS (EPSG:4326 is lat, lon)",
                       {"type": "string", "format": "uri", "enum": list(SUPPORTED_CRS)}),
-    "datetime": _parameter("datetime", "无时间数据，忽略 / accepted and ignored (no temporal data)",
-                           {"type": "string"}),
+    "datetime": _parameter("datetime", "站点的最后修改时间（updated_at）在此时刻或区间内，RFC 3339；行政区无时间属性 / "
+                           "stations whose updated_at is this instant or in this interval (RFC 3339: a/b, ../b, a/..); "
+                           "regions have no temporal property", {"type": "string"}),
     "collectionId": {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string"}},
     "featureId": {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}},
 }

@@ -8,12 +8,17 @@ the REST station list uses too; the OGC rules (six numbers, axis order, clamping
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from geo.core.bbox import Bbox, check_latitudes, clamped, numbers
 from geo.errors import InputError
+
+# RFC 3339 §5.6 date-time: a full date, "T", a time (fractions allowed) and a zone ("Z" or ±hh:mm).
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
@@ -52,6 +57,36 @@ class ItemQuery:
     bbox: Bbox | None = None
     crs: str = CRS84
     filters: dict[str, str | bool] = field(default_factory=dict)
+    # ``datetime`` as an interval (start, end), either end open (None); an instant is (t, t)
+    datetime: tuple[datetime | None, datetime | None] | None = None
+
+
+def _instant(text: str) -> datetime:
+    """One RFC 3339 date-time (``2024-06-04T10:00:00Z``, ``…+08:00``, fractions allowed)."""
+    if not _RFC3339.fullmatch(text):
+        raise InputError(f"{text!r} is not an RFC 3339 date-time such as 2024-06-04T10:00:00Z", field="datetime")
+    try:
+        return datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+    except ValueError as error:  # month 13, day 31 of a 30-day month …
+        raise InputError(f"{text!r} is not a real date-time: {error}", field="datetime") from error
+
+
+def parse_datetime(value: str) -> tuple[datetime | None, datetime | None]:
+    """``datetime`` per OGC 17-069r4 and RFC 3339: an instant, a closed interval ``a/b`` or a half-open
+    one (``../b``, ``a/..``, ``/b``, ``a/``); ``../..``, an end before its start or anything else is
+    InputError (400) naming the parameter."""
+    text = value.strip()
+    if "/" not in text:
+        instant = _instant(text)
+        return instant, instant
+    first, _, second = text.partition("/")
+    start = None if first in ("", "..") else _instant(first)
+    end = None if second in ("", "..") else _instant(second)
+    if start is None and end is None:
+        raise InputError("an interval needs at least one end, e.g. 2024-01-01T00:00:00Z/..", field="datetime")
+    if start is not None and end is not None and end < start:
+        raise InputError(f"the interval ends ({second}) before it starts ({first})", field="datetime")
+    return start, end
 
 
 def parse_crs(value: str, *, field: str = "crs") -> str:
@@ -116,8 +151,9 @@ def parse_item_query(parameters: Iterable[tuple[str, str]], filters: tuple[Filte
 
     Unknown and repeated parameters are rejected rather than ignored, so that a misspelt
     filter cannot silently return everything. Any ``limit`` above 10 000 is served as 10 000, as
-    17-069r4 requires (/req/core/fc-limit-response-1 C: not an error); ``datetime`` is accepted
-    and ignored, since no collection has temporal data.
+    17-069r4 requires (/req/core/fc-limit-response-1 C: not an error). ``datetime`` is checked
+    here and applied to stations' ``updated_at`` (regions have no temporal property: it filters
+    nothing there).
     """
     accepted = COMMON_PARAMETERS + tuple(spec.name for spec in filters)
     given: dict[str, str] = {}
@@ -137,6 +173,7 @@ def parse_item_query(parameters: Iterable[tuple[str, str]], filters: tuple[Filte
         offset=_parse_int(given["offset"], field="offset", low=0) if "offset" in given else 0,
         bbox=parse_bbox(given["bbox"], crs=bbox_crs) if "bbox" in given else None,
         crs=crs, filters=values,
+        datetime=parse_datetime(given["datetime"]) if "datetime" in given else None,
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
@@ -94,6 +95,8 @@ class PageQuery:
     bbox: Bbox | None = None  # lon, lat degrees; west > east crosses the antimeridian
     swap_axes: bool = False  # coordinates as (lat, lon)
     equals: Mapping[str, str | bool] = field(default_factory=dict)  # column (FILTERABLE[kind]) → value
+    # stations changed within (start, end), either end open; regions have no time and ignore it
+    updated: tuple[datetime | None, datetime | None] | None = None
 
 
 class FeatureText(NamedTuple):
@@ -230,6 +233,14 @@ def _conditions(query: PageQuery) -> tuple[tuple[str, ...], dict[str, object]]:
         raise ValueError(f"cannot filter {query.kind} on {', '.join(sorted(unknown))}")
     conditions = [condition for column, condition in _EQUALS[alias].items() if column in query.equals]
     params: dict[str, object] = {"key": query.key} | {f"f_{column}": value for column, value in query.equals.items()}
+    if query.updated is not None and alias == "s":
+        start, end = query.updated
+        if start is not None:
+            conditions.append(" AND s.updated_at >= :t_start")
+            params["t_start"] = start
+        if end is not None:
+            conditions.append(" AND s.updated_at <= :t_end")
+            params["t_end"] = end
     if query.bbox is not None:
         west, south, east, north = query.bbox
         boxes = [(west, east)] if west <= east else [(west, 180.0), (-180.0, east)]

@@ -126,3 +126,33 @@ def test_a_change_changes_the_tag(client: TestClient, session: Session) -> None:
 
 def test_html_pages_carry_no_etag(client: TestClient) -> None:
     assert "etag" not in client.get("/ogc/collections?f=html").headers
+
+
+@pytest.mark.parametrize("bad", ["garbage", "2024-13-01T00:00:00Z", "2024-02-30T00:00:00Z", "../..", "/",
+                                 "2024-06-04T10:00:00", "2024-06-04", "2024-06-05T00:00:00Z/2024-06-04T00:00:00Z"])
+def test_a_bad_datetime_is_a_400(client: TestClient, bad: str) -> None:
+    answer = client.get("/ogc/collections/love_station/items", params={"datetime": bad})
+    assert answer.status_code == 400 and answer.json()["parameter"] == "datetime", (bad, answer.text)
+
+
+def test_datetime_selects_stations_by_when_they_changed(client: TestClient, session: Session) -> None:
+    from sqlalchemy import text
+
+    path = "/ogc/collections/love_station/items"
+    everything = client.get(path, params={"limit": 1000}).json()["numberMatched"]
+    first = int(client.get(path, params={"limit": 1}).json()["features"][0]["id"])
+    # the write trigger stamps updated_at with now(): set a known time with triggers off, in the test's transaction
+    session.execute(text("SET LOCAL session_replication_role = replica"))
+    session.execute(text("UPDATE station SET updated_at = '2031-03-01T08:00:00+08:00' WHERE id = :id"), {"id": first})
+    session.execute(text("SET LOCAL session_replication_role = origin"))
+    later = client.get(path, params={"datetime": "2031-01-01T00:00:00Z/.."}).json()
+    assert [feature["id"] for feature in later["features"]] == [first] and later["numberMatched"] == 1
+    instant = client.get(path, params={"datetime": "2031-03-01T00:00:00Z"}).json()
+    assert [feature["id"] for feature in instant["features"]] == [first]
+    before = client.get(path, params={"datetime": "../2030-12-31T23:59:59Z", "limit": 1000}).json()
+    assert before["numberMatched"] == everything - 1
+    closed = client.get(path, params={"datetime": "2031-02-28T00:00:00Z/2031-03-02T00:00:00+08:00"}).json()
+    assert closed["numberMatched"] == 1
+    # regions have no time: the parameter is checked but filters nothing
+    counties = client.get("/ogc/collections/counties/items", params={"datetime": "2031-01-01T00:00:00Z/.."}).json()
+    assert counties["numberMatched"] == 13
