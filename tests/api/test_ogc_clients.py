@@ -76,7 +76,8 @@ def test_ogr2ogr_copies_every_worker_library_with_the_apis_coordinates(server: s
     gdal("ogr2ogr", "-f", "GeoJSON", str(target), f"OAPIF:{server}/ogc", "worker_library")
     features = json.loads(target.read_text(encoding="utf-8"))["features"]
     assert len(features) == 234
-    api = httpx.get(f"{server}/api/v1/stations", params={"type": "worker_library", "limit": 1000}, timeout=30).json()["features"]
+    api = httpx.get(f"{server}/api/v1/stations", params={"type": "worker_library", "limit": 1000},
+                    timeout=30).json()["features"]
     expected = {feature["id"]: feature["geometry"]["coordinates"] for feature in api}
     copied = {feature["properties"]["station_id"]: feature["geometry"]["coordinates"] for feature in features}
     assert set(copied) == set(expected)
