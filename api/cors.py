@@ -12,23 +12,17 @@ SameSite=Strict anyway), and another origin writes with an API key.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from geo.settings import Settings
-
-Message = MutableMapping[str, Any]
-ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
-                   Awaitable[None]]
 
 READ_PREFIXES = ("/ogc", "/api/v1/")
 READ_METHODS = ("GET", "HEAD")
 EXPOSED = ("ETag", "Location", "Link", "Retry-After", "Content-Crs", "OGC-NumberMatched")
 
 
-def _header(scope: MutableMapping[str, Any], name: bytes) -> str:
+def _header(scope: Scope, name: bytes) -> str:
     return next((value.decode("latin-1") for key, value in scope.get("headers", ()) if key == name), "")
 
 
@@ -46,8 +40,7 @@ class Cors:
                                                     "Accept", "Accept-Language", "If-None-Match"),
                                      expose_headers=EXPOSED, max_age=600)
 
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Callable[[], Awaitable[Message]],
-                       send: Callable[[Message], Awaitable[None]]) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _header(scope, b"origin"):
             await self.app(scope, receive, send)
             return
