@@ -6,7 +6,10 @@ body as the app made it, before compression, so one tag serves both encodings) a
 ``Cache-Control: public, no-cache``: any cache may keep the answer but must ask first, because
 the registry changes with every write. A request whose ``If-None-Match`` names the tag gets
 ``304 Not Modified`` with no body. HTML pages are left alone: each carries a fresh script nonce,
-so its bytes never repeat.
+so its bytes never repeat. A feature page's ``timeStamp`` (when the answer was made, to the
+second) is left out of the hash: otherwise the tag would change every second while the data stood
+still, and a client that revalidates would always download again. A 304 keeps the client's copy
+with the time it was first made, which is what that copy is.
 
 The body is still computed for a 304 (the tag is its hash); what is saved is the transfer, which
 is what a slow link pays for.
@@ -15,16 +18,19 @@ is what a slow link pays for.
 from __future__ import annotations
 
 import hashlib
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PREFIX = "/ogc"
 CACHE_CONTROL = b"public, no-cache"
+TIME_STAMP = re.compile(rb'"timeStamp":\s*"[^"]*"')
 
 
 def weak_tag(body: bytes) -> bytes:
-    """``W/"<hash>"`` of a body."""
-    return b'W/"' + hashlib.sha256(body).hexdigest()[:24].encode() + b'"'
+    """``W/"<hash>"`` of a body, its ``timeStamp`` left out (see the module docstring)."""
+    digest = hashlib.sha256(TIME_STAMP.sub(b"", body)).hexdigest()[:24]
+    return b'W/"' + digest.encode() + b'"'
 
 
 def matches(if_none_match: str, tag: bytes) -> bool:

@@ -113,6 +113,27 @@ def test_a_client_revalidates_with_the_etag(client: TestClient, path: str) -> No
     assert client.get(path, headers={"If-None-Match": 'W/"other"'}).status_code == 200
 
 
+def test_the_tag_holds_when_only_the_time_stamp_moves(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page's timeStamp moves every second; the data did not, so neither does the tag (CI caught this)."""
+    from datetime import UTC, datetime
+
+    from api.ogc import router
+
+    path = "/ogc/collections/townships/items?limit=3"
+    stamps = (datetime(2026, 1, 1, 0, 0, second, tzinfo=UTC) for second in range(60))
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+            return next(stamps)
+
+    monkeypatch.setattr(router, "datetime", Clock)
+    first, second = client.get(path), client.get(path)
+    assert first.json()["timeStamp"] == "2026-01-01T00:00:00Z" and second.json()["timeStamp"] == "2026-01-01T00:00:01Z"
+    assert first.headers["etag"] == second.headers["etag"]
+    assert client.get(path, headers={"If-None-Match": first.headers["etag"]}).status_code == 304
+
+
 def test_a_change_changes_the_tag(client: TestClient, session: Session) -> None:
     from sqlalchemy import text
 
