@@ -1,8 +1,9 @@
 """Weak ETags and 304s for the OGC API's JSON: a client revalidates instead of downloading again.
 
 QGIS, GDAL and browsers ask for the same collections and pages again and again; the townships
-page alone is 619 KB. Every successful GET of JSON under ``/ogc`` gets a weak ETag (a hash of the
-body as the app made it, before compression, so one tag serves both encodings) and
+page alone is 619 KB. Every successful GET of JSON under ``/ogc`` (and of the REST station list)
+gets a weak ETag (a hash of the body as the app made it, before compression, so one tag serves
+both encodings) and
 ``Cache-Control: public, no-cache``: any cache may keep the answer but must ask first, because
 the registry changes with every write. A request whose ``If-None-Match`` names the tag gets
 ``304 Not Modified`` with no body. HTML pages are left alone: each carries a fresh script nonce,
@@ -23,6 +24,9 @@ import re
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PREFIX = "/ogc"
+# REST reads a client polls as a whole: the station list pages (a single station keeps its strong
+# ETag, the version an edit sends back in If-Match, set by its route).
+REST_LISTS = frozenset({"/api/v1/stations"})
 CACHE_CONTROL = b"public, no-cache"
 TIME_STAMP = re.compile(rb'"timeStamp":\s*"[^"]*"')
 
@@ -40,6 +44,11 @@ def matches(if_none_match: str, tag: bytes) -> bool:
     return any(candidate == "*" or candidate.removeprefix("W/") == opaque for candidate in candidates)
 
 
+def tagged_path(path: str) -> bool:
+    """Whether answers to GETs of ``path`` get a weak ETag: all of /ogc, and the REST lists."""
+    return path.startswith(PREFIX) or path in REST_LISTS
+
+
 class OgcETags:
     """Plain ASGI middleware (see the module docstring)."""
 
@@ -47,7 +56,7 @@ class OgcETags:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith(PREFIX):
+        if scope["type"] != "http" or scope["method"] != "GET" or not tagged_path(scope["path"]):
             await self.app(scope, receive, send)
             return
         asked = next((value.decode("latin-1") for key, value in scope.get("headers", ()) if key == b"if-none-match"),

@@ -90,3 +90,22 @@ def test_a_closed_station_is_never_open_now(client: TestClient, session: Session
     statuses = {f["properties"]["status"] for f in client.get(
         "/api/v1/stations", params={"open_now": "true", "limit": 1000}).json()["features"]}
     assert statuses == {"open"}
+
+
+def test_the_list_revalidates_and_a_write_changes_its_tag(client: TestClient, session: Session) -> None:
+    """A polling app asks again with If-None-Match and gets 304 until the registry changes; a
+    single station keeps its strong version tag (what If-Match on an edit needs)."""
+    path = "/api/v1/stations?limit=5"
+    first = client.get(path)
+    tag = first.headers["etag"]
+    assert tag.startswith('W/"') and first.headers["cache-control"] == "public, no-cache"
+    again = client.get(path, headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    station = first.json()["features"][0]["id"]
+    assert client.get(f"/api/v1/stations/{station}").headers["etag"].startswith('"')  # strong, the version
+    editor = {"Authorization": f"Bearer {create_key(session, name='规划员乙', role='editor')}",
+              "If-Match": client.get(f"/api/v1/stations/{station}").headers["etag"]}
+    edited = client.patch(f"/api/v1/stations/{station}", json={"phone": "0792-8888888"}, headers=editor)
+    assert edited.status_code == 200
+    changed = client.get(path, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
