@@ -110,6 +110,10 @@ def read_collection(base: str, name: str, rect: QgsRectangle, out: Path, first: 
     report["gpkg"] = _save(layer, out / "all.gpkg", "GPKG", name, append=not first)
     report["csv"] = _save(layer, out / f"{name}.csv", "CSV", name, append=False, layer_options=["GEOMETRY=AS_WKT"])
     report["shp"] = _save(layer, out / f"{name}.shp", "ESRI Shapefile", name, append=False)
+    if "status" in layer.fields().names():
+        # QGIS 3.22 filters a subset string itself (it sends no filter to the server; CQL2 came in 3.32)
+        layer.setSubsetString("status = 'open'")
+        report["open"] = sum(1 for _ in layer.getFeatures())
     report["seconds"] = round(time.monotonic() - started, 2)
     return report
 

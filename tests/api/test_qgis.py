@@ -141,6 +141,13 @@ def test_qgis_rectangle_matches_the_servers_bbox(qgis: dict[str, Any], live_serv
         assert layer["in_rect_server"] == in_box, (name, layer["in_rect_server"], in_box)
 
 
+def test_qgis_subset_string_selects_what_the_servers_filter_does(qgis: dict[str, Any], live_server: str) -> None:
+    for name in STATION_TYPES:
+        open_ = httpx.get(f"{live_server}/ogc/collections/{name}/items", params={"status": "open", "limit": 1},
+                          timeout=30).json()["numberMatched"]
+        assert qgis["collections"][name]["open"] == open_, name
+
+
 def _bounds(coordinates: Any) -> list[float]:
     """West, south, east, north of GeoJSON coordinates of any depth, by plain min and max."""
     points: list[list[float]] = []
