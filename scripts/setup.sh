@@ -17,6 +17,10 @@ python3 -c 'import ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ "$with_test" = 1 ]; then
     # GDAL's command-line tools: the OGC API tests read the service with a client nobody here wrote.
     command -v ogrinfo >/dev/null || need_apt+=(gdal-bin)
+    # QGIS 3.22, headless: tests/api/test_qgis.py opens, filters and saves every OGC collection as a
+    # QGIS user does (python3-qgis is for the system Python; it pulls qgis-providers, home of OAPIF).
+    [ -f /usr/lib/python3/dist-packages/qgis/core/__init__.py ] && [ -f /usr/lib/qgis/plugins/libprovider_wfs.so ] \
+        || need_apt+=(python3-qgis qgis-providers)
     # Browser tests: Debian's Chromium driven by Playwright (never a downloaded browser), and
     # CJK fonts so screenshots show Chinese text rather than boxes.
     [ -x /usr/bin/chromium ] || need_apt+=(chromium)
