@@ -59,9 +59,10 @@ def collections(live_server: str) -> list[str]:
 def qgis(live_server: str, collections: list[str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Run the QGIS client once for the module; its report, with ``out`` (the folder of saved files)."""
     missing = _qgis_missing()
-    if missing:
-        pytest.skip(f"QGIS not importable by {SYSTEM_PYTHON} ({missing}): apt-get install python3-qgis "
-                    "(scripts/setup.sh --test does)")
+    # A failure, not a skip, like a missing GDAL or Chromium: the README's test command installs it,
+    # so a machine without it is not set up and a quiet skip would hide that QGIS was never tried.
+    assert not missing, (f"QGIS not importable by {SYSTEM_PYTHON} ({missing}): apt-get install python3-qgis "
+                         "qgis-providers (scripts/setup.sh --test does)")
     out = tmp_path_factory.mktemp("qgis")
     home = out / "home"  # a throw-away QGIS profile: nothing of the machine's own QGIS is read or changed
     runtime = out / "runtime"
