@@ -13,17 +13,27 @@ also has uvloop and httptools, which uvicorn would otherwise pick for one side o
 The data: a bench database (``unionmap_bench``) on the private cluster, made by the script with
 ``unionmap load reference`` and ``load demo``, then every station copied (scale − 1) times with a
 seeded jitter of up to ±0.005° (the region trigger re-assigns counties), ~10× the demo registry.
-Page sizes 10 (GDAL's default), 100 and 1000; each read repeated 3 times with the servers taking
-turns to go first, after one uncounted warm-up read each. Time counts from each request to its
-last body byte (client JSON parsing excluded); no compression (``Accept-Encoding: identity``).
-Both reads must return the same number of features and the same ids.
+Page sizes 10 (GDAL's default), 100 and 1000, each in three variants:
+
+- ``plain``: every feature of the type, no compression (``Accept-Encoding: identity``);
+- ``cql2``: the open ones only, by a CQL2 text filter on both servers (ours:
+  ``filter=status = 'open'``; tipg: ``filter=status = 'open'&filter-lang=cql2-text`` beside its
+  ``type_code`` parameter), no compression;
+- ``gzip``: as ``plain`` with ``Accept-Encoding: gzip`` (each server compresses as it is set up out
+  of the box: ours with Starlette's GZip at level 6, tipg with its own middleware); the MB/s
+  columns then count the bytes on the wire.
+
+Each read is repeated 3 times with the servers taking turns to go first, after one uncounted
+warm-up read each. Time counts from each request to its last body byte (client JSON parsing
+excluded). Both reads must return the same number of features and the same ids.
 
 tipg runs from a bench-only venv the script creates on first use (``.state/`` is ignored by git):
 ``python -m venv .state/bench-tipg-venv && .state/bench-tipg-venv/bin/pip install tipg uvicorn``.
 tipg reads ``DATABASE_URL``, whose validation needs a host: the socket folder goes in
 percent-encoded. The bench database is dropped at the end unless ``--keep`` (then reused).
 
-Run: ``.venv/bin/python scripts/bench/bench_ogc.py [--scale 10] [--repeat 3] [--page-sizes 10 100 1000] [--keep]``
+Run: ``.venv/bin/python scripts/bench/bench_ogc.py [--scale 10] [--repeat 3] [--page-sizes 10 100 1000]
+[--variants plain cql2 gzip] [--keep]``
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import psycopg
@@ -60,7 +70,9 @@ COPY_SQL = """
                                    ST_Y(s.geom) + (random() - 0.5) * 0.01), 4326),
            s.status, s.opening_hours, s.amenities, s.phone, s.managing_union, s.is_demo, s.source
     FROM (SELECT * FROM station WHERE deleted_at IS NULL ORDER BY id) s CROSS JOIN generate_series(1, %s) k"""
-Read = tuple[float, int, list[object], int]  # seconds, body bytes, feature ids, pages
+Read = tuple[float, int, list[object], int]  # seconds, bytes on the wire, feature ids, pages
+FILTER = "status = 'open'"  # the CQL2 text filter of the ``cql2`` variant, the same on both servers
+VARIANTS = {"plain": IDENTITY, "cql2": IDENTITY, "gzip": {"Accept-Encoding": "gzip"}}
 
 
 def tipg_python(venv: Path) -> Path:
@@ -91,36 +103,41 @@ def make_database(settings: Settings, name: str, scale: int, seed: int) -> None:
         connection.execute("VACUUM ANALYZE station")
 
 
-def full_read(http: httpx.Client, url: str | None) -> Read:
+def full_read(http: httpx.Client, url: str | None, headers: dict[str, str] = IDENTITY) -> Read:
     """Follow ``next`` links from ``url`` to the last page; time only the HTTP exchanges."""
     seconds, size, ids, pages = 0.0, 0, [], 0
     while url is not None and pages < 100_000:
         begun = time.perf_counter()
-        response = http.get(url)
+        response = http.get(url, headers=headers)
         seconds += time.perf_counter() - begun
         response.raise_for_status()
         page = json.loads(response.content)
-        size, pages = size + len(response.content), pages + 1
+        size, pages = size + response.num_bytes_downloaded, pages + 1
         ids += [feature["id"] for feature in page["features"]]
         url = next((link["href"] for link in page.get("links", []) if link.get("rel") == "next"), None)
     return seconds, size, ids, pages
 
 
-def table(reads: dict[tuple[int, str], list[Read]], page_sizes: list[int], names: list[str]) -> list[float]:
-    """Print the markdown table; return ours / tipg (median features/s) per page size."""
-    print("| page size | server | features | pages | best features/s | median features/s | best MB/s "
-          "| median MB/s | ours / tipg (median) |\n|---|---|---|---|---|---|---|---|---|")
-    ratios = []
-    for size in page_sizes:
-        medians = {name: statistics.median(len(r[2]) / r[0] for r in reads[size, name]) for name in names}
-        ratios.append(medians[names[0]] / medians[names[1]])
-        for name in names:
-            runs = reads[size, name]
-            rates = [len(r[2]) / r[0] for r in runs]
-            mbs = [r[1] / r[0] / 1e6 for r in runs]
-            print(f"| {size} | {name} | {len(runs[0][2]):,} | {runs[0][3]:,} | {max(rates):,.0f} | "
-                  f"{statistics.median(rates):,.0f} | {max(mbs):.2f} | {statistics.median(mbs):.2f} | "
-                  + (f"{ratios[-1]:.2f}× |" if name == names[0] else "|"))
+Key = tuple[str, int, str]  # variant, page size, server
+
+
+def table(reads: dict[Key, list[Read]], variants: list[str], page_sizes: list[int],
+          names: list[str]) -> dict[tuple[str, int], float]:
+    """Print the markdown table; return ours / tipg (median features/s) per variant and page size."""
+    print("| variant | page size | server | features | pages | best features/s | median features/s | "
+          "median MB/s on the wire | ours / tipg (median) |\n|---|---|---|---|---|---|---|---|---|")
+    ratios = {}
+    for variant in variants:
+        for size in page_sizes:
+            medians = {name: statistics.median(len(r[2]) / r[0] for r in reads[variant, size, name])
+                       for name in names}
+            ratios[variant, size] = medians[names[0]] / medians[names[1]]
+            for name in names:
+                runs = reads[variant, size, name]
+                rates = [len(r[2]) / r[0] for r in runs]
+                print(f"| {variant} | {size} | {name} | {len(runs[0][2]):,} | {runs[0][3]:,} | {max(rates):,.0f} | "
+                      f"{statistics.median(rates):,.0f} | {statistics.median(r[1] / r[0] / 1e6 for r in runs):.2f} | "
+                      + (f"{ratios[variant, size]:.2f}× |" if name == names[0] else "|"))
     return ratios
 
 
@@ -129,6 +146,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--page-sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--database", default="unionmap_bench")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--tipg-venv", type=Path, default=TIPG_VENV)
@@ -157,9 +175,12 @@ def run(settings: Settings, arguments: argparse.Namespace, python: Path, tipg_ve
     header(("uvicorn", "fastapi", "httpx", "SQLAlchemy", "psycopg"), cluster.url(settings, name),
            f"; tipg venv: {tipg_versions}")
     with psycopg.connect(cluster.conninfo(settings, name)) as connection:
-        count, total = connection.execute("SELECT count(*) FILTER (WHERE type_code = %s), count(*) FROM station "
-                                          "WHERE deleted_at IS NULL", (TYPE,)).fetchone() or (0, 0)
-    print(f"database {name}: {total:,} stations, {count:,} of type {TYPE} (scale {arguments.scale}×)")
+        count, opened, total = connection.execute(
+            "SELECT count(*) FILTER (WHERE type_code = %s), count(*) FILTER (WHERE type_code = %s AND status = 'open'),"
+            " count(*) FROM station WHERE deleted_at IS NULL", (TYPE, TYPE)).fetchone() or (0, 0, 0)
+    expected = {"plain": count, "cql2": opened, "gzip": count}
+    print(f"database {name}: {total:,} stations, {count:,} of type {TYPE}, {opened:,} of them open "
+          f"(scale {arguments.scale}×)")
     ours_port, tipg_port = free_port(), free_port()
     ours_cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(ours_port), *UVICORN]
     tipg_cmd = [str(python), "-m", "uvicorn", "tipg.main:app", "--port", str(tipg_port), *UVICORN]
@@ -169,13 +190,15 @@ def run(settings: Settings, arguments: argparse.Namespace, python: Path, tipg_ve
     print(f"unionmap: {' '.join(ours_cmd)}\ntipg:     {' '.join(tipg_cmd)}\n"
           f"tipg env: DATABASE_URL={tipg_env['DATABASE_URL']} TIPG_DB_SCHEMAS={tipg_env['TIPG_DB_SCHEMAS']} "
           f"TIPG_DB_TABLES={tipg_env['TIPG_DB_TABLES']}")
-    first: dict[str, Callable[[int], str]] = {
-        "unionmap": lambda limit: f"http://127.0.0.1:{ours_port}/ogc/collections/{TYPE}/items?limit={limit}",
-        "tipg": lambda limit: (f"http://127.0.0.1:{tipg_port}/collections/public.station/items"
-                               f"?type_code={TYPE}&limit={limit}")}
+    cql2 = {"filter": FILTER}
+    first: dict[str, Callable[[int, str], str]] = {
+        "unionmap": lambda limit, variant: f"http://127.0.0.1:{ours_port}/ogc/collections/{TYPE}/items?" + urlencode(
+            {"limit": limit} | (cql2 if variant == "cql2" else {})),
+        "tipg": lambda limit, variant: f"http://127.0.0.1:{tipg_port}/collections/public.station/items?" + urlencode(
+            {"type_code": TYPE, "limit": limit} | (cql2 | {"filter-lang": "cql2-text"} if variant == "cql2" else {}))}
     names = list(first)
-    reads: dict[tuple[int, str], list[Read]] = {}
-    headers = IDENTITY | {"Accept": "application/geo+json"}
+    reads: dict[Key, list[Read]] = {}
+    headers = {"Accept": "application/geo+json"}
     with tempfile.TemporaryDirectory(prefix="bench-ogc-") as scratch, ExitStack() as stack:
         stack.enter_context(server(ours_cmd, os.environ | {"DATABASE_URL": cluster.url(settings, name)},
                                    PROJECT_ROOT, f"http://127.0.0.1:{ours_port}/api/v1/health",
@@ -184,25 +207,31 @@ def run(settings: Settings, arguments: argparse.Namespace, python: Path, tipg_ve
                                    Path(scratch) / "tipg.log"))
         http = stack.enter_context(httpx.Client(headers=headers, timeout=120))
         for server_name in names:  # warm-up (catalogue, caches, connections), not counted
-            full_read(http, first[server_name](100))
+            for variant in arguments.variants:
+                full_read(http, first[server_name](100, variant), VARIANTS[variant])
         print(f"servers up; load average {load_average()}")
+        turn = 0
         for repeat in range(arguments.repeat):
-            for index, size in enumerate(arguments.page_sizes):  # servers take turns to go first
-                for server_name in names if (repeat + index) % 2 == 0 else names[::-1]:
-                    reads.setdefault((size, server_name), []).append(full_read(http, first[server_name](size)))
+            for variant in arguments.variants:
+                for size in arguments.page_sizes:  # servers take turns to go first
+                    turn += 1
+                    for server_name in names if turn % 2 == 0 else names[::-1]:
+                        reads.setdefault((variant, size, server_name), []).append(
+                            full_read(http, first[server_name](size, variant), VARIANTS[variant]))
             print(f"repeat {repeat + 1} done; load average {load_average()}")
-    same = {size: all(r[2] == reads[size, names[0]][0][2] for name in names for r in reads[size, name])
-            for size in arguments.page_sizes}
-    print(f"\nOGC items, full paged read of {TYPE} ({count:,} features), 1 uvicorn worker each, loopback, "
-          f"client on the same {os.cpu_count()} cores; best and median of {arguments.repeat}\n")
-    ratios = table(reads, arguments.page_sizes, names)
+    cells = [(variant, size) for variant in arguments.variants for size in arguments.page_sizes]
+    same = {cell: all(r[2] == reads[(*cell, names[0])][0][2] for name in names for r in reads[(*cell, name)])
+            for cell in cells}
+    print(f"\nOGC items, full paged read of {TYPE} ({count:,} features, {opened:,} open), 1 uvicorn worker each, "
+          f"loopback, client on the same {os.cpu_count()} cores; best and median of {arguments.repeat}\n")
+    ratios = table(reads, arguments.variants, arguments.page_sizes, names)
     print("\nsame features and ids from both servers (every read): "
-          + ", ".join(f"limit {size}: {'yes' if same[size] else 'NO'}" for size in arguments.page_sizes)
-          + f"; expected {count:,} features: "
-          + ("yes" if all(len(reads[key][0][2]) == count for key in reads) else "NO"))
+          + ", ".join(f"{variant} {size}: {'yes' if same[variant, size] else 'NO'}" for variant, size in cells)
+          + "; expected counts: "
+          + ("yes" if all(len(reads[key][0][2]) == expected[key[0]] for key in reads) else "NO"))
     print("verdict: ours / tipg (median features/s): "
-          + ", ".join(f"limit {size}: {ratio:.2f}×" for size, ratio in zip(arguments.page_sizes, ratios, strict=True))
-          + f" → target (at least tipg's throughput): {'MET' if min(ratios) >= 1 else 'NOT MET'}"
+          + ", ".join(f"{variant} {size}: {ratios[variant, size]:.2f}×" for variant, size in cells)
+          + f" → target (at least tipg's throughput): {'MET' if min(ratios.values()) >= 1 else 'NOT MET'}"
           + f"\nload average at end: {load_average()}")
 
 
