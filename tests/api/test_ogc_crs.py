@@ -9,6 +9,7 @@ with what /ogc writes; boxes in Mercator are made by the closed-form spherical M
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -216,3 +217,50 @@ def test_station_collections_declare_the_time_span_of_updated_at(client: TestCli
     # the interval holds exactly what ``datetime`` finds, its ends included
     assert ogc_items(client, "cultural_palace", datetime=f"{start}/{end}")["numberMatched"] == len(ids)
     assert ogc_items(client, "cultural_palace", datetime=f"{end}/..")["numberMatched"] == 1
+
+
+# Real clients against the app served in a subprocess (tests/conftest.py ``live_server``). GDAL 3.6's
+# OAPIF driver has no CRS open option (``ogrinfo --format OAPIF`` lists URL, PAGE_SIZE, USERPWD and
+# IGNORE_SCHEMA; CRS and PREFERRED_CRS came with GDAL 3.7): it reads in CRS84, so GDAL reads the
+# projected page through its GeoJSON driver, which takes the coordinates as written.
+@pytest.mark.clients
+def test_gdal_reads_the_web_mercator_page_as_pyproj_writes_it(live_server: str) -> None:
+    from tests.api.test_ogc_clients import gdal, httpx
+
+    rest = httpx.get(f"{live_server}/api/v1/stations", params={"type": "legal_service", "limit": 1000},
+                     timeout=30).json()["features"]
+    output = gdal("ogrinfo", "-ro", "-al", "-q", "-geom=YES",
+                  f"{live_server}/ogc/collections/legal_service/items?limit=1000&crs=EPSG:3857")
+    read = {int(station): (float(x), float(y)) for station, x, y in
+            re.findall(r"station_id \(Integer\S*\) = (\d+).*?POINT \((\S+) (\S+)\)", output, flags=re.DOTALL)}
+    assert len(read) == len(rest) > 0
+    for feature in rest:
+        assert read[feature["id"]] == pytest.approx(TO_MERCATOR.transform(*feature["geometry"]["coordinates"]),
+                                                    abs=1e-3)
+
+
+@pytest.mark.clients
+def test_gdal_oapif_reads_the_temporal_extent(live_server: str) -> None:
+    from tests.api.test_ogc_clients import gdal, httpx
+
+    interval = httpx.get(f"{live_server}/ogc/collections/love_station", timeout=30).json()["extent"]["temporal"]
+    output = gdal("ogrinfo", "-ro", "-so", f"OAPIF:{live_server}/ogc", "love_station")
+    start, end = interval["interval"][0]
+    assert f"TEMPORAL_INTERVAL_MIN={start}" in output and f"TEMPORAL_INTERVAL_MAX={end}" in output, output
+
+
+@pytest.mark.clients
+def test_owslib_pages_in_cgcs2000_lat_lon_as_pyproj_gives(live_server: str) -> None:
+    features_client = pytest.importorskip("owslib.ogcapi.features").Features
+    from tests.api.test_ogc_clients import httpx
+
+    rest = httpx.get(f"{live_server}/api/v1/stations", params={"type": "workers_home", "limit": 1000},
+                     timeout=30).json()["features"]
+    api = features_client(f"{live_server}/ogc")
+    assert api.collection("workers_home")["crs"] == ALL_CRS
+    page = api.collection_items("workers_home", limit=1000, crs=EPSG4490)
+    read = {feature["id"]: feature["geometry"]["coordinates"] for feature in page["features"]}
+    assert len(read) == len(rest) > 0
+    for feature in rest:
+        lon, lat = feature["geometry"]["coordinates"]
+        assert read[feature["id"]] == pytest.approx(list(TO_CGCS2000.transform(lat, lon)), abs=1e-12)
