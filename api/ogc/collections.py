@@ -8,6 +8,7 @@ describe come from the store (``geo.store.features``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -48,6 +49,8 @@ class Collection:
     count: int | None  # None: not counted (``find_collection(..., counted=False)``)
     notices: tuple[str, ...] = ()
     filters: tuple[Filter, ...] = ()
+    # stations: the first and last updated_at (the property ``datetime`` filters); regions have no time
+    temporal: tuple[datetime, datetime] | None = None
 
 
 def _station_collection(summary: store.TypeSummary) -> Collection:
@@ -57,7 +60,7 @@ def _station_collection(summary: store.TypeSummary) -> Collection:
         id=summary.code, title=f"{summary.name_zh} {summary.name_en}",
         description=f"{summary.name_zh}站点{zh}。{summary.description} / {summary.name_en}{en}.",
         kind="stations", key=summary.code, bbox=summary.extent, count=count,
-        notices=(DEMO.text,) if summary.any_demo else (), filters=STATION_FILTERS)
+        notices=(DEMO.text,) if summary.any_demo else (), filters=STATION_FILTERS, temporal=summary.updated)
 
 
 def _region_collection(collection_id: str, summary: store.LevelSummary | None) -> Collection:

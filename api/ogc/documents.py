@@ -6,6 +6,7 @@ Every URL starts from the public base (``api.hosts``), so links stay right behin
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -20,6 +21,7 @@ from geo.reference.region import RegionConfig
 
 GEOJSON = "application/geo+json"
 OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -108,9 +110,19 @@ def collection_document(root: str, collection: Collection) -> dict[str, object]:
                   link(f"{url}/items", "items", GEOJSON, "要素 / features"),
                   link(f"{url}/items?f=html", "items", "text/html", "要素（网页）/ features as HTML")],
     }
+    extent: dict[str, object] = {}
     if collection.bbox is not None:
-        document["extent"] = {"spatial": {"bbox": [list(collection.bbox)], "crs": params.CRS84}}
+        extent["spatial"] = {"bbox": [list(collection.bbox)], "crs": params.CRS84}
+    if collection.temporal is not None:  # stations' updated_at, the property ``datetime`` filters
+        extent["temporal"] = {"interval": [[_instant(moment) for moment in collection.temporal]], "trs": GREGORIAN}
+    if extent:
+        document["extent"] = extent
     return document
+
+
+def _instant(moment: datetime) -> str:
+    """RFC 3339 in UTC (``2024-06-04T10:00:00Z``, fractions of a second kept)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def landing_title(region: RegionConfig) -> str:

@@ -4,7 +4,7 @@ The store hands over the JSON texts PostGIS wrote (``geo.store.features``); they
 here as Features and a FeatureCollection without being parsed, so a page of 10 000 features
 never becomes Python dicts. Added on the way: a station's opening hours as text and a
 township's coverage figures (``geo.services.coverage_features``). The request's CRS becomes
-the store's axis order here.
+the store's SRID, axis order and units here (``params.CRS_SPECS``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from functools import lru_cache
 from sqlalchemy.orm import Session
 
 from api.ogc.collections import Collection
-from api.ogc.params import CRS84, ItemQuery, lat_lon
+from api.ogc.params import CRS84, CRS_SPECS, ItemQuery
 from geo.core import hours
 from geo.errors import NotFound
 from geo.services.coverage_features import CoverageCache
@@ -47,9 +47,10 @@ class ItemsPage:
 def items(session: Session, collection: Collection, query: ItemQuery, *,
           cache: CoverageCache | None = None) -> ItemsPage:
     """One page of a collection's features as GeoJSON texts, in a stable order (id or code)."""
+    spec = CRS_SPECS[query.crs]
     page = store.feature_page(session, store.PageQuery(
         kind=collection.kind, key=collection.key, limit=query.limit, offset=query.offset, bbox=query.bbox,
-        swap_axes=lat_lon(query.crs), equals=query.filters, updated=query.datetime))
+        swap_axes=spec.lat_lon, srid=spec.srid, metres=spec.metres, equals=query.filters, updated=query.datetime))
     return ItemsPage(_framed(session, collection, page.features, cache), page.matched)
 
 
@@ -64,7 +65,9 @@ def item(session: Session, collection: Collection, feature_id: str, *, crs: str 
         key = int(feature_id)
     elif "\x00" in feature_id:  # PostgreSQL text cannot hold NUL: no such feature
         raise missing
-    found = store.feature(session, collection.kind, collection.key, key, swap_axes=lat_lon(crs))
+    spec = CRS_SPECS[crs]
+    found = store.feature(session, collection.kind, collection.key, key, swap_axes=spec.lat_lon, srid=spec.srid,
+                          metres=spec.metres)
     if found is None:
         raise missing
     return _framed(session, collection, [found], cache)[0]

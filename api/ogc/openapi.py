@@ -41,9 +41,10 @@ PARAMETERS: dict[str, dict[str, Any]] = {
                        {"type": "array", "oneOf": [{"minItems": 4, "maxItems": 4}, {"minItems": 6, "maxItems": 6}],
                         "items": {"type": "number"}},
                        style="form", explode=False),
-    "bbox-crs": _parameter("bbox-crs", "bbox 的坐标系 / CRS of bbox", {"type": "string", "format": "uri",
-                                                                     "enum": list(SUPPORTED_CRS)}),
-    "crs": _parameter("crs", "输出坐标系（EPSG:4326 为纬度、经度）/ output CRS (EPSG:4326 is lat, lon)",
+    "bbox-crs": _parameter("bbox-crs", "bbox 的坐标系（轴序同 crs）/ CRS of bbox (axis order as for crs)",
+                           {"type": "string", "format": "uri", "enum": list(SUPPORTED_CRS)}),
+    "crs": _parameter("crs", "输出坐标系（EPSG:4326、EPSG:4490 为纬度、经度；EPSG:3857 为米）/ output CRS "
+                      "(EPSG:4326 and EPSG:4490 are lat, lon; EPSG:3857 is x, y in metres)",
                       {"type": "string", "format": "uri", "enum": list(SUPPORTED_CRS)}),
     "datetime": _parameter("datetime", "站点的最后修改时间（updated_at）在此时刻或区间内，RFC 3339；行政区无时间属性 / "
                            "stations whose updated_at is this instant or in this interval (RFC 3339: a/b, ../b, a/..); "

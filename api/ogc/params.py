@@ -12,7 +12,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
+
+from pyproj import Transformer
 
 from geo.core.bbox import Bbox, check_latitudes, clamped, numbers
 from geo.errors import InputError
@@ -22,16 +25,36 @@ _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
-SUPPORTED_CRS = (CRS84, EPSG4326)
+EPSG4490 = "http://www.opengis.net/def/crs/EPSG/0/4490"  # CGCS2000, China's national datum (lat, lon)
+EPSG3857 = "http://www.opengis.net/def/crs/EPSG/0/3857"  # Web Mercator (x east, y north, metres)
+SUPPORTED_CRS = (CRS84, EPSG4326, EPSG4490, EPSG3857)
 DEFAULT_LIMIT, MAX_LIMIT = 10, 10_000
 MAX_OFFSET = 2**62  # PostgreSQL takes OFFSET as a 64-bit integer; the API documents this bound
 COMMON_PARAMETERS = ("f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime")
+
+
+@dataclass(frozen=True)
+class CrsSpec:
+    """What the server does with one supported CRS: its EPSG code (the SRID PostGIS transforms
+    to), whether its coordinates come as (lat, lon) and whether its unit is the metre."""
+
+    srid: int
+    lat_lon: bool = False
+    metres: bool = False
+
+
+CRS_SPECS = {CRS84: CrsSpec(4326), EPSG4326: CrsSpec(4326, lat_lon=True), EPSG4490: CrsSpec(4490, lat_lon=True),
+             EPSG3857: CrsSpec(3857, metres=True)}
 _CRS_ALIASES = {
     CRS84: CRS84, "https://www.opengis.net/def/crs/OGC/1.3/CRS84": CRS84, "OGC:CRS84": CRS84,
     "[OGC:CRS84]": CRS84, "urn:ogc:def:crs:OGC:1.3:CRS84": CRS84, "CRS84": CRS84,
-    EPSG4326: EPSG4326, "https://www.opengis.net/def/crs/EPSG/0/4326": EPSG4326, "EPSG:4326": EPSG4326,
-    "[EPSG:4326]": EPSG4326, "urn:ogc:def:crs:EPSG::4326": EPSG4326,
+} | {
+    alias: uri for uri, spec in CRS_SPECS.items() if uri != CRS84
+    for alias in (uri, uri.replace("http://", "https://", 1), f"EPSG:{spec.srid}", f"[EPSG:{spec.srid}]",
+                  f"urn:ogc:def:crs:EPSG::{spec.srid}")
 }
+# Web Mercator's x of ±180° (π times the WGS 84 semi-major axis): beyond it PROJ wraps the longitude.
+_MERCATOR_HALF_WIDTH = 20037508.342789244
 
 
 @dataclass(frozen=True)
@@ -98,25 +121,45 @@ def parse_crs(value: str, *, field: str = "crs") -> str:
 
 
 def lat_lon(crs: str) -> bool:
-    """Whether coordinates in ``crs`` (a canonical URI) come as (lat, lon): EPSG:4326 defines its
-    axes so (OGC API - Features Part 2 follows the CRS); CRS84 is (lon, lat), as GeoJSON."""
-    return crs == EPSG4326
+    """Whether coordinates in ``crs`` (a canonical URI) come as (lat, lon): EPSG:4326 and EPSG:4490
+    define their axes so (OGC API - Features Part 2 follows the CRS); CRS84 is (lon, lat), as
+    GeoJSON, and EPSG:3857 (x east, y north)."""
+    return CRS_SPECS[crs].lat_lon
+
+
+@lru_cache(maxsize=8)
+def _to_lon_lat(srid: int) -> Transformer:
+    """PROJ's default operation from EPSG:``srid`` to WGS 84 in (lon, lat) order (thread-safe since pyproj 3.1)."""
+    return Transformer.from_crs(srid, 4326, always_xy=True)
 
 
 def parse_bbox(value: str, *, crs: str = CRS84) -> Bbox:
     """``bbox`` as (west, south, east, north) in lon, lat degrees (``geo.core.bbox`` reads the numbers).
 
-    EPSG:4326 boxes come as ``minLat,minLon,maxLat,maxLon`` and are swapped. Six numbers (with
-    heights) are accepted and heights dropped. Values are clamped to the globe; west > east
-    means the box crosses the antimeridian (allowed by the standard).
+    EPSG:4326 and EPSG:4490 boxes come as ``minLat,minLon,maxLat,maxLon`` and are swapped; six
+    numbers (with heights) are accepted and heights dropped. Values are clamped to the globe;
+    west > east means the box crosses the antimeridian (allowed by the standard).
+
+    A box in another CRS is transformed by its two corners (pyproj, PROJ's default operation, the
+    one PostGIS applies to the output). That is exact, not an approximation: in Web Mercator x
+    depends on the longitude alone and y on the latitude alone, so the image of a Mercator box is
+    a lon, lat box and its edges need no densifying; EPSG:4490 to WGS 84 is PROJ's ballpark
+    (identity) transformation. Mercator x is first clamped to ±180° (PROJ would wrap it).
     """
     values = numbers(value, counts=(4, 6))
     if len(values) == 6:
         values = [values[0], values[1], values[3], values[4]]
-    if lat_lon(crs):
+    spec = CRS_SPECS[crs]
+    if spec.lat_lon:
         values = [values[1], values[0], values[3], values[2]]
     west, south, east, north = values
     check_latitudes(south, north)
+    if spec.metres:
+        west, east = (min(max(x, -_MERCATOR_HALF_WIDTH), _MERCATOR_HALF_WIDTH) for x in (west, east))
+    else:
+        west, south, east, north = clamped(west, south, east, north)
+    if spec.srid != 4326:
+        (west, east), (south, north) = _to_lon_lat(spec.srid).transform((west, east), (south, north))
     return clamped(west, south, east, north)
 
 

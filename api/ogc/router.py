@@ -164,7 +164,7 @@ def collection(collection_id: str, request: Request, session: ReadSessionDep) ->
 def items(collection_id: str, request: Request, session: ReadSessionDep, cache: CoverageCacheDep) -> Response:
     """分页的 GeoJSON 要素；bbox、crs、limit、offset 与属性筛选 / paged GeoJSON with filters.
 
-    `crs=http://www.opengis.net/def/crs/EPSG/0/4326` 时坐标为（纬度，经度）；`bbox-crs` 同理。
+    `crs=http://www.opengis.net/def/crs/EPSG/0/4326`（或 4490）时坐标为（纬度，经度），3857 为米；`bbox-crs` 同理。
     """
     found = find_collection(session, collection_id, counted=False)
     as_html = wants_html(request)

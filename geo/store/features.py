@@ -3,7 +3,8 @@ counts and extents, and pages of features that PostGIS serialises.
 
 Features are serialised by PostGIS (``ST_AsGeoJSON`` and ``json_build_object``) and handed on as
 JSON text, so a page of 10 000 features never becomes Python dicts. Storage is EPSG:4326 in
-lon, lat order, as everywhere in this project; ``swap_axes`` gives (lat, lon) coordinates.
+lon, lat order, as everywhere in this project; ``srid`` names the CRS PostGIS transforms the
+geometry to (``ST_Transform``, PROJ's default operation) and ``swap_axes`` gives (lat, lon) order.
 
 Plain parameters in, plain data out. What a collection is called, which notices it carries,
 which CRS URI means which axis order, the limit rule and how a page is framed as a document
@@ -34,6 +35,7 @@ Kind = Literal["stations", "regions", "coverage"]
 
 POINT_DECIMALS = 15  # full double precision: the same coordinates as /api/v1/stations
 POLYGON_DECIMALS = 9  # 0.1 mm; more digits would only make boundary pages bigger
+METRE_DECIMALS = 3  # points and polygons in a projected CRS (metres): 1 mm, finer than any survey of ours
 
 _LIVE = live_sql("s")
 _OPEN = open_sql("station")
@@ -70,6 +72,7 @@ class TypeSummary:
     any_demo: bool
     count: int | None = None  # None: not counted (:func:`type_summary`)
     extent: Bbox | None = None  # lon, lat degrees; None when it has no station or is not counted
+    updated: tuple[datetime, datetime] | None = None  # the first and last updated_at; None as extent
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ class PageQuery:
     offset: int = 0
     bbox: Bbox | None = None  # lon, lat degrees; west > east crosses the antimeridian
     swap_axes: bool = False  # coordinates as (lat, lon)
+    srid: int = 4326  # the CRS of the coordinates (EPSG code), transformed from the stored EPSG:4326
+    metres: bool = False  # that CRS is projected (metres): METRE_DECIMALS
     equals: Mapping[str, str | bool] = field(default_factory=dict)  # column (FILTERABLE[kind]) → value
     # stations changed within (start, end), either end open; regions have no time and ignore it
     updated: tuple[datetime | None, datetime | None] | None = None
@@ -122,10 +127,11 @@ def _extent(row: Any) -> Bbox | None:
 
 
 _TYPES_SQL = text(f"""
-    SELECT code, name_zh, name_en, description, n, any_demo,
+    SELECT code, name_zh, name_en, description, n, any_demo, first_update, last_update,
            ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north FROM (
         SELECT t.code, t.name_zh, t.name_en, t.description, t.sort_order, count(s.id) AS n,
-               coalesce(bool_or(s.is_demo), false) AS any_demo, ST_Extent(s.geom) AS e
+               coalesce(bool_or(s.is_demo), false) AS any_demo, ST_Extent(s.geom) AS e,
+               min(s.updated_at) AS first_update, max(s.updated_at) AS last_update
         FROM service_type t LEFT JOIN station s ON s.type_code = t.code AND {_LIVE}
         WHERE CAST(:only AS text) IS NULL OR t.code = :only
         GROUP BY t.code) AS k
@@ -144,8 +150,9 @@ _LEVELS_SQL = text("""
 
 def type_summaries(session: Session, *, only: str | None = None) -> list[TypeSummary]:
     """Every service type (or only the one of code ``only``) in display order, counted, with the
-    extent of its live stations."""
-    return [TypeSummary(row.code, row.name_zh, row.name_en, row.description, row.any_demo, row.n, _extent(row))
+    extent of its live stations in space and in time (their updated_at)."""
+    return [TypeSummary(row.code, row.name_zh, row.name_en, row.description, row.any_demo, row.n, _extent(row),
+                        None if row.first_update is None else (row.first_update, row.last_update))
             for row in session.execute(_TYPES_SQL, {"only": only})]
 
 
@@ -170,7 +177,8 @@ def level_summaries(session: Session) -> dict[str, LevelSummary]:
 # comma-separated text, and opening hours leave as JSON (``hours``) for the caller to put in words.
 _STATION_SQL = f"""
     SELECT page.matched, s.id::text AS id,
-           ST_AsGeoJSON(CASE WHEN :swap THEN ST_FlipCoordinates(s.geom) ELSE s.geom END, {POINT_DECIMALS})
+           ST_AsGeoJSON(CASE WHEN :swap THEN ST_FlipCoordinates(ST_Transform(s.geom, CAST(:srid AS integer)))
+                        ELSE ST_Transform(s.geom, CAST(:srid AS integer)) END, CAST(:decimals AS integer), 0)
            AS geometry,
            json_build_object(
                'station_id', s.id, 'type_code', s.type_code, 'type_name', t.name_zh, 'name', s.name,
@@ -193,10 +201,13 @@ _REGION_PAGE = f"""
           ORDER BY r.code LIMIT :limit OFFSET :offset) AS page
          JOIN region r ON r.code = page.key
     ORDER BY page.key"""
-# RFC 7946 §3.1.6: exterior rings counterclockwise, holes clockwise (as seen in lon, lat; a flip for
-# EPSG:4326's axis order comes after, so the rings keep their turn on the ground).
-_REGION_GEOMETRY = ("ST_AsGeoJSON(CASE WHEN :swap THEN ST_FlipCoordinates(ST_ForcePolygonCCW(r.geom)) "
-                    f"ELSE ST_ForcePolygonCCW(r.geom) END, {POLYGON_DECIMALS}) AS geometry")
+# RFC 7946 §3.1.6: exterior rings counterclockwise, holes clockwise, as seen with east to the right and
+# north up: forced after the projection (in the target's x east, y north), and a flip to a (lat, lon) axis
+# order comes after that, so the rings keep their turn on the ground. ST_AsGeoJSON's options 0: no "crs"
+# member (PostGIS adds one for any SRID but 4326 by default; the response's Content-Crs says it).
+_PROJECTED = "ST_ForcePolygonCCW(ST_Transform(r.geom, CAST(:srid AS integer)))"
+_REGION_GEOMETRY = (f"ST_AsGeoJSON(CASE WHEN :swap THEN ST_FlipCoordinates({_PROJECTED}) ELSE {_PROJECTED} END, "
+                    "CAST(:decimals AS integer), 0) AS geometry")
 _REGIONS_SQL = f"""
     SELECT page.matched, to_json(r.code)::text AS id, {_REGION_GEOMETRY},
            json_build_object(
@@ -251,6 +262,12 @@ def _conditions(query: PageQuery) -> tuple[tuple[str, ...], dict[str, object]]:
     return tuple(conditions), params
 
 
+def _output(kind: Kind, *, swap_axes: bool, srid: int, metres: bool) -> dict[str, object]:
+    """The bound values that say how geometries are written: axis order, CRS and decimals."""
+    decimals = METRE_DECIMALS if metres else POINT_DECIMALS if kind == "stations" else POLYGON_DECIMALS
+    return {"swap": swap_axes, "srid": srid, "decimals": decimals}
+
+
 def _texts(rows: Any) -> list[FeatureText]:
     return [FeatureText(row.id, row.geometry, row.properties, row.hours, row.code) for row in rows]
 
@@ -263,7 +280,8 @@ def feature_page(session: Session, query: PageQuery) -> FeaturePage:
     """
     conditions, params = _conditions(query)
     rows = session.execute(_statement(_PAGES[query.kind], conditions),
-                           params | {"limit": query.limit, "offset": query.offset, "swap": query.swap_axes}).all()
+                           params | {"limit": query.limit, "offset": query.offset}
+                           | _output(query.kind, swap_axes=query.swap_axes, srid=query.srid, metres=query.metres)).all()
     if rows:
         matched = rows[0].matched
     elif query.offset == 0:
@@ -274,11 +292,12 @@ def feature_page(session: Session, query: PageQuery) -> FeaturePage:
 
 
 def feature(session: Session, kind: Kind, key: str, feature_id: int | str, *,
-            swap_axes: bool = False) -> FeatureText | None:
-    """One feature of a kind and key by station id (int) or region code (str); None if none."""
+            swap_axes: bool = False, srid: int = 4326, metres: bool = False) -> FeatureText | None:
+    """One feature of a kind and key by station id (int) or region code (str); None if none.
+    ``swap_axes``, ``srid`` and ``metres`` as in :class:`PageQuery`."""
     statement = _statement(_PAGES[kind], (_BY_ID[_ALIAS[kind]],))
-    rows = session.execute(statement, {"key": key, "fid": feature_id, "limit": 1, "offset": 0,
-                                       "swap": swap_axes}).all()
+    rows = session.execute(statement, {"key": key, "fid": feature_id, "limit": 1, "offset": 0}
+                           | _output(kind, swap_axes=swap_axes, srid=srid, metres=metres)).all()
     return _texts(rows)[0] if rows else None
 
 
