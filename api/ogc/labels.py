@@ -61,6 +61,8 @@ def value(key: str, raw: Any) -> str:
         return "是 yes" if raw else "否 no"
     if isinstance(raw, dict | list):  # never a Python repr on a page: JSON, as a client reads it
         return json.dumps(raw, ensure_ascii=False)
+    if key == "amenities" and isinstance(raw, str):  # one comma text in the data; a list a line can wrap
+        return raw.replace(",", ", ")
     if isinstance(raw, str):
         return VALUES.get(key, {}).get(raw, raw)
     if key.endswith("_covered_share") and isinstance(raw, int | float):

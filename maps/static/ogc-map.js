@@ -27,12 +27,11 @@
     return box;
   }
 
-  var style = {color: "#0b5cad", weight: 2, fillColor: "#0b5cad", fillOpacity: 0.15};
+  var area = {color: "#0b5cad", weight: 2, fillColor: "#0b5cad", fillOpacity: 0.15};
+  var point = {radius: 7, color: "#fff", weight: 2, fillColor: "#c0392b", fillOpacity: 0.9};
   var layer = L.geoJSON(config.features, {
-    style: function () { return style; },
-    pointToLayer: function (feature, latlng) {
-      return L.circleMarker(latlng, {radius: 7, color: "#fff", weight: 2, fillColor: "#c0392b", fillOpacity: 0.9});
-    },
+    style: function (feature) { return /Point$/.test(feature.geometry.type) ? point : area; },
+    pointToLayer: function (feature, latlng) { return L.circleMarker(latlng, point); },
     onEachFeature: function (feature, drawn) { drawn.bindPopup(popup(feature)); }
   }).addTo(map);
   element.setAttribute("data-drawn", String(layer.getLayers().length));
