@@ -27,4 +27,6 @@ def swagger_ui(*, openapi_url: str, title: str) -> HTMLResponse:
     html = bytes(page.body).decode("utf-8")
     html = html.replace("<html>", '<html lang="zh-CN">', 1)
     html = html.replace("</head>", f'<link rel="stylesheet" href="{assets.own_url("docs.css")}">\n</head>', 1)
+    # a document with ``servers`` (/ogc/api) gets a chooser that Swagger UI leaves unnamed
+    html = html.replace("</body>", f'<script src="{assets.own_url("swagger-servers-label.js")}"></script>\n</body>', 1)
     return HTMLResponse(html)

@@ -30,6 +30,8 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 )
 FORMATS = {"json": False, "geojson": False, "html": True}
+# OpenAPI's JSON media types (the version is a parameter, split off), as JSON for /ogc/api's negotiation
+OPENAPI_MEDIA = ("application/vnd.oai.openapi+json", "application/openapi+json")
 
 
 def wants_html(request: Request) -> bool:
@@ -54,7 +56,7 @@ def wants_html(request: Request) -> bool:
                     quality = 0.0
         if media in ("text/html", "application/xhtml+xml"):
             html_q = max(html_q, quality)
-        elif media in ("application/json", GEOJSON, "application/*", "*/*"):
+        elif media in ("application/json", GEOJSON, "application/*", "*/*", *OPENAPI_MEDIA):
             json_q = max(json_q, quality)
     return html_q > json_q
 

@@ -1,7 +1,11 @@
-"""Minimal HTML pages of the OGC API (``?f=html``): Chinese first, notices on top, no scripts.
+"""HTML pages of the OGC API (``?f=html`` or a browser's Accept): Chinese first, notices on top.
 
-Self-contained on purpose (inline style, no external script or stylesheet), so the pages work
-on an intranet without internet access. Every value from the database is escaped.
+Items and feature pages carry a small Leaflet map of the page's own features: Leaflet and our
+``ogc-map.js`` come from this app (``maps.assets``), never a CDN, and the features reach the script
+as JSON in a ``<script type="application/json">`` block, escaped so that no text in it can end
+the block; the script shows names with ``textContent`` only. No basemap from the internet: the
+offline PMTiles file when one is configured, else a plain background. Property names and values
+are shown in words (``api.ogc.labels``). Every value from the database is escaped.
 """
 
 from __future__ import annotations
@@ -11,26 +15,28 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
+from api.ogc import labels
 from api.ogc.collections import Collection
 from api.ogc.features import HOURS_PROPERTIES
+from geo.settings import Settings
+from maps import assets, vector_basemap
 
-STYLE = ("body{font-family:system-ui,'PingFang SC','Microsoft YaHei',sans-serif;max-width:72rem;margin:1rem auto;"
-         "padding:0 1rem;color:#222}a{color:#0b5cad}.notice{background:#fff3cd;border:1px solid #e0c36c;"
-         "padding:.5rem 1rem;margin:1rem 0}table{border-collapse:collapse;margin:1rem 0}"
-         "td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}"
-         "nav{font-size:.9rem;margin-bottom:1rem}")
+LEAFLET = f"{assets.URL_PREFIX}/leaflet/dist/leaflet"
+PROTOMAPS = f"{assets.URL_PREFIX}/protomaps-leaflet/dist/protomaps-leaflet.js"
 STATION_COLUMNS = ("name", "status", "address", "opening_hours", "amenities", "phone", "township_code", "is_demo")
 REGION_COLUMNS = ("name", "parent_code", "kind", "population", "population_is_modelled", "boundary_is_approximate")
+GEOJSON = "application/geo+json"
 
 
-def page(title: str, body: str, root: str | None = None) -> str:
-    """A whole document around ``body`` (already escaped HTML)."""
-    nav = (f'<nav><a href="{escape(root)}?f=html">首页 Home</a> · '
-           f'<a href="{escape(root)}/collections?f=html">数据集 Collections</a></nav>') if root else ""
+def page(title: str, body: str, root: str | None = None, *, head: str = "", scripts: str = "") -> str:
+    """A whole document around ``body`` (already escaped HTML); ``head`` and ``scripts`` are tags."""
+    nav = (f'<nav aria-label="导航 navigation"><a href="{escape(root)}?f=html">首页 Home</a> · '
+           f'<a href="{escape(root)}/collections?f=html">数据集 Collections</a> · '
+           f'<a href="{escape(root)}/api?f=html">API 定义 API definition</a></nav>') if root else ""
     return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
-            f"<body>{nav}<h1>{escape(title)}</h1>{body}</body></html>")
+            f'<title>{escape(title)}</title>{head}<link rel="stylesheet" href="{assets.own_url("ogc.css")}"></head>'
+            f"<body>{nav}<main><h1>{escape(title)}</h1>{body}</main>{scripts}</body></html>")
 
 
 def notices(texts: Iterable[str]) -> str:
@@ -71,8 +77,8 @@ def collections(root: str, found: Sequence[Collection]) -> str:
         f"<td>{escape(item.id)}</td><td>{item.count}</td><td>{escape(item.description)}</td></tr>"
         for item in found)
     body = (notices(text for item in found for text in item.notices)
-            + f"<table><tr><th>名称 Title</th><th>id</th><th>要素数 Features</th><th>说明 Description</th></tr>"
-              f"{rows}</table>")
+            + _table('<tr><th scope="col">名称 Title</th><th scope="col">id</th><th scope="col">要素数 Features</th>'
+                     f'<th scope="col">说明 Description</th></tr>{rows}', "数据集 collections"))
     return page("数据集 Collections", body, root)
 
 
@@ -91,12 +97,14 @@ def collection(root: str, found: Collection) -> str:
     return page(found.title, body, root)
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, bool):
-        return "是 yes" if value else "否 no"
-    if isinstance(value, dict | list):  # never a Python repr on a page: JSON, as a client reads it
-        return escape(json.dumps(value, ensure_ascii=False))
-    return "" if value is None else escape(str(value))
+def _table(rows: str, label: str) -> str:
+    """A table in a box that scrolls sideways on a narrow screen, so the page itself never does."""
+    return f'<div class="table-box" role="region" aria-label="{escape(label)}" tabindex="0"><table>{rows}</table></div>'
+
+
+def _header(key: str) -> str:
+    zh, en = labels.name(key)
+    return escape(zh) if zh == en else f'{escape(zh)} <span class="en" lang="en">{escape(en)}</span>'
 
 
 def _columns(found: Collection, features: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -108,31 +116,98 @@ def _columns(found: Collection, features: Sequence[Mapping[str, Any]]) -> list[s
     return ["name", "population"] + [key for key in keys if key.endswith("_covered_share")]
 
 
+def script_json(value: object) -> str:
+    """JSON for a ``<script type="application/json">`` block: ``<``, ``>`` and ``&`` as ``\\u`` escapes,
+    so no text (a hostile station name with ``</script>``) can end the block or open a comment."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def map_features(features: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The features ``ogc-map.js`` draws: those with a geometry, with their id and a name to show."""
+    return [{"type": "Feature", "id": feature["id"], "geometry": feature["geometry"],
+             "properties": {"name": str(feature["properties"].get("name") or feature["id"])}}
+            for feature in features if feature.get("geometry")]
+
+
+def _map(features: Sequence[Mapping[str, Any]], items_url: str,
+         basemap: Mapping[str, str] | None) -> tuple[str, str, str]:
+    """(head tags, the map's HTML, script tags) of a page's small map; nothing when nothing is drawn.
+
+    The script reads the features, the URL their pages hang under and the offline basemap (if any).
+    """
+    drawn = map_features(features)
+    if not drawn:
+        return "", "", ""
+    config = {"itemsUrl": items_url, "basemap": basemap, "features": {"type": "FeatureCollection", "features": drawn}}
+    head = f'<link rel="stylesheet" href="{LEAFLET}.css">'
+    body = ('<div id="ogc-map" class="ogc-map" role="region" aria-label="本页要素地图 / map of this page\'s features">'
+            '</div><script type="application/json" id="ogc-map-config">'
+            f"{script_json(config)}</script>")
+    scripts = f'<script src="{LEAFLET}.js"></script>'
+    if basemap:
+        scripts += f'<script src="{PROTOMAPS}"></script><script src="{assets.own_url("pmtiles-basemap.js")}"></script>'
+    return head, body, scripts + f'<script src="{assets.own_url("ogc-map.js")}"></script>'
+
+
+def _json_link(links: Sequence[Mapping[str, str]]) -> tuple[str, str]:
+    """(a ``<link rel=alternate>`` for the head, the visible link) to this page's GeoJSON."""
+    found = [item for item in links if item["rel"] == "alternate" and item["type"] == GEOJSON]
+    if not found:
+        return "", ""
+    href = escape(found[0]["href"])
+    return (f'<link rel="alternate" type="{GEOJSON}" href="{href}">',
+            f'<a href="{href}" type="{GEOJSON}">GeoJSON（本页 / this page）</a>')
+
+
 def items(found: Collection, features: Sequence[Mapping[str, Any]], matched: int, offset: int,
-          links: Sequence[Mapping[str, str]], root: str) -> str:
-    """One page of features as a table, with paging links."""
+          links: Sequence[Mapping[str, str]], root: str, basemap: Mapping[str, str] | None = None) -> str:
+    """One page of features: notices, a map of them, links to the JSON, a table, paging links."""
     columns = _columns(found, features)
     base = f"{root}/collections/{found.id}/items"
-    header = "".join(f"<th>{escape(name)}</th>" for name in ["id", *columns])
+    header = '<th scope="col">id</th>' + "".join(f'<th scope="col">{_header(name)}</th>' for name in columns)
     rows = "".join(
         f'<tr><td><a href="{escape(base)}/{escape(str(feature["id"]))}?f=html">{escape(str(feature["id"]))}</a></td>'
-        + "".join(f"<td>{_cell(feature['properties'].get(name))}</td>" for name in columns) + "</tr>"
-        for feature in features)
-    paging = " · ".join(f'<a href="{escape(item["href"])}">{escape(item["title"])}</a>'
-                        for item in links if item["rel"] in ("prev", "next"))
+        + "".join(f"<td>{escape(labels.value(name, feature['properties'].get(name)))}</td>" for name in columns)
+        + "</tr>" for feature in features)
+    paging = " · ".join(f'<a rel="{escape(item["rel"])}" href="{escape(item["href"])}">{escape(item["title"])}</a>'
+                        for item in sorted(links, key=lambda item: item["rel"] != "prev")
+                        if item["rel"] in ("prev", "next"))
     shown = f"{offset + 1}–{offset + len(features)}" if features else "0"
-    body = (notices(found.notices) + f"<p>第 {shown} 个，共 {matched} 个要素 / features {shown} of {matched}</p>"
-            f"<table><tr>{header}</tr>{rows}</table><p>{paging}</p>")
-    return page(found.title, body, root)
-
-
-def feature(found: Collection, document: Mapping[str, Any], root: str) -> str:
-    """One feature's properties and geometry type."""
-    rows = "".join(f"<tr><th>{escape(str(name))}</th><td>{_cell(value)}</td></tr>"
-                   for name, value in document["properties"].items())
-    geometry = document.get("geometry") or {}
+    alternate, json_link = _json_link(links)
+    map_head, map_body, scripts = _map(features, base, basemap)
     body = (notices(found.notices)
-            + f"<p>数据集 Collection: <a href=\"{escape(root)}/collections/{escape(found.id)}?f=html\">"
-              f"{escape(found.title)}</a> · 几何 Geometry: {escape(str(geometry.get('type', '')))}</p>"
-              f"<table>{rows}</table>")
-    return page(f"{found.title} · {document['id']}", body, root)
+            + f"<p>第 {shown} 个，共 {matched} 个要素 / features {shown} of {matched}</p>"
+            f'<p class="formats">{json_link} · <a href="{escape(root)}/collections/{escape(found.id)}?f=html">'
+            f"数据集说明 / about the collection</a></p>{map_body}"
+            + _table(f"<tr>{header}</tr>{rows}", "要素表 / features")
+            + (f'<nav class="paging" aria-label="分页 / pages">{paging}</nav>' if paging else ""))
+    return page(found.title, body, root, head=alternate + map_head, scripts=scripts)
+
+
+def feature(found: Collection, document: Mapping[str, Any], links: Sequence[Mapping[str, str]], root: str,
+            basemap: Mapping[str, str] | None = None) -> str:
+    """One feature: its own notices, a map of it, links to its JSON and collection, its properties in words."""
+    properties = document["properties"]
+    rows = "".join(f'<tr><th scope="row">{_header(str(key))} <code>{escape(str(key))}</code></th>'
+                   f"<td>{escape(labels.value(str(key), raw))}</td></tr>" for key, raw in properties.items())
+    geometry = document.get("geometry") or {}
+    base = f"{root}/collections/{found.id}/items"
+    alternate, json_link = _json_link(links)
+    map_head, map_body, scripts = _map([document], base, basemap)
+    name = properties.get("name") or document["id"]
+    body = (notices(labels.feature_notices(properties))
+            + f'<p class="formats">{json_link} · <a href="{escape(base)}?f=html">本数据集全部要素 / all features</a>'
+              f' · 数据集 Collection: <a href="{escape(root)}/collections/{escape(found.id)}?f=html">'
+              f"{escape(found.title)}</a> · 几何 Geometry: {escape(str(geometry.get('type', '—')))}</p>"
+            + map_body + _table(rows, "属性 / properties"))
+    return page(f"{name} · {found.title}", body, root, head=alternate + map_head, scripts=scripts)
+
+
+def offline_basemap(settings: Settings) -> dict[str, str] | None:
+    """The offline PMTiles basemap for the page's map when one is configured and present, else None:
+    the internet's tile servers are never drawn here (``maps.vector_basemap``)."""
+    if settings.drawn_basemap != "pmtiles":
+        return None
+    return {"url": vector_basemap.URL, "flavor": vector_basemap.FLAVOR, "lang": vector_basemap.LANG,
+            "attribution": vector_basemap.ATTRIBUTION}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -18,7 +19,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from api import hosts
 from api.allow import AllowRoute
-from api.deps import ReadSessionDep, RegionDep
+from api.deps import ReadSessionDep, RegionDep, SettingsDep
+from api.docs_page import swagger_ui
 from api.ogc import features, html, openapi, params
 from api.ogc.collections import all_collections, find_collection
 from api.ogc.documents import (
@@ -130,6 +132,8 @@ def conformance(request: Request) -> Response:
             dependencies=FORMAT_ONLY, **openapi.route_docs("getApi"))
 def api_definition(request: Request, session: ReadSessionDep) -> Response:
     """OGC 端点的 OpenAPI 3.0 文档（FastAPI 自身输出 3.1）/ the /ogc endpoints as OpenAPI 3.0."""
+    if wants_html(request):  # the offline Swagger UI of /docs, reading this document as JSON
+        return swagger_ui(openapi_url=f"{root_url(request)}/api?f=json", title="OGC API - Features · API 定义")
     document = openapi.document(root_url(request), all_collections(session))
     return Response(json.dumps(document, ensure_ascii=False), media_type=OPENAPI_30)
 
@@ -161,7 +165,8 @@ def collection(collection_id: str, request: Request, session: ReadSessionDep) ->
 
 @router.get("/collections/{collection_id}/items", summary="要素 / features (GeoJSON, paged)",
             response_class=GeoJSONResponse, **openapi.route_docs("getFeatures"))
-def items(collection_id: str, request: Request, session: ReadSessionDep, cache: CoverageCacheDep) -> Response:
+def items(collection_id: str, request: Request, session: ReadSessionDep, cache: CoverageCacheDep,
+          settings: SettingsDep) -> Response:
     """分页的 GeoJSON 要素；bbox、crs、limit、offset 与属性筛选 / paged GeoJSON with filters.
 
     `crs=http://www.opengis.net/def/crs/EPSG/0/4326`（或 4490）时坐标为（纬度，经度），3857 为米；`bbox-crs` 同理。
@@ -169,13 +174,15 @@ def items(collection_id: str, request: Request, session: ReadSessionDep, cache: 
     found = find_collection(session, collection_id, counted=False)
     as_html = wants_html(request)
     query = params.parse_item_query(request.query_params.multi_items(), found.filters)
-    page = features.items(session, found, query, cache=cache)
+    # the page's map is in lon, lat whatever crs the JSON is asked in (its alternate link keeps crs)
+    page = features.items(session, found, replace(query, crs=params.CRS84) if as_html else query, cache=cache)
     links = [*self_links(request, GEOJSON, found.title),
              link(f"{root_url(request)}/collections/{found.id}", "collection", "application/json", found.title),
              *paging_links(request, query, page, "text/html" if as_html else GEOJSON)]
     if as_html:
         documents = [json.loads(text) for text in page.features]
-        return HTMLResponse(html.items(found, documents, page.number_matched, query.offset, links, root_url(request)))
+        return HTMLResponse(html.items(found, documents, page.number_matched, query.offset, links, root_url(request),
+                                       html.offline_basemap(settings)))
     body = features.feature_collection_text(page.features, {
         "numberMatched": page.number_matched, "numberReturned": page.number_returned,
         "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links})
@@ -185,16 +192,17 @@ def items(collection_id: str, request: Request, session: ReadSessionDep, cache: 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="单个要素 / one feature",
             response_class=GeoJSONResponse, **openapi.route_docs("getFeature"))
 def feature(collection_id: str, feature_id: str, request: Request, session: ReadSessionDep,
-            cache: CoverageCacheDep) -> Response:
+            cache: CoverageCacheDep, settings: SettingsDep) -> Response:
     """按 id（站点编号或行政区代码）取一个要素 / one feature by id (station id or region code)."""
     found = find_collection(session, collection_id, counted=False)
     as_html = wants_html(request)
     crs = params.parse_feature_query(request.query_params.multi_items())
-    text = features.item(session, found, feature_id, crs=crs, cache=cache)
+    text = features.item(session, found, feature_id, crs=params.CRS84 if as_html else crs, cache=cache)
     collection_url = f"{root_url(request)}/collections/{found.id}"
     links = [*self_links(request, GEOJSON, found.title),
              link(collection_url, "collection", "application/json", found.title)]
     if as_html:
-        return HTMLResponse(html.feature(found, json.loads(text), root_url(request)))
+        return HTMLResponse(html.feature(found, json.loads(text), links, root_url(request),
+                                         html.offline_basemap(settings)))
     body = features.append_members(text, {"links": links})
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs}>"})
