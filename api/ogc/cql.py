@@ -23,7 +23,6 @@ from lark.exceptions import LarkError, UnexpectedInput
 from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_json import parse as parse_json
 from pygeofilter.parsers.cql2_text import parse as parse_text
-from shapely import ops
 from shapely.geometry import mapping, shape
 
 from api.ogc.params import (
@@ -200,7 +199,7 @@ class _Checker:
         except (ValueError, TypeError, AttributeError, shapely.errors.ShapelyError) as error:
             raise _error(f"not a valid geometry: {error}") from error
         if self.swap:
-            found = ops.transform(lambda x, y, *z: (y, x, *z), found)
+            found = shapely.transform(found, lambda xy: xy[:, ::-1])
         west, south, east, north = found.bounds if not found.is_empty else (0, 0, 0, 0)
         if found.is_empty or not found.is_valid or not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
             raise _error(f"geometry must be non-empty, valid and within lon −180…180, lat −90…90: {found.wkt[:200]}")
