@@ -28,6 +28,16 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # Part 3 and CQL2 1.0 (api/ogc/cql.py): only the classes whose every requirement works here
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
 )
 FORMATS = {"json": False, "geojson": False, "html": True}
 # OpenAPI's JSON media types (the version is a parameter, split off), as JSON for /ogc/api's negotiation
@@ -110,7 +120,9 @@ def collection_document(root: str, collection: Collection) -> dict[str, object]:
         "links": [link(url, "self", "application/json", collection.title),
                   link(f"{url}?f=html", "alternate", "text/html", collection.title),
                   link(f"{url}/items", "items", GEOJSON, "要素 / features"),
-                  link(f"{url}/items?f=html", "items", "text/html", "要素（网页）/ features as HTML")],
+                  link(f"{url}/items?f=html", "items", "text/html", "要素（网页）/ features as HTML"),
+                  link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                       "application/schema+json", "可查询属性 / queryables")],
     }
     extent: dict[str, object] = {}
     if collection.bbox is not None:

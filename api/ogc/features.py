@@ -50,8 +50,35 @@ def items(session: Session, collection: Collection, query: ItemQuery, *,
     spec = CRS_SPECS[query.crs]
     page = store.feature_page(session, store.PageQuery(
         kind=collection.kind, key=collection.key, limit=query.limit, offset=query.offset, bbox=query.bbox,
-        swap_axes=spec.lat_lon, srid=spec.srid, metres=spec.metres, equals=query.filters, updated=query.datetime))
-    return ItemsPage(_framed(session, collection, page.features, cache), page.matched)
+        swap_axes=spec.lat_lon, srid=spec.srid, metres=spec.metres, equals=query.filters, updated=query.datetime,
+        where=query.filter, order=query.sortby))
+    texts = _framed(session, collection, page.features, cache)
+    if query.properties is not None:
+        texts = [_selected(text, query.properties) for text in texts]
+    return ItemsPage(texts, page.matched)
+
+
+def property_names(session: Session, collection: Collection, cache: CoverageCache | None) -> tuple[str, ...]:
+    """Every property a collection's features carry: the store's, opening hours in words for stations,
+    and for coverage the figures of each service type (``<type>_covered_share`` …)."""
+    names = store.PROPERTIES[collection.kind]
+    if collection.kind == "stations":
+        return names + tuple(HOURS_PROPERTIES)
+    if collection.kind == "coverage" and cache is not None:
+        figures = cache.get(session)
+        return names + tuple(dict.fromkeys(name for row in figures.values() for name in row))
+    return names
+
+
+def _selected(feature_text: str, keep: tuple[str, ...]) -> str:
+    """A feature's text with only the properties ``keep`` names, in that order (``properties=``).
+
+    Parsed and written again: dearer than the framing above, paid only when a client asks for it.
+    """
+    document = json.loads(feature_text)
+    found = document["properties"]
+    document["properties"] = {name: found[name] for name in keep if name in found}
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
 def item(session: Session, collection: Collection, feature_id: str, *, crs: str = CRS84,

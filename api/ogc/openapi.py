@@ -13,8 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from api.ogc.collections import Collection
+from api.ogc.cql import FILTER_CRS, LANGUAGES
 from api.ogc.documents import GEOJSON, OPENAPI_30
 from api.ogc.params import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET, SUPPORTED_CRS, Filter
+from api.ogc.queryables import SCHEMA_MEDIA_TYPE
 from api.responses import RETRY_AFTER
 
 HTML = "text/html"
@@ -49,10 +51,29 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "datetime": _parameter("datetime", "站点的最后修改时间（updated_at）在此时刻或区间内，RFC 3339；行政区无时间属性 / "
                            "stations whose updated_at is this instant or in this interval (RFC 3339: a/b, ../b, a/..); "
                            "regions have no temporal property", {"type": "string"}),
+    # OGC API - Features Part 3 (filter), sorting and property selection: api/ogc/cql.py
+    "filter": _parameter("filter", "CQL2 筛选表达式，属性见 /collections/{collectionId}/queryables / CQL2 filter "
+                         "(=, <>, <, <=, >, >=, LIKE, IN, BETWEEN, IS NULL, AND, OR, NOT, S_INTERSECTS) over the "
+                         "collection's queryables", {"type": "string"}),
+    # GDAL 3.6 sends -where to the server as CQL text only when it finds "cql-text" in this enum
+    "filter-lang": _parameter("filter-lang", "filter 的语言（默认 cql2-text；cql-text 同 cql2-text）/ language of "
+                              "filter (cql-text is read as cql2-text)",
+                              {"type": "string", "enum": list(LANGUAGES), "default": "cql2-text"}),
+    "filter-crs": _parameter("filter-crs", "filter 中几何的坐标系（EPSG:4326 为纬度、经度）/ CRS of the filter's "
+                             "geometries (EPSG:4326 is lat, lon)",
+                             {"type": "string", "format": "uri", "enum": list(FILTER_CRS)}),
+    "sortby": _parameter("sortby", "排序：逗号分隔的可查询属性，前缀 - 为降序 / sort keys: queryables, "
+                         "comma-separated, '-' for descending (ties by id)",
+                         {"type": "array", "items": {"type": "string"}},
+                         style="form", explode=False),
+    "properties": _parameter("properties", "只返回这些属性（逗号分隔；空值为不返回属性）/ only these properties "
+                             "(comma-separated; empty: none)", {"type": "array", "items": {"type": "string"}},
+                             style="form", explode=False),
     "collectionId": {"name": "collectionId", "in": "path", "required": True, "schema": {"type": "string"}},
     "featureId": {"name": "featureId", "in": "path", "required": True, "schema": {"type": "string"}},
 }
-ITEM_PARAMETERS = ("f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime")
+ITEM_PARAMETERS = ("f", "limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang",
+                   "filter-crs", "sortby", "properties")
 
 LINK: dict[str, Any] = {"type": "object", "required": ["href", "rel"], "properties": {
     "href": {"type": "string"}, "rel": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"}}}
@@ -82,6 +103,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "links": LINKS, "numberMatched": {"type": "integer", "minimum": 0},
         "numberReturned": {"type": "integer", "minimum": 0}, "timeStamp": {"type": "string", "format": "date-time"}}},
     "featureGeoJSON": FEATURE,
+    "queryables": {"type": "object", "required": ["type", "properties"], "properties": {
+        "$schema": {"type": "string"}, "$id": {"type": "string"}, "type": {"type": "string"},
+        "properties": {"type": "object"}, "additionalProperties": {"type": "boolean"}}},
     "exception": EXCEPTION,
 }
 CONTENT_CRS = {"Content-Crs": {"description": "坐标系（GeoJSON 时）/ CRS of the coordinates, as <URI> (GeoJSON only)",
@@ -114,6 +138,8 @@ OPERATIONS: dict[str, tuple[str, str, tuple[str, ...], str, str, str, tuple[int,
                            "application/json", (400, 404), False),
     "getFeatures": ("/collections/{collectionId}/items", "要素 / features", ITEM_PARAMETERS, "features",
                     "featureCollectionGeoJSON", GEOJSON, (400, 404), True),
+    "getQueryables": ("/collections/{collectionId}/queryables", "可查询属性 / queryables", ("f",), "queryables",
+                      "queryables", SCHEMA_MEDIA_TYPE, (400, 404), False),
     "getFeature": ("/collections/{collectionId}/items/{featureId}", "单个要素 / feature", ("f", "crs"), "feature",
                    "featureGeoJSON", GEOJSON, (400, 404), True),
 }

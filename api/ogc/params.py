@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pyproj import Transformer
 
@@ -82,6 +82,11 @@ class ItemQuery:
     filters: dict[str, str | bool] = field(default_factory=dict)
     # ``datetime`` as an interval (start, end), either end open (None); an instant is (t, t)
     datetime: tuple[datetime | None, datetime | None] | None = None
+    # Part 3 and friends (api.ogc.cql.refine): a checked CQL2 tree, (property, descending) sort keys,
+    # and the properties to keep (None: all)
+    filter: Any = None
+    sortby: tuple[tuple[str, bool], ...] = ()
+    properties: tuple[str, ...] | None = None
 
 
 def _instant(text: str) -> datetime:
@@ -198,7 +203,7 @@ def parse_item_query(parameters: Iterable[tuple[str, str]], filters: tuple[Filte
     here and applied to stations' ``updated_at`` (regions have no temporal property: it filters
     nothing there).
     """
-    accepted = COMMON_PARAMETERS + tuple(spec.name for spec in filters)
+    accepted = COMMON_PARAMETERS + QUERY_PARAMETERS + tuple(spec.name for spec in filters)
     given: dict[str, str] = {}
     for name, value in parameters:
         if name not in accepted:
@@ -234,3 +239,51 @@ def parse_feature_query(parameters: Iterable[tuple[str, str]]) -> str:
     given = list(parameters)
     refuse_unknown(given, ("f", "crs"), "a feature")
     return next((parse_crs(value) for name, value in given if name == "crs"), CRS84)
+
+
+# --- filter, sortby, properties (OGC API - Features Part 3; sorting; property selection) ---------
+# Accepted by parse_item_query and read by api.ogc.cql.refine, which knows the collection's queryables.
+QUERY_PARAMETERS = ("filter", "filter-lang", "filter-crs", "sortby", "properties")
+
+
+def parse_instant(text: str) -> datetime:
+    """One RFC 3339 date-time; InputError naming ``datetime`` otherwise (callers rename the field)."""
+    return _instant(text)
+
+
+def _names(value: str, field: str) -> list[str]:
+    names = [name.strip() for name in value.split(",")]
+    if len(value) > 2000 or "\x00" in value:
+        raise InputError("too long or holding a NUL character", field=field)
+    return names
+
+
+def parse_sortby(value: str, sortable: Iterable[str]) -> tuple[tuple[str, bool], ...]:
+    """``sortby=+name,-updated_at`` as (property, descending) pairs; InputError naming ``sortby`` and
+    the unknown or repeated property. ``+`` (or no sign) is ascending; a ``+`` arriving as a space
+    (an unencoded URL) is read so too."""
+    allowed = tuple(sortable)
+    keys: list[tuple[str, bool]] = []
+    for term in _names(value, "sortby"):
+        descending = term.startswith("-")
+        name = term[1:] if term[:1] in "+-" and term else term
+        if name not in allowed:
+            raise InputError(f"cannot sort on {name!r}; sortable: {', '.join(allowed)}", field="sortby")
+        if name in (key for key, _ in keys):
+            raise InputError(f"{name!r} given twice", field="sortby")
+        keys.append((name, descending))
+    return tuple(keys)
+
+
+def parse_properties(value: str, known: Iterable[str]) -> tuple[str, ...]:
+    """``properties=name,status`` as the names to keep, in the features' own order of the request;
+    an empty value keeps none. InputError naming ``properties`` and the unknown name."""
+    if not value.strip():
+        return ()
+    allowed = tuple(known)
+    names = _names(value, "properties")
+    unknown = [name for name in names if name not in allowed]
+    if unknown:
+        raise InputError(f"unknown properties {', '.join(map(repr, unknown))}; known: {', '.join(allowed)}",
+                         field="properties")
+    return tuple(dict.fromkeys(names))

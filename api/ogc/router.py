@@ -21,7 +21,7 @@ from api import hosts
 from api.allow import AllowRoute
 from api.deps import ReadSessionDep, RegionDep, SettingsDep
 from api.docs_page import swagger_ui
-from api.ogc import features, html, openapi, params
+from api.ogc import cql, features, html, openapi, params, queryables
 from api.ogc.collections import all_collections, find_collection
 from api.ogc.documents import (
     CONFORMANCE,
@@ -163,6 +163,16 @@ def collection(collection_id: str, request: Request, session: ReadSessionDep) ->
     return JSONResponse(collection_document(root_url(request), found))
 
 
+@router.get("/collections/{collection_id}/queryables", summary="可查询属性 / queryables (JSON Schema)",
+            dependencies=FORMAT_ONLY, **openapi.route_docs("getQueryables"))
+def collection_queryables(collection_id: str, session: ReadSessionDep, request: Request) -> Response:
+    """filter（CQL2）与 sortby 可用的属性 / the properties filter (CQL2) and sortby may name (Part 3)."""
+    found = find_collection(session, collection_id, counted=False)
+    wants_html(request)  # checks f; the queryables are a JSON Schema in either case
+    body = json.dumps(queryables.document(root_url(request), found), ensure_ascii=False)
+    return Response(body, media_type=queryables.SCHEMA_MEDIA_TYPE)
+
+
 @router.get("/collections/{collection_id}/items", summary="要素 / features (GeoJSON, paged)",
             response_class=GeoJSONResponse, **openapi.route_docs("getFeatures"))
 def items(collection_id: str, request: Request, session: ReadSessionDep, cache: CoverageCacheDep,
@@ -173,7 +183,9 @@ def items(collection_id: str, request: Request, session: ReadSessionDep, cache: 
     """
     found = find_collection(session, collection_id, counted=False)
     as_html = wants_html(request)
-    query = params.parse_item_query(request.query_params.multi_items(), found.filters)
+    given = request.query_params.multi_items()
+    query = cql.refine(params.parse_item_query(given, found.filters), given, queryables.types(found),
+                       lambda: features.property_names(session, found, cache))
     # the page's map is in lon, lat whatever crs the JSON is asked in (its alternate link keeps crs)
     page = features.items(session, found, replace(query, crs=params.CRS84) if as_html else query, cache=cache)
     links = [*self_links(request, GEOJSON, found.title),

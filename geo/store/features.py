@@ -29,6 +29,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from geo.core.bbox import Bbox
+from geo.store import cql
 from geo.store.counting import live_sql, open_sql
 
 Kind = Literal["stations", "regions", "coverage"]
@@ -102,6 +103,10 @@ class PageQuery:
     equals: Mapping[str, str | bool] = field(default_factory=dict)  # column (FILTERABLE[kind]) → value
     # stations changed within (start, end), either end open; regions have no time and ignore it
     updated: tuple[datetime | None, datetime | None] | None = None
+    # a CQL2 filter as a pygeofilter tree checked against ``cql.COLUMNS[kind]`` (api.ogc.cql), or None
+    where: Any = None
+    # (property, descending) pairs to sort on before the key (``sortby``); () keeps the key's order
+    order: tuple[tuple[str, bool], ...] = ()
 
 
 class FeatureText(NamedTuple):
@@ -221,6 +226,15 @@ _COVERAGE_SQL = f"""
            json_build_object('code', r.code, 'name', r.name, 'parent_code', r.parent_code,
                              'boundary_is_approximate', r.boundary_is_approximate)::text AS properties,
            NULL AS hours, r.code {_REGION_PAGE}"""
+# The properties each kind's statement writes, in its order (``properties=`` picks among them)
+PROPERTIES: dict[Kind, tuple[str, ...]] = {
+    "stations": ("station_id", "type_code", "type_name", "name", "address", "status", "amenities", "phone",
+                 "managing_union", "county_code", "township_code", "is_demo", "region_is_approximate", "source",
+                 "version", "created_at", "updated_at"),
+    "regions": ("code", "name", "level", "parent_code", "kind", "population", "urban_population",
+                "population_is_modelled", "boundary_is_approximate", "source"),
+    "coverage": ("code", "name", "parent_code", "boundary_is_approximate"),
+}
 _PAGES: dict[Kind, str] = {"stations": _STATION_SQL, "regions": _REGIONS_SQL, "coverage": _COVERAGE_SQL}
 _COUNTS: dict[str, str] = {
     "s": f"SELECT count(*) FROM station s WHERE {_LIVE} AND s.type_code = :key {_WHERE}",
@@ -229,10 +243,19 @@ _COUNTS: dict[str, str] = {
 
 
 @lru_cache(maxsize=512)
-def _statement(template: str, conditions: tuple[str, ...]) -> TextClause:
-    """``template`` with ``conditions`` (constants of this module) at its marker; one object per
-    variant, so SQLAlchemy and psycopg see the same statement every time."""
+def _statement(template: str, conditions: tuple[str, ...], order: str | None = None) -> TextClause:
+    """``template`` with ``conditions`` (constants of this module, or a CQL2 filter's SQL from
+    ``cql.condition``) at its marker; one object per variant, so SQLAlchemy and psycopg see the same
+    statement every time. ``order`` (``cql.order_by``) replaces the key order of a page, inside and out."""
+    if order is not None:
+        template = template.replace(_KEY_ORDERS[0], f"{order} LIMIT").replace(_KEY_ORDERS[1], f"{order} LIMIT")
+        template = template.replace(_PAGE_ORDER, order)
     return text(template.replace(_WHERE, "".join(conditions)))
+
+
+# What ``sortby`` replaces: the key order of the page's key scan and of the page's rows
+_KEY_ORDERS = ("ORDER BY s.id LIMIT", "ORDER BY r.code LIMIT")
+_PAGE_ORDER = "ORDER BY page.key"
 
 
 def _conditions(query: PageQuery) -> tuple[tuple[str, ...], dict[str, object]]:
@@ -259,6 +282,10 @@ def _conditions(query: PageQuery) -> tuple[tuple[str, ...], dict[str, object]]:
         params |= {"south": south, "north": north}
         for index, (box_west, box_east) in enumerate(boxes):
             params |= {f"w{index}": box_west, f"e{index}": box_east}
+    if query.where is not None:
+        sql, values = cql.condition(query.kind, query.where)
+        conditions.append(sql)
+        params |= values
     return tuple(conditions), params
 
 
@@ -279,7 +306,8 @@ def feature_page(session: Session, query: PageQuery) -> FeaturePage:
     when the page is empty past the first one (no row to carry it).
     """
     conditions, params = _conditions(query)
-    rows = session.execute(_statement(_PAGES[query.kind], conditions),
+    order = cql.order_by(query.kind, query.order) if query.order else None
+    rows = session.execute(_statement(_PAGES[query.kind], conditions, order),
                            params | {"limit": query.limit, "offset": query.offset}
                            | _output(query.kind, swap_axes=query.swap_axes, srid=query.srid, metres=query.metres)).all()
     if rows:
