@@ -4,7 +4,8 @@ checked against a collection's queryables before the store turns it into SQL (``
 The check is what keeps every bad filter a 400 naming the problem, never a database error: the
 properties must be queryables, each literal of its property's type (``status > 3`` is refused;
 ``status = 'bogus'`` is simply no match), only the operators the conformance declaration lists,
-geometries valid. Geometries come in ``filter-crs`` (CRS84 by default, EPSG:4326 in lat, lon order)
+geometries valid. Geometries come in ``filter-crs`` (CRS84 by default; EPSG:4326 and EPSG:4490 in
+lat, lon order)
 and leave in lon, lat. Two pygeofilter 0.4 slips of CQL2 1.0 are mended here: a JSON ``between``
 with three arguments and a JSON ``bbox`` (read into the wrong fields of its Envelope), and a text
 ``BBOX(…)`` (a plain function call) becomes a polygon.
@@ -27,7 +28,9 @@ from shapely.geometry import mapping, shape
 
 from api.ogc.params import (
     CRS84,
+    CRS_SPECS,
     EPSG4326,
+    EPSG4490,
     ItemQuery,
     parse_crs,
     parse_instant,
@@ -38,7 +41,9 @@ from geo.errors import InputError
 
 # cql-text: what GDAL 3.6 sends (it looks for this value in the OpenAPI document); its filters are CQL2 text
 LANGUAGES = ("cql2-text", "cql2-json", "cql-text")
-FILTER_CRS = (CRS84, EPSG4326)
+# EPSG:4490 (CGCS2000) as EPSG:4326: lat, lon, the same numbers (PROJ knows no offset between them,
+# see the README); EPSG:3857 would need the literals reprojected, and is refused.
+FILTER_CRS = (CRS84, EPSG4326, EPSG4490)
 MAX_FILTER = 20_000  # characters: a polygon of a few hundred vertices fits
 _COMPARISONS = (ast.Equal, ast.NotEqual, ast.LessThan, ast.LessEqual, ast.GreaterThan, ast.GreaterEqual)
 _MIRRORED = {ast.LessThan: ast.GreaterThan, ast.GreaterThan: ast.LessThan, ast.LessEqual: ast.GreaterEqual,
@@ -73,7 +78,7 @@ def parse_filter(text: str, *, lang: str = "cql2-text", crs: str = CRS84,
     unknown = sorted(_attributes(tree) - set(queryables))
     if unknown:
         raise _error(f"unknown properties in filter: {', '.join(unknown)}; queryables: {', '.join(queryables)}")
-    return _Checker(queryables, swap=crs == EPSG4326).check(tree)
+    return _Checker(queryables, swap=CRS_SPECS[crs].lat_lon).check(tree)
 
 
 def _mended_json(text: str) -> Any:

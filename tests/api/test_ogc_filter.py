@@ -127,6 +127,10 @@ def test_filter_crs_epsg_4326_reads_lat_lon_and_a_bbox_filter_equals_bbox(client
                           **{"filter-crs": EPSG4326})
     assert lon_lat == ids(client, filter="S_INTERSECTS(geometry, POLYGON((29.6 115.9, 29.6 116.05, 29.75 116.05, "
                           "29.75 115.9, 29.6 115.9)))", **{"filter-crs": "EPSG:4326"})
+    # CGCS2000 (EPSG:4490) is lat, lon too, with the same numbers (PROJ's ballpark identity)
+    assert lon_lat == ids(client, filter="S_INTERSECTS(geometry, BBOX(29.6, 115.9, 29.75, 116.05))",
+                          **{"filter-crs": "EPSG:4490"})
+    assert len(lon_lat) > 0
 
 
 def test_filter_combines_with_bbox_datetime_and_paging(client: TestClient, session: Session) -> None:
