@@ -26,7 +26,21 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    # OGC API - Tiles 1.0 and 2D TMS 2.0 (api.ogc.tiles)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilesetmetadata",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilesetmetadata",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixsetlimits",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixsetlimits",
 )
+REL_TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"  # a collection's vector tiles
 FORMATS = {"json": False, "geojson": False, "html": True}
 
 
@@ -108,6 +122,9 @@ def collection_document(root: str, collection: Collection) -> dict[str, object]:
                   link(f"{url}/items", "items", GEOJSON, "要素 / features"),
                   link(f"{url}/items?f=html", "items", "text/html", "要素（网页）/ features as HTML")],
     }
+    links = document["links"]
+    if collection.kind != "coverage" and isinstance(links, list):  # coverage has no tiles (api.ogc.tiles)
+        links.append(link(f"{url}/tiles", REL_TILESETS_VECTOR, "application/json", "矢量瓦片集 / vector tilesets"))
     if collection.bbox is not None:
         document["extent"] = {"spatial": {"bbox": [list(collection.bbox)], "crs": params.CRS84}}
     return document
