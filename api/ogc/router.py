@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -259,8 +260,9 @@ def collection_tile(collection_id: str, tileMatrixSetId: str, tileMatrix: str, t
                     tileCol: str, request: Request, session: ReadSessionDep) -> Response:
     """PostGIS 生成的 Mapbox 矢量瓦片，无要素时为空 / a Mapbox Vector Tile from PostGIS, empty when nothing is there."""
     params.refuse_unknown(request.query_params.multi_items(), (), "a tile")
-    found = find_collection(session, collection_id)
+    found = find_collection(session, collection_id, counted=False)
     kind = tiles.tile_kind(found)
-    zoom, row, col = tiles.tile_address(found, tileMatrixSetId, tileMatrix, tileRow, tileCol)
-    body = tile_store.tile(session, kind, found.key, layer=found.id, z=zoom, x=col, y=row)
-    return Response(body, media_type=tiles.MVT)
+    zoom, row, col = tiles.tile_address(tileMatrixSetId, tileMatrix, tileRow, tileCol)
+    made = tile_store.tile(session, kind, found.key, layer=found.id, z=zoom, x=col, y=row)
+    tiles.check_limits(replace(found, bbox=made.extent), zoom, row, col)
+    return Response(made.data, media_type=tiles.MVT)

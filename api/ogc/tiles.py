@@ -165,16 +165,20 @@ def _integer(value: str, name: str) -> int:
     return int(value)
 
 
-def tile_address(collection: Collection, tms_id: str, matrix: str, row: str, col: str) -> tuple[int, int, int]:
+def tile_address(tms_id: str, matrix: str, row: str, col: str) -> tuple[int, int, int]:
     """(zoom, row, col) of a tile request; InputError (400) for a malformed value, NotFound (404)
-    for a tile outside the set, the served matrices or the collection's limits."""
+    for a tile outside the set or the served matrices (the limits are :func:`check_limits`')."""
     find_tile_matrix_set(tms_id)
     zoom, y, x = _integer(matrix, "tileMatrix"), _integer(row, "tileRow"), _integer(col, "tileCol")
     if zoom > MAX_ZOOM:
         raise NotFound(f"tile matrix {zoom} is not served; this tileset has 0–{MAX_ZOOM}")
     if y >= (1 << zoom) or x >= (1 << zoom):
         raise NotFound(f"no tile {zoom}/{y}/{x}: tile matrix {zoom} has rows and columns 0–{(1 << zoom) - 1}")
-    found = limits(collection)
-    if found and not found[zoom].contains(y, x):
-        raise NotFound(f"tile {zoom}/{y}/{x} is outside the limits of {collection.id!r} (its extent)")
     return zoom, y, x
+
+
+def check_limits(collection: Collection, zoom: int, row: int, col: int) -> None:
+    """NotFound (404) for a tile outside the collection's ``tileMatrixSetLimits`` (``collection.bbox``,
+    its extent, taken with the tile); none without an extent (an empty collection has empty tiles)."""
+    if collection.bbox is not None and not tilematrix.tile_range(collection.bbox, zoom).contains(row, col):
+        raise NotFound(f"tile {zoom}/{row}/{col} is outside the limits of {collection.id!r} (its extent)")
