@@ -31,9 +31,6 @@ import argparse
 import os
 import random
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -43,10 +40,10 @@ from urllib.parse import quote
 import httpx
 import mapbox_vector_tile
 import psycopg
-from bench_nearest import IDENTITY, free_port, header, load_average, server  # same folder
-from bench_ogc import TIPG_VENV, UVICORN, make_database, tipg_python
+from bench_nearest import IDENTITY, header, load_average  # same folder
+from bench_ogc import bench_arguments, both_servers, on_bench_database
 
-from geo.settings import PROJECT_ROOT, Settings, get_settings
+from geo.settings import Settings
 from geo.store import cluster
 
 ZOOMS = (8, 10, 12, 14)
@@ -93,34 +90,14 @@ def features(http: httpx.Client, urls: list[str]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=int, default=10)
-    parser.add_argument("--repeat", type=int, default=3)
+    bench_arguments(parser, "unionmap_bench_tiles")
     parser.add_argument("--sample", type=int, default=150, help="tiles per zoom at most")
-    parser.add_argument("--database", default="unionmap_bench_tiles")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--tipg-venv", type=Path, default=TIPG_VENV)
-    parser.add_argument("--keep", action="store_true", help="keep (and next time reuse) the bench database")
-    arguments = parser.parse_args()
-    settings = get_settings()
-    if settings.database_url:
-        raise SystemExit("bench_tiles makes its database on the private cluster: unset DATABASE_URL")
-    python = tipg_python(arguments.tipg_venv)
-    tipg_versions = subprocess.run([str(python), "-c", "from importlib.metadata import version as v; print(', '.join("
-                                    "f'{n} {v(n)}' for n in ('tipg', 'uvicorn', 'fastapi', 'asyncpg')))"],
-                                   capture_output=True, text=True, check=True).stdout.strip()
-    cluster.start(settings)
-    try:
-        make_database(settings, arguments.database, arguments.scale, arguments.seed)
-        run(settings, arguments, python, tipg_versions)
-    finally:
-        if not arguments.keep:
-            cluster.drop_database(settings, arguments.database)
-            print(f"dropped database {arguments.database}")
+    on_bench_database(parser.parse_args(), "bench_tiles", run)
 
 
 def run(settings: Settings, arguments: argparse.Namespace, python: Path, tipg_versions: str) -> None:
     """Start both servers on the bench database, read the tiles, print the table."""
-    name, sockets = arguments.database, cluster.socket_dir(settings)
+    name = arguments.database
     header(("uvicorn", "fastapi", "httpx", "SQLAlchemy", "psycopg"), cluster.url(settings, name),
            f"; tipg venv: {tipg_versions}")
     with psycopg.connect(cluster.conninfo(settings, name)) as connection:
@@ -129,19 +106,8 @@ def run(settings: Settings, arguments: argparse.Namespace, python: Path, tipg_ve
             "(SELECT count(*) FROM region WHERE level = 'township')").fetchone() or (0, 0)
     print(f"database {name}: {stations:,} live worker_library stations, {townships:,} townships "
           f"(scale {arguments.scale}×)")
-    ours_port, tipg_port = free_port(), free_port()
-    ours_cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(ours_port), *UVICORN]
-    tipg_cmd = [str(python), "-m", "uvicorn", "tipg.main:app", "--port", str(tipg_port), *UVICORN]
-    tipg_env = {key: value for key, value in os.environ.items() if not key.startswith(("TIPG_", "UNIONMAP_"))} | {
-        "DATABASE_URL": f"postgresql://postgres@{quote(str(sockets), safe='')}:{cluster.PORT}/{name}",
-        "TIPG_DB_SCHEMAS": '["public"]', "TIPG_DB_TABLES": '["public.station", "public.region"]'}
-    print(f"unionmap: {' '.join(ours_cmd)}\ntipg:     {' '.join(tipg_cmd)}\n"
-          f"tipg env: TIPG_DB_SCHEMAS={tipg_env['TIPG_DB_SCHEMAS']} TIPG_DB_TABLES={tipg_env['TIPG_DB_TABLES']}")
-    ours, tipg = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{tipg_port}"
-    with tempfile.TemporaryDirectory(prefix="bench-tiles-") as scratch, ExitStack() as stack:
-        stack.enter_context(server(ours_cmd, os.environ | {"DATABASE_URL": cluster.url(settings, name)},
-                                   PROJECT_ROOT, f"{ours}/api/v1/health", Path(scratch) / "unionmap.log"))
-        stack.enter_context(server(tipg_cmd, tipg_env, Path(scratch), f"{tipg}/healthz", Path(scratch) / "tipg.log"))
+    with ExitStack() as stack:
+        ours, tipg = stack.enter_context(both_servers(settings, name, python, ["public.station", "public.region"]))
         http = stack.enter_context(httpx.Client(headers=IDENTITY, timeout=120))
         lists = {(label, zoom): tiles_of(http, ours, collection, zoom, arguments.sample, arguments.seed)
                  for label, (collection, _, _) in COLLECTIONS.items() for zoom in ZOOMS}
