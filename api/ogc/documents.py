@@ -38,7 +38,21 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus",
+    # OGC API - Tiles 1.0 and 2D TMS 2.0 (api.ogc.tiles)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilesetmetadata",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilesetmetadata",
+    "http://www.opengis.net/spec/tms/2.0/conf/tilematrixsetlimits",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixsetlimits",
 )
+REL_TILESETS_VECTOR = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector"  # a collection's vector tiles
 FORMATS = {"json": False, "geojson": False, "html": True}
 # OpenAPI's JSON media types (the version is a parameter, split off), as JSON for /ogc/api's negotiation
 OPENAPI_MEDIA = ("application/vnd.oai.openapi+json", "application/openapi+json")
@@ -124,6 +138,9 @@ def collection_document(root: str, collection: Collection) -> dict[str, object]:
                   link(f"{url}/queryables", "http://www.opengis.net/def/rel/ogc/1.0/queryables",
                        "application/schema+json", "可查询属性 / queryables")],
     }
+    links = document["links"]
+    if collection.kind != "coverage" and isinstance(links, list):  # coverage has no tiles (api.ogc.tiles)
+        links.append(link(f"{url}/tiles", REL_TILESETS_VECTOR, "application/json", "矢量瓦片集 / vector tilesets"))
     extent: dict[str, object] = {}
     if collection.bbox is not None:
         extent["spatial"] = {"bbox": [list(collection.bbox)], "crs": params.CRS84}

@@ -211,6 +211,7 @@ def document(root: str, collections: list[Collection]) -> dict[str, Any]:
         get["operationId"] = f"getFeatures_{collection.id}"
         get["responses"].pop("404")
         paths[f"/collections/{collection.id}/items"] = {"get": get}
+    paths |= tile_paths()
     return {
         "openapi": "3.0.3",
         "info": {"title": "unionmap OGC API - Features 工会服务阵地", "version": "1.0.0",
@@ -220,3 +221,77 @@ def document(root: str, collections: list[Collection]) -> dict[str, Any]:
         "paths": paths,
         "components": {"parameters": PARAMETERS, "schemas": SCHEMAS},
     }
+
+
+# OGC API - Tiles (api.ogc.tiles): JSON metadata (no HTML alternative) and MVT tiles.
+MVT = "application/vnd.mapbox-vector-tile"
+TILE_PARAMETERS: dict[str, dict[str, Any]] = {
+    "tileMatrixSetId": {"name": "tileMatrixSetId", "in": "path", "required": True,
+                        "schema": {"type": "string", "enum": ["WebMercatorQuad"]}},
+    "tileMatrix": {"name": "tileMatrix", "in": "path", "required": True, "description": "缩放级别 / zoom level",
+                   "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+    "tileRow": {"name": "tileRow", "in": "path", "required": True, "description": "行（自北）/ row from the north",
+                "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+    "tileCol": {"name": "tileCol", "in": "path", "required": True, "description": "列（自西）/ column from the west",
+                "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+    "f-json": _parameter("f", "输出格式（仅 JSON）/ output format (JSON only)", {"type": "string", "enum": ["json"]}),
+}
+TILE_DOCUMENT: dict[str, Any] = {"type": "object", "required": ["links"], "properties": {"links": LINKS}}
+TILE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "tileMatrixSets": {"type": "object", "required": ["tileMatrixSets"], "properties": {
+        "tileMatrixSets": {"type": "array", "items": {"type": "object", "required": ["links"]}}, "links": LINKS}},
+    "tileMatrixSet": {"type": "object", "required": ["crs", "tileMatrices"], "properties": {
+        "id": {"type": "string"}, "uri": {"type": "string"}, "crs": {"type": "string"},
+        "tileMatrices": {"type": "array", "items": {"type": "object"}}}},
+    "tileSets": {"type": "object", "required": ["tilesets"], "properties": {
+        "tilesets": {"type": "array", "items": {"type": "object", "required": ["dataType", "crs", "links"]}},
+        "links": LINKS}},
+    "tileSet": {"type": "object", "required": ["dataType", "crs", "links"], "properties": {
+        "dataType": {"type": "string", "enum": ["vector"]}, "crs": {"type": "string"},
+        "tileMatrixSetURI": {"type": "string"}, "links": LINKS,
+        "tileMatrixSetLimits": {"type": "array", "items": {"type": "object"}},
+        "layers": {"type": "array", "items": {"type": "object", "required": ["id", "dataType"]}}}},
+}
+# operationId: (path, summary, path parameters, 200 description, schema or None for a tile, errors)
+TILE_OPERATIONS: dict[str, tuple[str, str, tuple[str, ...], str, str | None, tuple[int, ...]]] = {
+    "getTileMatrixSetsList": ("/tileMatrixSets", "瓦片矩阵集 / tile matrix sets", (), "tile matrix sets",
+                              "tileMatrixSets", (400,)),
+    "getTileMatrixSet": ("/tileMatrixSets/{tileMatrixSetId}", "瓦片矩阵集定义 / tile matrix set",
+                         ("tileMatrixSetId",), "2D TMS 2.0 definition", "tileMatrixSet", (400, 404)),
+    "getCollectionTileSets": ("/collections/{collectionId}/tiles", "矢量瓦片集列表 / vector tilesets",
+                              ("collectionId",), "tilesets", "tileSets", (400, 404)),
+    "getCollectionTileSet": ("/collections/{collectionId}/tiles/{tileMatrixSetId}", "矢量瓦片集 / vector tileset",
+                             ("collectionId", "tileMatrixSetId"), "tileset metadata", "tileSet", (400, 404)),
+    "getCollectionTile": ("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+                          "矢量瓦片 / vector tile", ("collectionId", "tileMatrixSetId", "tileMatrix", "tileRow",
+                                                   "tileCol"),
+                          "Mapbox 矢量瓦片（无要素时为空）/ a Mapbox Vector Tile (empty body when nothing is there)",
+                          None, (400, 404)),
+}
+
+
+def _tile_responses(operation_id: str) -> dict[int, dict[str, Any]]:
+    _, _, _, description, schema, errors = TILE_OPERATIONS[operation_id]
+    content = ({MVT: {"schema": {"type": "string", "format": "binary"}}} if schema is None
+               else {"application/json": {"schema": TILE_SCHEMAS[schema]}})
+    return {200: {"description": description, "content": content}} | {
+        status: ERRORS[status] for status in (*errors, 503)}
+
+
+def tile_route_docs(operation_id: str) -> dict[str, Any]:
+    """:func:`route_docs` for the tiles' operations (path parameters are FastAPI's, from the handler)."""
+    query = [] if TILE_OPERATIONS[operation_id][4] is None else [TILE_PARAMETERS["f-json"]]
+    return {"responses": _tile_responses(operation_id), "openapi_extra": {"parameters": query}}
+
+
+def tile_paths() -> dict[str, Any]:
+    """The tiles' paths of the 3.0 document."""
+    paths: dict[str, Any] = {}
+    for operation_id, (path, summary, path_parameters, _, schema, _) in TILE_OPERATIONS.items():
+        parameters = [PARAMETERS["collectionId"] if name == "collectionId" else TILE_PARAMETERS[name]
+                      for name in path_parameters] + ([] if schema is None else [TILE_PARAMETERS["f-json"]])
+        paths[path] = {"get": {"summary": summary, "operationId": operation_id, "tags": ["OGC API - Tiles"],
+                               "parameters": parameters,
+                               "responses": {str(status): response for status, response in
+                                             _tile_responses(operation_id).items()}}}
+    return paths

@@ -21,7 +21,7 @@ from api import hosts
 from api.allow import AllowRoute
 from api.deps import ReadSessionDep, RegionDep, SettingsDep
 from api.docs_page import swagger_ui
-from api.ogc import cql, features, html, openapi, params, queryables
+from api.ogc import cql, features, html, openapi, params, queryables, tiles
 from api.ogc.collections import all_collections, find_collection
 from api.ogc.documents import (
     CONFORMANCE,
@@ -38,6 +38,7 @@ from api.ogc.documents import (
 from api.ogc.exceptions import PREFIX, exception_response
 from geo.errors import InputError, NotFound
 from geo.services.coverage_features import CoverageCache
+from geo.store import tiles as tile_store
 
 
 class GeoJSONResponse(Response):
@@ -112,6 +113,7 @@ def landing(request: Request, region: RegionDep, session: ReadSessionDep) -> Res
         link(hosts.public_base(request) + "/docs", "service-doc", "text/html", "API 文档 / API documentation"),
         link(f"{root}/conformance", "conformance", "application/json", "符合性声明 / conformance classes"),
         link(f"{root}/collections", "data", "application/json", "数据集 / collections"),
+        link(f"{root}/tileMatrixSets", tiles.REL_TILING_SCHEMES, "application/json", "瓦片矩阵集 / tiling schemes"),
     ]
     if wants_html(request):
         warnings = [notice for found in all_collections(session) for notice in found.notices]
@@ -218,3 +220,68 @@ def feature(collection_id: str, feature_id: str, request: Request, session: Read
                                          html.offline_basemap(settings)))
     body = features.append_members(text, {"links": links})
     return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{crs}>"})
+
+
+# OGC API - Tiles (api.ogc.tiles): the tile matrix set, each collection's vector tileset, and its tiles.
+class MvtResponse(Response):
+    """Mapbox Vector Tile bodies, named so that the documents list the media type."""
+
+    media_type = tiles.MVT
+
+
+def json_only(request: Request) -> None:
+    """The tiles' metadata documents are JSON alone: ``f=json`` or nothing."""
+    params.refuse_unknown(request.query_params.multi_items(), ("f",), "this resource")
+    fmt = request.query_params.get("f")
+    if fmt not in (None, "json"):
+        raise InputError(f"unknown format {fmt!r}; tile metadata is JSON only (f=json)", field="f")
+
+
+JSON_ONLY = [Depends(json_only)]
+
+
+@router.get("/tileMatrixSets", summary="瓦片矩阵集 / tile matrix sets", dependencies=JSON_ONLY,
+            **openapi.tile_route_docs("getTileMatrixSetsList"))
+def tile_matrix_sets(request: Request) -> Response:
+    """本服务的瓦片矩阵集（WebMercatorQuad）/ the tile matrix sets of this API."""
+    return JSONResponse(tiles.tile_matrix_sets(root_url(request)))
+
+
+@router.get("/tileMatrixSets/{tileMatrixSetId}", summary="瓦片矩阵集定义 / tile matrix set definition",
+            dependencies=JSON_ONLY, **openapi.tile_route_docs("getTileMatrixSet"))
+def tile_matrix_set(tileMatrixSetId: str, request: Request) -> Response:
+    """OGC 2D TMS 2.0 JSON 定义 / the OGC 2D TMS 2.0 JSON definition."""
+    tiles.find_tile_matrix_set(tileMatrixSetId)
+    return JSONResponse(tiles.tile_matrix_set(root_url(request)))
+
+
+@router.get("/collections/{collection_id}/tiles", summary="矢量瓦片集列表 / vector tilesets",
+            dependencies=JSON_ONLY, **openapi.tile_route_docs("getCollectionTileSets"))
+def collection_tilesets(collection_id: str, request: Request, session: ReadSessionDep) -> Response:
+    """数据集的矢量瓦片集 / the collection's vector tilesets (WebMercatorQuad)."""
+    return JSONResponse(tiles.tilesets(root_url(request), find_collection(session, collection_id)))
+
+
+@router.get("/collections/{collection_id}/tiles/{tileMatrixSetId}", summary="矢量瓦片集 / vector tileset",
+            dependencies=JSON_ONLY, **openapi.tile_route_docs("getCollectionTileSet"))
+def collection_tileset(collection_id: str, tileMatrixSetId: str, request: Request,
+                       session: ReadSessionDep) -> Response:
+    """瓦片集元数据：范围、图层属性与瓦片地址模板 / tileset metadata: limits, layer schema, tile URL template."""
+    found = find_collection(session, collection_id)
+    tiles.find_tile_matrix_set(tileMatrixSetId)
+    return JSONResponse(tiles.tileset(root_url(request), found))
+
+
+@router.get("/collections/{collection_id}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+            summary="矢量瓦片 / a vector tile (MVT)", response_class=MvtResponse,
+            **openapi.tile_route_docs("getCollectionTile"))
+def collection_tile(collection_id: str, tileMatrixSetId: str, tileMatrix: str, tileRow: str,
+                    tileCol: str, request: Request, session: ReadSessionDep) -> Response:
+    """PostGIS 生成的 Mapbox 矢量瓦片，无要素时为空 / a Mapbox Vector Tile from PostGIS, empty when nothing is there."""
+    params.refuse_unknown(request.query_params.multi_items(), (), "a tile")
+    found = find_collection(session, collection_id, counted=False)
+    kind = tiles.tile_kind(found)
+    zoom, row, col = tiles.tile_address(tileMatrixSetId, tileMatrix, tileRow, tileCol)
+    made = tile_store.tile(session, kind, found.key, layer=found.id, z=zoom, x=col, y=row)
+    tiles.check_limits(replace(found, bbox=made.extent), zoom, row, col)
+    return Response(made.data, media_type=tiles.MVT)

@@ -46,8 +46,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -141,20 +141,23 @@ def table(reads: dict[Key, list[Read]], variants: list[str], page_sizes: list[in
     return ratios
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_arguments(parser: argparse.ArgumentParser, database: str) -> None:
+    """The options of every benchmark against tipg on a bench database (also bench_tiles)."""
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--page-sizes", type=int, nargs="+", default=[10, 100, 1000])
-    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
-    parser.add_argument("--database", default="unionmap_bench")
+    parser.add_argument("--database", default=database)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--tipg-venv", type=Path, default=TIPG_VENV)
     parser.add_argument("--keep", action="store_true", help="keep (and next time reuse) the bench database")
-    arguments = parser.parse_args()
+
+
+def on_bench_database(arguments: argparse.Namespace, script: str,
+                      run: Callable[[Settings, argparse.Namespace, Path, str], None]) -> None:
+    """Make the tipg venv and the bench database, call ``run(settings, arguments, tipg's python,
+    tipg's versions)``, then drop the database unless ``--keep``."""
     settings = get_settings()
     if settings.database_url:
-        raise SystemExit("bench_ogc makes its database on the private cluster: unset DATABASE_URL")
+        raise SystemExit(f"{script} makes its database on the private cluster: unset DATABASE_URL")
     python = tipg_python(arguments.tipg_venv)
     tipg_versions = subprocess.run([str(python), "-c", "from importlib.metadata import version as v; print(', '.join("
                                     "f'{n} {v(n)}' for n in ('tipg', 'uvicorn', 'fastapi', 'asyncpg', 'orjson')))"],
@@ -169,9 +172,39 @@ def main() -> None:
             print(f"dropped database {arguments.database}")
 
 
+@contextmanager
+def both_servers(settings: Settings, name: str, python: Path, tables: list[str]) -> Iterator[tuple[str, str]]:
+    """unionmap and tipg (serving ``tables``) on database ``name``, one pinned uvicorn worker each;
+    yields their base URLs, and stops both at the end."""
+    ours_port, tipg_port = free_port(), free_port()
+    ours_cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(ours_port), *UVICORN]
+    tipg_cmd = [str(python), "-m", "uvicorn", "tipg.main:app", "--port", str(tipg_port), *UVICORN]
+    sockets = quote(str(cluster.socket_dir(settings)), safe="")
+    tipg_env = {key: value for key, value in os.environ.items() if not key.startswith(("TIPG_", "UNIONMAP_"))} | {
+        "DATABASE_URL": f"postgresql://postgres@{sockets}:{cluster.PORT}/{name}",
+        "TIPG_DB_SCHEMAS": '["public"]', "TIPG_DB_TABLES": json.dumps(tables)}
+    print(f"unionmap: {' '.join(ours_cmd)}\ntipg:     {' '.join(tipg_cmd)}\n"
+          f"tipg env: DATABASE_URL={tipg_env['DATABASE_URL']} TIPG_DB_SCHEMAS={tipg_env['TIPG_DB_SCHEMAS']} "
+          f"TIPG_DB_TABLES={tipg_env['TIPG_DB_TABLES']}")
+    ours, tipg = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{tipg_port}"
+    with tempfile.TemporaryDirectory(prefix="bench-tipg-") as scratch, ExitStack() as stack:
+        stack.enter_context(server(ours_cmd, os.environ | {"DATABASE_URL": cluster.url(settings, name)},
+                                   PROJECT_ROOT, f"{ours}/api/v1/health", Path(scratch) / "unionmap.log"))
+        stack.enter_context(server(tipg_cmd, tipg_env, Path(scratch), f"{tipg}/healthz", Path(scratch) / "tipg.log"))
+        yield ours, tipg
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    bench_arguments(parser, "unionmap_bench")
+    parser.add_argument("--page-sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    on_bench_database(parser.parse_args(), "bench_ogc", run)
+
+
 def run(settings: Settings, arguments: argparse.Namespace, python: Path, tipg_versions: str) -> None:
     """Start both servers on the bench database, read, compare, print."""
-    name, sockets = arguments.database, cluster.socket_dir(settings)
+    name = arguments.database
     header(("uvicorn", "fastapi", "httpx", "SQLAlchemy", "psycopg"), cluster.url(settings, name),
            f"; tipg venv: {tipg_versions}")
     with psycopg.connect(cluster.conninfo(settings, name)) as connection:
@@ -181,34 +214,21 @@ def run(settings: Settings, arguments: argparse.Namespace, python: Path, tipg_ve
     expected = {"plain": count, "cql2": opened, "gzip": count}
     print(f"database {name}: {total:,} stations, {count:,} of type {TYPE}, {opened:,} of them open "
           f"(scale {arguments.scale}×)")
-    ours_port, tipg_port = free_port(), free_port()
-    ours_cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port", str(ours_port), *UVICORN]
-    tipg_cmd = [str(python), "-m", "uvicorn", "tipg.main:app", "--port", str(tipg_port), *UVICORN]
-    tipg_env = {key: value for key, value in os.environ.items() if not key.startswith(("TIPG_", "UNIONMAP_"))} | {
-        "DATABASE_URL": f"postgresql://postgres@{quote(str(sockets), safe='')}:{cluster.PORT}/{name}",
-        "TIPG_DB_SCHEMAS": '["public"]', "TIPG_DB_TABLES": '["public.station"]'}
-    print(f"unionmap: {' '.join(ours_cmd)}\ntipg:     {' '.join(tipg_cmd)}\n"
-          f"tipg env: DATABASE_URL={tipg_env['DATABASE_URL']} TIPG_DB_SCHEMAS={tipg_env['TIPG_DB_SCHEMAS']} "
-          f"TIPG_DB_TABLES={tipg_env['TIPG_DB_TABLES']}")
     cql2 = {"filter": FILTER}
-    first: dict[str, Callable[[int, str], str]] = {
-        "unionmap": lambda limit, variant: f"http://127.0.0.1:{ours_port}/ogc/collections/{TYPE}/items?" + urlencode(
+    first: dict[str, Callable[[str, int, str], str]] = {
+        "unionmap": lambda base, limit, variant: f"{base}/ogc/collections/{TYPE}/items?" + urlencode(
             {"limit": limit} | (cql2 if variant == "cql2" else {})),
-        "tipg": lambda limit, variant: f"http://127.0.0.1:{tipg_port}/collections/public.station/items?" + urlencode(
+        "tipg": lambda base, limit, variant: f"{base}/collections/public.station/items?" + urlencode(
             {"type_code": TYPE, "limit": limit} | (cql2 | {"filter-lang": "cql2-text"} if variant == "cql2" else {}))}
     names = list(first)
     reads: dict[Key, list[Read]] = {}
-    headers = {"Accept": "application/geo+json"}
-    with tempfile.TemporaryDirectory(prefix="bench-ogc-") as scratch, ExitStack() as stack:
-        stack.enter_context(server(ours_cmd, os.environ | {"DATABASE_URL": cluster.url(settings, name)},
-                                   PROJECT_ROOT, f"http://127.0.0.1:{ours_port}/api/v1/health",
-                                   Path(scratch) / "unionmap.log"))
-        stack.enter_context(server(tipg_cmd, tipg_env, Path(scratch), f"http://127.0.0.1:{tipg_port}/healthz",
-                                   Path(scratch) / "tipg.log"))
-        http = stack.enter_context(httpx.Client(headers=headers, timeout=120))
+    with ExitStack() as stack:
+        bases = dict(zip(names, stack.enter_context(both_servers(settings, name, python, ["public.station"])),
+                         strict=True))
+        http = stack.enter_context(httpx.Client(headers={"Accept": "application/geo+json"}, timeout=120))
         for server_name in names:  # warm-up (catalogue, caches, connections), not counted
             for variant in arguments.variants:
-                full_read(http, first[server_name](100, variant), VARIANTS[variant])
+                full_read(http, first[server_name](bases[server_name], 100, variant), VARIANTS[variant])
         print(f"servers up; load average {load_average()}")
         turn = 0
         for repeat in range(arguments.repeat):
@@ -216,8 +236,9 @@ def run(settings: Settings, arguments: argparse.Namespace, python: Path, tipg_ve
                 for size in arguments.page_sizes:  # servers take turns to go first
                     turn += 1
                     for server_name in names if turn % 2 == 0 else names[::-1]:
+                        url = first[server_name](bases[server_name], size, variant)
                         reads.setdefault((variant, size, server_name), []).append(
-                            full_read(http, first[server_name](size, variant), VARIANTS[variant]))
+                            full_read(http, url, VARIANTS[variant]))
             print(f"repeat {repeat + 1} done; load average {load_average()}")
     cells = [(variant, size) for variant in arguments.variants for size in arguments.page_sizes]
     same = {cell: all(r[2] == reads[(*cell, names[0])][0][2] for name in names for r in reads[(*cell, name)])
