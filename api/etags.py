@@ -5,7 +5,8 @@ page alone is 619 KB. Every successful GET of JSON under ``/ogc`` (and of the RE
 gets a weak ETag (a hash of the body as the app made it, before compression, so one tag serves
 both encodings) and
 ``Cache-Control: public, no-cache``: any cache may keep the answer but must ask first, because
-the registry changes with every write. A request whose ``If-None-Match`` names the tag gets
+the registry changes with every write (conformance, the API definition and the tile matrix sets,
+which only a release changes, may be reused for an hour). A request whose ``If-None-Match`` names the tag gets
 ``304 Not Modified`` with no body. HTML pages are left alone: each carries a fresh script nonce,
 so its bytes never repeat. A feature page's ``timeStamp`` (when the answer was made, to the
 second) is left out of the hash: otherwise the tag would change every second while the data stood
@@ -28,6 +29,10 @@ PREFIX = "/ogc"
 # ETag, the version an edit sends back in If-Match, set by its route).
 REST_LISTS = frozenset({"/api/v1/stations"})
 CACHE_CONTROL = b"public, no-cache"
+# What changes only with a new release of the app, never with the data: the conformance classes, the
+# API definition and the tile matrix sets. A client may reuse them for an hour without asking.
+FIXED = frozenset({"/ogc/conformance", "/ogc/api", "/ogc/tileMatrixSets", "/ogc/tileMatrixSets/WebMercatorQuad"})
+FIXED_CACHE_CONTROL = b"public, max-age=3600"
 TIME_STAMP = re.compile(rb'"timeStamp":\s*"[^"]*"')
 
 
@@ -47,6 +52,11 @@ def matches(if_none_match: str, tag: bytes) -> bool:
 def tagged_path(path: str) -> bool:
     """Whether answers to GETs of ``path`` get a weak ETag: all of /ogc, and the REST lists."""
     return path.startswith(PREFIX) or path in REST_LISTS
+
+
+def cache_control(path: str) -> bytes:
+    """``Cache-Control`` for a tagged answer: an hour for what only a release changes, else ask each time."""
+    return FIXED_CACHE_CONTROL if path.rstrip("/") in FIXED else CACHE_CONTROL
 
 
 class OgcETags:
@@ -83,7 +93,7 @@ class OgcETags:
             body, tag = b"".join(chunks), weak_tag(b"".join(chunks))
             headers = [(key, value) for key, value in held.get("headers", ())
                        if key.lower() not in (b"etag", b"cache-control")]
-            headers += [(b"etag", tag), (b"cache-control", CACHE_CONTROL)]
+            headers += [(b"etag", tag), (b"cache-control", cache_control(scope["path"]))]
             if asked and matches(asked, tag):
                 kept = [(key, value) for key, value in headers
                         if key.lower() not in (b"content-length", b"content-type")]
