@@ -1,5 +1,5 @@
 """The OGC abstract tests of OGC API - Features Part 1 (17-069r4: core, geojson, html, oas30) and
-Part 2 (18-058r1: crs) that no other test file proves on its own, one test per abstract test.
+Part 2 (18-058, 1.0.1: crs) that no other test file proves on its own, one test per abstract test.
 
 docs/ogc-conformance.md is the checklist: every abstract test, its verdict and the test that
 proves it, here or in test_ogc*.py. The oracles are independent of the server's code: the
