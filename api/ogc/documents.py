@@ -6,6 +6,7 @@ Every URL starts from the public base (``api.hosts``), so links stay right behin
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -16,8 +17,10 @@ from api.ogc import params
 from api.ogc.collections import Collection
 from api.ogc.exceptions import PREFIX
 from api.ogc.features import ItemsPage
+from geo.core.bbox import Bbox
 from geo.errors import InputError
 from geo.reference.region import RegionConfig
+from geo.store.features import POLYGON_DECIMALS
 
 GEOJSON = "application/geo+json"
 OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
@@ -143,12 +146,25 @@ def collection_document(root: str, collection: Collection) -> dict[str, object]:
         links.append(link(f"{url}/tiles", REL_TILESETS_VECTOR, "application/json", "矢量瓦片集 / vector tilesets"))
     extent: dict[str, object] = {}
     if collection.bbox is not None:
-        extent["spatial"] = {"bbox": [list(collection.bbox)], "crs": params.CRS84}
+        extent["spatial"] = {"bbox": [_outward(collection.bbox)], "crs": params.CRS84}
     if collection.temporal is not None:  # stations' updated_at, the property ``datetime`` filters
         extent["temporal"] = {"interval": [[_instant(moment) for moment in collection.temporal]], "trs": GREGORIAN}
     if extent:
         document["extent"] = extent
     return document
+
+
+def _outward(bbox: Bbox) -> list[float]:
+    """The extent rounded outward to the decimals boundaries are served with.
+
+    Boundaries are written to 9 decimals; a vertex on the extent's edge may round past the exact
+    extent by up to half of the last digit, and the extent must hold every geometry served
+    (17-069r4 /req/core/fc-md-extent). Outward to the same digits, it does.
+    """
+    scale = 10**POLYGON_DECIMALS
+    west, south, east, north = bbox
+    return [math.floor(west * scale) / scale, math.floor(south * scale) / scale,
+            math.ceil(east * scale) / scale, math.ceil(north * scale) / scale]
 
 
 def _instant(moment: datetime) -> str:

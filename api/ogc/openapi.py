@@ -50,7 +50,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
                       {"type": "string", "format": "uri", "enum": list(SUPPORTED_CRS)}),
     "datetime": _parameter("datetime", "站点的最后修改时间（updated_at）在此时刻或区间内，RFC 3339；行政区无时间属性 / "
                            "stations whose updated_at is this instant or in this interval (RFC 3339: a/b, ../b, a/..); "
-                           "regions have no temporal property", {"type": "string"}),
+                           "regions have no temporal property", {"type": "string"}, style="form", explode=False),
     # OGC API - Features Part 3 (filter), sorting and property selection: api/ogc/cql.py
     "filter": _parameter("filter", "CQL2 筛选表达式，属性见 /collections/{collectionId}/queryables / CQL2 filter "
                          "(=, <>, <, <=, >, >=, LIKE, IN, BETWEEN, IS NULL, AND, OR, NOT, S_INTERSECTS) over the "
@@ -143,7 +143,10 @@ OPERATIONS: dict[str, tuple[str, str, tuple[str, ...], str, str, str, tuple[int,
     "getFeature": ("/collections/{collectionId}/items/{featureId}", "单个要素 / feature", ("f", "crs"), "feature",
                    "featureGeoJSON", GEOJSON, (400, 404), True),
 }
-ERRORS = {400: INVALID, 404: NOT_FOUND, 503: UNAVAILABLE}
+# api.etags: every JSON answer under /ogc carries a weak ETag, and a matching If-None-Match gets a 304.
+NOT_MODIFIED: dict[str, Any] = {"description": "未修改：If-None-Match 与 ETag 相符 / not modified: the client's copy "
+                                               "(If-None-Match) is current"}
+ERRORS = {304: NOT_MODIFIED, 400: INVALID, 404: NOT_FOUND, 503: UNAVAILABLE}
 
 
 def _responses(operation_id: str, description: str | None = None) -> dict[int, dict[str, Any]]:
@@ -151,11 +154,14 @@ def _responses(operation_id: str, description: str | None = None) -> dict[int, d
     ok: dict[str, Any] = {"description": description or default_description, "content": _body(schema, media_type)}
     if crs_header:
         ok["headers"] = CONTENT_CRS
-    return {200: ok} | {status: ERRORS[status] for status in (*errors, 503)}
+    return {200: ok} | {status: ERRORS[status] for status in (304, *errors, 503)}
 
 
+# the document, or with f=html the Swagger UI page that reads it; f alone is taken (400 otherwise)
 API_RESPONSES: dict[int, dict[str, Any]] = {200: {"description": "OpenAPI 3.0", "content": {
-    OPENAPI_30: {"schema": {"type": "object", "required": ["openapi", "paths"]}}}}, 503: UNAVAILABLE}
+    OPENAPI_30: {"schema": {"type": "object", "required": ["openapi", "paths"]}},
+    HTML: {"schema": {"type": "string"}}}},
+    304: NOT_MODIFIED, 400: INVALID, 503: UNAVAILABLE}
 
 
 def route_docs(operation_id: str) -> dict[str, Any]:
@@ -165,7 +171,7 @@ def route_docs(operation_id: str) -> dict[str, Any]:
     are left to FastAPI, which documents them from the handler's signature.
     """
     if operation_id == "getApi":
-        return {"responses": API_RESPONSES}
+        return {"responses": API_RESPONSES, "openapi_extra": {"parameters": [PARAMETERS["f"]]}}
     _, _, parameters, *_ = OPERATIONS[operation_id]
     return {"responses": _responses(operation_id),
             "openapi_extra": {"parameters": [PARAMETERS[name] for name in parameters]}}
@@ -200,7 +206,7 @@ def document(root: str, collections: list[Collection]) -> dict[str, Any]:
         for operation_id, (path, _, parameters, *_) in OPERATIONS.items()
     }
     paths["/api"] = {"get": {"summary": "本文档 / this document", "operationId": "getApi",
-                             "tags": ["OGC API - Features"], "parameters": [],
+                             "tags": ["OGC API - Features"], "parameters": [_ref("f")],
                              "responses": {str(status): response for status, response in API_RESPONSES.items()}}}
     for collection in collections:
         get = _get("getFeatures", [_ref(name) for name in ITEM_PARAMETERS]
