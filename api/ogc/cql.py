@@ -56,16 +56,22 @@ def _error(message: str) -> InputError:
     return InputError(message, field="filter")
 
 
-def parse_filter(text: str, *, lang: str = "cql2-text", crs: str = CRS84,
-                 queryables: Mapping[str, str]) -> Any:
-    """The checked pygeofilter tree of ``text``; InputError naming ``filter`` (or ``filter-lang``,
-    ``filter-crs``) and saying what is wrong. ``queryables`` maps property → value type."""
+def _filter_crs(lang: str, crs: str) -> str:
+    """The canonical ``filter-crs``, after checking it and ``filter-lang``; InputError naming either."""
     if lang not in LANGUAGES:
         raise InputError(f"unknown filter language {lang!r}; use one of {', '.join(LANGUAGES[:2])}",
                          field="filter-lang")
     crs = parse_crs(crs, field="filter-crs")
     if crs not in FILTER_CRS:
         raise InputError(f"filter-crs must be one of {', '.join(FILTER_CRS)}", field="filter-crs")
+    return crs
+
+
+def parse_filter(text: str, *, lang: str = "cql2-text", crs: str = CRS84,
+                 queryables: Mapping[str, str]) -> Any:
+    """The checked pygeofilter tree of ``text``; InputError naming ``filter`` (or ``filter-lang``,
+    ``filter-crs``) and saying what is wrong. ``queryables`` maps property → value type."""
+    crs = _filter_crs(lang, crs)
     if len(text) > MAX_FILTER or "\x00" in text:
         raise _error(f"a filter is at most {MAX_FILTER} characters, without NUL")
     try:
@@ -218,9 +224,10 @@ def refine(query: ItemQuery, parameters: Iterable[tuple[str, str]], queryables: 
     (parse_item_query has refused unknown and repeated ones). Sortable: every queryable but geometry.
     ``properties`` gives the names a feature may carry, asked only when ``properties`` is given."""
     given = dict(parameters)
-    for name in ("filter-lang", "filter-crs"):
-        if name in given and "filter" not in given:
-            raise InputError(f"{name} without filter", field=name)
+    # filter-lang or filter-crs alone are checked (a bad value is a 400) and change nothing: a client
+    # may send its defaults with every request, filter or not, as GDAL does with its page parameters.
+    if "filter" not in given:
+        _filter_crs(given.get("filter-lang", LANGUAGES[0]), given.get("filter-crs", CRS84))
     changes: dict[str, Any] = {}
     if "filter" in given:
         changes["filter"] = parse_filter(given["filter"], lang=given.get("filter-lang", "cql2-text"),

@@ -281,7 +281,7 @@ def _tile_responses(operation_id: str) -> dict[int, dict[str, Any]]:
     content = ({MVT: {"schema": {"type": "string", "format": "binary"}}} if schema is None
                else {"application/json": {"schema": TILE_SCHEMAS[schema]}})
     return {200: {"description": description, "content": content}} | {
-        status: ERRORS[status] for status in (*errors, 503)}
+        status: ERRORS[status] for status in (304, *errors, 503)}  # 304: tiles and metadata carry ETags too
 
 
 def tile_route_docs(operation_id: str) -> dict[str, Any]:

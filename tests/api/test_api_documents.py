@@ -21,7 +21,8 @@ pytestmark = pytest.mark.db
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 # A value for each path parameter of either document that names something that exists.
 SAMPLES = {"station_id": "1", "plan_id": "1", "job_id": "1", "collection_id": "love_station", "collectionId": "love_station",
-           "feature_id": "1", "featureId": "1", "report_id": "1"}
+           "feature_id": "1", "featureId": "1", "report_id": "1", "tileMatrixSetId": "WebMercatorQuad",
+           "tileMatrix": "8", "tileRow": "105", "tileCol": "210"}  # a tile over Jiujiang's centre
 
 
 def documented(paths: dict[str, dict[str, object]], prefix: str = "") -> list[tuple[str, set[str]]]:

@@ -10,6 +10,7 @@ REST API and plain SQL. Every collection the API lists is exercised, as the abst
 
 from __future__ import annotations
 
+import math
 import re
 import socket
 from datetime import UTC, datetime
@@ -413,8 +414,24 @@ def test_html_is_served_wherever_it_is_asked_for_as_html5(client: TestClient) ->
             assert path_of(item["href"]) in hrefs, item
 
 
-def concrete(path: str, collection: str, feature_id: str) -> str:
-    return "/ogc" + path.replace("{collectionId}", collection).replace("{featureId}", feature_id)
+def concrete(path: str, collection: str, feature_id: str, tile: tuple[int, int, int] = (8, 105, 210)) -> str:
+    """A documented path with its parameters filled in; ``tile`` (zoom, row, column) a tile of the collection."""
+    zoom, row, column = tile
+    return "/ogc" + (path.replace("{collectionId}", collection).replace("{featureId}", feature_id)
+                     .replace("{tileMatrixSetId}", "WebMercatorQuad").replace("{tileMatrix}", str(zoom))
+                     .replace("{tileRow}", str(row)).replace("{tileCol}", str(column)))
+
+
+def tile_of(client: TestClient, collection: str, feature_id: str, zoom: int = 8) -> tuple[int, int, int]:
+    """The WebMercatorQuad tile (zoom, row, column) holding a feature's first coordinate."""
+    geometry = client.get(f"/ogc/collections/{collection}/items/{feature_id}").json()["geometry"]
+    position = geometry["coordinates"]
+    while isinstance(position[0], list):
+        position = position[0]
+    lon, lat = position[:2]
+    size = 2**zoom
+    row = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * size
+    return zoom, int(row), int((lon + 180) / 360 * size)
 
 
 def test_every_path_of_the_api_definition_works_as_described(client: TestClient) -> None:
@@ -428,7 +445,8 @@ def test_every_path_of_the_api_definition_works_as_described(client: TestClient)
     checked = 0
     for template, item in document["paths"].items():
         operation = item["get"]
-        path = concrete(template, "workers_home", first_feature_id(client, "workers_home"))
+        home = first_feature_id(client, "workers_home")
+        path = concrete(template, "workers_home", home, tile_of(client, "workers_home", home))
         documented = set(operation["responses"]["200"]["content"])
         parameters = [shared[ref["$ref"].rsplit("/", 1)[1]] if "$ref" in ref else ref
                       for ref in operation["parameters"]]
@@ -455,7 +473,7 @@ def test_every_status_the_api_answers_is_documented(client: TestClient) -> None:
     document = client.get("/ogc/api").json()
     feature_id = first_feature_id(client, "counties")
     for template in document["paths"]:
-        path = concrete(template, "counties", feature_id)
+        path = concrete(template, "counties", feature_id, tile_of(client, "counties", feature_id))
         declared = status_codes(document, template)
         ok = client.get(path)
         assert ok.status_code == 200

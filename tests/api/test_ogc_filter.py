@@ -174,7 +174,8 @@ def test_sql_in_a_string_literal_is_a_value_and_changes_nothing(client: TestClie
     ({"filter": "{\"op\": \"nope\", \"args\": []}", "filter-lang": "cql2-json"}, "filter", ("nope",)),
     ({"filter": "status = 'open'", "filter-lang": "sql"}, "filter-lang", ("sql",)),
     ({"filter": "status = 'open'", "filter-crs": "EPSG:3857"}, "filter-crs", ("filter-crs",)),
-    ({"filter-lang": "cql2-text"}, "filter-lang", ("without filter",)),
+    ({"filter-lang": "sql"}, "filter-lang", ("sql",)),  # checked even without a filter
+    ({"filter-crs": "EPSG:3857"}, "filter-crs", ("filter-crs",)),
     ({"sortby": "-colour"}, "sortby", ("colour",)),
     ({"sortby": "geometry"}, "sortby", ("geometry",)),
     ({"sortby": "name,-name"}, "sortby", ("twice",)),
@@ -283,3 +284,9 @@ def test_conformance_and_openapi_declare_part_3(client: TestClient) -> None:
     assert {"filter", "filter-lang", "filter-crs", "sortby", "properties"} <= set(parameters)
     assert "cql-text" in parameters["filter-lang"]["schema"]["enum"]  # what GDAL 3.6 looks for
     assert "/collections/{collectionId}/queryables" in document["paths"]
+
+
+def test_filter_lang_and_crs_alone_change_nothing(client: TestClient) -> None:
+    """A client may send its defaults with every request: valid values without a filter select everything."""
+    everything = ids(client)
+    assert everything and ids(client, **{"filter-lang": "cql2-json", "filter-crs": "EPSG:4326"}) == everything
