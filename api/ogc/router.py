@@ -278,7 +278,11 @@ def collection_tileset(collection_id: str, tileMatrixSetId: str, request: Reques
 def collection_tile(collection_id: str, tileMatrixSetId: str, tileMatrix: str, tileRow: str,
                     tileCol: str, request: Request, session: ReadSessionDep) -> Response:
     """PostGIS 生成的 Mapbox 矢量瓦片，无要素时为空 / a Mapbox Vector Tile from PostGIS, empty when nothing is there."""
-    params.refuse_unknown(request.query_params.multi_items(), (), "a tile")
+    # f=mvt is taken (and nothing else) so that a tile's URL can end in something other than its
+    # column: GDAL's MVT driver reads a /vsicurl/ path ending in digits as a tileset folder.
+    params.refuse_unknown(request.query_params.multi_items(), ("f",), "a tile")
+    if request.query_params.get("f", "mvt") != "mvt":
+        raise InputError(f"unknown format {request.query_params['f']!r}; a tile is MVT only (f=mvt)", field="f")
     found = find_collection(session, collection_id, counted=False)
     kind = tiles.tile_kind(found)
     zoom, row, col = tiles.tile_address(tileMatrixSetId, tileMatrix, tileRow, tileCol)

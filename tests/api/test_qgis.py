@@ -4,6 +4,8 @@ python3-qgis belongs to the system Python (/usr/bin/python3), not to the venv, s
 as a subprocess against the live server (tests/conftest.py ``live_server``) and writes JSON; every
 expected value here comes from the server by httpx (numberMatched, bbox=, the REST API), or from
 the saved files read without QGIS (sqlite3 for GeoPackage, csv, GDAL's ogrinfo for Shapefile).
+The vector tiles QGIS renders are checked pixel by pixel against the townships' shapes projected by
+pyproj; the layer asked for in EPSG:3857/4490 against pyproj and the server's ``crs=`` answer.
 The whole QGIS run takes a few seconds, so it stays in the normal suite (marker ``clients``).
 """
 
@@ -20,7 +22,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy
 import pytest
+import shapely
+from PIL import Image
+from pyproj import Transformer
+from shapely.geometry import Point, shape
+from shapely.ops import unary_union
 
 httpx = pytest.importorskip("httpx")  # test extras
 
@@ -56,7 +64,33 @@ def collections(live_server: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def qgis(live_server: str, collections: list[str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def townships_3857(live_server: str) -> dict[str, Any]:
+    """Every township's shape in EPSG:3857, projected here by pyproj from the server's CRS84 items
+    (not the server's own crs=EPSG:3857), keyed by code."""
+    to_mercator = Transformer.from_crs("OGC:CRS84", "EPSG:3857", always_xy=True)
+
+    def project(lon_lat: Any) -> Any:
+        return numpy.column_stack(to_mercator.transform(lon_lat[:, 0], lon_lat[:, 1]))
+
+    return {feature["properties"]["code"]: shapely.transform(shape(feature["geometry"]), project)
+            for feature in _features(live_server, "townships")}
+
+
+@pytest.fixture(scope="module")
+def tile_view(townships_3857: dict[str, Any]) -> dict[str, Any]:
+    """What QGIS renders from the vector tiles: the largest township is the one drawn red, over a
+    square around every township with a margin of empty land and water."""
+    everything = unary_union(list(townships_3857.values()))
+    west, south, east, north = everything.bounds
+    side = max(east - west, north - south) * 1.1
+    x, y = (west + east) / 2, (south + north) / 2
+    code = max(townships_3857, key=lambda key: townships_3857[key].area)
+    return {"code": code, "box": [x - side / 2, y - side / 2, x + side / 2, y + side / 2], "union": everything}
+
+
+@pytest.fixture(scope="module")
+def qgis(live_server: str, collections: list[str], tile_view: dict[str, Any],
+         tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Run the QGIS client once for the module; its report, with ``out`` (the folder of saved files)."""
     missing = _qgis_missing()
     # A failure, not a skip, like a missing GDAL or Chromium: the README's test command installs it,
@@ -71,7 +105,9 @@ def qgis(live_server: str, collections: list[str], tmp_path_factory: pytest.Temp
     env |= {"HOME": str(home), "XDG_RUNTIME_DIR": str(runtime), "QT_QPA_PLATFORM": "offscreen",
             "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
     started = time.monotonic()
-    run = subprocess.run([SYSTEM_PYTHON, str(CLIENT), live_server, str(out), ",".join(map(str, BBOX)), *collections],
+    tiles = ",".join(map(str, [tile_view["code"], *tile_view["box"]]))
+    run = subprocess.run([SYSTEM_PYTHON, str(CLIENT), "--tiles", tiles, live_server, str(out),
+                          ",".join(map(str, BBOX)), *collections],
                          capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, f"QGIS client failed ({run.returncode}):\n{run.stdout}\n{run.stderr}"
     report: dict[str, Any] = json.loads((out / "result.json").read_text(encoding="utf-8"))
@@ -238,3 +274,78 @@ def test_qgis_saves_every_layer_to_shapefile(qgis: dict[str, Any], collections: 
                              capture_output=True, text=True, timeout=60, check=True).stdout
     assert f"opening_ho (String) = {known_station['opening_hours_text']}\n" in station, station
     assert f"name (String) = {known_station['name']}\n" in station, station
+
+
+def _colour(image: Any, report: dict[str, Any], x: float, y: float) -> str:
+    """#rrggbb of the pixel holding an EPSG:3857 point in the image QGIS rendered over ``report["extent"]``."""
+    west, south, east, north = report["extent"]
+    width, height = report["size"]
+    red, green, blue = image.getpixel((int((x - west) / (east - west) * width),
+                                       int((north - y) / (north - south) * height)))
+    return f"#{red:02x}{green:02x}{blue:02x}"
+
+
+def test_qgis_draws_the_vector_tiles_where_the_townships_are(qgis: dict[str, Any], tile_view: dict[str, Any],
+                                                              townships_3857: dict[str, Any]) -> None:
+    """QGIS's own MVT decoder, seen through what it draws: a point well inside the red township is
+    red, well inside any other township grey (so QGIS read each feature's ``code`` from the tiles,
+    in the layer named as the collection), and well outside every township white. "Well inside" is
+    3 pixels from the edge, so that tile quantisation cannot flip a pixel."""
+    report = qgis["tiles"]
+    assert report["valid"] and report["crs"] == "EPSG:3857" and report["errors"] == [], report
+    tile_urls = [url for url in report["urls"] if "/tiles/WebMercatorQuad/" in url]
+    assert tile_urls and all(re.search(r"/townships/tiles/WebMercatorQuad/\d+/\d+/\d+$", url) for url in tile_urls)
+    image = Image.open(report["png"]).convert("RGB")
+    west, _, east, _ = report["extent"]
+    margin = 3 * (east - west) / report["size"][0]
+    seen: dict[str, str] = {}
+    expected: dict[str, str] = {}
+    for code, township in townships_3857.items():
+        core = township.buffer(-margin)
+        if core.is_empty:
+            continue  # too small to hold a pixel 3 pixels from its edge at this scale
+        inside = core.representative_point()
+        seen[code] = _colour(image, report, inside.x, inside.y)
+        expected[code] = "#ff0000" if code == tile_view["code"] else "#808080"
+    assert len(seen) > len(townships_3857) / 2, (len(seen), len(townships_3857))
+    assert list(seen.values()).count("#ff0000") == 1
+    assert seen == expected
+    step = (east - west) / 40
+    outside = [(x, y) for x in (west + step * (i + 0.5) for i in range(40))
+               for y in (report["extent"][1] + step * (j + 0.5) for j in range(40))
+               if Point(x, y).distance(tile_view["union"]) > margin]
+    assert len(outside) > 100
+    assert {_colour(image, report, x, y) for x, y in outside} == {"#ffffff"}
+
+
+def test_qgis_3_22_reads_crs84_whatever_crs_the_layer_asks(qgis: dict[str, Any], live_server: str) -> None:
+    """QGIS 3.22's OAPIF provider ignores ``srsname`` (and the collection's ``crs`` list): it never
+    sends ``crs=``, the layer is EPSG:4326 and QGIS projects on the fly. Its projection agrees with
+    pyproj's and with the server's own ``crs=`` answer to 1 mm (EPSG:3857), and to the digit for
+    CGCS2000 (PROJ's identity between the two frames, on both sides)."""
+    stored = {str(feature["properties"]["station_id"]): feature["geometry"]["coordinates"]
+              for feature in _features(live_server, "love_station")}
+    for srsname, report in qgis["in_crs"].items():
+        assert report["valid"] and report["crs"] == "EPSG:4326" and report["target"] == srsname, report
+        assert report["urls"] and not [url for url in report["urls"] if "crs=" in url], report["urls"]
+        assert len(report["read"]) == 5
+        for key, point in report["read"].items():
+            assert point == pytest.approx(stored[key], abs=1e-12), key
+        to_target = Transformer.from_crs("OGC:CRS84", srsname, always_xy=True)
+        server = {str(feature["properties"]["station_id"]): feature["geometry"]["coordinates"]
+                  for feature in _features(live_server, "love_station", crs=srsname)}
+        tolerance = 1e-3 if srsname == "EPSG:3857" else 1e-12
+        for key, (x, y) in report["projected"].items():
+            assert [x, y] == pytest.approx(list(to_target.transform(*stored[key])), abs=tolerance), key
+            east_north = server[key] if srsname == "EPSG:3857" else server[key][::-1]  # 4490 is lat, lon
+            assert [x, y] == pytest.approx(east_north, abs=tolerance), key
+
+
+def test_qgis_3_22_filters_a_subset_string_itself(qgis: dict[str, Any], live_server: str) -> None:
+    """No ``filter=`` goes to the server (QGIS 3.32+ sends CQL2); the selection still equals the
+    server's CQL2 answer for the same expression."""
+    report = qgis["subset"]
+    assert report["urls"] and not [url for url in report["urls"] if "filter" in url], report["urls"]
+    ours = _features(live_server, "love_station", filter=report["subset"])
+    assert report["keys"] == sorted(feature["properties"]["station_id"] for feature in ours)
+    assert 0 < len(ours)
