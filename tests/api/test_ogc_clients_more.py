@@ -92,16 +92,6 @@ def test_owslib_cql2_json_as_a_filter_parameter(live_server: str) -> None:
         api.collection_items("love_station", cql=expression)
 
 
-def test_owslib_0_35_has_no_ogc_api_tiles_module() -> None:
-    """Pinned so that an OWSLib with ``owslib.ogcapi.tiles`` gets a test against our tiles."""
-    import importlib.util
-
-    import owslib
-
-    assert owslib.__version__.startswith("0.35"), owslib.__version__
-    assert importlib.util.find_spec("owslib.ogcapi.tiles") is None
-
-
 def _ogrinfo(*arguments: str) -> subprocess.CompletedProcess[str]:
     if shutil.which("ogrinfo") is None:
         pytest.fail("ogrinfo not found: install gdal-bin (scripts/setup.sh does on CI)")
