@@ -15,9 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from api.ogc import labels
+from api.ogc import labels, tiles
 from api.ogc.collections import Collection
 from api.ogc.features import HOURS_PROPERTIES
+from geo.core import tilematrix
+from geo.errors import NotFound
 from geo.settings import Settings
 from maps import assets, vector_basemap
 
@@ -82,19 +84,54 @@ def collections(root: str, found: Sequence[Collection]) -> str:
     return page("数据集 Collections", body, root)
 
 
-def collection(root: str, found: Collection) -> str:
-    """One collection's description, extent, filters and links to its items."""
+def collection(root: str, found: Collection, basemap: Mapping[str, str] | None = None) -> str:
+    """One collection's description, extent, filters and links to its items; a map of the whole
+    collection drawn from its vector tiles when it has tiles and an extent (``_tile_map``)."""
     url = f"{root}/collections/{found.id}"
     filters = "".join(f"<li><code>{escape(spec.name)}</code>：{escape(spec.description)}</li>"
                       for spec in found.filters)
     hours = "".join(f"<li><code>{escape(name)}</code>：{escape(text)}</li>" for name, text in HOURS_PROPERTIES.items())
+    map_head, map_body, scripts = _tile_map(root, found, basemap)
     body = (notices(found.notices) + f"<p>{escape(found.description)}</p>"
             f"<p>要素数 Features: {found.count}<br>范围 Extent: {escape(_bbox(found))}</p>"
             f'<p><a href="{escape(url)}/items?f=html">浏览要素 Browse features</a> · '
             f'<a href="{escape(url)}/items">GeoJSON</a> · <a href="{escape(url)}?f=json">JSON</a></p>'
+            + map_body
             + (f"<h2>筛选参数 Filters</h2><ul>{filters}</ul>" if filters else "")
             + (f"<h2>开放时间属性 Opening hours properties</h2><ul>{hours}</ul>" if found.kind == "stations" else ""))
-    return page(found.title, body, root)
+    return page(found.title, body, root, head=map_head, scripts=scripts)
+
+
+def _tile_map(root: str, found: Collection, basemap: Mapping[str, str] | None) -> tuple[str, str, str]:
+    """(head tags, HTML, script tags) of the collection page's map, drawn by protomaps-leaflet from the
+    collection's own vector tiles (``api.ogc.tiles``): the proof, on a page a planner opens, that a
+    Leaflet plug-in reads them. Nothing for a collection without tiles (coverage) or without an extent.
+
+    The script (``ogc-tile-map.js``) loads tiles only inside ``bbox``, the collection's extent, which
+    is what the tileset's ``tileMatrixSetLimits`` are made from: the tiles outside it are 404s.
+    """
+    try:
+        kind = tiles.tile_kind(found)
+    except NotFound:
+        return "", "", ""
+    if found.bbox is None:
+        return "", "", ""
+    tileset = f"{root}/collections/{found.id}/tiles/{tilematrix.ID}"
+    config = {"tiles": tileset + "/{z}/{y}/{x}", "tileset": tileset, "layer": found.id, "kind": kind,
+              "bbox": list(found.bbox), "maxDataZoom": tiles.MAX_ZOOM, "basemap": basemap}
+    legend = ('<span class="swatch swatch-point" aria-hidden="true"></span>站点 / stations' if kind == "stations"
+              else '<span class="swatch swatch-area" aria-hidden="true"></span>区域边界 / boundaries')
+    body = ('<figure class="tile-map"><div id="ogc-tile-map" class="ogc-map" role="region" '
+            'aria-label="数据集全图（矢量瓦片）/ map of the whole collection (vector tiles)"></div>'
+            f'<figcaption>{legend}。本图由本数据集的矢量瓦片（Mapbox Vector Tile）绘制 / drawn from this '
+            f'collection\'s vector tiles: <a href="{escape(tileset)}?f=json" type="application/json">'
+            "瓦片集元数据 / tileset metadata</a></figcaption></figure>"
+            f'<script type="application/json" id="ogc-tile-map-config">{script_json(config)}</script>')
+    scripts = f'<script src="{LEAFLET}.js"></script><script src="{PROTOMAPS}"></script>'
+    if basemap:
+        scripts += f'<script src="{assets.own_url("pmtiles-basemap.js")}"></script>'
+    return (f'<link rel="stylesheet" href="{LEAFLET}.css">', body,
+            scripts + f'<script src="{assets.own_url("ogc-tile-map.js")}"></script>')
 
 
 def _table(rows: str, label: str) -> str:

@@ -157,11 +157,11 @@ def collections(request: Request, session: ReadSessionDep) -> Response:
 
 @router.get("/collections/{collection_id}", summary="数据集 / one collection", dependencies=FORMAT_ONLY,
             **openapi.route_docs("describeCollection"))
-def collection(collection_id: str, request: Request, session: ReadSessionDep) -> Response:
+def collection(collection_id: str, request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
     """数据集的范围、坐标系与要素链接 / a collection's extent, CRS list and links."""
     found = find_collection(session, collection_id)
     if wants_html(request):
-        return HTMLResponse(html.collection(root_url(request), found))
+        return HTMLResponse(html.collection(root_url(request), found, html.offline_basemap(settings)))
     return JSONResponse(collection_document(root_url(request), found))
 
 
