@@ -146,7 +146,7 @@ def collection_document(root: str, collection: Collection) -> dict[str, object]:
         links.append(link(f"{url}/tiles", REL_TILESETS_VECTOR, "application/json", "矢量瓦片集 / vector tilesets"))
     extent: dict[str, object] = {}
     if collection.bbox is not None:
-        extent["spatial"] = {"bbox": [_outward(collection.bbox)], "crs": params.CRS84}
+        extent["spatial"] = {"bbox": [outward_bbox(collection.bbox)], "crs": params.CRS84}
     if collection.temporal is not None:  # stations' updated_at, the property ``datetime`` filters
         extent["temporal"] = {"interval": [[_instant(moment) for moment in collection.temporal]], "trs": GREGORIAN}
     if extent:
@@ -154,7 +154,7 @@ def collection_document(root: str, collection: Collection) -> dict[str, object]:
     return document
 
 
-def _outward(bbox: Bbox) -> list[float]:
+def outward_bbox(bbox: Bbox) -> list[float]:
     """The extent rounded outward to the decimals boundaries are served with.
 
     Boundaries are written to 9 decimals; a vertex on the extent's edge may round past the exact

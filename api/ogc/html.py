@@ -17,6 +17,7 @@ from typing import Any
 
 from api.ogc import labels, tiles
 from api.ogc.collections import Collection
+from api.ogc.documents import outward_bbox
 from api.ogc.features import HOURS_PROPERTIES
 from geo.core import tilematrix
 from geo.errors import NotFound
@@ -118,7 +119,7 @@ def _tile_map(root: str, found: Collection, basemap: Mapping[str, str] | None) -
         return "", "", ""
     tileset = f"{root}/collections/{found.id}/tiles/{tilematrix.ID}"
     config = {"tiles": tileset + "/{z}/{y}/{x}", "tileset": tileset, "layer": found.id, "kind": kind,
-              "bbox": list(found.bbox), "maxDataZoom": tiles.MAX_ZOOM, "basemap": basemap}
+              "bbox": outward_bbox(found.bbox), "maxDataZoom": tiles.MAX_ZOOM, "basemap": basemap}
     legend = ('<span class="swatch swatch-point" aria-hidden="true"></span>站点 / stations' if kind == "stations"
               else '<span class="swatch swatch-area" aria-hidden="true"></span>区域边界 / boundaries')
     body = ('<figure class="tile-map"><div id="ogc-tile-map" class="ogc-map" role="region" '

@@ -241,6 +241,9 @@ TILE_PARAMETERS: dict[str, dict[str, Any]] = {
     "tileCol": {"name": "tileCol", "in": "path", "required": True, "description": "列（自西）/ column from the west",
                 "schema": {"type": "string", "pattern": "^[0-9]+$"}},
     "f-json": _parameter("f", "输出格式（仅 JSON）/ output format (JSON only)", {"type": "string", "enum": ["json"]}),
+    # GDAL 3.6 reads a /vsicurl/ path ending in digits as a tileset folder: ?f=mvt lets it open one tile
+    "f-mvt": _parameter("f", "输出格式（仅 MVT）/ output format (Mapbox Vector Tile only)",
+                        {"type": "string", "enum": ["mvt"]}),
 }
 TILE_DOCUMENT: dict[str, Any] = {"type": "object", "required": ["links"], "properties": {"links": LINKS}}
 TILE_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -286,7 +289,7 @@ def _tile_responses(operation_id: str) -> dict[int, dict[str, Any]]:
 
 def tile_route_docs(operation_id: str) -> dict[str, Any]:
     """:func:`route_docs` for the tiles' operations (path parameters are FastAPI's, from the handler)."""
-    query = [] if TILE_OPERATIONS[operation_id][4] is None else [TILE_PARAMETERS["f-json"]]
+    query = [TILE_PARAMETERS["f-mvt" if TILE_OPERATIONS[operation_id][4] is None else "f-json"]]
     return {"responses": _tile_responses(operation_id), "openapi_extra": {"parameters": query}}
 
 
@@ -295,7 +298,7 @@ def tile_paths() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for operation_id, (path, summary, path_parameters, _, schema, _) in TILE_OPERATIONS.items():
         parameters = [PARAMETERS["collectionId"] if name == "collectionId" else TILE_PARAMETERS[name]
-                      for name in path_parameters] + ([] if schema is None else [TILE_PARAMETERS["f-json"]])
+                      for name in path_parameters] + [TILE_PARAMETERS["f-mvt" if schema is None else "f-json"]]
         paths[path] = {"get": {"summary": summary, "operationId": operation_id, "tags": ["OGC API - Tiles"],
                                "parameters": parameters,
                                "responses": {str(status): response for status, response in
