@@ -5,30 +5,42 @@ The check is what keeps every bad filter a 400 naming the problem, never a datab
 properties must be queryables, each literal of its property's type (``status > 3`` is refused;
 ``status = 'bogus'`` is simply no match), only the operators the conformance declaration lists,
 geometries valid. Geometries come in ``filter-crs`` (CRS84 by default; EPSG:4326 and EPSG:4490 in
-lat, lon order)
-and leave in lon, lat. Two pygeofilter 0.4 slips of CQL2 1.0 are mended here: a JSON ``between``
-with three arguments and a JSON ``bbox`` (read into the wrong fields of its Envelope), and a text
-``BBOX(…)`` (a plain function call) becomes a polygon.
+lat, lon order; EPSG:3857 in metres, its vertices taken to lon, lat by pyproj) and leave in lon, lat.
+pygeofilter 0.4's slips of CQL2 1.0 are mended here: a JSON ``between`` with three arguments and a
+JSON ``bbox`` (read into the wrong fields of its Envelope); a text ``BBOX(…)`` (a plain function
+call) becomes a polygon; a filter that is just ``true`` or ``false`` (its text grammar has no
+boolean expression); and text string literals with CQL2's escapes (``''``, ``\'``, ``\t`` …), which
+its grammar cannot read, are parsed as placeholders and given their decoded values after. Its text
+grammar is used with two rules mended: AND binds tighter than OR (0.4 reads ``a OR b AND c`` as
+``(a OR b) AND c``) and NOT takes any parenthesised condition (``NOT (a OR b)``), as CQL2's BNF
+says. A JSON GEOMETRYCOLLECTION literal (which 0.4 cannot read) becomes S_INTERSECTS of each member,
+OR-ed: the same set.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import fields, is_dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
+import numpy
 import shapely
+from lark import Lark
 from lark.exceptions import LarkError, UnexpectedInput
 from pygeofilter import ast, values
 from pygeofilter.parsers.cql2_json import parse as parse_json
-from pygeofilter.parsers.cql2_text import parse as parse_text
+from pygeofilter.parsers.cql2_text import parser as text_parser
+from pyproj import Transformer
 from shapely.geometry import mapping, shape
 
 from api.ogc.params import (
     CRS84,
     CRS_SPECS,
+    EPSG3857,
     EPSG4326,
     EPSG4490,
     ItemQuery,
@@ -42,13 +54,16 @@ from geo.errors import InputError
 # cql-text: what GDAL 3.6 sends (it looks for this value in the OpenAPI document); its filters are CQL2 text
 LANGUAGES = ("cql2-text", "cql2-json", "cql-text")
 # EPSG:4490 (CGCS2000) as EPSG:4326: lat, lon, the same numbers (PROJ knows no offset between them,
-# see the README); EPSG:3857 would need the literals reprojected, and is refused.
-FILTER_CRS = (CRS84, EPSG4326, EPSG4490)
+# see the README); EPSG:3857 literals have their vertices reprojected (every CRS a collection lists,
+# as Part 3's abstract test /conf/filter/filter-crs-param asks).
+FILTER_CRS = (CRS84, EPSG4326, EPSG4490, EPSG3857)
+_MERCATOR = Transformer.from_crs(3857, 4326, always_xy=True)  # PROJ's default, as for bbox-crs
 MAX_FILTER = 20_000  # characters: a polygon of a few hundred vertices fits
 _COMPARISONS = (ast.Equal, ast.NotEqual, ast.LessThan, ast.LessEqual, ast.GreaterThan, ast.GreaterEqual)
 _MIRRORED = {ast.LessThan: ast.GreaterThan, ast.GreaterThan: ast.LessThan, ast.LessEqual: ast.GreaterEqual,
              ast.GreaterEqual: ast.LessEqual, ast.Equal: ast.Equal, ast.NotEqual: ast.NotEqual}
-_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float),
+# CQL2 has one numeric literal: ``id BETWEEN 100.0 AND 1.0`` is a valid filter on an integer property
+_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int, float), "number": (int, float),
                                        "boolean": (bool,), "date-time": (datetime, date)}
 
 
@@ -75,7 +90,7 @@ def parse_filter(text: str, *, lang: str = "cql2-text", crs: str = CRS84,
     if len(text) > MAX_FILTER or "\x00" in text:
         raise _error(f"a filter is at most {MAX_FILTER} characters, without NUL")
     try:
-        tree = parse_json(_mended_json(text)) if lang == "cql2-json" else parse_text(text)
+        tree = parse_json(_mended_json(text)) if lang == "cql2-json" else _parse_text(text)
     except UnexpectedInput as error:
         first = str(error).strip().splitlines()[0]
         raise _error(f"CQL2 syntax error at line {error.line}, column {error.column}: {first}") from error
@@ -84,7 +99,82 @@ def parse_filter(text: str, *, lang: str = "cql2-text", crs: str = CRS84,
     unknown = sorted(_attributes(tree) - set(queryables))
     if unknown:
         raise _error(f"unknown properties in filter: {', '.join(unknown)}; queryables: {', '.join(queryables)}")
-    return _Checker(queryables, swap=CRS_SPECS[crs].lat_lon).check(tree)
+    return _Checker(queryables, swap=CRS_SPECS[crs].lat_lon, metres=CRS_SPECS[crs].metres).check(tree)
+
+
+# A CQL2 text string literal: '…' with '' or a backslash escape inside
+_STRING = re.compile(r"'(?:[^'\\]|''|\\.)*'", re.DOTALL)
+_ESCAPES = {"a": "\a", "b": "\b", "t": "\t", "n": "\n", "v": "\v", "f": "\f", "r": "\r", "'": "'", "\\": "\\"}
+
+
+_CONDITIONS = '''?condition: condition_1
+          | condition "AND"i condition_1                                 -> and_
+          | condition "OR"i condition_1                                   -> or_
+
+?condition_1: predicate
+            | "NOT"i predicate                                               -> not_
+            | "NOT"i "(" predicate ")"                                       -> not_
+            | "(" condition ")"
+'''
+_CQL2_CONDITIONS = '''?condition: conjunction
+          | condition "OR"i conjunction -> or_
+
+?conjunction: condition_1
+            | conjunction "AND"i condition_1 -> and_
+
+?condition_1: predicate
+            | "NOT"i condition_1 -> not_
+            | "(" condition ")"
+'''
+
+
+def _text_parser() -> Lark:
+    """pygeofilter's CQL2 text grammar and transformer, with the rules of AND, OR and NOT as CQL2's."""
+    with open(os.path.join(os.path.dirname(text_parser.__file__), "grammar.lark"), encoding="utf-8") as file:
+        grammar = file.read()
+    if _CONDITIONS not in grammar:  # another pygeofilter: fail at import, not on a request
+        raise RuntimeError("pygeofilter's CQL2 text grammar changed; review api/ogc/cql.py")
+    return Lark(grammar.replace(_CONDITIONS, _CQL2_CONDITIONS), parser="lalr", maybe_placeholders=False,
+                transformer=text_parser.CQLTransformer(), source_path=text_parser.__file__,
+                import_paths=[os.path.dirname(os.path.dirname(text_parser.__file__))])
+
+
+_TEXT = _text_parser()
+
+
+def parse_text(text: str) -> Any:
+    """A CQL2 text filter's pygeofilter tree (the mended grammar above)."""
+    return _TEXT.parse(text)
+
+
+def _parse_text(text: str) -> Any:
+    """pygeofilter's tree of a CQL2 text filter, with what its grammar misses mended (see the module)."""
+    if text.strip().lower() in ("true", "false"):
+        return text.strip().lower() == "true"
+    decoded: dict[str, str] = {}
+
+    def placeholder(match: re.Match[str]) -> str:
+        literal = match[0][1:-1]
+        if "''" not in literal and "\\" not in literal:
+            return match[0]
+        key = f"\x01{len(decoded)}\x01"
+        # unknown escapes keep their backslash: LIKE reads '\%' as a literal percent sign
+        decoded[key] = re.sub(r"''|\\(.)", lambda m: "'" if m[0] == "''" else _ESCAPES.get(m[1], m[0]), literal)
+        return f"'{key}'"
+
+    tree = parse_text(_STRING.sub(placeholder, text))
+    return _restore(tree, decoded) if decoded else tree
+
+
+def _restore(node: Any, decoded: Mapping[str, str]) -> Any:
+    """``node`` with each placeholder string given its decoded value."""
+    if isinstance(node, str):
+        return decoded.get(node, node)
+    if isinstance(node, list | tuple):
+        return type(node)(_restore(item, decoded) for item in node)
+    if is_dataclass(node) and not isinstance(node, type):
+        return replace(node, **{item.name: _restore(getattr(node, item.name), decoded) for item in fields(node)})
+    return node
 
 
 def _mended_json(text: str) -> Any:
@@ -99,6 +189,11 @@ def _mended_json(text: str) -> Any:
             return _box_polygon(node["bbox"])
         mended = {key: mend(item) for key, item in node.items()}
         args = mended.get("args")
+        if mended.get("op") == "s_intersects" and isinstance(args, list) and len(args) == 2:
+            for index, arg in enumerate(args):
+                if isinstance(arg, dict) and arg.get("type") == "GeometryCollection" and arg.get("geometries"):
+                    return {"op": "or", "args": [
+                        {"op": "s_intersects", "args": [args[1 - index], member]} for member in arg["geometries"]]}
         if mended.get("op") == "between" and isinstance(args, list) and len(args) == 3:
             mended["args"] = [args[0], args[1:]]
         return mended
@@ -129,11 +224,14 @@ def _attributes(node: Any) -> set[str]:
 class _Checker:
     """Walks a tree: refuses what the store cannot run, returns a tree it can (geometries in lon, lat)."""
 
-    def __init__(self, queryables: Mapping[str, str], *, swap: bool) -> None:
+    def __init__(self, queryables: Mapping[str, str], *, swap: bool, metres: bool = False) -> None:
         self.queryables = queryables
         self.swap = swap
+        self.metres = metres
 
     def check(self, node: Any) -> Any:
+        if isinstance(node, bool):  # the filter ``true`` or ``false``
+            return node
         if isinstance(node, ast.And | ast.Or):
             return type(node)(self.check(node.lhs), self.check(node.rhs))
         if isinstance(node, ast.Not):
@@ -188,9 +286,10 @@ class _Checker:
             raise _error("a comparison is between a property and a literal (no property-property comparisons, "
                          "functions or arithmetic)")
         kind = self._property(lhs, ("string", "integer", "boolean", "date-time"), "a comparison")
+        value = self._literal(rhs, kind, lhs.name)
         if kind == "boolean" and operator not in (ast.Equal, ast.NotEqual):
-            raise _error(f"{lhs.name!r} is a boolean: only = and <> apply")
-        return operator(lhs, self._literal(rhs, kind, lhs.name))
+            return _ordered_boolean(lhs, operator, value)
+        return operator(lhs, value)
 
     def _intersects(self, node: Any) -> Any:
         lhs, rhs = node.lhs, node.rhs
@@ -211,11 +310,26 @@ class _Checker:
             raise _error(f"not a valid geometry: {error}") from error
         if self.swap:
             found = shapely.transform(found, lambda xy: xy[:, ::-1])
+        if self.metres:  # Web Mercator: each vertex to lon, lat (a box's edges stay straight in both)
+            found = shapely.transform(found, lambda xy: numpy.column_stack(_MERCATOR.transform(xy[:, 0], xy[:, 1])))
         west, south, east, north = found.bounds if not found.is_empty else (0, 0, 0, 0)
         if found.is_empty or not found.is_valid or not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
             raise _error(f"geometry must be non-empty, valid and within lon −180…180, lat −90…90: {found.wkt[:200]}")
         geometry: dict[str, Any] = mapping(found)
         return geometry
+
+
+def _ordered_boolean(lhs: Any, operator: type, value: bool) -> Any:
+    """``lhs < true`` and the like, as SQL orders booleans (false < true), in = and OR only (SQLAlchemy
+    refuses ``<`` on a boolean): CQL2's comparison test asks all six operators of every queryable."""
+    wanted = [flag for flag in (False, True) if {
+        ast.LessThan: flag < value, ast.LessEqual: flag <= value,
+        ast.GreaterThan: flag > value, ast.GreaterEqual: flag >= value}[operator]]
+    if not wanted:  # ``x > true``: no value, and NULL stays unmatched
+        return ast.And(ast.Equal(lhs, True), ast.Equal(lhs, False))
+    if len(wanted) == 2:
+        return ast.Or(ast.Equal(lhs, False), ast.Equal(lhs, True))
+    return ast.Equal(lhs, wanted[0])
 
 
 def refine(query: ItemQuery, parameters: Iterable[tuple[str, str]], queryables: Mapping[str, str],

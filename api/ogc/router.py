@@ -200,7 +200,10 @@ def items(collection_id: str, request: Request, session: ReadSessionDep, cache: 
     body = features.feature_collection_text(page.features, {
         "numberMatched": page.number_matched, "numberReturned": page.number_returned,
         "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links})
-    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{query.crs}>"})
+    # Part 3's abstract test /conf/queryables/get-queryables-uris looks for the queryables in a Link header
+    queryables_link = (f'<{root_url(request)}/collections/{found.id}/queryables>; rel="{queryables.REL}"; '
+                       f'type="{queryables.SCHEMA_MEDIA_TYPE}"')
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": f"<{query.crs}>", "Link": queryables_link})
 
 
 @router.get("/collections/{collection_id}/items/{feature_id}", summary="单个要素 / one feature",

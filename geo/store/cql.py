@@ -72,6 +72,8 @@ def queryable_types(kind: str) -> dict[str, str]:
 
 def condition(kind: str, tree: Any) -> tuple[str, dict[str, object]]:
     """`` AND (<sql>)`` for a checked pygeofilter tree, and the values of its parameters."""
+    if isinstance(tree, bool):  # the filter ``true`` or ``false``
+        return (" AND true" if tree else " AND false"), {}
     clause = to_filter(tree, COLUMNS[kind])
     # The driver-neutral dialect: psycopg's would add ``::VARCHAR`` casts, which ``text()`` misreads;
     # IN lists are expanded to one parameter per value.
