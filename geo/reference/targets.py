@@ -45,6 +45,17 @@ def read_targets(path: Path) -> list[TargetSpec]:
     return specs
 
 
+def targets_region(path: Path) -> str | None:
+    """The optional top-level ``region:`` of a targets file: the adcode of the region it belongs to.
+
+    A report's targets belong to one city; the key lets ``unionmap region init`` refuse to copy
+    another city's targets into a new region folder. ``None`` when the file has no such key.
+    """
+    document = read_yaml(path) or {}
+    region = document.get("region") if isinstance(document, dict) else None
+    return None if region is None else str(region).strip()
+
+
 def read_baselines(path: Path) -> pd.DataFrame:
     """Figures of the report that carry no target (type, count, year, source_quote, note)."""
     return _baselines(path).copy()
