@@ -13,14 +13,16 @@ from geo.cli import analysis, registry
 from geo.cli.database import db_app
 from geo.cli.jobs import jobs_app
 from geo.cli.loading import load_app
+from geo.cli.region import region_app
 
 
 def core_app() -> typer.Typer:
-    """The commands of the core: db, load, jobs, coverage, gaps, plan, keys, import, export."""
+    """The commands of the core: db, load, jobs, region, coverage, gaps, plan, keys, import, export."""
     app = typer.Typer(help="unionmap：工会服务阵地地图 / trade-union service-point maps", no_args_is_help=True)
     app.add_typer(db_app, name="db")
     app.add_typer(load_app, name="load")
     app.add_typer(jobs_app, name="jobs")
+    app.add_typer(region_app, name="region")
     analysis.register(app)
     registry.register(app)
     return app
