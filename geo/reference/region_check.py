@@ -175,6 +175,6 @@ def _targets_and_demo(check: RegionCheck, config: RegionConfig, data_dir: Path,
                     check.problems.append(InputError(f"unknown service type {spec.type!r}", file=str(path),
                                                      row=number, field="type"))
     if config.demo and present(config.demo):
-        spec = check.attempt(lambda: demo.read_demo_spec(config.path(config.demo or "")))
-        if spec is not None:
-            check.counts["demo station kinds 演示类型"] = len(spec.stations)
+        demo_spec = check.attempt(lambda: demo.read_demo_spec(config.path(config.demo or "")))
+        if demo_spec is not None:
+            check.counts["demo station kinds 演示类型"] = len(demo_spec.stations)
