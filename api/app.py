@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -66,6 +67,7 @@ from geo.errors import (
 from geo.reference.region import load_config
 from geo.services.coverage_features import CoverageCache
 from geo.services.coverage_query import ModelCache, NoGrid
+from geo.services.region_of_database import active_region
 from geo.services.reports import ClientHasher, ReportedClosed
 from geo.settings import Settings, get_settings
 from geo.store import db
@@ -131,6 +133,27 @@ def validation_body(errors: list[InputError], message: str) -> dict[str, object]
     return body
 
 
+def _take_the_database_region(app: FastAPI, settings: Settings) -> None:
+    """At start-up: serve the region the database holds (its folder, names, time zone), not the
+    settings' default; a region named in the settings that is not the database's stops the start
+    (``RegionMismatch``, logged with both names). A database that cannot be reached leaves the
+    settings' region: the app starts and answers 503 until the database is back."""
+    try:
+        with app.state.session_factory() as session:
+            region = active_region(settings, session)
+    except sqlalchemy.exc.OperationalError as error:
+        log.warning("数据库不可达，暂用设置中的地区 / database unreachable, serving the settings' region: %s",
+                    error.orig or error)
+        return
+    except UnionmapError as error:
+        log.error("拒绝启动 / refusing to start: %s", error)
+        raise
+    if region.folder != app.state.region.folder:
+        app.state.region = region
+        app.description = DESCRIPTION.format(union=region.union_name)
+        app.openapi_schema = None
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for the given settings (default: from the environment)."""
     settings = settings or get_settings()
@@ -146,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.incidents.watch(engine)
         app.state.session_factory = db.make_session_factory(engine)
         app.state.read_session_factory = db.make_read_session_factory(engine)
+        _take_the_database_region(app, settings)
         # The ~220 000 objects of start-up (geopandas, pyproj, the routes) live as long as the
         # process: out of the collector's sight, a full collection takes 0.5–1.3 ms instead
         # of 164–184 ms that would land on some request's latency.

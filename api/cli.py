@@ -32,17 +32,22 @@ def serve(
 ) -> None:
     """启动网页服务 / serve the API and maps (uvicorn)."""
     from api import serve as server  # uvicorn and the region reader load only for this command
-    from geo.reference.region import load_config
+    from geo.services.region_of_database import active_region_of
 
     if host:  # the app's settings (its trusted hosts among them) follow the address it serves
         os.environ["UNIONMAP_HOST"] = host
         get_settings.cache_clear()
     settings = get_settings()
     try:
-        load_config(settings.region_dir)  # a bad region.yaml stops here with a message, not in every worker
         db.prepare(settings).dispose()
+        # The database's region (a bad region.yaml, or UNIONMAP_REGION naming another region, stops
+        # here with a message, not in every worker); the workers are told its folder.
+        region = active_region_of(settings)
     except (UnionmapError, cluster.ClusterError) as error:
         raise fail(error) from error
+    os.environ["UNIONMAP_REGION"] = region.folder.name
+    get_settings.cache_clear()
+    settings = get_settings()
     server.run(host or settings.host, port or settings.port, workers or worker_count(settings),
                access_log=settings.access_log, header_timeout_s=settings.header_timeout_s,
                healthcheck_s=settings.worker_healthcheck_s)
@@ -59,9 +64,9 @@ def render(
 ) -> None:
     """把地图写成独立 HTML（离线可打开）/ write a map as one HTML file that opens offline."""
     from geo.reference import service_types
-    from geo.reference.region import load_config
     from geo.services import map_data
     from geo.services.coverage_query import ModelCache
+    from geo.services.region_of_database import active_region
     from geo.store.service_types import check_type
     from maps import assets, pages
 
@@ -72,9 +77,9 @@ def render(
     settings = get_settings()
     cache = ModelCache()
     try:
-        region = load_config(settings.region_dir)
-        report = region.report_zh if kind == "gaps" else None
         with transaction.session_scope(settings) as session:
+            region = active_region(settings, session)
+            report = region.report_zh if kind == "gaps" else None
             if kind in ("coverage", "plan"):
                 check_type(session, type_code)
             data = {

@@ -12,7 +12,7 @@ from api.deps import ModelCacheDep, ReadSessionDep, RegionDep, SettingsDep, Stat
 from geo.analysis.gaps import PLAN_MAX_ADD, PLAN_MAX_MIN_PER_COUNTY
 from geo.core.export import xlsx_bytes
 from geo.reference import DEFAULT_TYPE, service_types
-from geo.reference.region import load_config
+from geo.reference.region import RegionConfig
 from geo.services import map_data
 from geo.services.map_data import MapData
 from geo.settings import Settings
@@ -35,9 +35,10 @@ class _HtmlRoute(TypedDict):
 HTML: _HtmlRoute = {"response_class": HTMLResponse, "responses": {200: {"content": {"text/html": {}}}}}
 
 
-def page(data: MapData, settings: Settings, download: bool) -> HTMLResponse:
-    """Render the map, with the region's place names; as a self-contained attachment when downloading."""
-    data = map_data.with_places(data, load_config(settings.region_dir))
+def page(data: MapData, settings: Settings, region: RegionConfig, download: bool) -> HTMLResponse:
+    """Render the map, with the place names of the database's region; as a self-contained attachment
+    when downloading."""
+    data = map_data.with_places(data, region)
     amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
     map_ = pages.build(data, amenity_names={code: a.name_zh for code, a in amenities.items()},
                        basemap=settings.drawn_basemap, tianditu_key=settings.tianditu_key)
@@ -46,18 +47,18 @@ def page(data: MapData, settings: Settings, download: bool) -> HTMLResponse:
 
 
 @router.get("/stations", summary="站点地图 / all stations", **HTML)
-def stations_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
+def stations_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep, region: RegionDep,
                   download: DownloadParam = False) -> HTMLResponse:
     """全部站点按类型分层显示 / all stations by type, legend and notices."""
-    return page(map_data.stations_data(session, cache), settings, download)
+    return page(map_data.stations_data(session, cache), settings, region, download)
 
 
 @router.get("/coverage", summary="覆盖地图 / coverage by township", **HTML)
-def coverage_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
+def coverage_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep, region: RegionDep,
                   type: TypeParam = DEFAULT_TYPE, download: DownloadParam = False) -> HTMLResponse:
     """乡镇按覆盖率着色，未覆盖人口六边形图层可切换 / townships by covered share; uncovered people."""
     check_type(session, type)
-    return page(map_data.coverage_data(session, cache, type), settings, download)
+    return page(map_data.coverage_data(session, cache, type), settings, region, download)
 
 
 @router.get("/gaps", summary="目标差距地图 / gaps against the targets", **HTML)
@@ -71,7 +72,7 @@ def gaps_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheD
     """选一个目标：各县（或乡镇）按达标/未达标着色，未达标单位列表及其缺口，“为此规划”直达选址方案；
     全部目标与报告原文 / one target: units filled met or not, the failing ones listed, a plan link."""
     return page(map_data.gaps_data(session, cache, report=region.report_zh, target=target, unit=unit),
-                settings, download)
+                settings, region, download)
 
 
 @router.get("/gaps.xlsx", summary="目标差距表 / the gap table as a workbook",
@@ -87,7 +88,7 @@ def gaps_workbook(session: ReadSessionDep, cache: ModelCacheDep) -> Response:
 
 @router.get("/plan", summary="选址方案地图 / proposed sites", **HTML)
 def plan_page(request: Request, session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
-              type: TypeParam = DEFAULT_TYPE,
+              region: RegionDep, type: TypeParam = DEFAULT_TYPE,
               add: Annotated[int, Query(ge=1, le=PLAN_MAX_ADD, description="新增站点数 / sites to add")] = 10,
               min_per_county: Annotated[int, Query(ge=0, le=PLAN_MAX_MIN_PER_COUNTY,
                                                    description="每县至少 / per county")] = 0,
@@ -95,13 +96,14 @@ def plan_page(request: Request, session: ReadSessionDep, settings: SettingsDep, 
     """贪心选址的新址（按顺序编号）及规划前后覆盖 / numbered proposals, before and after."""
     check_type(session, type)
     solve = partial(solve_plan, request)  # in the solver processes, stopped if the client hangs up
-    return page(map_data.plan_data(session, cache, type, add, min_per_county, solve=solve), settings, download)
+    return page(map_data.plan_data(session, cache, type, add, min_per_county, solve=solve), settings, region,
+                download)
 
 
 @router.get("/station/{station_id}", summary="站点详情地图 / one station and its service area",
             responses={200: {"content": {"text/html": {}}}, 404: {"description": "不存在 / no such station"}},
             response_class=HTMLResponse)
 def station_page(station_id: StationId, session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheDep,
-                 download: DownloadParam = False) -> HTMLResponse:
+                 region: RegionDep, download: DownloadParam = False) -> HTMLResponse:
     """一个站点与其服务半径 / one station with its urban and rural radius."""
-    return page(map_data.station_data(session, cache, station_id), settings, download)
+    return page(map_data.station_data(session, cache, station_id), settings, region, download)

@@ -89,15 +89,15 @@ def gaps_command(
 ) -> None:
     """目标差距 / each target of the work report: required, built, shortfall, met."""
     from geo.core.export import write_table
-    from geo.reference.region import load_config
     from geo.services import gaps
+    from geo.services.region_of_database import active_region
 
     output = _check_format(output_format, output)
     settings = get_settings()
     try:
         with transaction.session_scope(settings) as session:
             rows = gaps.gaps(session, include_planned=include_planned)
-        config = load_config(settings.region_dir)
+            config = active_region(settings, session)
         baselines = gaps.baselines(config.path(config.targets)) if config.targets else pd.DataFrame()
     except UnionmapError as error:
         raise fail(error) from error

@@ -21,53 +21,70 @@ load_app = typer.Typer(help="载入数据 / load reference geography, demo regis
 
 @load_app.command("reference")
 def load_reference(
-    region: Annotated[str | None, typer.Option(help="地区文件夹 / region folder under data/")] = None,
+    region: Annotated[str | None, typer.Option(
+        help="地区文件夹 / region folder under data/ (default: the database's region, else UNIONMAP_REGION)")] = None,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="替换数据库中的另一地区 / replace another region the database holds")] = False,
 ) -> None:
     """载入参考地理 / load service types, counties, derived townships, population and targets."""
     from geo.reference import layers as reference
     from geo.reference import service_types, targets
     from geo.reference.region import load_config
     from geo.services import loading
+    from geo.services.region_of_database import folder_to_load, region_named
 
     settings = settings_for(region)
     started = time.perf_counter()
+    actor = "unionmap load reference"
     try:
-        config = load_config(settings.region_dir)
-        types_file = settings.region_dir / "service_types.yaml"
+        folder = settings.region_dir  # a folder named is read (and checked) before the database is touched
+        if not region_named(settings):  # else the database's region, if it holds one
+            db.prepare(settings).dispose()
+            with transaction.session_scope(settings, actor=actor) as session:
+                folder = folder_to_load(settings, session)
+        config = load_config(folder)
+        types_file = folder / "service_types.yaml"
         types = service_types.read_service_types(types_file if types_file.exists()
                                                  else settings.data_dir / "service_types.yaml")
         layers = reference.read_reference(config)
         target_specs = targets.read_targets(config.path(config.targets)) if config.targets else []
         db.prepare(settings).dispose()
-        with transaction.session_scope(settings, actor="unionmap load reference") as session:
-            loading.load_reference(session, types, layers, target_specs, config,
-                                   targets_file=str(config.path(config.targets or "")))
+        with transaction.session_scope(settings, actor=actor) as session:
+            loaded = loading.load_reference(session, types, layers, target_specs, config,
+                                            targets_file=str(config.path(config.targets or "")),
+                                            replace=replace, actor=actor)
     except (UnionmapError, cluster.ClusterError) as error:
         raise fail(error) from error
+    previous = loaded.previous
+    if previous is not None and previous.code != config.code:
+        console.print(f"已替换 / replaced {previous.label()}; {loaded.demo_removed} 个旧演示站点已删除 / demo "
+                      "stations of the old region removed (real stations kept)")
     counties, townships = layers.counties, layers.townships
-    console.print(f"{config.name_zh} / {config.name_en}: {len(counties)} 县级 counties, "
-                  f"{len(townships)} 乡级 townships ({APPROXIMATE.label}), "
-                  f"{len(types)} service types, {len(target_specs)} targets")
+    console.print(f"{config.name_zh} / {config.name_en} ({config.code}, folder {folder.name}): "
+                  f"{len(counties)} 县级 counties, {len(townships)} 乡级 townships ({APPROXIMATE.label}), "
+                  f"{len(types)} service types, {len(target_specs)} targets; 数据库已记录此地区 / the database "
+                  "now names this region: later commands need no --region")
     timed("load reference", started)
 
 
 @load_app.command("demo")
 def load_demo(
     seed: Annotated[int | None, typer.Option(help="随机种子 / random seed")] = None,
-    region: Annotated[str | None, typer.Option(help="地区文件夹 / region folder")] = None,
+    region: Annotated[str | None, typer.Option(
+        help="地区文件夹 / region folder (must be the database's; not needed after load reference)")] = None,
 ) -> None:
-    """生成演示登记数据 / replace the demo (synthetic) stations; real rows are kept."""
+    """生成演示登记数据 / replace the demo (synthetic) stations of the database's region; real rows are kept."""
     from geo.reference import demo
-    from geo.reference.region import load_config
     from geo.services import loading
+    from geo.services.region_of_database import active_region_of
 
     settings = settings_for(region)
     seed = settings.demo_seed if seed is None else seed
     started = time.perf_counter()
     try:
-        config = load_config(settings.region_dir)
+        config = active_region_of(settings)
         if not config.demo:
-            raise UnionmapError(f"{settings.region_dir}/region.yaml names no demo file")
+            raise UnionmapError(f"{config.folder}/region.yaml names no demo file")
         spec = demo.read_demo_spec(config.path(config.demo))
         with transaction.session_scope(settings, actor="unionmap load demo") as session:
             stations = loading.load_demo(session, spec, seed=seed)
@@ -90,8 +107,8 @@ def load_boundaries(
     crs: Annotated[str, typer.Option(help=CRS_HELP)] = "wgs84",
 ) -> None:
     """导入官方边界 / replace derived polygons with official ones (clears the approximate flag)."""
-    from geo.reference.region import load_config
     from geo.services import loading
+    from geo.services.region_of_database import active_region_of
 
     if level not in ("county", "township"):
         raise fail(UnionmapError(f"--level must be county or township, not {level!r}"))
@@ -99,7 +116,7 @@ def load_boundaries(
     settings = get_settings()
     started = time.perf_counter()
     try:
-        config = load_config(settings.region_dir)
+        config = active_region_of(settings)
         with transaction.session_scope(settings, actor="unionmap load boundaries") as session:
             count = loading.replace_boundaries(session, file, level=level, config=config,
                                                  code_field=code_field, name_field=name_field,

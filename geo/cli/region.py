@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
+from geo.cli import region_check
 from geo.cli.common import CRS_HELP, console, coord_system, fail
 from geo.errors import UnionmapError
 from geo.settings import get_settings
 
 region_app = typer.Typer(help="地区文件夹 / region folders: make one for any city, check one", no_args_is_help=True)
+region_check.register(region_app)
 
 
 @region_app.command("init")

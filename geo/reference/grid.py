@@ -29,7 +29,7 @@ import h3
 import h3.api.numpy_int as h3n
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 
@@ -38,6 +38,8 @@ from geo.reference.population import apportion
 
 class GridParameters(BaseModel):
     """The dasymetric rule's parameters (``region.yaml`` → ``demand_grid``)."""
+
+    model_config = ConfigDict(extra="forbid")  # a misspelt key in region.yaml is an error, not a default
 
     resolution: int = Field(default=9, ge=5, le=11)
     urban_sigma_m: float = Field(default=1200.0, gt=0)

@@ -22,6 +22,7 @@ from geo.reference.region import (
     RegionConfig,
     cached_by_version,
     first_row,
+    foreign_counties,
     parse_numbers,
     read_csv,
     read_polygons,
@@ -55,6 +56,11 @@ def read_counties(config: RegionConfig) -> gpd.GeoDataFrame:
     source = config.counties
     counties = read_polygons(config.path(source.file), code_field=source.code_field,
                              name_field=source.name_field, source_crs=source.crs)
+    foreign = foreign_counties(config, counties["code"])
+    if foreign:
+        raise InputError(f"县级代码 {', '.join(foreign)} 不属于本地区代码 {config.code} / county code(s) not under the "
+                         f"region's code {config.code}: fix region.yaml's code or the file",
+                         file=str(config.path(source.file)), field=source.code_field)
     pop_config = config.population
     pop_path = config.path(pop_config.file)
     census = read_csv(pop_path, [pop_config.code_field, pop_config.population_field,

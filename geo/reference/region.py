@@ -6,7 +6,9 @@ and model parameters all come from the folder (``data/<region>/``).
 
 from __future__ import annotations
 
+import difflib
 import functools
+import hashlib
 import io
 import threading
 from collections.abc import Callable
@@ -19,19 +21,26 @@ import numpy as np
 import pandas as pd
 import shapely
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from geo.core import crs
 from geo.core.crs import CoordSystem
-from geo.errors import InputError
+from geo.errors import InputError, InputErrors
 from geo.reference.boundaries import as_multipolygons
 from geo.reference.grid import GridParameters
 
 T = TypeVar("T")
 
 
-class CountiesConfig(BaseModel):
+class Strict(BaseModel):
+    """A part of ``region.yaml``: a key it does not know is an error (a misspelt ``tmezone`` would
+    otherwise be dropped silently and the default used)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class CountiesConfig(Strict):
     file: str
     crs: CoordSystem = "wgs84"
     code_field: str = "code"
@@ -39,17 +48,17 @@ class CountiesConfig(BaseModel):
     source: str = ""
 
 
-class TownshipsConfig(BaseModel):
+class TownshipsConfig(Strict):
     file: str
     source: str = ""
 
 
-class SeatsConfig(BaseModel):
+class SeatsConfig(Strict):
     files: list[str] = Field(default_factory=list)
     crs: CoordSystem = "wgs84"
 
 
-class PopulationConfig(BaseModel):
+class PopulationConfig(Strict):
     file: str
     code_field: str = "code"
     population_field: str = "population"
@@ -57,21 +66,21 @@ class PopulationConfig(BaseModel):
     source: str = ""
 
 
-class PlacesConfig(BaseModel):
+class PlacesConfig(Strict):
     file: str
     crs: CoordSystem = "wgs84"
 
 
-class DerivationConfig(BaseModel):
+class DerivationConfig(Strict):
     street_ring_radius_m: float = 2000.0
     snap_distance_m: float = 3000.0
 
 
-class PopulationModelConfig(BaseModel):
+class PopulationModelConfig(Strict):
     urban_weights: dict[str, float] | None = None
 
 
-class RegionConfig(BaseModel):
+class RegionConfig(Strict):
     """Contents of ``region.yaml``."""
 
     code: str
@@ -159,22 +168,127 @@ def read_yaml(path: Path) -> Any:
         raise InputError(f"not valid YAML: {error}", file=str(path)) from error
 
 
-def _validation_error(error: ValidationError, file: str, row: int | None = None) -> InputError:
-    first = error.errors()[0]
-    return InputError(first["msg"], file=file, row=row, field=".".join(map(str, first["loc"])))
+class RegionProblems(InputErrors):
+    """Everything wrong with a region's configuration, found at once (not just the first)."""
+
+    def __init__(self, errors: list[InputError], *, file: str) -> None:
+        super().__init__(errors, file=file)
+        shown = "; ".join(str(error) for error in errors)
+        Exception.__init__(self, f"{len(errors)} 处问题 / problem(s): {shown}" if len(errors) > 1 else shown)
+
+
+# Keys of region.yaml that hold a file name (or a list of them): checked to exist when it is read.
+FILE_KEYS = ("counties.file", "townships.file", "seats.files", "population.file", "places.file", "targets", "demo")
+INTERNAL_KEYS = ("folder",)  # set by load_config, never written in region.yaml
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The config model that a pydantic error location points into (None: inside a list or dict)."""
+    model: type[BaseModel] = RegionConfig
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        nested = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if nested is None:
+            return None
+        model = nested
+    return model
+
+
+def _explain(error: Any) -> str:
+    """One pydantic error as a sentence that says what to write."""
+    loc = tuple(error["loc"])
+    if error["type"] == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        allowed = [name for name in (model.model_fields if model else ()) if name not in INTERNAL_KEYS]
+        guess = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"；是否应为 / did you mean {guess[0]!r}?" if guess else ""
+        return (f"未知键 / unknown key {loc[-1]!r}{hint}; 允许的键 / allowed keys here: {', '.join(allowed)}")
+    if error["type"] == "missing":
+        return f"缺少必填键 / required key {loc[-1]!r} is missing"
+    return str(error["msg"])
+
+
+def _config_errors(error: ValidationError, file: str) -> list[InputError]:
+    return [InputError(_explain(e), file=file, field=".".join(map(str, e["loc"])) or None) for e in error.errors()]
+
+
+def named_files(config: RegionConfig) -> list[tuple[str, str]]:
+    """(key, file name) of every file ``region.yaml`` names, in the order of ``FILE_KEYS``."""
+    named: list[tuple[str, str]] = [("counties.file", config.counties.file), ("townships.file", config.townships.file)]
+    named += [(f"seats.files[{number}]", name) for number, name in enumerate(config.seats.files)]
+    named.append(("population.file", config.population.file))
+    if config.places is not None:
+        named.append(("places.file", config.places.file))
+    named += [(key, name) for key, name in (("targets", config.targets), ("demo", config.demo)) if name]
+    return named
+
+
+def missing_files(config: RegionConfig) -> list[InputError]:
+    """One error per named file that is not there, naming its path and the key that names it."""
+    return [InputError(f"{key} 指向的文件不存在 / the file named by {key} does not exist",
+                       file=str(config.path(name)), field=key)
+            for key, name in named_files(config) if not config.path(name).is_file()]
+
+
+def config_hash(config: RegionConfig) -> str:
+    """SHA-256 of ``region.yaml`` and every file it names (name and bytes, in ``FILE_KEYS`` order):
+    stored with a loaded region, so that a changed folder can be told from the one loaded."""
+    digest = hashlib.sha256()
+    for key, name in [("region.yaml", "region.yaml"), *named_files(config)]:
+        path = config.path(name)
+        digest.update(f"{key}\0{name}\0".encode())
+        digest.update(path.read_bytes() if path.is_file() else b"\0missing\0")
+    return digest.hexdigest()
+
+
+def county_prefix(region_code: str) -> str | None:
+    """The prefix every county code of a region must share: a six-digit division code without its
+    trailing ``00`` pairs (360400 → 3604, 110000 → 11); None for a code of another shape."""
+    if len(region_code) != 6 or not region_code.isdigit():
+        return None
+    prefix = region_code
+    while prefix.endswith("00") and len(prefix) > 2:
+        prefix = prefix[:-2]
+    return prefix
+
+
+def foreign_counties(config: RegionConfig, codes: pd.Series) -> list[str]:
+    """County codes that do not lie under the region's code (3605xx in a region 360400)."""
+    prefix = county_prefix(config.code)
+    return [] if prefix is None else [str(code) for code in codes if not str(code).startswith(prefix)]
+
+
+def parse_config(folder: Path) -> RegionConfig:
+    """``region.yaml`` of a region folder, every key checked; the files it names are not looked at."""
+    return _read_config(folder / "region.yaml").model_copy(update={"folder": folder})
 
 
 def load_config(folder: Path) -> RegionConfig:
-    """Read and check ``region.yaml`` of a region folder."""
-    return _read_config(folder / "region.yaml").model_copy(update={"folder": folder})
+    """Read and check ``region.yaml`` of a region folder: every key known, every named file there."""
+    config = parse_config(folder)
+    missing = missing_files(config)
+    if missing:
+        raise missing[0] if len(missing) == 1 else RegionProblems(missing, file=str(folder / "region.yaml"))
+    return config
 
 
 @cached_by_version
 def _read_config(path: Path) -> RegionConfig:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise InputError("region.yaml 应为键值映射 / must be a mapping of keys (code: …, name_zh: …)", file=str(path))
+    internal = [InputError(f"未知键 / unknown key {key!r}: set by the software, not written here", file=str(path),
+                           field=key) for key in INTERNAL_KEYS if key in data]
     try:
-        return RegionConfig.model_validate(read_yaml(path))
+        config = RegionConfig.model_validate(data)
     except ValidationError as error:
-        raise _validation_error(error, str(path)) from error
+        problems = internal + _config_errors(error, str(path))
+        raise (problems[0] if len(problems) == 1 else RegionProblems(problems, file=str(path))) from error
+    if internal:
+        raise internal[0]
+    return config
 
 
 def read_csv(path: Path, columns: list[str], *, text: str | None = None) -> pd.DataFrame:

@@ -24,17 +24,63 @@ from geo.reference.population import model_township_population
 from geo.reference.region import RegionConfig, first_row, read_polygons
 from geo.reference.service_types import ServiceTypeSpec
 from geo.reference.targets import TargetSpec
-from geo.store import grid_db, regions, stations
+from geo.services.region_of_database import RegionMismatch, config_label, row_for
+from geo.store import grid_db, loaded_region, regions, stations
 from geo.store import service_types as stored_types
 from geo.store import targets as stored_targets
+from geo.store.loaded_region import RegionRow
+
+
+@dataclass(frozen=True)
+class ReferenceLoaded:
+    """What ``load reference`` replaced: the region the database held before (None: none recorded),
+    and how many of its demo stations went with it (only when another region replaced it)."""
+
+    previous: RegionRow | None
+    demo_removed: int
 
 
 def load_reference(session: Session, types: Sequence[ServiceTypeSpec], reference: Reference,
-                   target_specs: Sequence[TargetSpec], config: RegionConfig, *, targets_file: str) -> None:
-    """Service types, counties and derived townships, the modelled grid, and the targets."""
+                   target_specs: Sequence[TargetSpec], config: RegionConfig, *, targets_file: str,
+                   replace: bool = False, actor: str = "unionmap load reference") -> ReferenceLoaded:
+    """Service types, counties and derived townships, the modelled grid, the targets, and the row
+    saying which region the database now holds.
+
+    Loading another region over the one held is refused unless ``replace``: a union's database
+    holds one city, and a wrong folder would otherwise silently swap its map, targets and time
+    zone. Replacing removes the old region's demo stations (synthetic points of another city);
+    real stations are never deleted here. Loading the same region again updates the row.
+    """
+    previous = _admit(session, reference, config, replace=replace)
+    other = previous is not None and previous.code != config.code
+    demo_removed = stations.count_demo(session) if other else 0
+    if other:
+        stations.replace_demo_stations(session, [])
     stored_types.upsert_service_types(session, types)
     replace_regions(session, reference, config)
     stored_targets.replace_targets(session, target_specs, file=targets_file)
+    loaded_region.write(session, row_for(config, actor=actor))
+    return ReferenceLoaded(previous, demo_removed)
+
+
+def _admit(session: Session, reference: Reference, config: RegionConfig, *, replace: bool) -> RegionRow | None:
+    """The region held before; refuse another one unless ``replace``."""
+    loaded = loaded_region.read(session)
+    coming = config_label(config)
+    advice = ("如确需替换请加 --replace / add --replace to replace it (its demo stations are removed, real "
+              "stations kept)")
+    if loaded is not None and loaded.code != config.code and not replace:
+        raise RegionMismatch(f"数据库已载入 {loaded.label()}，不能直接载入 {coming} / the database already holds "
+                             f"{loaded.label()}, not {coming}: {advice}")
+    if loaded is None and not replace:  # loaded before the database recorded its region (migration 0008)
+        held = regions.region_parents(session, "county")
+        strangers = sorted(set(held) - set(reference.counties["code"]))
+        if strangers:
+            raise RegionMismatch(
+                f"数据库已有另一地区的 {len(held)} 个县级单位（如 {', '.join(strangers[:3])}），不属于 {coming} / the "
+                f"database holds {len(held)} counties of another region (e.g. {', '.join(strangers[:3])}), not "
+                f"{coming}: {advice}")
+    return loaded
 
 
 def replace_regions(session: Session, reference: Reference, config: RegionConfig) -> None:

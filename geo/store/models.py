@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     func,
@@ -276,3 +277,21 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LoadedRegion(Base):
+    """Which region the database holds (at most one row, ``id`` = 1): written by ``load reference``,
+    read by every command and the server so that the region need not be named again."""
+
+    __tablename__ = "loaded_region"
+    __table_args__ = (CheckConstraint("id = 1", name="loaded_region_one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False, server_default="1")
+    code: Mapped[str] = mapped_column(String(12))
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(Text)
+    folder: Mapped[str] = mapped_column(Text)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    loaded_by: Mapped[str] = mapped_column(Text)
