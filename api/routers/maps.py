@@ -37,7 +37,8 @@ HTML: _HtmlRoute = {"response_class": HTMLResponse, "responses": {200: {"content
 
 def page(data: MapData, settings: Settings, download: bool) -> HTMLResponse:
     """Render the map, with the region's place names; as a self-contained attachment when downloading."""
-    data = map_data.with_places(data, load_config(settings.region_dir))
+    config = load_config(settings.region_dir)
+    data = map_data.with_region_notes(map_data.with_places(data, config), config)
     amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
     map_ = pages.build(data, amenity_names={code: a.name_zh for code, a in amenities.items()},
                        basemap=settings.drawn_basemap, tianditu_key=settings.tianditu_key)
