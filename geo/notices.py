@@ -80,7 +80,7 @@ def approximate_notice(unknown: int, total: int) -> Notice:
         return APPROXIMATE
     if unknown >= total:
         return Notice(APPROXIMATE.label_zh, APPROXIMATE.label_en, "乡镇边界按县面积均分推算（无驻地点），非官方边界",
-                      "township boundaries made by splitting each county into equal areas (no seat points), "
+                      "township boundaries made by splitting each county into equal areas (no seat was given), "
                       "not official")
     return Notice(APPROXIMATE.label_zh, APPROXIMATE.label_en,
                   f"乡镇边界由驻地点推算（{total - unknown}/{total} 个乡镇有驻地点，"
