@@ -89,7 +89,7 @@ def render(
                 "plan": lambda: map_data.plan_data(session, cache, type_code, add),
                 "station": lambda: map_data.station_data(session, cache, station_id or 0),
             }[kind]()
-            data = map_data.with_places(data, region)
+            data = map_data.with_region_notes(map_data.with_places(data, region), region)
         amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
         map_ = pages.build(data, amenity_names={c: a.name_zh for c, a in amenities.items()},
                            basemap=basemap or settings.drawn_basemap, tianditu_key=settings.tianditu_key)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from geo.analysis.whatif import MAX_SITES
 from geo.core.crs import CoordSystem
-from geo.notices import APPROXIMATE, DEMO, MODELLED, REPORTED_CLOSED
+from geo.notices import APPROXIMATE_FIELD, DEMO, MODELLED, POSITION_UNKNOWN, REPORTED_CLOSED
 from geo.reference import DEFAULT_TYPE
 
 P = TypeVar("P", bound=BaseModel)
@@ -43,7 +43,7 @@ class StationProperties(BaseModel):
     county_code: str | None = Field(description="县级代码；不在任何县内为 null / null outside every county")
     township_code: str | None = Field(description="乡级代码；不在任何乡镇内为 null / null outside every township")
     is_demo: bool = Field(description=DEMO.text)
-    region_is_approximate: bool = Field(description=f"所属乡镇 / the station's township: {APPROXIMATE.text}")
+    region_is_approximate: bool = Field(description=f"所属乡镇 / the station's township: {APPROXIMATE_FIELD.text}")
     source: str
     version: int
     plan_id: int | None = None
@@ -62,7 +62,9 @@ class RegionProperties(BaseModel):
     kind: str | None
     population: int | None
     population_is_modelled: bool = Field(description=MODELLED.text)
-    boundary_is_approximate: bool = Field(description=APPROXIMATE.text)
+    boundary_is_approximate: bool = Field(description=APPROXIMATE_FIELD.text)
+    position_unknown: bool = Field(description=f"未给驻地点（县级为 false）/ no seat given (false for counties): "
+                                               f"{POSITION_UNKNOWN.text}")
     source: str
 
 
@@ -371,7 +373,8 @@ class RegionRef(BaseModel):
 
 
 class TownshipRef(RegionRef):
-    boundary_is_approximate: bool = Field(description=APPROXIMATE.text)
+    boundary_is_approximate: bool = Field(description=APPROXIMATE_FIELD.text)
+    position_unknown: bool = Field(description=POSITION_UNKNOWN.text)
 
 
 class PointQuery(BaseModel):

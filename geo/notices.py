@@ -46,6 +46,21 @@ DEMO = Notice("演示数据", "demo data", "站点为程序生成的合成数据
               "synthetic stations, not a real registry")
 APPROXIMATE = Notice("边界为推算", "approximate boundaries", "乡镇边界由驻地点推算，非官方边界",
                      "township boundaries derived from seat points, not official")
+# A township placed without a seat of its own (``geo.reference.boundaries.POSITION_UNKNOWN_RULES``):
+# where it lies is not known, so neither are its outline, its people nor the stations "in" it.
+POSITION_UNKNOWN = Notice("位置未知", "position unknown", "乡镇位置未知，仅按面积均分示意，其人口与覆盖仅供参考",
+                          "no seat point was given: the township was placed by rule (its county split into "
+                          "parts of about equal area), for illustration only; its people and coverage are not "
+                          "measured where it really lies")
+# The wording of a boundary flag that must hold whatever was known (API field descriptions).
+APPROXIMATE_FIELD = Notice("边界为推算", "approximate boundaries",
+                           "乡镇边界为推算（由驻地点，或无驻地点时按面积均分），非官方边界",
+                           "township boundaries derived from seat points, or from equal areas where no seat "
+                           "is known; not official")
+NO_PLACES = Notice("无聚落点", "no settlements file",
+                   "未提供聚落点文件：网格人口仅按普查城镇人口比例围绕乡镇驻地点分布，未按村庄位置",
+                   "no settlements file: grid population is placed around township seats by the census urban "
+                   "share only, not at villages")
 MODELLED = Notice("人口为模型估算", "modelled population", "乡镇与网格人口由县级普查数按规则分配",
                   "apportioned from the county census by rule, not counted")
 # What riders are told next to a station that several riders said is closed (open "closed"
@@ -53,6 +68,53 @@ MODELLED = Notice("人口为模型估算", "modelled population", "乡镇与网�
 REPORTED_CLOSED = Notice("有人报告可能已关闭（待核实）", "reported closed, to be checked",
                          "多名骑手报告此站点已关闭，工会工作人员尚未核实",
                          "several riders reported this station closed; the union has not checked yet")
+
+
+def approximate_notice(unknown: int, total: int) -> Notice:
+    """The boundary notice that is true of ``total`` townships of which ``unknown`` have no seat.
+
+    All seated: :data:`APPROXIMATE` (derived from seat points). None seated: boundaries by equal
+    areas, with no word of seats. Some: how many of each.
+    """
+    if unknown <= 0:
+        return APPROXIMATE
+    if unknown >= total:
+        return Notice(APPROXIMATE.label_zh, APPROXIMATE.label_en, "乡镇边界按县面积均分推算（无驻地点），非官方边界",
+                      "township boundaries made by splitting each county into equal areas (no seat was given), "
+                      "not official")
+    return Notice(APPROXIMATE.label_zh, APPROXIMATE.label_en,
+                  f"乡镇边界由驻地点推算（{total - unknown}/{total} 个乡镇有驻地点，"
+                  f"其余 {unknown} 个位置未知），非官方边界",
+                  f"township boundaries derived from seat points ({total - unknown} of {total} townships have "
+                  f"one; {unknown} have no known position), not official")
+
+
+def township_notices(unknown: int, total: int) -> list[Notice]:
+    """The notices about townships: the boundary one, and :data:`POSITION_UNKNOWN` when any has no seat."""
+    if total <= 0:
+        return []
+    notices = [approximate_notice(unknown, total)]
+    if unknown > 0:
+        notices.append(POSITION_UNKNOWN)
+    return notices
+
+
+def position_unknown_count(unknown: int, total: int) -> str:
+    """``POSITION_UNKNOWN`` with how many: ``乡镇位置未知 / …（3/5 个乡镇 / townships）：…``."""
+    return f"{POSITION_UNKNOWN.label}（{unknown}/{total} 个乡镇 / townships）：{POSITION_UNKNOWN.detail}"
+
+
+UNKNOWN_MARK = "（位置未知）"  # after a township's name wherever it is shown
+
+
+def marked_name(name: str, position_unknown: bool) -> str:
+    """A township's name as shown, marked when its position is unknown."""
+    return f"{name}{UNKNOWN_MARK}" if position_unknown else name
+
+
+def no_targets(name_zh: str) -> str:
+    """What ``gaps`` says for a region with no targets (CLI, API, maps); ``name_zh`` from its config."""
+    return f"未配置目标 / no targets configured for {name_zh} — add targets.yaml (see README)"
 
 
 def export_notice(coordinates: str) -> str:

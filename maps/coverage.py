@@ -5,7 +5,7 @@ from __future__ import annotations
 import folium
 import numpy as np
 
-from geo.notices import APPROXIMATE, MODELLED
+from geo.notices import APPROXIMATE, MODELLED, POSITION_UNKNOWN
 from geo.services.map_data import MapData
 from maps.basemap import for_display, get_basemap, new_map
 from maps.display import geojson, simplify_coverage
@@ -37,9 +37,10 @@ def coverage_map(data: MapData, *, basemap: str = "none", tianditu_key: str = ""
         population_text=[f"{p:,.0f}" for p in townships["population"].fillna(0)],
         covered_text=[f"{c:,.0f}" for c in townships["covered_population"].fillna(0)],
         stations=townships["stations"].fillna(0).astype(int),
-        flags=["·".join(notice.label_zh for notice, flag in ((APPROXIMATE, a), (MODELLED, m)) if flag) or "—"
-               for a, m in zip(townships["boundary_is_approximate"], townships["population_is_modelled"],
-                               strict=True)],
+        flags=["·".join(notice.label_zh for notice, flag in ((APPROXIMATE, a), (POSITION_UNKNOWN, u),
+                                                              (MODELLED, m)) if flag) or "—"
+               for a, u, m in zip(townships["boundary_is_approximate"], townships["position_unknown"],
+                                  townships["population_is_modelled"], strict=True)],
     )
     columns = ["name", "population_text", "covered_text", "share_text", "stations", "flags"]
     folium.GeoJson(
@@ -70,4 +71,4 @@ def coverage_map(data: MapData, *, basemap: str = "none", tianditu_key: str = ""
                   element_id="unionmap-summary", title="覆盖 / coverage")
     legend = [(f"覆盖率 ≥ {lower:.0%}", colour) for lower, colour in SHARE_CLASSES]
     return finish(map_, legend_title="覆盖率 / covered share", legend=legend,
-                  flags=data_flags(data.stations, data.townships, data.population_is_modelled))
+                  flags=data_flags(data.stations, data.townships, data.population_is_modelled, data.notes))

@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.core.frames import row_tuples
+from geo.notices import marked_name
 from geo.services.map_data import MapData
 from maps.basemap import figure, for_display, get_basemap, new_map
 from maps.display import geojson, simplify_coverage
@@ -51,11 +52,14 @@ def gaps_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
                            interactive=False).add_to(map_)
         figure(map_).script.add_child(folium.Element(SUBMIT_ON_CHANGE))
     panel = _target_panel(target, units, summary, data.figures) if code is not None else ""
+    if data.figures.get("no_targets"):  # the region's own name, from its config: escaped
+        panel = f'<p id="unionmap-no-targets"><b>{html_text(data.figures["no_targets"])}</b></p>'
+
     add_panel(map_, panel + _all_targets(summary, data.figures.get("report")), element_id="unionmap-gap-panel",
               title="目标差距 / gaps")
     legend = [("达标 ✓ / met", MET_COLOUR), ("未达标 ✗ / not met", MISSED_COLOUR)]
     return finish(map_, legend_title="目标差距 / gaps", legend=legend,
-                  flags=data_flags(data.stations, data.townships, data.population_is_modelled))
+                  flags=data_flags(data.stations, data.townships, data.population_is_modelled, data.notes))
 
 
 def _units(data: MapData, rows: pd.DataFrame, code: str | None) -> gpd.GeoDataFrame:
@@ -69,6 +73,9 @@ def _units(data: MapData, rows: pd.DataFrame, code: str | None) -> gpd.GeoDataFr
     else:
         shapes = data.counties if scope == "county" else data.townships
     figures = mine[["region_code", "built", "required", "shortfall", "met"]]
+    if "position_unknown" in shapes:  # a township placed without a seat: its name marked in tooltip and list
+        shapes = shapes.assign(name=[marked_name(name, bool(unknown)) for name, unknown in
+                                     zip(shapes["name"], shapes["position_unknown"], strict=True)])
     return shapes[["code", "name", "geometry"]].merge(figures, left_on="code", right_on="region_code")
 
 

@@ -12,7 +12,7 @@ import geopandas as gpd
 from folium.plugins import MarkerCluster
 
 from geo.core import hours
-from geo.notices import DEMO
+from geo.notices import DEMO, POSITION_UNKNOWN
 from maps.basemap import Basemap, figure, for_display
 from maps.display import geojson, simplify_coverage
 from maps.escape import html_text
@@ -46,17 +46,26 @@ def add_boundaries(map_: folium.Map, counties: gpd.GeoDataFrame, townships: gpd.
     counties = simplify_coverage(counties)
     if townships is not None and not townships.empty:
         townships = simplify_coverage(townships)
+        townships = townships.assign(position_zh=position_words(townships))
         folium.GeoJson(
-            geojson(for_display(townships, basemap)[["code", "name", "population", "geometry"]]),
+            geojson(for_display(townships, basemap)[["code", "name", "population", "position_zh", "geometry"]]),
             name="乡镇（推算边界）/ townships",
             style_function=lambda _: {"color": "#888", "weight": 0.7, "dashArray": "4 3", "fillOpacity": 0.02},
-            tooltip=folium.GeoJsonTooltip(["name", "code", "population"], ["乡镇", "代码", "人口（模型）"]),
+            tooltip=folium.GeoJsonTooltip(["name", "code", "population", "position_zh"],
+                                          ["乡镇", "代码", "人口（模型）", "位置"]),
         ).add_to(map_)
     folium.GeoJson(geojson(for_display(counties, basemap)[["code", "name", "geometry"]]),
                    name="县（市、区）/ counties",
                    style_function=lambda _: {"color": "#333", "weight": 2, "fillOpacity": 0},
                    interactive=False).add_to(map_)
     add_labels(map_, counties, township_names if township_names is not None else townships, places, basemap)
+
+
+def position_words(townships: gpd.GeoDataFrame) -> list[str]:
+    """What a tooltip says of each township's position: known from its seat, or unknown."""
+    unknown = townships["position_unknown"] if "position_unknown" in townships else [False] * len(townships)
+    return [POSITION_UNKNOWN.detail_zh if flag else "由驻地点推算" if approximate else "官方边界"
+            for flag, approximate in zip(unknown, townships["boundary_is_approximate"], strict=True)]
 
 
 def add_stations(map_: folium.Map, stations: gpd.GeoDataFrame, types: list[dict[str, Any]], basemap: Basemap,
@@ -104,8 +113,12 @@ def finish(map_: folium.Map, *, legend_title: str, legend: list[tuple[str, str]]
     return map_
 
 
-def data_flags(stations: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, population_is_modelled: bool) -> DataFlags:
-    """What on this map is demo data, approximate or modelled."""
+def data_flags(stations: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, population_is_modelled: bool,
+               notes: tuple[str, ...] = ()) -> DataFlags:
+    """What on this map is demo data, approximate, placed without a seat or modelled; ``notes``
+    about the region as a whole (``MapData.notes``)."""
+    unknown = int(townships["position_unknown"].sum()) if "position_unknown" in townships else 0
     return DataFlags(demo=bool(stations["is_demo"].any()) if not stations.empty else False,
                      approximate_boundaries=bool(townships["boundary_is_approximate"].any()),
-                     modelled_population=population_is_modelled)
+                     modelled_population=population_is_modelled, townships=len(townships),
+                     unknown_townships=unknown, notes=notes)

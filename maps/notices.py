@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import folium
 from branca.element import Element
 
-from geo.notices import APPROXIMATE, DEMO, MODELLED, Notice
+from geo.notices import DEMO, MODELLED, Notice, township_notices
 from maps.basemap import figure
 from maps.escape import html_text
 
@@ -23,12 +23,17 @@ class DataFlags:
     demo: bool = False
     approximate_boundaries: bool = False
     modelled_population: bool = False
+    townships: int = 0  # how many townships the map has …
+    unknown_townships: int = 0  # … and how many of them were placed without a seat
+    notes: tuple[str, ...] = ()  # whole sentences about the region (no settlements file, no targets)
 
     def flagged(self) -> list[Notice]:
-        """The notices that apply."""
-        flagged = ((DEMO, self.demo), (APPROXIMATE, self.approximate_boundaries),
-                   (MODELLED, self.modelled_population))
-        return [notice for notice, flag in flagged if flag]
+        """The notices that apply: the boundary notice says what the boundaries were derived from
+        (seats, or equal areas where none is known) and a township placed without a seat adds
+        ``POSITION_UNKNOWN``."""
+        boundaries = (township_notices(self.unknown_townships, max(self.townships, 1))
+                      if self.approximate_boundaries else [])
+        return ([DEMO] if self.demo else []) + boundaries + ([MODELLED] if self.modelled_population else [])
 
 
 def add_notice(map_: folium.Map, flags: DataFlags) -> None:
@@ -39,10 +44,10 @@ def add_notice(map_: folium.Map, flags: DataFlags) -> None:
     never hidden for good.
     """
     notices = flags.flagged()
-    if not notices:
+    if not notices and not flags.notes:
         return
-    labels = " · ".join(html_text(notice.label_zh) for notice in notices)
-    lines = "".join(f"<div>⚠ {html_text(notice.text)}</div>" for notice in notices)
+    labels = " · ".join([*(html_text(notice.label_zh) for notice in notices), *(["说明"] if flags.notes else [])])
+    lines = "".join(f"<div>⚠ {html_text(text)}</div>" for text in [*(n.text for n in notices), *flags.notes])
     dismiss = "关闭说明（本次浏览）/ dismiss for this session"
     figure(map_).html.add_child(Element(
         '<div id="unionmap-notice" role="note" aria-label="数据说明 / about this data">'

@@ -88,7 +88,7 @@ def plan_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "") ->
     legend = [(t["name_zh"] + "（现有）", t["color"]) for t in own_type] + [
         ("规划新址（序号）/ proposed", PROPOSAL_COLOUR), ("自选点（方块）/ your own site", OWN_SITE_COLOUR)]
     return finish(map_, legend_title="选址方案 / siting plan", legend=legend,
-                  flags=data_flags(data.stations, data.townships, data.population_is_modelled))
+                  flags=data_flags(data.stations, data.townships, data.population_is_modelled, data.notes))
 
 
 def place_name(county: Any, township: Any) -> str:

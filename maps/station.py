@@ -43,7 +43,7 @@ def station_map(data: MapData, *, basemap: str = "none", tianditu_key: str = "")
     figure(map_).html.add_child(Element(details_html(data.stations.iloc[0], style, links)))
     # The details name the type and its colour: no separate legend box.
     return finish(map_, legend_title="站点 / station", legend=[],
-                  flags=data_flags(data.stations, data.townships, data.population_is_modelled))
+                  flags=data_flags(data.stations, data.townships, data.population_is_modelled, data.notes))
 
 
 def details_html(station: Any, style: dict[str, Any], links: dict[str, str]) -> str:

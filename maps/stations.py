@@ -17,4 +17,4 @@ def stations_map(data: MapData, *, basemap: str = "none", tianditu_key: str = ""
     add_stations(map_, data.stations, data.types, chosen)
     return finish(map_, legend_title="服务阵地 / service points",
                   legend=[(t["name_zh"], t["color"]) for t in data.types],
-                  flags=data_flags(data.stations, data.townships, data.population_is_modelled))
+                  flags=data_flags(data.stations, data.townships, data.population_is_modelled, data.notes))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.ogc.params import Filter
 from geo.core.bbox import Bbox
 from geo.errors import NotFound
-from geo.notices import APPROXIMATE, DEMO, MODELLED
+from geo.notices import APPROXIMATE, DEMO, MODELLED, Notice, township_notices
 from geo.store import features as store
 from geo.store.grid_db import grid_info
 from geo.store.models import STATION_STATUSES
@@ -63,11 +63,18 @@ def _station_collection(summary: store.TypeSummary) -> Collection:
         notices=(DEMO.text,) if summary.any_demo else (), filters=STATION_FILTERS, temporal=summary.updated)
 
 
+def _boundary_notices(summary: store.LevelSummary | None) -> list[Notice]:
+    """What is true of a level's derived boundaries: from seats, or (some) placed without one."""
+    if summary is None:
+        return []
+    return township_notices(summary.unknown, summary.count) if summary.level == "township" else [APPROXIMATE]
+
+
 def _region_collection(collection_id: str, summary: store.LevelSummary | None) -> Collection:
     level, name_zh, name_en, filters = REGION_COLLECTIONS[collection_id]
     approximate = bool(summary and summary.approximate)
-    notices = tuple(notice.text for notice, flag in ((APPROXIMATE, approximate),
-                                                     (MODELLED, bool(summary and summary.modelled))) if flag)
+    notices = tuple(notice.text for notice in _boundary_notices(summary)) if approximate else ()
+    notices += (MODELLED.text,) if summary and summary.modelled else ()
     title = (f"{name_zh}边界（{APPROXIMATE.label_zh}）{name_en} ({APPROXIMATE.label_en})" if approximate
              else f"{name_zh}边界 {name_en}")
     return Collection(
@@ -77,7 +84,8 @@ def _region_collection(collection_id: str, summary: store.LevelSummary | None) -
 
 
 def _coverage_collection(townships: store.LevelSummary, *, modelled: bool) -> Collection:
-    notices = ((MODELLED.text,) if modelled else ()) + ((APPROXIMATE.text,) if townships.approximate else ())
+    notices = ((MODELLED.text,) if modelled else ()) + (
+        tuple(notice.text for notice in _boundary_notices(townships)) if townships.approximate else ())
     return Collection(
         id=COVERAGE, title="乡镇服务覆盖率 Coverage by township",
         description="各乡镇每类服务阵地的覆盖人口与覆盖率（<类型>_covered_share 为 0–1）。/ Per township and "

@@ -27,7 +27,8 @@ from maps import assets, vector_basemap
 LEAFLET = f"{assets.URL_PREFIX}/leaflet/dist/leaflet"
 PROTOMAPS = f"{assets.URL_PREFIX}/protomaps-leaflet/dist/protomaps-leaflet.js"
 STATION_COLUMNS = ("name", "status", "address", "opening_hours", "amenities", "phone", "township_code", "is_demo")
-REGION_COLUMNS = ("name", "parent_code", "kind", "population", "population_is_modelled", "boundary_is_approximate")
+REGION_COLUMNS = ("name", "parent_code", "kind", "population", "population_is_modelled", "boundary_is_approximate",
+                  "position_is_unknown")
 GEOJSON = "application/geo+json"
 
 

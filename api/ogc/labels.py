@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from geo.notices import APPROXIMATE, DEMO, MODELLED
+from geo.notices import APPROXIMATE_FIELD, DEMO, MODELLED, POSITION_UNKNOWN, approximate_notice
 
 # property → (Chinese, English)
 NAMES: dict[str, tuple[str, str]] = {
@@ -29,7 +29,8 @@ NAMES: dict[str, tuple[str, str]] = {
     "kind": ("类别", "kind"), "population": ("人口", "population"),
     "urban_population": ("城镇人口", "urban population"),
     "population_is_modelled": (MODELLED.label_zh, MODELLED.label_en),
-    "boundary_is_approximate": (APPROXIMATE.label_zh, APPROXIMATE.label_en),
+    "boundary_is_approximate": (APPROXIMATE_FIELD.label_zh, APPROXIMATE_FIELD.label_en),
+    "position_is_unknown": (f"乡镇{POSITION_UNKNOWN.label_zh}", f"township {POSITION_UNKNOWN.label_en}"),
 }
 # A coverage property is ``<type code>_<metric>`` (geo.services.coverage_features).
 _METRICS = {"_covered_share": ("覆盖率", "covered share"), "_covered_population": ("覆盖人口", "covered people"),
@@ -72,5 +73,8 @@ def value(key: str, raw: Any) -> str:
 
 def feature_notices(properties: Mapping[str, Any]) -> list[str]:
     """The notices that apply to one feature, by its own flags."""
-    flags = ((DEMO, "is_demo"), (APPROXIMATE, "boundary_is_approximate"), (MODELLED, "population_is_modelled"))
+    unknown = properties.get("position_is_unknown") is True
+    approximate = approximate_notice(1 if unknown else 0, 1)  # one township: seated, or not
+    flags = ((DEMO, "is_demo"), (approximate, "boundary_is_approximate"), (POSITION_UNKNOWN, "position_is_unknown"),
+             (MODELLED, "population_is_modelled"))
     return [notice.text for notice, key in flags if properties.get(key) is True]

@@ -26,6 +26,7 @@ TITLES = {
     "population": "人口 / population", "urban_population": "城镇人口 / urban population",
     "population_is_modelled": "人口为模型估算 / population is modelled",
     "boundary_is_approximate": "边界为近似 / boundary is approximate",
+    "position_is_unknown": "乡镇位置未知 / township position unknown (no seat given)",
 }
 _ENUMS: dict[str, list[str]] = {"status": list(STATION_STATUSES)}
 

@@ -47,7 +47,7 @@ PROPERTIES: dict[TileKind, dict[str, dict[str, str]]] = {
     "regions": {
         "code": _STRING, "name": _STRING, "level": _STRING, "parent_code": _STRING, "kind": _STRING,
         "population": _INTEGER_T, "urban_population": _INTEGER_T, "population_is_modelled": _BOOLEAN,
-        "boundary_is_approximate": _BOOLEAN, "source": _STRING},
+        "boundary_is_approximate": _BOOLEAN, "position_is_unknown": _BOOLEAN, "source": _STRING},
 }
 
 

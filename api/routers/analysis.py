@@ -26,7 +26,7 @@ from api.routers import plan_jobs
 from api.schemas import PlanIn, PlanOut, StoredPlan, StoredSite
 from geo.core.frames import row_dicts
 from geo.errors import InputError, NotFound
-from geo.notices import MODELLED
+from geo.notices import MODELLED, POSITION_UNKNOWN, no_targets
 from geo.services import gaps, plan_page
 from geo.services.coverage_query import coverage_report
 from geo.services.transaction import unit_of_work
@@ -48,6 +48,7 @@ class CoverageRow(BaseModel):
     covered_population: float
     uncovered_population: float
     covered_share: float = Field(description="覆盖率 0..1")
+    position_unknown: bool = Field(description=f"乡镇 / the township: {POSITION_UNKNOWN.text}")
 
 
 class CoverageOut(BaseModel):
@@ -112,6 +113,8 @@ class GapsOut(BaseModel):
     targets: list[TargetSummary]
     rows: list[GapRow] | None = Field(description="每个县、乡镇一行（detail=true）/ one row per unit")
     baselines: list[dict[str, Any]] = Field(description="报告中没有目标的基数 / figures without a target")
+    notice: str | None = Field(default=None, description=(
+        "本地区未配置目标时的说明（targets 为空）/ said when the region has no targets configured (targets empty)"))
 
 
 def _plain(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -135,7 +138,8 @@ def gap_table(session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep,
     baselines = gaps.baselines(region.path(region.targets)) if region.targets else None
     return GapsOut(targets=[TargetSummary(**r) for r in _plain(row_dicts(gaps.summary(rows)))],
                    rows=[GapRow(**r) for r in _plain(row_dicts(rows))] if detail else None,
-                   baselines=_plain(row_dicts(baselines)) if baselines is not None else [])
+                   baselines=_plain(row_dicts(baselines)) if baselines is not None else [],
+                   notice=no_targets(region.name_zh) if rows.empty else None)
 
 
 @router.post("/plans", summary="选址规划 / where the next stations should go", response_model=PlanOut, responses={

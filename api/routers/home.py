@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep
 from api.editor.auth import editor_of
 from api.home_page import HomeFigures, render
-from geo.notices import APPROXIMATE, DEMO, MODELLED
+from geo.notices import DEMO, MODELLED, NO_PLACES, approximate_notice, no_targets, position_unknown_count
 from geo.services import gaps, reports
 from geo.store import catalogue, service_types
 
@@ -23,9 +23,14 @@ def home(request: Request, session: ReadSessionDep, cache: ModelCacheDep, region
     demo, approximate = tally.demo_stations, tally.approximate_regions
     _, info = cache.get(session)
     rows = gaps.gaps(session, cache=cache)
-    notices = [text for text, shown in ((DEMO.counted(demo, "站点", "stations"), demo),
-                                        (APPROXIMATE.counted(approximate, "乡镇", "townships"), approximate),
-                                        (MODELLED.text, info.population_is_modelled)) if shown]
+    unknown, townships = tally.unknown_townships, tally.townships
+    boundary = approximate_notice(unknown, townships).counted(approximate, "乡镇", "townships")
+    notices = [text for text, shown in (
+        (DEMO.counted(demo, "站点", "stations"), demo), (boundary, approximate),
+        (position_unknown_count(unknown, townships), unknown),
+        (MODELLED.text, info.population_is_modelled),
+        (NO_PLACES.text, info.population_is_modelled and region.places is None),
+        (no_targets(region.name_zh), rows.empty)) if shown]
     types = [(t.code, t.name_zh) for t in service_types.service_types(session)]
     editor = editor_of(request, session) if request.cookies else None  # readers: no session lookup
     open_reports = reports.open_count(session) if editor is not None and editor.caller.can_write else None

@@ -36,9 +36,9 @@ HTML: _HtmlRoute = {"response_class": HTMLResponse, "responses": {200: {"content
 
 
 def page(data: MapData, settings: Settings, region: RegionConfig, download: bool) -> HTMLResponse:
-    """Render the map, with the place names of the database's region; as a self-contained attachment
-    when downloading."""
-    data = map_data.with_places(data, region)
+    """Render the map, with the place names and notes of the database's region; as a self-contained
+    attachment when downloading."""
+    data = map_data.with_region_notes(map_data.with_places(data, region), region)
     amenities = service_types.read_amenities(settings.data_dir / "amenities.yaml")
     map_ = pages.build(data, amenity_names={code: a.name_zh for code, a in amenities.items()},
                        basemap=settings.drawn_basemap, tianditu_key=settings.tianditu_key)

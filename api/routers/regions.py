@@ -42,7 +42,8 @@ def region_at(
     place = locate.place_of(session, lon, lat, crs)
     township = None if place.township_code is None else {
         "code": place.township_code, "name": place.township_name,
-        "boundary_is_approximate": bool(place.township_is_approximate)}
+        "boundary_is_approximate": bool(place.township_is_approximate),
+        "position_unknown": bool(place.township_position_unknown)}
     return PointPlaceOut.model_validate({
         "query": {"lon": lon, "lat": lat, "crs": crs}, "lon": place.lon, "lat": place.lat,
         "county": {"code": place.county_code, "name": place.county_name}, "township": township})

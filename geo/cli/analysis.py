@@ -14,10 +14,10 @@ from rich.table import Table
 from geo.cli.common import CRS_HELP, console, coord_system, fail, timed
 from geo.core.frames import row_tuples
 from geo.errors import UnionmapError
-from geo.notices import MODELLED, certificate
+from geo.notices import MODELLED, NO_PLACES, POSITION_UNKNOWN, UNKNOWN_MARK, certificate, no_targets
 from geo.reference import DEFAULT_TYPE
 from geo.services import transaction
-from geo.settings import get_settings
+from geo.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # imported where used: the CLI starts without loading the solver
     from geo.analysis.planning import PlanResult
@@ -60,16 +60,34 @@ def coverage_command(
                                     include_planned=include_planned or plan_id is not None, plan_id=plan_id)
     except UnionmapError as error:
         raise fail(error) from error
+    notices = coverage_notices(table, info.population_is_modelled, places_given(get_settings()))
     if output is not None:
         write_table(table.drop(columns=["type_code"]), output, sheet="覆盖 coverage",
-                    notice=MODELLED.text if info.population_is_modelled else None)
+                    notice="\n".join(notices) or None)
         console.print(f"已写入 / written: {output}")
     else:
-        _print_coverage(table, level, info.population_is_modelled)
+        _print_coverage(table, level)
+        for line in notices:
+            console.print(f"[yellow]⚠ {line}[/]")
     timed("coverage", started)
 
 
-def _print_coverage(table: pd.DataFrame, level: str, modelled: bool) -> None:
+def places_given(settings: Settings) -> bool:
+    """Whether the region's config names a settlements file (the modelled grid used villages)."""
+    from geo.reference.region import load_config
+
+    return load_config(settings.region_dir).places is not None
+
+
+def coverage_notices(table: pd.DataFrame, modelled: bool, places: bool) -> list[str]:
+    """What a coverage table does not know: townships placed without a seat (their names are
+    marked), modelled population, and a model made without a settlements file."""
+    unknown = bool(table["position_unknown"].any()) if "position_unknown" in table else False
+    return [text for text, shown in ((f"{UNKNOWN_MARK} {POSITION_UNKNOWN.text}", unknown), (MODELLED.text, modelled),
+                                     (NO_PLACES.text, modelled and not places)) if shown]
+
+
+def _print_coverage(table: pd.DataFrame, level: str) -> None:
     for type_name, rows in table.groupby("type_name", sort=False):
         out = Table("代码 code", "名称 name", "站点 stations", "人口 population", "覆盖 covered",
                     "覆盖率 share", "未覆盖 uncovered", title=f"{type_name} · {level}")
@@ -77,8 +95,6 @@ def _print_coverage(table: pd.DataFrame, level: str, modelled: bool) -> None:
             out.add_row(row.region_code, row.region_name, str(row.stations), _people(row.population),
                         _people(row.covered_population), f"{row.covered_share:.1%}", _people(row.uncovered_population))
         console.print(out)
-    if modelled:
-        console.print(f"[yellow]⚠ {MODELLED.text}[/]")
 
 
 def gaps_command(
@@ -102,9 +118,15 @@ def gaps_command(
     except UnionmapError as error:
         raise fail(error) from error
     totals = gaps.summary(rows)
+    missing = no_targets(config.name_zh) if rows.empty else None  # never an empty table without a word
     if output is not None:
-        write_table(rows if detail else totals, output, sheet="目标差距 gaps")
+        write_table(rows if detail else totals, output, sheet="目标差距 gaps", notice=missing)
         console.print(f"已写入 / written: {output}")
+        if missing:
+            console.print(f"[yellow]⚠ {missing}[/]")
+        return
+    if missing:
+        console.print(f"[yellow]⚠ {missing}[/]")
         return
     out = Table(title="目标差距 / gaps against the report's targets", show_lines=True)
     for header in ("类型 type", "范围 scope", "要求 required", "达标 met", "缺口 shortfall", "期限 deadline"):
@@ -123,6 +145,13 @@ def gaps_command(
                       f"{row.source_quote}")
     if detail:
         console.print(rows.to_string(index=False))
+    _print_position_note(rows)
+
+
+def _print_position_note(rows: pd.DataFrame) -> None:
+    """``POSITION_UNKNOWN`` under a table that has a township placed without a seat (its name is marked)."""
+    if "region_name" in rows and rows["region_name"].astype(str).str.endswith(UNKNOWN_MARK).any():
+        console.print(f"[yellow]⚠ {UNKNOWN_MARK} {POSITION_UNKNOWN.text}[/]")
 
 
 def plan_command(
@@ -200,6 +229,7 @@ def _print_plan(result: PlanResult, type_name: str, names: dict[str, str], plan_
                     names.get(row.county_code, row.county_code), f"{row.lon:.5f}", f"{row.lat:.5f}",
                     _people(row.added), f"{row.share:.1%}")
     console.print(out)
+    _print_position_note(pd.DataFrame({"region_name": [names.get(c, c) for c in result.proposals["township_code"]]}))
     console.print(f"候选 candidates: {result.candidates:,} ({source}); 覆盖 covered: {_people(result.covered_before)} "
                   f"({result.share_before:.1%}) → {_people(result.covered_after)} ({result.share_after:.1%}) "
                   f"of {_people(result.population)}")

@@ -26,7 +26,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from geo.notices import MODELLED
+from geo.notices import MODELLED, POSITION_UNKNOWN
 
 # Column headers, Chinese first, for every table the CLI and API export.
 HEADERS: dict[str, str] = {
@@ -41,6 +41,7 @@ HEADERS: dict[str, str] = {
     "lon": "经度 lon (WGS-84)", "lat": "纬度 lat (WGS-84)", "county_code": "县级代码 county",
     "township_code": "乡级代码 township", "added": "新增覆盖 added", "cumulative": "累计覆盖 cumulative",
     "share": "累计覆盖率 share",
+    "position_unknown": f"乡镇{POSITION_UNKNOWN.label_zh} {POSITION_UNKNOWN.label_en}",
 }
 PERCENT_COLUMNS = {"covered_share", "share"}
 # What a spreadsheet reads as the start of a formula, after the apostrophes already there: a

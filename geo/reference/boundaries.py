@@ -48,6 +48,12 @@ from shapely.geometry.base import BaseGeometry
 
 WGS84 = "EPSG:4326"
 SEAT_RULES = ("seat", "snapped", "street_ring", "farthest_point", "kmeans")
+# The rules that place a unit without a seat of its own (rules 3 and 4): where such a township lies
+# is not known, only guessed, so it is flagged ``position_unknown`` everywhere it is shown. "seat"
+# and "snapped" (a given seat moved at most ``snap_distance_m`` into its county) are known. A
+# street_ring unit is near its county's urban centre but not at a point anyone gave, so it is unknown
+# too. The store's SQL of the flag (``geo.store.regions.position_unknown``) is built from this tuple.
+POSITION_UNKNOWN_RULES = ("street_ring", "farthest_point", "kmeans")
 _INSET_M = 10.0  # snapped seats and grid samples keep this far from the county edge
 _MIN_SAMPLES_PER_UNIT = 50  # grid is refined for small counties so every unit gets a spot
 _MAX_RING_HALVINGS = 12  # 2000 m / 2**12 ~ 0.5 m: below that the ring gives up

@@ -83,11 +83,13 @@ class ModelCache:
 def coverage_report(session: Session, model: CoverageModel, info: GridInfo, *, level: Level = "county",
                     type_code: str | None = None, include_planned: bool = False,
                     plan_id: int | None = None) -> pd.DataFrame:
-    """The coverage table with region names and the grid's modelled flag."""
+    """The coverage table with region names (marked where a township's position is unknown), the
+    ``position_unknown`` flag of each row's unit and the grid's modelled flag."""
     table = coverage_table(model, counted_stations(session, include_planned=include_planned, plan_id=plan_id),
                            type_radii(session, type_code), level=level)
     names = regions.region_names(session)
     names[CITY] = regions.CITY_NAME
     table.insert(3, "region_name", table["region_code"].map(names))
+    table["position_unknown"] = table["region_code"].isin(regions.unknown_codes(session))
     table["population_is_modelled"] = info.population_is_modelled
     return table

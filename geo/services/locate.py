@@ -33,6 +33,7 @@ class PointPlace:
     township_code: str | None
     township_name: str | None
     township_is_approximate: bool | None
+    township_position_unknown: bool | None = None  # placed without a seat (geo.store.regions.position_unknown)
 
 
 def place_of(session: Session, lon: float, lat: float, source: CoordSystem) -> PointPlace:
@@ -53,7 +54,9 @@ def place_of(session: Session, lon: float, lat: float, source: CoordSystem) -> P
                       county_name=str(found["county_name"]), township_code=_text(found["township_code"]),
                       township_name=_text(found["township_name"]),
                       township_is_approximate=None if found["township_code"] is None
-                      else bool(found["township_is_approximate"]))
+                      else bool(found["township_is_approximate"]),
+                      township_position_unknown=None if found["township_code"] is None
+                      else bool(found["township_position_unknown"]))
 
 
 def _text(value: object) -> str | None:

@@ -20,7 +20,7 @@ from geo.analysis import engine, planning, whatif
 from geo.analysis.coverage import CoverageModel
 from geo.analysis.gaps import plan_question
 from geo.errors import NotFound
-from geo.notices import certificate
+from geo.notices import NO_PLACES, certificate, marked_name, no_targets
 from geo.reference import DEFAULT_TYPE
 from geo.reference.layers import metric_crs_of, read_places
 from geo.reference.region import RegionConfig
@@ -53,6 +53,8 @@ class MapData:
     # Named settlements inside the counties (a name each; WGS-84 points), for the
     # maps' labels; None: no places file, or not asked for (then the maps label only regions).
     places: gpd.GeoDataFrame | None = None
+    # Notices about the region as a whole (no settlements file, no targets), whole sentences
+    notes: tuple[str, ...] = ()
 
 
 def _base(session: Session, kind: str, cache: ModelCache, type_code: str | None = None,
@@ -92,6 +94,17 @@ def with_places(data: MapData, config: RegionConfig) -> MapData:
                                                      distance=SEAT_MATCH_M)[1]
         inside = inside.drop(inside.index[np.unique(at_seat)])
     return MapData(**{**data.__dict__, "places": inside.reset_index(drop=True)})
+
+
+def with_region_notes(data: MapData, config: RegionConfig) -> MapData:
+    """``data`` with the notices about what its region lacks: a settlements file (when the
+    population is modelled, it was then placed without villages) and, on the gaps map, targets."""
+    notes = [NO_PLACES.text] if config.places is None and data.population_is_modelled else []
+    figures = dict(data.figures)
+    if data.kind == "gaps" and (data.target_summary is None or data.target_summary.empty):
+        figures["no_targets"] = no_targets(config.name_zh)
+        notes.append(figures["no_targets"])
+    return MapData(**{**data.__dict__, "notes": (*data.notes, *notes), "figures": figures})
 
 
 def stations_data(session: Session, cache: ModelCache) -> MapData:
@@ -190,7 +203,8 @@ def plan_data(session: Session, cache: ModelCache, type_code: str, add: int, min
     after[reached.indices] = True
     hexagons = uncovered_hexagons(model, {"before": np.where(already, 0.0, model.grid.population),
                                           "after": np.where(after, 0.0, model.grid.population)})
-    names = dict(zip(base.townships["code"], base.townships["name"], strict=True))
+    names = {code: marked_name(name, bool(unknown)) for code, name, unknown in  # a site's township, marked
+             zip(base.townships["code"], base.townships["name"], base.townships["position_unknown"], strict=True)}
     county_names = dict(zip(base.counties["code"], base.counties["name"], strict=True))
     proposals = result.proposals.assign(township_name=result.proposals["township_code"].map(names),
                                         county_name=result.proposals["county_code"].map(county_names))

@@ -130,10 +130,13 @@ class HomeCounts:
     open_by_type: dict[str, int]
     demo_stations: int
     approximate_regions: int
+    unknown_townships: int = 0  # placed without a seat (geo.store.regions.position_unknown)
+    townships: int = 0
 
 
 def home_counts(session: Session) -> HomeCounts:
     """Counted stations per type, live demo rows, and regions whose boundary is derived."""
     return HomeCounts(open_by_type=stations.open_counts_by_type(session),
                       demo_stations=stations.live_demo_count(session),
-                      approximate_regions=regions.approximate_count(session))
+                      approximate_regions=regions.approximate_count(session),
+                      **dict(zip(("unknown_townships", "townships"), regions.position_counts(session), strict=True)))

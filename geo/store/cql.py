@@ -16,17 +16,22 @@ from typing import Any
 
 from geoalchemy2 import Geometry
 from pygeofilter.backends.sqlalchemy import to_filter
-from sqlalchemy import Boolean, Column, DateTime, Integer, Table
+from sqlalchemy import Boolean, Column, ColumnElement, DateTime, Integer, Table
 from sqlalchemy.dialects.postgresql.base import PGDialect
 
 from geo.store.models import Region, Station
+from geo.store.regions import position_unknown
 
 _STATION: Table = Station.__table__.alias("s")  # type: ignore[assignment]
 _REGION: Table = Region.__table__.alias("r")  # type: ignore[assignment]
 
 
-def _columns(table: Table, names: dict[str, str]) -> dict[str, Column[Any]]:
+def _columns(table: Table, names: dict[str, str]) -> dict[str, ColumnElement[Any]]:
     return {name: table.c[column] for name, column in names.items()}
+
+
+# Not a column: the one rule of geo.store.regions over the alias ``r`` (filterable and sortable).
+_POSITION = {"position_is_unknown": position_unknown(_REGION)}
 
 
 _STATION_COLUMNS = _columns(_STATION, {
@@ -38,20 +43,20 @@ _REGION_NAMES = {"code": "code", "name": "name", "parent_code": "parent_code", "
 # The feature property → the column it is read from, per kind of feature. Properties the API adds
 # (opening hours in words, coverage figures) or that come from a joined table are not columns of
 # the page's key scan and cannot be filtered on.
-COLUMNS: dict[str, dict[str, Column[Any]]] = {
+COLUMNS: dict[str, dict[str, ColumnElement[Any]]] = {
     "stations": _STATION_COLUMNS,
     "regions": _columns(_REGION, _REGION_NAMES | {
         "level": "level", "kind": "kind", "population": "population", "urban_population": "urban_population",
         "population_is_modelled": "population_is_modelled",
-        "boundary_is_approximate": "boundary_is_approximate", "source": "source"}),
-    "coverage": _columns(_REGION, _REGION_NAMES | {"boundary_is_approximate": "boundary_is_approximate"}),
+        "boundary_is_approximate": "boundary_is_approximate", "source": "source"}) | _POSITION,
+    "coverage": _columns(_REGION, _REGION_NAMES | {"boundary_is_approximate": "boundary_is_approximate"}) | _POSITION,
 }
 # The key each kind's pages end their order with, so that equal sort values keep one order
 TIE_BREAK = {"stations": "s.id", "regions": "r.code", "coverage": "r.code"}
 _BIND = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def value_type(column: Column[Any]) -> str:
+def value_type(column: ColumnElement[Any]) -> str:
     """The JSON Schema type of a column's values: string, integer, boolean, date-time or geometry."""
     kind = column.type
     if isinstance(kind, Geometry):
@@ -84,9 +89,16 @@ def condition(kind: str, tree: Any) -> tuple[str, dict[str, object]]:
     return f" AND ({sql})", {f"q_{name}": value for name, value in params.items()}
 
 
+def _sql_of(column: ColumnElement[Any]) -> str:
+    """``alias.column``, or a rule's expression (constants only: its values are rendered inline)."""
+    if isinstance(column, Column):
+        return f"{column.table.name}.{column.name}"
+    dialect = PGDialect(paramstyle="named")  # type: ignore[no-untyped-call]
+    return str(column.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
 def order_by(kind: str, keys: tuple[tuple[str, bool], ...]) -> str:
     """``ORDER BY`` over (property, descending) pairs, then the kind's key; column names from COLUMNS."""
     columns = COLUMNS[kind]
-    terms = [f"{columns[name].table.name}.{columns[name].name} {'DESC' if descending else 'ASC'}"
-             for name, descending in keys]
+    terms = [f"{_sql_of(columns[name])} {'DESC' if descending else 'ASC'}" for name, descending in keys]
     return "ORDER BY " + ", ".join([*terms, TIE_BREAK[kind]])

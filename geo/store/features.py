@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from geo.core.bbox import Bbox
 from geo.store import cql
 from geo.store.counting import live_sql, open_sql
+from geo.store.regions import position_unknown_sql
 
 Kind = Literal["stations", "regions", "coverage"]
 
@@ -86,6 +87,7 @@ class LevelSummary:
     approximate: bool
     modelled: bool
     extent: Bbox | None
+    unknown: int = 0  # townships placed without a seat (geo.store.regions.position_unknown)
 
 
 @dataclass(frozen=True)
@@ -145,11 +147,14 @@ _TYPE_SQL = text(f"""
     SELECT t.code, t.name_zh, t.name_en, t.description,
            EXISTS (SELECT FROM station s WHERE s.type_code = t.code AND {_LIVE} AND s.is_demo) AS any_demo
     FROM service_type t WHERE t.code = :code""")
-_LEVELS_SQL = text("""
-    SELECT level, n, approximate, modelled,
+_UNKNOWN_REGION = position_unknown_sql("region")
+_UNKNOWN_R = position_unknown_sql("r")
+_LEVELS_SQL = text(f"""
+    SELECT level, n, approximate, modelled, unknown,
            ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north FROM (
         SELECT level, count(*) AS n, bool_or(boundary_is_approximate) AS approximate,
-               bool_or(population_is_modelled) AS modelled, ST_Extent(geom) AS e
+               bool_or(population_is_modelled) AS modelled, count(*) FILTER (WHERE {_UNKNOWN_REGION}) AS unknown,
+               ST_Extent(geom) AS e
         FROM region GROUP BY level) AS k""")
 
 
@@ -170,7 +175,8 @@ def type_summary(session: Session, code: str) -> TypeSummary | None:
 
 def level_summaries(session: Session) -> dict[str, LevelSummary]:
     """Region level → its summary (levels without regions are absent)."""
-    return {row.level: LevelSummary(row.level, row.n, bool(row.approximate), bool(row.modelled), _extent(row))
+    return {row.level: LevelSummary(row.level, row.n, bool(row.approximate), bool(row.modelled), _extent(row),
+                                    int(row.unknown))
             for row in session.execute(_LEVELS_SQL)}
 
 
@@ -219,12 +225,14 @@ _REGIONS_SQL = f"""
                'code', r.code, 'name', r.name, 'level', r.level, 'parent_code', r.parent_code, 'kind', r.kind,
                'population', r.population, 'urban_population', r.urban_population,
                'population_is_modelled', r.population_is_modelled,
-               'boundary_is_approximate', r.boundary_is_approximate, 'source', r.source)::text AS properties,
+               'boundary_is_approximate', r.boundary_is_approximate, 'position_is_unknown', {_UNKNOWN_R},
+               'source', r.source)::text AS properties,
            NULL AS hours, NULL AS code {_REGION_PAGE}"""
 _COVERAGE_SQL = f"""
     SELECT page.matched, to_json(r.code)::text AS id, {_REGION_GEOMETRY},
            json_build_object('code', r.code, 'name', r.name, 'parent_code', r.parent_code,
-                             'boundary_is_approximate', r.boundary_is_approximate)::text AS properties,
+                             'boundary_is_approximate', r.boundary_is_approximate,
+                             'position_is_unknown', {_UNKNOWN_R})::text AS properties,
            NULL AS hours, r.code {_REGION_PAGE}"""
 # The properties each kind's statement writes, in its order (``properties=`` picks among them)
 PROPERTIES: dict[Kind, tuple[str, ...]] = {
@@ -232,8 +240,8 @@ PROPERTIES: dict[Kind, tuple[str, ...]] = {
                  "managing_union", "county_code", "township_code", "is_demo", "region_is_approximate", "source",
                  "version", "created_at", "updated_at"),
     "regions": ("code", "name", "level", "parent_code", "kind", "population", "urban_population",
-                "population_is_modelled", "boundary_is_approximate", "source"),
-    "coverage": ("code", "name", "parent_code", "boundary_is_approximate"),
+                "population_is_modelled", "boundary_is_approximate", "position_is_unknown", "source"),
+    "coverage": ("code", "name", "parent_code", "boundary_is_approximate", "position_is_unknown"),
 }
 _PAGES: dict[Kind, str] = {"stations": _STATION_SQL, "regions": _REGIONS_SQL, "coverage": _COVERAGE_SQL}
 _COUNTS: dict[str, str] = {

@@ -15,17 +15,35 @@ import pandas as pd
 import shapely
 from geoalchemy2.shape import from_shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Table, bindparam, delete, func, insert, literal, select, text, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, false, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
+from geo.notices import marked_name
+from geo.reference.boundaries import POSITION_UNKNOWN_RULES
 from geo.store.db import read_geoframe
 from geo.store.models import Region
+from geo.store.sql import fragment
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
 REGION = cast(Table, Region.__table__)
 CITY_NAME = "全市"
+_UNKNOWN_RULES = ", ".join(f"'{rule}'" for rule in POSITION_UNKNOWN_RULES)  # constants of geo.reference
+
+
+def position_unknown(table: Table = REGION) -> ColumnElement[bool]:
+    """The one rule of ``position_unknown``: the township was placed without a seat of its own
+    (its ``seat_rule`` is one of ``POSITION_UNKNOWN_RULES``); false for counties and seated units."""
+    return func.coalesce(table.c.seat_rule.in_(POSITION_UNKNOWN_RULES), false())
+
+
+def position_unknown_sql(alias: str) -> str:
+    """:func:`position_unknown` as SQL text over the region table named ``alias``."""
+    return f"coalesce({fragment(alias)}.seat_rule IN ({_UNKNOWN_RULES}), false)"
+
+
+_UNKNOWN_T = position_unknown_sql("t")
 
 
 def region_rows(frame: gpd.GeoDataFrame, **fixed: object) -> list[dict[str, object]]:
@@ -103,16 +121,30 @@ def regions_frame(session: Session, level: str) -> gpd.GeoDataFrame:
     frame = read_geoframe(session, select(
         REGION.c.code, REGION.c.name, REGION.c.level, REGION.c.parent_code.label("county_code"),
                REGION.c.kind, REGION.c.population, REGION.c.urban_population, REGION.c.population_is_modelled,
-               REGION.c.boundary_is_approximate, REGION.c.source, REGION.c.seat_rule,
-               func.ST_AsBinary(REGION.c.seat).label("seat_wkb"), REGION.c.geom)
+               REGION.c.boundary_is_approximate, position_unknown().label("position_unknown"), REGION.c.source,
+               REGION.c.seat_rule, func.ST_AsBinary(REGION.c.seat).label("seat_wkb"), REGION.c.geom)
         .where(REGION.c.level == level).order_by(REGION.c.code)).rename_geometry("geometry")
     frame["seat"] = shapely.from_wkb(frame.pop("seat_wkb").to_numpy())
     return frame
 
 
 def region_names(session: Session) -> dict[str, str]:
-    """Code -> name of every county and township (for tables that show names, not codes)."""
-    return {code: name for code, name in session.execute(select(REGION.c.code, REGION.c.name)).all()}
+    """Code -> name of every county and township (for tables that show names, not codes); a
+    township whose position is unknown is marked (``geo.notices.marked_name``)."""
+    return {code: marked_name(name, unknown) for code, name, unknown in
+            session.execute(select(REGION.c.code, REGION.c.name, position_unknown())).all()}
+
+
+def unknown_codes(session: Session) -> set[str]:
+    """Codes of the townships whose position is unknown."""
+    return set(session.scalars(select(REGION.c.code).where(position_unknown())))
+
+
+def position_counts(session: Session) -> tuple[int, int]:
+    """(townships whose position is unknown, all townships)."""
+    row = session.execute(select(func.count().filter(position_unknown()), func.count())
+                          .where(REGION.c.level == "township")).one()
+    return int(row[0]), int(row[1])
 
 
 def scope_units(session: Session) -> pd.DataFrame:
@@ -124,7 +156,11 @@ def scope_units(session: Session) -> pd.DataFrame:
                   literal(CITY_NAME).label("region_name"))
     regions = select(REGION.c.level.label("scope"), REGION.c.code.label("region_code"),
                      REGION.c.name.label("region_name"))
-    return pd.read_sql(city.union_all(regions), session.connection())
+    frame = pd.read_sql(city.union_all(regions), session.connection())
+    names = region_names(session)
+    frame["region_name"] = [names.get(code, name) for code, name in
+                            zip(frame["region_code"], frame["region_name"], strict=True)]
+    return frame
 
 
 def approximate_count(session: Session) -> int:
@@ -149,16 +185,18 @@ def regions_at(session: Session, lon: float, lat: float) -> dict[str, object] | 
     (``ST_Covers``, lowest code first), so the answer is where a station saved there lands.
 
     None when no county covers the point; the township keys are None when only a county does.
-    Keys: county_code, county_name, township_code, township_name, township_is_approximate.
+    Keys: county_code, county_name, township_code, township_name, township_is_approximate,
+    township_position_unknown.
     """
-    row = session.execute(text("""
+    row = session.execute(text(f"""
         WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS geom)
         SELECT c.code AS county_code, c.name AS county_name, t.code AS township_code,
-               t.name AS township_name, t.boundary_is_approximate AS township_is_approximate
+               t.name AS township_name, t.boundary_is_approximate AS township_is_approximate,
+               {_UNKNOWN_T} AS township_position_unknown
         FROM p
         JOIN LATERAL (SELECT code, name FROM region r WHERE r.level = 'county' AND ST_Covers(r.geom, p.geom)
                       ORDER BY code LIMIT 1) c ON true
-        LEFT JOIN LATERAL (SELECT code, name, boundary_is_approximate FROM region r
+        LEFT JOIN LATERAL (SELECT code, name, boundary_is_approximate, seat_rule FROM region r
                            WHERE r.level = 'township' AND ST_Covers(r.geom, p.geom)
                            ORDER BY code LIMIT 1) t ON true"""),
         {"lon": float(lon), "lat": float(lat)}).mappings().one_or_none()

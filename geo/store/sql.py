@@ -13,6 +13,8 @@ from __future__ import annotations
 ALLOWED: frozenset[str] = frozenset({
     # table aliases the counting rule is written for
     "s", "station",
+    # region aliases the township position rule is written for (``geo.store.regions``)
+    "r", "t", "region",
 })
 
 

@@ -10,7 +10,8 @@ rectangle, so that box is exact).
 
 What the features carry is what the OGC feature pages carry (``geo.store.features``) less what a
 tile cannot hold: scalar properties only, with the same honesty flags (``is_demo``,
-``region_is_approximate``, ``boundary_is_approximate``, ``population_is_modelled``); a station's
+``region_is_approximate``, ``boundary_is_approximate``, ``position_is_unknown``, ``population_is_modelled``);
+a station's
 opening hours stay on its feature page (they are JSON put into words by the caller there). Times
 are ISO 8601 text, as in the GeoJSON. The MVT feature id is the station id, or the region code
 when it is all digits (an MVT id is an unsigned integer); the code is also a property.
@@ -28,12 +29,14 @@ from sqlalchemy.orm import Session
 
 from geo.core.bbox import Bbox
 from geo.store.counting import live_sql
+from geo.store.regions import position_unknown_sql
 
 TileKind = Literal["stations", "regions"]
 EXTENT = 4096  # tile grid units per side (the MVT default)
 BUFFER = 64  # grid units kept beyond each edge
 
 _LIVE = live_sql("s")
+_UNKNOWN_R = position_unknown_sql("r")
 # The tile's square (EPSG:3857) and the buffered one in degrees, for the index.
 _TILE = """
     WITH tile AS (
@@ -65,7 +68,8 @@ _REGIONS_SQL = text(f"""{_TILE},
             SELECT CASE WHEN r.code ~ '^[0-9]{{1,18}}$' THEN CAST(r.code AS bigint) END AS fid,
                    ST_AsMVTGeom(ST_Transform(r.geom, 3857), tile.box, {EXTENT}, {BUFFER}, true) AS geom,
                    r.code, r.name, r.level, r.parent_code, r.kind, r.population, r.urban_population,
-                   r.population_is_modelled, r.boundary_is_approximate, r.source
+                   r.population_is_modelled, r.boundary_is_approximate, {_UNKNOWN_R} AS position_is_unknown,
+                   r.source
             FROM tile, region r
             WHERE r.level = :key AND r.geom && tile.near) AS layer
         WHERE layer.geom IS NOT NULL) AS data

@@ -370,7 +370,7 @@
   function describe(place) {
     var where = place.county ? place.county.name : "";
     if (place.township) {
-      where += " · " + place.township.name + (place.township.boundary_is_approximate ? "（乡镇边界为推算）" : "");
+      where += " · " + place.township.name + (place.township.position_unknown ? "（位置未知）" : place.township.boundary_is_approximate ? "（乡镇边界为推算）" : "");
     }
     return "WGS-84 经度 " + place.lon.toFixed(6) + "，纬度 " + place.lat.toFixed(6) + (where ? " · " + where : "");
   }

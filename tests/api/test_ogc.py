@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from api.ogc import collections as ogc
 from geo.core import hours
 from geo.errors import NotFound
-from geo.notices import APPROXIMATE, DEMO, MODELLED
+from geo.notices import APPROXIMATE, DEMO, MODELLED, POSITION_UNKNOWN
+from tests.honesty import boundary_notice
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -84,14 +85,16 @@ def test_fastapi_docs_still_describe_the_ogc_routes(client: TestClient) -> None:
     assert "/ogc/collections/{collection_id}/items" in paths and "/ogc/api" in paths
 
 
-def test_collections_list_every_type_regions_and_coverage(client: TestClient) -> None:
+def test_collections_list_every_type_regions_and_coverage(client: TestClient, session: Session) -> None:
     body = client.get("/ogc/collections").json()
     found = {item["id"]: item for item in body["collections"]}
     assert set(TYPES) | {"counties", "townships", "coverage"} <= set(found)
     assert found["love_station"]["title"].startswith("爱心驿站")
     assert found["townships"]["title"] == f"乡级行政区边界（{APPROXIMATE.label_zh}）Townships ({APPROXIMATE.label_en})"
     assert found["counties"]["title"] == "县级行政区边界 Counties"
-    assert MODELLED.text in found["coverage"]["description"] and APPROXIMATE.text in found["coverage"]["description"]
+    boundaries = boundary_notice(session).text
+    assert MODELLED.text in found["coverage"]["description"] and boundaries in found["coverage"]["description"]
+    assert POSITION_UNKNOWN.text in found["townships"]["description"]
     assert MODELLED.text in found["townships"]["description"]
     for item in found.values():
         assert item["itemType"] == "feature"
@@ -355,7 +358,7 @@ def test_html_pages_show_notices_and_load_nothing_external(client: TestClient, p
     if "love_station" in path or path == "/ogc?f=html":
         assert DEMO.text in page
     if "townships" in path or "coverage" in path:
-        assert APPROXIMATE.text in page
+        assert APPROXIMATE.label in page and POSITION_UNKNOWN.text in page
     if "items" in path:
         assert "共" in page and "features" in page
 

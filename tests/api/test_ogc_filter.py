@@ -210,7 +210,9 @@ def test_queryables_are_a_json_schema_linked_from_each_collection(client: TestCl
     assert stations["geometry"]["format"] == "geometry-point"
     assert stations["station_id"]["type"] == "integer" and stations["is_demo"]["type"] == "boolean"
     coverage = client.get("/ogc/collections/coverage/queryables").json()["properties"]
-    assert set(coverage) == {"code", "name", "parent_code", "boundary_is_approximate", "geometry"}
+    assert set(coverage) == {"code", "name", "parent_code", "boundary_is_approximate", "position_is_unknown",
+                             "geometry"}
+    assert coverage["position_is_unknown"]["type"] == "boolean"
     assert client.get("/ogc/collections/nope/queryables").status_code == 404
     assert client.get("/ogc/collections/love_station/queryables?x=1").status_code == 400
 

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.ogc.html import script_json
-from geo.notices import APPROXIMATE, DEMO
+from geo.notices import DEMO, POSITION_UNKNOWN, approximate_notice
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -127,7 +127,9 @@ def test_feature_page_maps_the_feature_and_links_to_its_json(client: TestClient)
     assert client.get(local(shown["href"])).json()["id"] == expected["id"]
     assert page.find("a", href=re.compile(r"/ogc/collections/townships/items\?f=html$")) is not None
     notices = [p.get_text() for p in page.select("p.notice")]
-    assert (APPROXIMATE.text in notices) == expected["properties"]["boundary_is_approximate"]
+    unknown = expected["properties"]["position_is_unknown"]
+    assert (approximate_notice(int(unknown), 1).text in notices) == expected["properties"]["boundary_is_approximate"]
+    assert (POSITION_UNKNOWN.text in notices) == unknown
     rows = {row.th.code.get_text(): row.td.get_text() for row in page.select("table tr")}
     assert rows["name"] == expected["properties"]["name"] and rows["code"] == str(expected["id"])
 

@@ -14,7 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from geo.notices import APPROXIMATE, DEMO, MODELLED
+from geo.notices import APPROXIMATE, DEMO, MODELLED, POSITION_UNKNOWN, position_unknown_count
+from tests.honesty import boundary_notice, township_counts, unknown_codes
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -56,7 +57,7 @@ def external_urls(page: str) -> list[str]:
 
 
 @pytest.mark.parametrize("url", PAGES)
-def test_every_map_is_local_and_honest(client: TestClient, url: str) -> None:
+def test_every_map_is_local_and_honest(client: TestClient, session: Session, url: str) -> None:
     response = client.get(url)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     page = response.text
@@ -64,7 +65,9 @@ def test_every_map_is_local_and_honest(client: TestClient, url: str) -> None:
     script_nonce(response)
     soup = BeautifulSoup(page, "html.parser")
     notice = soup.find(id="unionmap-notice").get_text()
-    assert DEMO.text in notice and APPROXIMATE.text in notice and MODELLED.text in notice
+    assert DEMO.text in notice and boundary_notice(session).text in notice and MODELLED.text in notice
+    assert POSITION_UNKNOWN.text in notice  # Jiujiang has townships without a seat
+    assert APPROXIMATE.text not in notice  # "derived from seat points" alone is not true of them all
     assert soup.find(id="unionmap-legend") is not None
     assert "L.control.layers" in page and "L.control.scale" in page
 
@@ -74,7 +77,9 @@ def test_coverage_map_shades_every_township(client: TestClient) -> None:
     shaded = layers_with(page, {"share_text"})
     assert len(shaded) == 1 and len(shaded[0]["features"]) == 204
     first = shaded[0]["features"][0]["properties"]
-    assert first["share_text"].endswith("%") and first["flags"] == f"{APPROXIMATE.label_zh}·{MODELLED.label_zh}"
+    assert first["share_text"].endswith("%") and first["flags"] in (
+        f"{APPROXIMATE.label_zh}·{MODELLED.label_zh}",
+        f"{APPROXIMATE.label_zh}·{POSITION_UNKNOWN.label_zh}·{MODELLED.label_zh}")
     hexagons = layers_with(page, {"uncovered_text"})
     assert len(hexagons) == 1 and len(hexagons[0]["features"]) > 50
     assert page.count("L.circleMarker(") == 136  # every love station, clustered (closed ones say so)
@@ -142,6 +147,7 @@ def test_plan_map_numbers_the_proposals(client: TestClient, session: Session) ->
     names = dict(session.execute(text("SELECT code, name FROM region WHERE code = ANY(:codes)"),
                                  {"codes": [p["township_code"] for p in proposals]
                                   + [p["county_code"] for p in proposals]}).all())
+    names = {code: name + ("（位置未知）" if code in unknown_codes(session) else "") for code, name in names.items()}
     # Each proposal is a marker (its position, then its DivIcon and tooltip) up to the next marker.
     # Folium writes the DivIcon's HTML as a JSON string: quotes escaped, < and > as \u003c, \u003e.
     drawn = []
@@ -216,14 +222,16 @@ def test_gap_table_workbook(client: TestClient) -> None:
     assert sheet.freeze_panes == "A2" and sheet.max_row == 1 + 1 + 13 + 204 + 1 + 13 + 204
 
 
-def test_start_page(client: TestClient) -> None:
+def test_start_page(client: TestClient, session: Session) -> None:
     page = client.get("/").text
     soup = BeautifulSoup(page, "html.parser")
     lines = [line.get_text() for line in soup.find(id="unionmap-notice").find_all("div")]
     demo, approximate = (int(re.search(r"（(\d+) 个", line)[1]) for line in lines[:2])
     assert demo > 0 and approximate == 204
+    unknown, total = township_counts(session)
     assert lines == [f"⚠ {DEMO.counted(demo, '站点', 'stations')}",
-                     f"⚠ {APPROXIMATE.counted(approximate, '乡镇', 'townships')}", f"⚠ {MODELLED.text}"]
+                     f"⚠ {boundary_notice(session).counted(approximate, '乡镇', 'townships')}",
+                     f"⚠ {position_unknown_count(unknown, total)}", f"⚠ {MODELLED.text}"]
     assert len(soup.find(id="targets").find_all("tr")) == 1 + 6
     assert {a["href"].split("?")[0] for a in soup.find("nav").find_all("a")} >= {  # 选址方案 carries a question
         "/maps/stations", "/maps/coverage", "/maps/gaps", "/maps/plan", "/finder"}

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 BeautifulSoup = pytest.importorskip("bs4").BeautifulSoup  # a test extra
 
-from geo.notices import APPROXIMATE, DEMO, MODELLED
+from geo.notices import APPROXIMATE, DEMO, MODELLED, POSITION_UNKNOWN  # noqa: E402
 
 pytestmark = pytest.mark.db
 
@@ -44,7 +44,7 @@ def test_notices_and_legend_are_on_the_page(page: str) -> None:
     soup = BeautifulSoup(page, "html.parser")
     notice = soup.find(id="unionmap-notice").get_text()
     assert DEMO.text in notice
-    assert APPROXIMATE.text in notice
+    assert APPROXIMATE.label in notice and "seat points" in notice and POSITION_UNKNOWN.text in notice
     assert MODELLED.text in notice
     legend = soup.find(id="unionmap-legend").get_text()
     for name in ("爱心驿站", "三师一室", "职工书屋", "工人文化宫", "职工之家"):

@@ -9,9 +9,10 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.cli import app
-from geo.notices import MODELLED
+from geo.notices import MODELLED, POSITION_UNKNOWN
 from geo.services.transaction import session_scope
 from geo.settings import Settings, get_settings
+from tests.honesty import unknown_codes
 
 pytestmark = pytest.mark.db
 runner = CliRunner()
@@ -34,6 +35,11 @@ def test_coverage_table_in_chinese(on_test_database: Settings) -> None:
     assert MODELLED.text in result.output
 
 
+def unknown_codes_of(settings: Settings) -> set[str]:
+    with session_scope(settings) as session:
+        return unknown_codes(session)
+
+
 def test_coverage_xlsx_opens_with_a_frozen_header(on_test_database: Settings, tmp_path: Path) -> None:
     path = tmp_path / "coverage.xlsx"
     result = runner.invoke(app, ["coverage", "--level", "township", "--format", "xlsx", "-o", str(path)])
@@ -45,7 +51,12 @@ def test_coverage_xlsx_opens_with_a_frozen_header(on_test_database: Settings, tm
     assert sheet.max_row == 1 + 5 * 204  # five types × 204 townships
     share_column = header.index("覆盖率 share") + 1
     assert sheet.cell(row=2, column=share_column).number_format == "0.0%"
-    assert load_workbook(path)["说明 notes"]["A1"].value == MODELLED.text
+    notes = load_workbook(path)["说明 notes"]["A1"].value
+    assert MODELLED.text in notes and POSITION_UNKNOWN.text in notes  # Jiujiang has townships without a seat
+    marked = header.index("乡镇位置未知 position unknown")
+    names, flags = header.index("名称 name"), [row for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert {row[1] for row in flags if row[marked]} == unknown_codes_of(on_test_database)
+    assert all(row[names].endswith("（位置未知）") == bool(row[marked]) for row in flags)
 
 
 def test_coverage_csv_and_bad_options(on_test_database: Settings, tmp_path: Path) -> None:
