@@ -73,10 +73,10 @@ def coverage_command(
 
 
 def places_given(settings: Settings) -> bool:
-    """Whether the region's config names a settlements file (the modelled grid used villages)."""
-    from geo.reference.region import load_config
+    """Whether the database's region names a settlements file (the modelled grid used villages)."""
+    from geo.services.region_of_database import active_region_of
 
-    return load_config(settings.region_dir).places is not None
+    return active_region_of(settings).places is not None
 
 
 def coverage_notices(table: pd.DataFrame, modelled: bool, places: bool) -> list[str]:
