@@ -28,6 +28,9 @@ def init(
     folder: Annotated[str | None, typer.Option(help="data/ 下的文件夹名 / folder under data/")] = None,
     force: Annotated[bool, typer.Option(help="替换已有文件夹 / replace an existing folder")] = False,
     load: Annotated[bool, typer.Option(help="随后载入 / then run `unionmap load reference --region FOLDER`")] = False,
+    replace: Annotated[bool, typer.Option(
+        "--replace", help="与 --load 同用：替换库中的另一地区 / with --load: replace the region the database holds"),
+    ] = False,
 ) -> None:
     """新建地区文件夹 / write data/<folder>/ for any prefecture: counties, census population, your townships."""
     from geo.services import region_init
@@ -46,7 +49,7 @@ def init(
     if load:
         from geo.cli.loading import load_reference
 
-        load_reference(region=name)
+        load_reference(region=name, replace=replace)
 
 
 def _report(draft: object, name: str, written: list[Path], seats_hint: str) -> None:
