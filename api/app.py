@@ -67,7 +67,7 @@ from geo.errors import (
 from geo.reference.region import load_config
 from geo.services.coverage_features import CoverageCache
 from geo.services.coverage_query import ModelCache, NoGrid
-from geo.services.region_of_database import active_region
+from geo.services.region_of_database import active_region, folder_in_use
 from geo.services.reports import ClientHasher, ReportedClosed
 from geo.settings import Settings, get_settings
 from geo.store import db
@@ -181,7 +181,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
 
     # /docs is added below with Swagger UI from this app's own assets (FastAPI's loads a CDN).
-    region = load_config(settings.region_dir)
+    # the database's region when it can be reached (the default folder may not exist in another city's
+    # deployment); start-up checks it again against the settings (``_take_the_database_region``)
+    region = load_config(folder_in_use(settings))
     app = FastAPI(title="unionmap 工会服务阵地地图", description=DESCRIPTION.format(union=region.union_name),
                   version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings

@@ -16,13 +16,14 @@ from geo.cli.common import console, settings_for
 
 def check(
     region: Annotated[str | None, typer.Option(
-        help="地区文件夹 / region folder under data/ (default: UNIONMAP_REGION, else jiujiang)")] = None,
+        help="地区文件夹 / region folder under data/ (default: the database's region, else UNIONMAP_REGION)")] = None,
 ) -> None:
     """检查地区文件夹 / check region.yaml and every file it names; list all problems (exit 2 if any)."""
     from geo.reference.region_check import check_region
+    from geo.services.region_of_database import folder_in_use
 
     settings = settings_for(region)
-    folder = settings.region_dir
+    folder = folder_in_use(settings)
     result = check_region(folder, settings.data_dir)
     if result.config is not None:
         config = result.config

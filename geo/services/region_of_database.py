@@ -15,13 +15,14 @@ from __future__ import annotations
 import getpass
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from geo.errors import StateConflict, UnionmapError
 from geo.reference.region import RegionConfig, config_hash, load_config
 from geo.services import transaction
 from geo.settings import Settings
-from geo.store import loaded_region
+from geo.store import cluster, loaded_region
 from geo.store.loaded_region import RegionRow
 
 
@@ -80,6 +81,19 @@ def folder_to_load(settings: Settings, session: Session) -> Path:
         if loaded is not None:
             return settings.data_dir / loaded.folder
     return settings.region_dir
+
+
+def folder_in_use(settings: Settings) -> Path:
+    """The folder a command that needs no database works on (``region check``): the one named, else
+    the database's when it can be reached, else the default. Without this a check after
+    ``region init --load`` would read the default region's folder, not the city just loaded."""
+    if region_named(settings):
+        return settings.region_dir
+    try:
+        with transaction.session_scope(settings, actor="unionmap region check") as session:
+            return folder_to_load(settings, session)
+    except (UnionmapError, SQLAlchemyError, cluster.ClusterError):  # no database here: the folder alone
+        return settings.region_dir
 
 
 def row_for(config: RegionConfig, *, actor: str) -> RegionRow:

@@ -1,7 +1,6 @@
 """``unionmap region init ADCODE``: a complete region folder for any prefecture, loaded with --load."""
 
 import json
-import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,6 +15,7 @@ from geo.core import crs
 from geo.reference import china
 from geo.services.transaction import session_scope
 from geo.settings import Settings, get_settings
+from tests.cities import empty_data_dir, made_up_townships
 
 pytestmark = pytest.mark.db
 runner = CliRunner()
@@ -26,24 +26,12 @@ JIUJIANG = DATA / "jiujiang"
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty data/ folder (with the project's service types) that the CLI writes into."""
-    folder = tmp_path / "data"
-    folder.mkdir()
-    shutil.copy(DATA / "service_types.yaml", folder / "service_types.yaml")
-    shutil.copy(DATA / "amenities.yaml", folder / "amenities.yaml")
+    folder = empty_data_dir(tmp_path / "data")
     monkeypatch.setenv("UNIONMAP_DATA_DIR", str(folder))
     monkeypatch.setenv("COLUMNS", "200")
     get_settings.cache_clear()
     yield folder
     get_settings.cache_clear()
-
-
-def made_up_townships(adcode: str, path: Path, per_county: int = 3) -> pd.DataFrame:
-    """``per_county`` invented townships in each county of ``adcode`` (codes county + 3 digits)."""
-    codes = china.counties_of(adcode)["code"]
-    rows = [(f"{county}{100 + i:03d}", county, f"第{i + 1}试验镇") for county in codes for i in range(per_county)]
-    frame = pd.DataFrame(rows, columns=["code", "county_code", "name"])
-    frame.to_csv(path, index=False)
-    return frame
 
 
 def invoke(*args: str) -> str:
