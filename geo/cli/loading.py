@@ -47,7 +47,7 @@ def load_reference(
         types = service_types.read_service_types(types_file if types_file.exists()
                                                  else settings.data_dir / "service_types.yaml")
         layers = reference.read_reference(config)
-        target_specs = targets.read_targets(config.path(config.targets)) if config.targets else []
+        target_specs = targets.read_region_targets(config.path(config.targets), config.code) if config.targets else []
         db.prepare(settings).dispose()
         with transaction.session_scope(settings, actor=actor) as session:
             loaded = loading.load_reference(session, types, layers, target_specs, config,

@@ -12,6 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from pyproj import CRS
 
 from geo.core import crs
@@ -137,7 +138,24 @@ def read_reference(config: RegionConfig) -> Reference:
         snap_distance_m=config.derivation.snap_distance_m,
     )
     townships = _with_population(townships, counties, metric, config)
+    if config.places is not None:
+        check_places_inside(read_places(config), counties, config)
     return Reference(counties=counties, townships=townships, metric_crs=metric)
+
+
+def check_places_inside(places: pd.DataFrame, counties: gpd.GeoDataFrame, config: RegionConfig) -> None:
+    """InputError when most populated places lie outside the region's counties: a settlements file
+    copied from another city. Its few places that happen to fall inside this region would otherwise
+    be taken for this city's villages, silently."""
+    if config.places is None or places.empty:
+        return
+    area = shapely.union_all(counties.geometry.values)
+    inside = int(shapely.contains_xy(area, places["lon"].to_numpy(), places["lat"].to_numpy()).sum())
+    if inside * 2 < len(places):
+        raise InputError(f"{len(places) - inside} of {len(places)} places lie outside this region's counties: "
+                         "is it another city's settlements file? Use this city's, or remove places from region.yaml "
+                         f"/ {len(places) - inside} 个居民点在本地区之外，疑为他市文件",
+                         file=str(config.path(config.places.file)), field="places")
 
 
 def _with_population(townships: gpd.GeoDataFrame, counties: pd.DataFrame, metric: CRS,

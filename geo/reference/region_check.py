@@ -91,6 +91,8 @@ def check_region(folder: Path, data_dir: Path) -> RegionCheck:
         places = check.attempt(lambda: layers.read_places(config))
         if places is not None:
             check.counts["places 居民点"] = len(places)
+            if county_codes is not None:  # the counties read: is this the region's settlements file?
+                check.attempt(lambda: _places_inside(config, places))
     _targets_and_demo(check, config, data_dir, present)
     if not check.problems:  # the derivation itself, as load reference runs it
         reference = check.attempt(lambda: layers.read_reference(config))
@@ -157,6 +159,16 @@ def _seats(check: RegionCheck, config: RegionConfig, name: str, township_codes: 
         check.unmatched(seats, "code", township_codes, path, ("乡级", "township"))
 
 
+def _places_inside(config: RegionConfig, places: pd.DataFrame) -> None:
+    """Whether most settlements lie in the region (``layers.check_places_inside``), once the counties
+    and their population read cleanly; their own problems are listed by the checks above."""
+    try:
+        counties = layers.read_counties(config)
+    except InputError:
+        return
+    layers.check_places_inside(places, counties, config)
+
+
 def _targets_and_demo(check: RegionCheck, config: RegionConfig, data_dir: Path,
                       present: Callable[[str], bool]) -> None:
     types_file = config.folder / "service_types.yaml"
@@ -166,7 +178,7 @@ def _targets_and_demo(check: RegionCheck, config: RegionConfig, data_dir: Path,
         check.counts["service types 服务类型"] = len(types)
     if config.targets and present(config.targets):
         path = config.path(config.targets)
-        specs = check.attempt(lambda: targets.read_targets(path))
+        specs = check.attempt(lambda: targets.read_region_targets(path, config.code))
         if specs is not None:
             check.counts["targets 目标"] = len(specs)
             known = {spec.code for spec in types or []}

@@ -26,6 +26,19 @@ class TargetSpec(BaseModel):
     note: str = ""
 
 
+def read_region_targets(path: Path, region_code: str) -> list[TargetSpec]:
+    """:func:`read_targets` of the region ``region_code``: a file whose ``region:`` names another
+    region is refused, naming both. A folder copied from another city would otherwise apply that
+    city's report to this one (its targets marked overdue). A file without the key is read as before.
+    """
+    owner = targets_region(path)
+    if owner is not None and owner != region_code:
+        raise InputError(f"目标文件属于地区 {owner}，而本地区为 {region_code}：请换成本市的目标或删去 targets / "
+                         f"the targets file belongs to region {owner}, this region is {region_code}: "
+                         "write this city's targets, or remove the targets key", file=str(path), field="region")
+    return read_targets(path)
+
+
 @cached_by_version
 def read_targets(path: Path) -> list[TargetSpec]:
     """Parse and check the targets of a region; errors name the entry and field."""

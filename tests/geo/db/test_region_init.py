@@ -1,6 +1,7 @@
 """``unionmap region init ADCODE``: a complete region folder for any prefecture, loaded with --load."""
 
 import json
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -160,3 +161,27 @@ def test_existing_folder_needs_force(data_dir: Path, tmp_path: Path) -> None:
     assert again.exit_code == 2 and "--force" in again.output
     invoke("360200", "--townships", str(tmp_path / "t.csv"), "--force")
     assert sorted(p.name for p in data_dir.iterdir()) == ["360200", "amenities.yaml", "service_types.yaml"]
+
+
+def test_another_citys_targets_and_settlements_are_refused(data_dir: Path, tmp_path: Path) -> None:
+    """The README once said "copy the Jiujiang folder": its targets and settlements then applied to the
+    new city in silence. Both are now refused, by load and by region check, naming what is wrong."""
+    from geo.errors import InputError
+    from geo.reference.targets import read_region_targets
+
+    with pytest.raises(InputError) as refused:
+        read_region_targets(JIUJIANG / "targets.yaml", "360200")
+    assert "360400" in str(refused.value) and "360200" in str(refused.value)
+    assert len(read_region_targets(JIUJIANG / "targets.yaml", "360400")) > 0
+
+    made_up_townships("360200", tmp_path / "t.csv", per_county=2)
+    invoke("360200", "--townships", str(tmp_path / "t.csv"), "--folder", "copied")
+    folder = data_dir / "copied"
+    shutil.copy(JIUJIANG / "geonames_places.csv", folder / "places.csv")
+    shutil.copy(JIUJIANG / "targets.yaml", folder / "targets.yaml")
+    with (folder / "region.yaml").open("a", encoding="utf-8") as config:
+        config.write("places:\n  file: places.csv\ntargets: targets.yaml\n")
+    checked = runner.invoke(app, ["region", "check", "--region", "copied"])
+    assert checked.exit_code == 2
+    assert "places lie outside this region's counties" in checked.output
+    assert "belongs to region 360400" in checked.output and "360200" in checked.output
