@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from geo.notices import Notice, approximate_notice
 
-UNKNOWN_SQL = "seat_rule IN ('street_ring', 'farthest_point', 'kmeans')"
+# placed without a seat, and still on the derived boundary (official polygons make the position known)
+UNKNOWN_SQL = "boundary_is_approximate AND seat_rule IN ('street_ring', 'farthest_point', 'kmeans')"
 
 
 def township_counts(session: Session) -> tuple[int, int]:

@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 from geoalchemy2.shape import from_shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import ColumnElement, Table, bindparam, delete, false, func, insert, literal, select, text, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, false, func, insert, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from geo.notices import marked_name
@@ -34,13 +34,16 @@ _UNKNOWN_RULES = ", ".join(f"'{rule}'" for rule in POSITION_UNKNOWN_RULES)  # co
 
 def position_unknown(table: Table = REGION) -> ColumnElement[bool]:
     """The one rule of ``position_unknown``: the township was placed without a seat of its own
-    (its ``seat_rule`` is one of ``POSITION_UNKNOWN_RULES``); false for counties and seated units."""
-    return func.coalesce(table.c.seat_rule.in_(POSITION_UNKNOWN_RULES), false())
+    (its ``seat_rule`` is one of ``POSITION_UNKNOWN_RULES``) and its boundary is still the derived
+    one; false for counties, seated units and units whose official boundary was loaded."""
+    return func.coalesce(and_(table.c.boundary_is_approximate, table.c.seat_rule.in_(POSITION_UNKNOWN_RULES)),
+                         false())
 
 
 def position_unknown_sql(alias: str) -> str:
     """:func:`position_unknown` as SQL text over the region table named ``alias``."""
-    return f"coalesce({fragment(alias)}.seat_rule IN ({_UNKNOWN_RULES}), false)"
+    return (f"coalesce({fragment(alias)}.boundary_is_approximate AND {fragment(alias)}.seat_rule "
+            f"IN ({_UNKNOWN_RULES}), false)")
 
 
 _UNKNOWN_T = position_unknown_sql("t")

@@ -126,3 +126,25 @@ def test_jiujiang_flags_only_the_townships_placed_without_a_seat(client, session
     ogc = client.get("/ogc/collections/townships/items", params={"filter": "position_is_unknown = true",
                                                                   "limit": 1000}).json()
     assert {f["id"] for f in ogc["features"]} == unknown
+
+
+def test_an_official_boundary_makes_the_position_known(unseated: Settings, tmp_path: Path) -> None:
+    """Loading a township's official polygon (here: its derived one, given back as official) clears its
+    flag and only its flag: the rule is "placed without a seat and still on the derived boundary"."""
+    import geopandas as gpd
+    from fastapi.testclient import TestClient
+
+    with session_scope(unseated) as session:
+        code, name, wkt = session.execute(text(
+            "SELECT code, name, ST_AsText(geom) FROM region WHERE level = 'township' ORDER BY code LIMIT 1")).one()
+    official = gpd.GeoDataFrame({"code": [code], "name": [name]}, geometry=gpd.GeoSeries.from_wkt([wkt]), crs=4326)
+    official.to_file(tmp_path / "official.geojson", driver="GeoJSON")
+    loaded = runner.invoke(app, ["load", "boundaries", str(tmp_path / "official.geojson"), "--level", "township"])
+    assert loaded.exit_code == 0, loaded.output
+    settings = unseated.model_copy(update={"trusted_hosts": ["testserver"], "solver_warm_at_start": False})
+    with TestClient(create_app(settings)) as client:
+        flags = {f["properties"]["code"]: f["properties"]["position_unknown"]
+                 for f in client.get("/api/v1/regions?level=township").json()["features"]}
+    assert flags[code] is False and sum(flags.values()) == len(flags) - 1 == 4
+    with session_scope(unseated) as session:  # the oracle agrees
+        assert session.execute(text(f"SELECT count(*) FROM region WHERE {UNKNOWN_SQL}")).scalar_one() == 4
