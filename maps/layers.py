@@ -63,9 +63,11 @@ def add_boundaries(map_: folium.Map, counties: gpd.GeoDataFrame, townships: gpd.
 
 def position_words(townships: gpd.GeoDataFrame) -> list[str]:
     """What a tooltip says of each township's position: known from its seat, or unknown."""
-    unknown = townships["position_unknown"] if "position_unknown" in townships else [False] * len(townships)
-    return [POSITION_UNKNOWN.detail_zh if flag else "由驻地点推算" if approximate else "官方边界"
-            for flag, approximate in zip(unknown, townships["boundary_is_approximate"], strict=True)]
+    count = len(townships)
+    unknown = townships["position_unknown"] if "position_unknown" in townships else [False] * count
+    approximate = townships["boundary_is_approximate"] if "boundary_is_approximate" in townships else [True] * count
+    return [POSITION_UNKNOWN.detail_zh if flag else "由驻地点推算" if derived else "官方边界"
+            for flag, derived in zip(unknown, approximate, strict=True)]
 
 
 def add_stations(map_: folium.Map, stations: gpd.GeoDataFrame, types: list[dict[str, Any]], basemap: Basemap,

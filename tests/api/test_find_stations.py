@@ -86,7 +86,11 @@ def test_a_point_lands_in_its_county_and_township(client: TestClient, system: st
     assert body["lon"] == round(expected_lon, 6) and body["lat"] == round(expected_lat, 6)
     assert crs.distance_m(body["lon"], body["lat"], *XUNYANG) < 0.2  # the round trip, rounded to 1e-6 deg
     assert body["county"] == {"code": "360403", "name": "浔阳区"}
+    unknown = body["township"].pop("position_unknown")  # the stored rule's answer: geo.store.regions
     assert body["township"] == {"code": "360403008", "name": "滨兴街道", "boundary_is_approximate": True}
+    listed = {f["properties"]["code"]: f["properties"]["position_unknown"]
+              for f in client.get("/api/v1/regions", params={"level": "township"}).json()["features"]}
+    assert unknown is listed["360403008"]
 
 
 def test_the_gcj02_point_is_not_the_wgs84_one(client: TestClient) -> None:
