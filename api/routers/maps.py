@@ -5,12 +5,14 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any, TypedDict
 
+import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep, SettingsDep, StationId, solve_plan
 from geo.analysis.gaps import PLAN_MAX_ADD, PLAN_MAX_MIN_PER_COUNTY
 from geo.core.export import xlsx_bytes
+from geo.notices import no_targets
 from geo.reference import DEFAULT_TYPE, service_types
 from geo.reference.region import RegionConfig
 from geo.services import map_data
@@ -78,10 +80,12 @@ def gaps_page(session: ReadSessionDep, settings: SettingsDep, cache: ModelCacheD
 @router.get("/gaps.xlsx", summary="目标差距表 / the gap table as a workbook",
             response_class=Response, responses={200: {"content": {
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}}})
-def gaps_workbook(session: ReadSessionDep, cache: ModelCacheDep) -> Response:
-    """每个目标、每个县与乡镇一行，冻结表头 / one row per target and unit, frozen header."""
+def gaps_workbook(session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep) -> Response:
+    """每个目标、每个县与乡镇一行，冻结表头；无目标时说明 / one row per target and unit, frozen header;
+    with no targets, a notes sheet says so."""
     data = map_data.gaps_data(session, cache)
-    content = xlsx_bytes(data.gap_rows, sheet="目标差距 gaps")  # type: ignore[arg-type]
+    rows = data.gap_rows if data.gap_rows is not None else pd.DataFrame()
+    content = xlsx_bytes(rows, sheet="目标差距 gaps", notice=no_targets(region.name_zh) if rows.empty else None)
     return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": 'attachment; filename="unionmap-gaps.xlsx"'})
 

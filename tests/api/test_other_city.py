@@ -7,10 +7,12 @@ seats, places, targets or demo: the path a union that has only its township list
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from api.app import create_app
@@ -60,5 +62,8 @@ def test_nothing_of_the_default_region_shows_anywhere(jingdezhen: Settings) -> N
             assert answer.status_code == 200, (path, answer.text[:300])
             no_default_region(answer.text, path)
         assert "景德镇市" in client.get("/").text and "景德镇市" in client.get("/maps/gaps").text
+        workbook = load_workbook(BytesIO(client.get("/maps/gaps.xlsx").content))
+        notes = " ".join(str(cell.value) for row in workbook["说明 notes"].iter_rows() for cell in row)
+        assert "no targets configured for 景德镇市" in notes  # the workbook says it too
         counties = client.get("/api/v1/regions?level=county").json()["features"]
         assert sorted(f["properties"]["code"] for f in counties) == ["360202", "360203", "360222", "360281"]
