@@ -6,6 +6,7 @@ Pure (files in, frames out, no database): ``geo.services.loading`` writes the la
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,19 +87,27 @@ def read_counties(config: RegionConfig) -> gpd.GeoDataFrame:
     return merged
 
 
-def read_township_list(config: RegionConfig, county_codes: pd.Series) -> pd.DataFrame:
-    """The township-level units (code, county_code, name, kind), checked against the counties."""
-    path = config.path(config.townships.file)
+def read_township_file(path: Path, county_codes: Iterable[str]) -> pd.DataFrame:
+    """A township list (code, county_code, name), each row checked against the counties; errors name
+    the row. Read by ``load reference`` and by ``region init`` (the user's file) alike."""
+    codes = list(county_codes)
     townships = read_csv(path, ["code", "county_code", "name"])
     for field in ("code", "county_code", "name"):
         townships[field] = townships[field].str.strip()
     require_filled(townships, ["code", "county_code", "name"], path)
     require_unique(townships, "code", path)
-    unknown = ~townships["county_code"].isin(county_codes)
+    unknown = ~townships["county_code"].isin(codes)
     if unknown.any():
         row = first_row(unknown)
-        raise InputError(f"unknown county code {townships.at[row, 'county_code']!s}", file=str(path),
-                         row=row, field="county_code")
+        county = str(townships.at[row, "county_code"])
+        raise InputError(f"县级代码 {county} 不属于本地区 / county code {county} is not one of this region's counties "
+                         f"({', '.join(codes)})", file=str(path), row=row, field="county_code")
+    return townships
+
+
+def read_township_list(config: RegionConfig, county_codes: pd.Series) -> pd.DataFrame:
+    """The township-level units (code, county_code, name, kind), checked against the counties."""
+    townships = read_township_file(config.path(config.townships.file), county_codes)
     townships["kind"] = township_kinds(townships["name"])
     return townships[["code", "county_code", "name", "kind"]]
 

@@ -25,8 +25,8 @@ import yaml
 from geo.core import crs
 from geo.core.crs import CoordSystem
 from geo.errors import InputError
-from geo.reference import china
-from geo.reference.region import first_row, parse_numbers, read_csv, require_filled, require_unique
+from geo.reference import china, layers
+from geo.reference.region import first_row, parse_numbers, read_csv
 from geo.reference.targets import read_targets, targets_region
 
 COUNTIES_FILE, TOWNSHIPS_FILE, SEATS_FILE = "counties_gcj02.geojson", "townships.csv", "township_seats.csv"
@@ -73,18 +73,7 @@ def slug(text: str) -> str:
 
 def read_townships(path: Path, county_codes: list[str]) -> pd.DataFrame:
     """The user's township list (code, county_code, name), each row checked; errors name the row."""
-    townships = read_csv(path, ["code", "county_code", "name"])
-    for column in ("code", "county_code", "name"):
-        townships[column] = townships[column].str.strip()
-    require_filled(townships, ["code", "county_code", "name"], path)
-    require_unique(townships, "code", path)
-    unknown = ~townships["county_code"].isin(county_codes)
-    if unknown.any():
-        row = first_row(unknown)
-        county = str(townships.at[row, "county_code"])
-        raise InputError(f"县级代码 {county} 不属于本地区 / county code {county} is not one of this region's counties "
-                         f"({', '.join(county_codes)})", file=str(path), row=row, field="county_code")
-    return townships
+    return layers.read_township_file(path, county_codes)
 
 
 def read_seats(paths: list[Path], townships: pd.DataFrame, source_crs: CoordSystem,
