@@ -71,6 +71,10 @@ def test_clicking_a_marker_shows_its_name(page: PageFactory, phone: bool) -> Non
     assert name.evaluate("node => node.textContent") == features[-1]["properties"]["name"]
     details = view.page.locator(".leaflet-popup-content a")
     assert details.get_attribute("href").endswith(f"/ogc/collections/love_station/items/{features[-1]['id']}?f=html")
+    # Leaflet fades a popup in (opacity 0 → 1): axe reads contrast through a half-faded popup as too
+    # low (CI caught it once), so the check waits until the popup is fully shown
+    view.page.wait_for_function(
+        "() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")
     check_reads(view, phone)
 
 
