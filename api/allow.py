@@ -15,6 +15,7 @@ from starlette.routing import Match
 from starlette.types import Receive, Scope, Send
 
 from api import head
+from api.admission import app_path
 
 # Methods a route of this app may take, in the order Allow lists them.
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -34,7 +35,7 @@ def allowed_methods(scope: Scope) -> list[str]:
         probe: Scope = {key: scope[key] for key in probe_keys if key in scope} | {"method": method}
         if any(route.matches(probe)[0] is Match.FULL for route in routes):
             allowed.append(method)
-    if "GET" in allowed and "HEAD" not in allowed and scope["path"].startswith(head.PREFIXES):
+    if "GET" in allowed and "HEAD" not in allowed and app_path(scope).startswith(head.PREFIXES):
         allowed.insert(allowed.index("GET") + 1, "HEAD")  # api.head answers HEAD wherever GET is
     return allowed
 

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.admission import app_path
 from api import admission, body_limit, docs_page, responses, unavailable, warmup
 from api.compression import Compression
 from api.cors import Cors
@@ -26,8 +27,10 @@ from api.hosts import TrustedHosts
 from api.ogc import router as ogc
 from api.ogc.exceptions import exception_response, is_ogc
 from api.quota import SlidingWindow
+from api.regions_prefix import RegionPrefix
 from api.routers import (
     analysis,
+    deployment,
     editor,
     editor_bulk,
     editor_card,
@@ -67,7 +70,8 @@ from geo.errors import (
 from geo.reference.region import load_config
 from geo.services.coverage_features import CoverageCache
 from geo.services.coverage_query import ModelCache, NoGrid
-from geo.services.region_of_database import active_region, folder_in_use
+from geo.services.region_of_database import active_region, folder_in_use, held_regions
+from geo.services.rollup import province_areas
 from geo.services.reports import ClientHasher, ReportedClosed
 from geo.settings import Settings, get_settings
 from geo.store import db
@@ -109,7 +113,7 @@ class RefuseNulBytes:
             request = StarletteRequest(scope)
             for name, value in request.query_params.multi_items():
                 if "\x00" in value or "\x00" in name:
-                    if is_ogc(scope["path"]):
+                    if is_ogc(app_path(scope)):
                         response = exception_response(400, "InvalidParameterValue",
                                                       f"parameter {name!r} contains a NUL byte", name)
                     else:
@@ -133,14 +137,17 @@ def validation_body(errors: list[InputError], message: str) -> dict[str, object]
     return body
 
 
-def _take_the_database_region(app: FastAPI, settings: Settings) -> None:
-    """At start-up: serve the region the database holds (its folder, names, time zone), not the
-    settings' default; a region named in the settings that is not the database's stops the start
-    (``RegionMismatch``, logged with both names). A database that cannot be reached leaves the
-    settings' region: the app starts and answers 503 until the database is back."""
+def _take_the_database_regions(app: FastAPI, settings: Settings) -> None:
+    """At start-up: serve the regions the database holds (their folders, names, time zones), the
+    default one at ``/`` (the one the settings name, when they name one) and every one at
+    ``/r/{code}/``. A region named in the settings that the database does not hold stops the start
+    (``RegionMismatch``, logged with both). A database that cannot be reached leaves the settings'
+    region: the app starts and answers 503 until the database is back."""
     try:
         with app.state.session_factory() as session:
-            region = active_region(settings, session)
+            default = active_region(settings, session)
+            held = held_regions(settings, session)
+            provinces = province_areas(session)
     except sqlalchemy.exc.OperationalError as error:
         log.warning("数据库不可达，暂用设置中的地区 / database unreachable, serving the settings' region: %s",
                     error.orig or error)
@@ -148,9 +155,11 @@ def _take_the_database_region(app: FastAPI, settings: Settings) -> None:
     except UnionmapError as error:
         log.error("拒绝启动 / refusing to start: %s", error)
         raise
-    if region.folder != app.state.region.folder:
-        app.state.region = region
-        app.description = DESCRIPTION.format(union=region.union_name)
+    app.state.regions = {config.code: config for config in held} or {default.code: default}
+    app.state.provinces = provinces
+    if default.folder != app.state.region.folder:
+        app.state.region = default
+        app.description = DESCRIPTION.format(union=default.union_name)
         app.openapi_schema = None
 
 
@@ -169,7 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.incidents.watch(engine)
         app.state.session_factory = db.make_session_factory(engine)
         app.state.read_session_factory = db.make_read_session_factory(engine)
-        _take_the_database_region(app, settings)
+        _take_the_database_regions(app, settings)
         # The ~220 000 objects of start-up (geopandas, pyproj, the routes) live as long as the
         # process: out of the collector's sight, a full collection takes 0.5–1.3 ms instead
         # of 164–184 ms that would land on some request's latency.
@@ -194,14 +203,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                               window_s=settings.anonymous_plan_window_s)
     app.state.lanes = admission.lanes_for(settings)
     app.state.solver_pool = SolverPool(settings.solver_processes, wait_s=settings.solver_wait_s)
-    app.state.region = region
+    app.state.region = region  # the default region, served at / (start-up reads the database's)
+    app.state.regions = {region.code: region}  # every city held, served at /r/{code}/
+    app.state.provinces = {}  # every province held (geo.services.rollup.ProvinceArea), at /r/{code}/ too
     app.state.model_cache = ModelCache(engine.files_directory(settings))
     app.state.ogc_coverage_cache = CoverageCache(app.state.model_cache)
     app.state.report_hasher = ClientHasher()  # riders' reports: the client-hash key, read once
     app.state.reported_closed = ReportedClosed(refresh_s=settings.reported_closed_refresh_s)
     # Any route may answer 503 (admission control, a database away): documented once, for all.
     busy: dict[int | str, dict[str, Any]] = {503: responses.UNAVAILABLE}
-    for router in (health.router, stations.router, station_writes.router, station_undo.router, regions.router,
+    for router in (health.router, deployment.router, stations.router, station_writes.router, station_undo.router, regions.router,
                    transfer.router, plan_jobs.router, analysis.router, plan_page.router, hours.router, reports.router):
         app.include_router(router, prefix="/api/v1", responses=busy)
     for router in (maps.router, ogc.router, finder.router, home.router, tiles.router, editor.router,
@@ -226,6 +237,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Cors, settings=settings)  # a preflight is answered before the body limit reads anything
     # Outermost: a request without a slot is answered before any other work is done for it.
     app.add_middleware(admission.AdmissionControl, lanes=app.state.lanes)
+    # Outside even that: /r/{code}/… becomes the region's root path before anything reads the path.
+    app.add_middleware(RegionPrefix, held=lambda: [*app.state.regions, *app.state.provinces])
     database_unavailable = unavailable.handler(app.state.incidents, settings.retry_after_s)
     for kind in unavailable.UNAVAILABLE:
         app.add_exception_handler(kind, database_unavailable)
@@ -237,9 +250,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ``api.head`` answers it."""
         headers = dict(error.headers or {})
         allowed = headers.get("Allow", "")
-        if "GET" in allowed and "HEAD" not in allowed and request.url.path.startswith(HEAD_PREFIXES):
+        if "GET" in allowed and "HEAD" not in allowed and app_path(request.scope).startswith(HEAD_PREFIXES):
             headers["Allow"] = allowed.replace("GET", "GET, HEAD", 1)
-        if is_ogc(request.url.path) and error.status_code >= 400:
+        if is_ogc(app_path(request.scope)) and error.status_code >= 400:
             return exception_response(error.status_code, OGC_CODES.get(error.status_code, "HTTPError"),
                                       str(error.detail), headers=headers)
         return await http_exception_handler(request, StarletteHTTPException(error.status_code, error.detail, headers))

@@ -16,6 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from geo.settings import Settings
+from api.admission import app_path
 
 READ_PREFIXES = ("/ogc", "/api/v1/")
 READ_METHODS = ("GET", "HEAD")
@@ -47,5 +48,5 @@ class Cors:
         method = scope["method"]
         if method == "OPTIONS":  # a preflight asks for the method it will use
             method = _header(scope, b"access-control-request-method").upper() or method
-        read = method in READ_METHODS and scope["path"].startswith(READ_PREFIXES)
+        read = method in READ_METHODS and app_path(scope).startswith(READ_PREFIXES)
         await (self.reads if read else self.writes)(scope, receive, send)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.admission import CLIENT_GONE
 from api.editor import auth
+from api.regions_prefix import region_of_scope
 from geo.analysis import engine
 from geo.analysis.coverage import CoverageModel, StationPoints, TypeRadius
 from geo.analysis.planning import PlanResult
@@ -27,6 +28,8 @@ from geo.services.coverage_query import ModelCache
 from geo.services.transaction import end_reads
 from geo.settings import Settings
 from geo.store.keys import Caller, authenticate
+from geo.store.scope import RegionNotCity, set_scope
+from geo.services.rollup import ProvinceArea
 
 T = TypeVar("T")
 
@@ -60,9 +63,50 @@ async def get_read_session(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
-async def get_region(request: Request) -> RegionConfig:
-    """The active region's configuration (time zone, names), read at start-up."""
-    return cast(RegionConfig, request.app.state.region)  # set by create_app
+async def get_area(request: Request) -> RegionConfig | ProvinceArea:
+    """The region this request is for: the one its ``/r/{code}/`` prefix names
+    (``api.regions_prefix``), else the default; a city's configuration, or a province of cities.
+    Read at start-up."""
+    code = region_of_scope(request.scope)
+    state = request.app.state
+    if code is None:
+        return cast(RegionConfig, state.region)  # set by create_app
+    return cast(RegionConfig | ProvinceArea, state.regions.get(code) or state.provinces[code])
+
+
+AreaDep = Annotated[RegionConfig | ProvinceArea, Depends(get_area)]
+
+
+async def get_region(area: AreaDep) -> RegionConfig:
+    """The configuration (time zone, names, files) of the city this request is for; 409 for a
+    province, whose pages are its roll-up and its cities' stations, not a city's analysis."""
+    if isinstance(area, ProvinceArea):
+        raise RegionNotCity(f"{area.name_zh}（{area.code}）是省级汇总，此功能按市提供，请在 /r/<市代码>/ 下使用 / "
+                            f"{area.name_en} ({area.code}) is a province: this is per city, use /r/<city code>/ "
+                            f"(its cities: {', '.join(area.cities)})")
+    return area
+
+
+RegionDep = Annotated[RegionConfig, Depends(get_region)]
+
+
+def cities_of(area: RegionConfig | ProvinceArea) -> tuple[str, ...]:
+    """The cities a request's rows come from: the city, or the province's cities."""
+    return area.cities if isinstance(area, ProvinceArea) else (area.code,)
+
+
+async def region_session(session: Annotated[Session, Depends(get_session, scope="function")],
+                         area: AreaDep) -> Session:
+    """The request's session, scoped to the request's region (``geo.store.scope``)."""
+    set_scope(session, cities_of(area))
+    return session
+
+
+async def region_read_session(session: Annotated[Session, Depends(get_read_session, scope="function")],
+                              area: AreaDep) -> Session:
+    """The request's read-only session, scoped to the request's region."""
+    set_scope(session, cities_of(area))
+    return session
 
 
 async def get_model_cache(request: Request) -> ModelCache:
@@ -70,10 +114,9 @@ async def get_model_cache(request: Request) -> ModelCache:
     return cast(ModelCache, request.app.state.model_cache)  # set by create_app
 
 
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
+SessionDep = Annotated[Session, Depends(region_session)]
+ReadSessionDep = Annotated[Session, Depends(region_read_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-RegionDep = Annotated[RegionConfig, Depends(get_region)]
 ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
 # Ids as the database stores them (bigint, integer): larger numbers are a 422, not a database error.
 StationId = Annotated[int, Path(ge=1, le=2**63 - 1, description="站点编号 / station id")]

@@ -23,6 +23,7 @@ import hashlib
 import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from api.admission import app_path
 
 PREFIX = "/ogc"
 # REST reads a client polls as a whole: the station list pages (a single station keeps its strong
@@ -66,7 +67,7 @@ class OgcETags:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or not tagged_path(scope["path"]):
+        if scope["type"] != "http" or scope["method"] != "GET" or not tagged_path(app_path(scope)):
             await self.app(scope, receive, send)
             return
         asked = next((value.decode("latin-1") for key, value in scope.get("headers", ()) if key == b"if-none-match"),
@@ -93,7 +94,7 @@ class OgcETags:
             body, tag = b"".join(chunks), weak_tag(b"".join(chunks))
             headers = [(key, value) for key, value in held.get("headers", ())
                        if key.lower() not in (b"etag", b"cache-control")]
-            headers += [(b"etag", tag), (b"cache-control", cache_control(scope["path"]))]
+            headers += [(b"etag", tag), (b"cache-control", cache_control(app_path(scope)))]
             if asked and matches(asked, tag):
                 kept = [(key, value) for key, value in headers
                         if key.lower() not in (b"content-length", b"content-type")]

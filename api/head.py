@@ -11,6 +11,7 @@ are outside these prefixes and keep their own answer.
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from api.admission import app_path
 
 PREFIXES = ("/ogc", "/api/v1/")
 
@@ -22,7 +23,7 @@ class HeadAsGet:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD" or not scope["path"].startswith(PREFIXES):
+        if scope["type"] != "http" or scope["method"] != "HEAD" or not app_path(scope).startswith(PREFIXES):
             await self.app(scope, receive, send)
             return
 

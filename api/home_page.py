@@ -17,6 +17,8 @@ import pandas as pd
 
 from geo.analysis.gaps import PLAN_MAX_ADD, PLAN_MAX_MIN_PER_COUNTY, PlanQuestion, plan_question
 from geo.core.frames import row_tuples
+from geo.notices import DEMO
+from geo.store.deployment import RegionFigures
 from maps.links import gaps_href, href, plan_href
 
 SCOPE_ZH = {"city": "全市", "county": "每个县（市、区）", "township": "每个乡镇（街道）"}
@@ -57,6 +59,29 @@ class HomeFigures:
     types: Sequence[tuple[str, str]]  # (code, name_zh) in display order
     open_by_type: Mapping[str, int]
     open_reports: int | None = None  # riders' reports to settle: shown to a signed-in editor only
+    held: Sequence[RegionFigures] = ()  # the deployment's regions, listed when it holds more than one
+    site_root: str = ""  # the site's root path (links to other regions: <site_root>/r/<code>/)
+    region_code: str = ""  # this page's region (marked in the list of regions)
+
+
+CURRENT = ' aria-current="page"'
+
+
+def _held_regions(figures: HomeFigures) -> str:
+    """The deployment's regions with their figures, when it holds more than one (else nothing)."""
+    if len(figures.held) < 2:
+        return ""
+    rows = "".join(
+        f"<tr{CURRENT if f.region.code == figures.region_code else ''}>"
+        f"<th scope='row'><a href='{escape(figures.site_root)}/r/{escape(f.region.code)}/'>"
+        f"{escape(f.region.name_zh)}</a> <span class='hint' lang='en'>{escape(f.region.name_en)}</span>"
+        f"{' · 默认' if f.region.is_default else ''}{' · 省级汇总' if f.region.level == 'province' else ''}</th>"
+        f"<td>{escape(f.region.code)}</td><td>{f.counties}</td><td>{f.townships}</td><td>{f.open_stations}</td>"
+        f"<td>{f.demo_stations}</td></tr>" for f in figures.held)
+    return (f"""<h2 id="regions-title">本部署的地区 / regions of this deployment</h2>
+<table id="regions" aria-labelledby="regions-title"><thead><tr><th scope="col">地区</th><th scope="col">代码</th>
+<th scope="col">县级单位</th><th scope="col">乡级单位</th><th scope="col">开放站点</th>
+<th scope="col">其中{escape(DEMO.label)}</th></tr></thead><tbody>{rows}</tbody></table>""")
 
 
 def _number(value: float) -> str:
@@ -176,15 +201,15 @@ def _editor_line(open_reports: int | None) -> str:
     """For a signed-in editor: the riders' reports waiting, linked to the inbox; nothing for readers."""
     if open_reports is None:
         return ""
-    return (f"<p id=\"editor-reports\"><a href=\"/edit/reports\">待处理的骑手报告 {open_reports}</a>"
-            f" · <a href=\"/edit\">编辑站点名录</a></p>")
+    return (f"<p id=\"editor-reports\"><a href=\"{href('/edit/reports')}\">待处理的骑手报告 {open_reports}</a>"
+            f" · <a href=\"{href('/edit')}\">编辑站点名录</a></p>")
 
 
 def render(figures: HomeFigures) -> str:
     """The whole start page."""
     asked = questions(figures)
     lead = next_question(figures.summary, asked)
-    plan_link = plan_href(lead) if lead else "/maps/plan"
+    plan_link = plan_href(lead) if lead else href("/maps/plan")
     type_rows = "".join(
         f"<tr><th scope='row'>{escape(name)}</th><td>{figures.open_by_type.get(code, 0)}</td>"
         f"<td><a href='{href('/maps/coverage', type=code)}'>覆盖地图</a></td></tr>" for code, name in figures.types)
@@ -195,16 +220,19 @@ def render(figures: HomeFigures) -> str:
 <style>{STYLE}</style></head><body>
 <header><h1>{region}总工会服务阵地地图 <small>unionmap · {escape(figures.region_name_en)}</small></h1>
 <div class="notice" id="unionmap-notice">{notices}</div></header>
-<nav aria-label="地图与数据 / maps and data"><a href="/maps/stations">站点分布</a><a href="/maps/coverage">覆盖分析</a>
-<a href="/maps/gaps">目标差距</a><a href="{plan_link}" id="next-plan">选址方案</a>
-<a href="/finder">附近的驿站（手机）</a>
-<a href="/maps/gaps.xlsx">差距表 .xlsx</a><a href="/docs">API</a><a href="/ogc">OGC API</a></nav>
+<nav aria-label="地图与数据 / maps and data"><a href="{href('/maps/stations')}">站点分布</a>
+<a href="{href('/maps/coverage')}">覆盖分析</a>
+<a href="{href('/maps/gaps')}">目标差距</a><a href="{plan_link}" id="next-plan">选址方案</a>
+<a href="{href('/finder')}">附近的驿站（手机）</a>
+<a href="{href('/maps/gaps.xlsx')}">差距表 .xlsx</a><a href="{href('/docs')}">API</a>
+<a href="{href('/ogc')}">OGC API</a></nav>
 {_editor_line(figures.open_reports)}<main>
 <h2 id="targets-title">目标达标情况 / targets</h2>
 <table id="targets" aria-labelledby="targets-title"><thead><tr><th scope="col">类型</th><th scope="col">要求</th>
 <th scope="col">已建/要求 · 缺口</th><th scope="col">达标</th><th scope="col">期限</th><th scope="col">未达标单位</th>
 <th scope="col">规划</th><th scope="col">报告原文</th></tr></thead>
 <tbody>{_target_rows(figures, asked)}</tbody></table>
+{_held_regions(figures)}
 <h2 id="counts-title">开放站点数量 / open stations</h2>
 <table id="counts" aria-labelledby="counts-title"><thead><tr><th scope="col">类型</th><th scope="col">数量</th>
 <th scope="col">地图</th></tr></thead><tbody>{type_rows}</tbody></table>

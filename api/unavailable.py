@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, InternalError, Operationa
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.ogc.exceptions import exception_body, is_ogc
+from api.admission import app_path
 
 log = logging.getLogger("unionmap.database")
 
@@ -116,7 +117,7 @@ def handler(incidents: Incidents, retry_after_s: int) -> Callable[[Request, Exce
         first_line = (str(getattr(error, "orig", error)).strip().splitlines() or [""])[0]
         incidents.failed(kind, f"{type(error).__name__}: {first_line}")
         text = f"{MESSAGES[kind]}，请 {retry_after_s} 秒后重试 / retry in {retry_after_s} s"
-        content = exception_body("ServiceUnavailable", text) if is_ogc(request.url.path) else {"detail": text}
+        content = exception_body("ServiceUnavailable", text) if is_ogc(app_path(request.scope)) else {"detail": text}
         return JSONResponse(status_code=503, content=content,
                             headers={"Retry-After": str(retry_after_s), "Cache-Control": "no-store"})
 

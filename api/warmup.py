@@ -20,6 +20,7 @@ from geo.analysis import engine
 from geo.errors import UnionmapError
 from geo.reference import DEFAULT_TYPE
 from geo.services.coverage_query import type_radii
+from geo.store.scope import set_scope
 
 log = logging.getLogger("unionmap.warmup")
 
@@ -32,6 +33,7 @@ def warm_siting(app: FastAPI) -> None:
         state.solver_pool.warm()
         try:
             with state.read_session_factory() as session:
+                set_scope(session, [state.region.code])  # the default region's engine is warmed
                 model, info = state.model_cache.get(session)
                 kinds = type_radii(session, DEFAULT_TYPE)
             held = state.solver_pool.run(engine.warm, info.version, model, kinds, info.resolution,

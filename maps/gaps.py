@@ -21,7 +21,7 @@ from maps.basemap import figure, for_display, get_basemap, new_map
 from maps.display import geojson, simplify_coverage
 from maps.escape import html_text
 from maps.layers import add_boundaries, add_panel, data_flags, finish
-from maps.links import gaps_href, plan_href
+from maps.links import gaps_href, href, plan_href
 
 MET_COLOUR, MISSED_COLOUR = "#2166ac", "#e66101"  # blue / orange: apart for every colour vision
 SCOPE_ZH = {"city": "全市", "county": "每县", "township": "每乡镇"}
@@ -120,7 +120,7 @@ def _target_panel(target: Any, units: gpd.GeoDataFrame, summary: pd.DataFrame, f
     listing = (f"<b>未达标的{unit_zh}（{len(failing)}）/ failing units</b>"
                f'<ol id="unionmap-failing" style="margin:2px 0;padding-left:22px">{items}</ol>' if len(failing)
                else f"<p>全部{unit_zh}达标 / every unit meets it</p>")
-    return (f'<form method="get" action="/maps/gaps"><label for="unionmap-target"><b>目标 / target</b></label> '
+    return (f'<form method="get" action="{href("/maps/gaps")}"><label for="unionmap-target"><b>目标 / target</b></label> '
             f'<select id="unionmap-target" name="target" style="max-width:100%">{options}</select> '
             f'<noscript><button type="submit">显示</button></noscript></form>{headline}{plan}{listing}')
 

@@ -1,8 +1,14 @@
 """Links between the planner's pages, written once: the start page and the gaps map both send a
-planner to the plan that closes a gap, and to the gaps map of a target or unit."""
+planner to the plan that closes a gap, and to the gaps map of a target or unit.
+
+Every same-site path is written under the request's URL root (:data:`URL_ROOT`): the region's
+``/r/{code}`` prefix in a multi-region deployment (set by ``api.regions_prefix``), and a proxy's
+root path, so a page of one city links to that city's pages.
+"""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
@@ -10,8 +16,18 @@ from urllib.parse import urlencode
 from geo.analysis.gaps import PlanQuestion
 
 
+# The URL root of the request being answered ("" at the site's root); set per request by the server.
+URL_ROOT: ContextVar[str] = ContextVar("unionmap_url_root", default="")
+
+
+def rooted(path: str) -> str:
+    """A same-site absolute path (``/maps/gaps``) under the request's URL root, not escaped."""
+    return URL_ROOT.get() + path if path.startswith("/") else path
+
+
 def href(path: str, **query: Any) -> str:
-    """A same-site link, escaped for an attribute (codes come from the region's files)."""
+    """A same-site link under the URL root, escaped for an attribute (codes come from the region's files)."""
+    path = rooted(path)
     return escape(f"{path}?{urlencode(query)}" if query else path)
 
 

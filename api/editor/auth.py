@@ -23,6 +23,7 @@ from geo.settings import Settings
 from geo.store import sessions
 from geo.store.keys import Caller
 from geo.store.sessions import LiveSession
+from maps.links import rooted
 
 COOKIE = "unionmap_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -91,4 +92,4 @@ def clear_cookie(response: Response, request: Request, settings: Settings) -> No
 def sign_in_location(request: Request) -> str:
     """The sign-in page, with the page asked for to come back to (a local path only)."""
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return f"{SIGN_IN}?next={quote(path, safe='')}"
+    return f"{rooted(SIGN_IN)}?next={quote(path, safe='')}"

@@ -21,6 +21,7 @@ from api.editor.auth import CSRF_FIELD, editor_of, sign_in_location
 from geo.services import reports
 from geo.store.sessions import LiveSession
 from maps.assets import own_url
+from maps.links import URL_ROOT
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # The shell's navigation: (path, label); a page is listed once it exists.
@@ -53,7 +54,7 @@ def page(template: str, request: Request, editor: LiveSession | None, *, status_
          **context: Any) -> HTMLResponse:
     """An editor page from ``template`` (``editor`` None: the signed-out sign-in page)."""
     html = environment.get_template(template).render(
-        request_path=request.url.path, editor=editor, csrf=editor.csrf_token if editor else "",
+        request_path=request.url.path, root=URL_ROOT.get(), editor=editor, csrf=editor.csrf_token if editor else "",
         actor=editor.caller.name if editor else "", open_reports=getattr(request.state, "open_reports", 0),
         **context)
     return HTMLResponse(html, status_code=status_code, headers=NO_STORE)

@@ -20,6 +20,7 @@ from api.ogc.features import ItemsPage
 from geo.core.bbox import Bbox
 from geo.errors import InputError
 from geo.reference.region import RegionConfig
+from geo.services.rollup import ProvinceArea
 from geo.store.features import POLYGON_DECIMALS
 
 GEOJSON = "application/geo+json"
@@ -172,6 +173,6 @@ def _instant(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def landing_title(region: RegionConfig) -> str:
+def landing_title(region: RegionConfig | ProvinceArea) -> str:
     """Chinese first, with the region's name."""
     return f"{region.name_zh}工会服务阵地 OGC API - Features / {region.name_en} trade-union service points"

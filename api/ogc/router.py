@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from api import hosts
 from api.allow import AllowRoute
-from api.deps import ReadSessionDep, RegionDep, SettingsDep
+from api.deps import AreaDep, ReadSessionDep, RegionDep, SettingsDep
 from api.docs_page import swagger_ui
 from api.ogc import cql, features, html, openapi, params, queryables, tiles
 from api.ogc.collections import all_collections, find_collection
@@ -102,7 +102,7 @@ FORMAT_ONLY = [Depends(format_only)]
 
 @router.get("", summary="OGC API 首页 / landing page", dependencies=FORMAT_ONLY, **openapi.route_docs("getLandingPage"))
 @router.get("/", include_in_schema=False, dependencies=FORMAT_ONLY)
-def landing(request: Request, region: RegionDep, session: ReadSessionDep) -> Response:
+def landing(request: Request, region: AreaDep, session: ReadSessionDep) -> Response:
     """链接到 API 描述、符合性声明与数据集 / links to the API description, conformance and collections."""
     root, title = root_url(request), landing_title(region)
     description = ("爱心驿站、三师一室、职工书屋、工人文化宫、职工之家及行政区边界与覆盖率。"

@@ -22,6 +22,7 @@ from api.routers import editor_stations
 from geo.services.transaction import unit_of_work
 from geo.store import sessions
 from geo.store.keys import authenticate
+from maps.links import rooted
 
 router = APIRouter(prefix="/edit", include_in_schema=False)
 
@@ -29,7 +30,7 @@ router = APIRouter(prefix="/edit", include_in_schema=False)
 def _local(path: str | None) -> str:
     """Where to go after signing in: a path on this site only (never another host)."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path or urlsplit(path).netloc:
-        return "/edit"
+        return rooted("/edit")
     return path
 
 
@@ -86,7 +87,7 @@ def sign_out(request: Request, session: SessionDep, settings: SettingsDep,
             sessions.end(session, token)
     elif auth.csrf_missing(request):
         raise HTTPException(403, detail=auth.CSRF_MISSING)
-    response = RedirectResponse(f"{auth.SIGN_IN}?signed_out=1", status_code=303)
+    response = RedirectResponse(f"{rooted(auth.SIGN_IN)}?signed_out=1", status_code=303)
     auth.clear_cookie(response, request, settings)
     return response
 

@@ -16,6 +16,7 @@ from api.deps import SessionDep, SettingsDep
 from api.editor.pages import EditorDep, page
 from geo.reference import service_types
 from geo.services import transfer, transfer_template
+from maps.links import rooted
 
 router = APIRouter(prefix="/edit", include_in_schema=False)
 
@@ -35,5 +36,5 @@ def bulk_page(request: Request, editor: EditorDep, session: SessionDep, settings
     limit_bytes = int(settings.max_upload_mb * 1024 * 1024)
     return page("bulk.html", request, editor, title="批量导入导出 / bulk import and export", page_kind="bulk",
                 guide=guide, crs_choices=CRS_CHOICES, max_upload_mb=f"{settings.max_upload_mb:g}",
-                config={"importUrl": "/api/v1/import", "exportUrl": "/api/v1/export", "maxUploadBytes": limit_bytes,
+                config={"importUrl": rooted("/api/v1/import"), "exportUrl": rooted("/api/v1/export"), "maxUploadBytes": limit_bytes,
                         "fieldLabels": FIELD_LABELS})

@@ -32,6 +32,7 @@ from geo.store.sessions import LiveSession
 from maps import vector_basemap
 from maps.basemap import get_basemap
 from maps.layers import STATUS_ZH
+from maps.links import rooted
 
 router = APIRouter(prefix="/edit", include_in_schema=False)
 
@@ -78,7 +79,8 @@ def home_page(request: Request, editor: LiveSession, session: Session, settings:
     query = {name: request.query_params.get(name, "")[:100]
              for name in ("q", "type", "county", "township", "status")}
     # apiPageMax: the list asks the API for its largest pages and follows `next` (every match on the map).
-    config = {"api": "/api/v1/stations", "edit": "/edit/stations/", "pageSize": PAGE_SIZE, "apiPageMax": MAX_PAGE,
+    config = {"api": rooted("/api/v1/stations"), "edit": rooted("/edit/stations/"), "pageSize": PAGE_SIZE,
+              "apiPageMax": MAX_PAGE,
               "demo": DEMO.label, **words, **map_config(settings, region)}
     return page("index.html", request, editor, title="站点名录 / registry", page_kind="home", expires=expires,
                 query=query, words=words, config=config)
@@ -116,8 +118,9 @@ def _form(request: Request, editor: LiveSession, session: Session, settings: Set
           station: dict[str, Any], title: str, standing: reports.Standing | None = None) -> HTMLResponse:
     words = vocabulary(session, settings)
     stored_hours = station["opening_hours"] or None
-    config = {"station": station, "api": "/api/v1/stations", "at": "/api/v1/regions/at", "list": "/edit",
-              "edit": "/edit/stations/", **words,
+    config = {"station": station, "api": rooted("/api/v1/stations"), "at": rooted("/api/v1/regions/at"),
+              "list": rooted("/edit"),
+              "edit": rooted("/edit/stations/"), **words,
               **map_config(settings, region)}
     return page("station_form.html", request, editor, title=title, page_kind="station", station=station,
                 words=words, config=config, hours=stored_hours,

@@ -21,6 +21,7 @@ from geo.reference import service_types
 from geo.services import registry, registry_messages
 from geo.services.transaction import unit_of_work
 from geo.store.stations import WRITABLE
+from maps.links import rooted
 
 router = APIRouter(prefix="/stations", tags=["stations 站点"], route_class=AllowRoute)
 
@@ -89,7 +90,7 @@ def create_station(feature: StationFeatureIn, session: SessionDep, settings: Set
     write = checked(session, settings, feature.properties, feature.geometry.coordinates, crs)
     with unit_of_work(session, actor=caller.actor):
         station_id = registry.insert(session, [write])[0]
-    response.headers["Location"] = f"/api/v1/stations/{station_id}"
+    response.headers["Location"] = rooted(f"/api/v1/stations/{station_id}")
     response.headers["ETag"] = etag(1)
     return {"id": station_id, "version": 1}
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api import hosts, responses
 from api.allow import AllowRoute
-from api.deps import CrsParam, DemoParam, ReadSessionDep, RegionDep, SettingsDep, StationId
+from api.deps import AreaDep, CrsParam, DemoParam, ReadSessionDep, SettingsDep, StationId
 from api.geojson import station_collection_json, station_states
 from api.schemas import FeatureCollection, HistoryEntry, NearestOut, StationPage, StationProperties
 from geo.core import crs as coords
@@ -43,7 +43,7 @@ DEFAULT_PAGE = 100
 MAX_PAGE = 1000  # the editor's list asks for pages this size and follows `next`
 
 
-def station_response(rows: list[dict[str, Any]], system: coords.CoordSystem, region: RegionDep) -> Response:
+def station_response(rows: list[dict[str, Any]], system: coords.CoordSystem, region: AreaDep) -> Response:
     """Stations as a GeoJSON answer, serialised once (``api.geojson.station_collection_json``)."""
     states = station_states(rows, at=datetime.now().astimezone(), timezone=region.timezone)
     return Response(station_collection_json(states, crs=system), media_type="application/json")
@@ -69,7 +69,7 @@ def page_links(request: Request, *, offset: int, limit: int, returned: int, matc
 def list_stations(
     request: Request,
     session: ReadSessionDep,
-    region: RegionDep,
+    region: AreaDep,
     crs: CrsParam = "wgs84",
     type: Annotated[str | None, Query(description=f"服务类型代码 / service type, e.g. {DEFAULT_TYPE}")] = None,
     county: Annotated[str | None, Query(description="县级代码 / county code", max_length=16)] = None,
@@ -113,7 +113,7 @@ def list_stations(
 def nearest_stations(
     request: Request,
     session: ReadSessionDep,
-    region: RegionDep,
+    region: AreaDep,
     settings: SettingsDep,
     lon: Annotated[float, Query(ge=-180, le=180, description="经度 / longitude (in crs)")],
     lat: Annotated[float, Query(ge=-90, le=90, description="纬度 / latitude (in crs)")],
@@ -160,7 +160,7 @@ def crs_convert(lon: float, lat: float, source: coords.CoordSystem, target: coor
 
 @router.get("/{station_id:int}", summary="单个站点 / one station",
             responses={200: {"headers": responses.ETAG}, 404: responses.error("不存在 / no such station")})
-def get_station(station_id: StationId, session: ReadSessionDep, region: RegionDep,
+def get_station(station_id: StationId, session: ReadSessionDep, region: AreaDep,
                 crs: CrsParam = "wgs84") -> FeatureCollection[StationProperties]:
     """一个站点（FeatureCollection 中的一个要素），`ETag` 为其版本 / one station; ETag = its version."""
     rows = catalogue.station_rows(session, catalogue.StationFilter(ids=(station_id,)))

@@ -22,11 +22,15 @@ load_app = typer.Typer(help="载入数据 / load reference geography, demo regis
 @load_app.command("reference")
 def load_reference(
     region: Annotated[str | None, typer.Option(
-        help="地区文件夹 / region folder under data/ (default: the database's region, else UNIONMAP_REGION)")] = None,
+        help="地区文件夹 / region folder under data/ (default: the database's default region, else UNIONMAP_REGION)"
+    )] = None,
     replace: Annotated[bool, typer.Option(
-        "--replace", help="替换数据库中的另一地区 / replace another region the database holds")] = False,
+        "--replace", help="取代默认地区 / take the default region's place (it leaves the deployment)")] = False,
+    default: Annotated[bool, typer.Option(
+        "--default", help="设为默认地区 / make this region the deployment's default")] = False,
 ) -> None:
-    """载入参考地理 / load service types, counties, derived townships, population and targets."""
+    """载入参考地理 / load one city's service types, counties, townships, population and targets
+    (another city is added beside those the database holds)."""
     from geo.reference import layers as reference
     from geo.reference import service_types, targets
     from geo.reference.region import load_config
@@ -52,18 +56,20 @@ def load_reference(
         with transaction.session_scope(settings, actor=actor) as session:
             loaded = loading.load_reference(session, types, layers, target_specs, config,
                                             targets_file=str(config.path(config.targets or "")),
-                                            replace=replace, actor=actor)
+                                            replace=replace, make_default=default, actor=actor)
     except (UnionmapError, cluster.ClusterError) as error:
         raise fail(error) from error
-    previous = loaded.previous
-    if previous is not None and previous.code != config.code:
-        console.print(f"已替换 / replaced {previous.label()}; {loaded.demo_removed} 个旧演示站点已删除 / demo "
+    if loaded.replaced is not None:
+        console.print(f"已替换 / replaced {loaded.replaced.label()}; {loaded.demo_removed} 个旧演示站点已删除 / demo "
                       "stations of the old region removed (real stations kept)")
+    elif loaded.added and loaded.previous is not None:
+        console.print(f"已加入部署 / added beside {loaded.previous.label()} (the default); its pages are under "
+                      f"/r/{config.code}/, its commands take --region {folder.name}")
     counties, townships = layers.counties, layers.townships
     console.print(f"{config.name_zh} / {config.name_en} ({config.code}, folder {folder.name}): "
                   f"{len(counties)} 县级 counties, {len(townships)} 乡级 townships ({APPROXIMATE.label}), "
                   f"{len(types)} service types, {len(target_specs)} targets; 数据库已记录此地区 / the database "
-                  "now names this region: later commands need no --region")
+                  "now holds this region")
     timed("load reference", started)
 
 

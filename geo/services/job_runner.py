@@ -178,10 +178,12 @@ class JobRunner:
             if job is None:
                 return
             parameters = job["parameters"]
+            # The job's city, whatever the runner's settings name: one runner serves every region.
+            settings = self.settings.model_copy(update={"region": job["region_code"]})
             receiver, sender = self._context.Pipe(duplex=False)
             stop = self._context.Event()
             process = self._context.Process(target=solve_in_child, name=f"unionmap-job-{job['id']}", daemon=True,
-                                            args=(self.settings, parameters, job["created_by"], sender, stop))
+                                            args=(settings, parameters, job["created_by"], sender, stop))
             process.start()
             sender.close()
             limit_s = float(parameters.get("time_limit_s", 60)) + self.settings.exact_stop_grace_s + OVERRUN_S

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import replace as replace_fields
 from pathlib import Path
 
 import geopandas as gpd
@@ -25,62 +26,78 @@ from geo.reference.region import RegionConfig, first_row, read_polygons
 from geo.reference.service_types import ServiceTypeSpec
 from geo.reference.targets import TargetSpec
 from geo.services.region_of_database import RegionMismatch, config_label, row_for
-from geo.store import grid_db, loaded_region, regions, stations
+from geo.store import deployment, grid_db, regions, scope, stations
 from geo.store import service_types as stored_types
 from geo.store import targets as stored_targets
-from geo.store.loaded_region import RegionRow
+from geo.store.deployment import RegionRow
 
 
 @dataclass(frozen=True)
 class ReferenceLoaded:
-    """What ``load reference`` replaced: the region the database held before (None: none recorded),
-    and how many of its demo stations went with it (only when another region replaced it)."""
+    """What ``load reference`` did: the default region before (None: nothing held), whether the
+    region was new to the deployment, and the region it replaced with ``--replace`` (if any) with
+    how many of its demo stations went with it."""
 
     previous: RegionRow | None
-    demo_removed: int
+    added: bool = False
+    replaced: RegionRow | None = None
+    demo_removed: int = 0
 
 
 def load_reference(session: Session, types: Sequence[ServiceTypeSpec], reference: Reference,
                    target_specs: Sequence[TargetSpec], config: RegionConfig, *, targets_file: str,
-                   replace: bool = False, actor: str = "unionmap load reference") -> ReferenceLoaded:
-    """Service types, counties and derived townships, the modelled grid, the targets, and the row
-    saying which region the database now holds.
+                   replace: bool = False, make_default: bool = False,
+                   actor: str = "unionmap load reference") -> ReferenceLoaded:
+    """Service types, counties and derived townships, the modelled grid and the targets of one
+    city, and its row among the deployment's regions.
 
-    Loading another region over the one held is refused unless ``replace``: a union's database
-    holds one city, and a wrong folder would otherwise silently swap its map, targets and time
-    zone. Replacing removes the old region's demo stations (synthetic points of another city);
-    real stations are never deleted here. Loading the same region again updates the row.
+    A city new to the database is added beside those it holds (the first becomes the default);
+    loading one it holds again replaces that city's rows only. ``replace``: the new city takes
+    the default's place, and the old default leaves the deployment with its demo stations (its
+    real stations stay in the registry, tagged with their region, and return if it is loaded
+    again). ``make_default``: the city becomes the default.
     """
-    previous = _admit(session, reference, config, replace=replace)
-    other = previous is not None and previous.code != config.code
-    demo_removed = stations.count_demo(session) if other else 0
-    if other:
+    scope.set_scope(session, [config.code])
+    held = deployment.all_regions(session)
+    previous = next((row for row in held if row.is_default), None)
+    _refuse_strangers(session, reference, config, held, replace=replace)
+    replaced = previous if replace and previous is not None and previous.code != config.code else None
+    demo_removed = 0
+    if replaced is not None:
+        scope.set_scope(session, [replaced.code])
+        demo_removed = stations.count_demo(session)
         stations.replace_demo_stations(session, [])
+        regions.remove_reference(session)
+        deployment.forget(session, replaced.code)
+        scope.set_scope(session, [config.code])
     stored_types.upsert_service_types(session, types)
     replace_regions(session, reference, config)
     stored_targets.replace_targets(session, target_specs, file=targets_file)
-    loaded_region.write(session, row_for(config, actor=actor))
-    return ReferenceLoaded(previous, demo_removed)
+    row = row_for(config, actor=actor)
+    deployment.write(session, replace_fields(row, is_default=make_default or replaced is not None))
+    added = all(other.code != config.code for other in held)
+    return ReferenceLoaded(previous, added, replaced, demo_removed)
 
 
-def _admit(session: Session, reference: Reference, config: RegionConfig, *, replace: bool) -> RegionRow | None:
-    """The region held before; refuse another one unless ``replace``."""
-    loaded = loaded_region.read(session)
-    coming = config_label(config)
-    advice = ("如确需替换请加 --replace / add --replace to replace it (its demo stations are removed, real "
-              "stations kept)")
-    if loaded is not None and loaded.code != config.code and not replace:
-        raise RegionMismatch(f"数据库已载入 {loaded.label()}，不能直接载入 {coming} / the database already holds "
-                             f"{loaded.label()}, not {coming}: {advice}")
-    if loaded is None and not replace:  # loaded before the database recorded its region (migration 0008)
-        held = regions.region_parents(session, "county")
-        strangers = sorted(set(held) - set(reference.counties["code"]))
+def _refuse_strangers(session: Session, reference: Reference, config: RegionConfig, held: list[RegionRow], *,
+                      replace: bool) -> None:
+    """Refuse a city whose unit codes another city holds (a wrong folder), and, in a database
+    loaded before it recorded its regions, counties of an unrecorded region (unless ``replace``)."""
+    codes = [*reference.counties["code"], *reference.townships["code"]]
+    taken = regions.codes_of_other_regions(session, codes, config.code)
+    if taken:
+        raise RegionMismatch(
+            f"{len(taken)} 个区划代码已属于数据库中的其他地区（如 {', '.join(taken[:3])}），不能载入 {config_label(config)} / "
+            f"{len(taken)} unit codes of {config_label(config)} already belong to another region the database holds "
+            f"(e.g. {', '.join(taken[:3])}): is this the right folder?")
+    if not held and not replace:
+        strangers = regions.codes_of_other_regions(session, None, config.code)
         if strangers:
             raise RegionMismatch(
-                f"数据库已有另一地区的 {len(held)} 个县级单位（如 {', '.join(strangers[:3])}），不属于 {coming} / the "
-                f"database holds {len(held)} counties of another region (e.g. {', '.join(strangers[:3])}), not "
-                f"{coming}: {advice}")
-    return loaded
+                f"数据库已有另一地区的县级单位（如 {', '.join(strangers[:3])}），不属于 {config_label(config)} / the "
+                f"database holds counties of another region (e.g. {', '.join(strangers[:3])}), not "
+                f"{config_label(config)}: add --replace to replace it (its demo stations are removed, real "
+                "stations kept)")
 
 
 def replace_regions(session: Session, reference: Reference, config: RegionConfig) -> None:

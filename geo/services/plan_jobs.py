@@ -24,7 +24,7 @@ from geo.errors import Forbidden, NotFound, StateConflict, UnionmapError
 from geo.notices import certificate
 from geo.services import exact_plans
 from geo.services.coverage_query import ModelCache, counted_stations, type_radii
-from geo.services.transaction import end_reads, unit_of_work
+from geo.services.transaction import end_reads, scope_as_settings, unit_of_work
 from geo.settings import Settings
 from geo.store import jobs, plans
 from geo.store.db import make_engine, make_session_factory
@@ -125,6 +125,7 @@ def solve_job(settings: Settings, parameters: dict[str, Any], *, actor: str,
     engine = make_engine(settings)
     try:
         with make_session_factory(engine)() as session:
+            scope_as_settings(session, settings)  # the job's region (the runner names it)
             model, info = ModelCache(siting_engine.files_directory(settings)).get(session)
             kind = type_radii(session, parameters["type"])[0]
             stations = counted_stations(session)

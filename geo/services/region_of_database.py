@@ -1,13 +1,14 @@
-"""Which region a command or the server works on: the one the database holds.
+"""Which region a command or the server works on: one of those the database holds.
 
-``unionmap load reference`` records the region it loaded (``geo.store.loaded_region``). From then
-on every command and the server read the region's folder from that row, so ``--region`` and
-``UNIONMAP_REGION`` are needed only for the first load; a region named explicitly that is not the
-database's is an error naming both (a server of one city on another city's data would show wrong
-titles, targets and time zone without a word). A fresh database (nothing loaded yet, or loaded
-before migration 0008) falls back to the settings, as before.
+``unionmap load reference`` records each region it loads (``geo.store.deployment``); a deployment
+holds one city or several (a province's), one of them the default. A command works on the region
+named (``--region`` or ``UNIONMAP_REGION``: a folder name or a region code) when the database holds
+it, else on the default; a region named that the database does not hold is an error naming what
+it does hold (a server of one city on another city's data would show wrong titles, targets and
+time zone without a word). A fresh database (nothing loaded yet) falls back to the settings.
 
-The server reads it once per process at start-up (``app.state.region``); a command once per run.
+The server reads every region's configuration once per process at start-up
+(``app.state.regions``); a command reads its one region once per run.
 """
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ from geo.errors import StateConflict, UnionmapError
 from geo.reference.region import RegionConfig, config_hash, load_config
 from geo.services import transaction
 from geo.settings import Settings
-from geo.store import cluster, loaded_region
-from geo.store.loaded_region import RegionRow
+from geo.store import cluster, deployment
+from geo.store.deployment import RegionRow
 
 
 class RegionMismatch(StateConflict):
-    """The region named (``--region``, ``UNIONMAP_REGION``, or a folder's code) is not the database's."""
+    """The region named (``--region``, ``UNIONMAP_REGION``, or a folder's code) is not one the database holds."""
 
 
 def region_named(settings: Settings) -> bool:
@@ -40,32 +41,55 @@ def config_label(config: RegionConfig) -> str:
     return f"{config.name_zh} {config.name_en} ({config.code}, folder {config.folder.name})"
 
 
-def config_of(settings: Settings, loaded: RegionRow | None) -> RegionConfig:
-    """The configuration of the region the database holds (``loaded``), checked against the settings."""
-    if loaded is None:
-        return load_config(settings.region_dir)
-    if region_named(settings) and settings.region != loaded.folder:
-        raise RegionMismatch(
-            f"数据库载入的地区是 {loaded.label()}，但指定了地区文件夹 {settings.region!r} / the database holds "
-            f"{loaded.label()}, but region {settings.region!r} was named (--region or UNIONMAP_REGION): drop the "
-            f"setting, or load that region with `unionmap load reference --region {settings.region} --replace`")
-    folder = settings.data_dir / loaded.folder
+def held_label(rows: list[RegionRow]) -> str:
+    """The regions held, as messages list them."""
+    return "; ".join(row.label() for row in rows) or "—"
+
+
+def named_row(settings: Settings, rows: list[RegionRow]) -> RegionRow | None:
+    """The held region the settings name (by folder or code), None when none is named.
+
+    RegionMismatch when one is named that the database does not hold.
+    """
+    if not region_named(settings):
+        return None
+    for row in rows:
+        if settings.region in (row.folder, row.code):
+            return row
+    raise RegionMismatch(
+        f"数据库未载入地区 {settings.region!r}，已有：{held_label(rows)} / the database does not hold region "
+        f"{settings.region!r} (named by --region or UNIONMAP_REGION); it holds {held_label(rows)}: name one of "
+        f"those, or load it with `unionmap load reference --region {settings.region}`")
+
+
+def config_of(settings: Settings, row: RegionRow) -> RegionConfig:
+    """The configuration of a region the database holds, read from its folder and checked."""
+    folder = settings.data_dir / row.folder
     if not (folder / "region.yaml").is_file():
         raise UnionmapError(
-            f"数据库载入的地区 {loaded.label()} 的文件夹不存在 / the folder of the database's region is missing: "
+            f"数据库载入的地区 {row.label()} 的文件夹不存在 / the folder of the database's region is missing: "
             f"{folder}/region.yaml (is UNIONMAP_DATA_DIR the data folder it was loaded from?)")
     config = load_config(folder)
-    if config.code != loaded.code:
+    if config.code != row.code:
         raise RegionMismatch(
-            f"{folder}/region.yaml 现为 {config_label(config)}，但数据库载入的是 {loaded.label()} / the folder now "
+            f"{folder}/region.yaml 现为 {config_label(config)}，但数据库载入的是 {row.label()} / the folder now "
             f"describes another region than the database holds: restore it, or load it with "
-            f"`unionmap load reference --region {loaded.folder} --replace`")
+            f"`unionmap load reference --region {row.folder}`")
     return config
 
 
 def active_region(settings: Settings, session: Session) -> RegionConfig:
-    """The configuration of the database's region (see :func:`config_of`)."""
-    return config_of(settings, loaded_region.read(session))
+    """The configuration of the region a command works on: the one named, else the default."""
+    rows = [row for row in deployment.all_regions(session) if row.level == deployment.CITY]
+    if not rows:
+        return load_config(settings.region_dir)
+    row = named_row(settings, rows) or next((row for row in rows if row.is_default), rows[0])
+    return config_of(settings, row)
+
+
+def held_regions(settings: Settings, session: Session) -> list[RegionConfig]:
+    """Every city the database holds, the default first (the server serves them all)."""
+    return [config_of(settings, row) for row in deployment.all_regions(session) if row.level == deployment.CITY]
 
 
 def active_region_of(settings: Settings) -> RegionConfig:
@@ -75,11 +99,11 @@ def active_region_of(settings: Settings) -> RegionConfig:
 
 
 def folder_to_load(settings: Settings, session: Session) -> Path:
-    """The folder ``load reference`` reads: the one named, else the database's, else the default."""
+    """The folder ``load reference`` reads: the one named, else the default region's, else the settings' default."""
     if not region_named(settings):
-        loaded = loaded_region.read(session)
-        if loaded is not None:
-            return settings.data_dir / loaded.folder
+        default = deployment.default_region(session)
+        if default is not None:
+            return settings.data_dir / default.folder
     return settings.region_dir
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from geo.settings import Settings
 from geo.store.db import make_engine, make_session_factory, set_actor
+from geo.store.scope import scope_to_named
 
 
 @contextmanager
@@ -39,12 +40,19 @@ def end_reads(session: Session) -> None:
     session.commit()
 
 
+def scope_as_settings(session: Session, settings: Settings) -> None:
+    """Scope a command's session to the region the settings name, else to the deployment's default."""
+    scope_to_named(session, settings.region if "region" in settings.model_fields_set else None)
+
+
 @contextmanager
 def session_scope(settings: Settings, *, actor: str = "cli") -> Iterator[Session]:
-    """A command's own session in one unit of work (engine made and disposed here)."""
+    """A command's own session in one unit of work (engine made and disposed here), scoped to the
+    region the settings name (``--region``, ``UNIONMAP_REGION``), else to the deployment's default."""
     engine = make_engine(settings)
     try:
         with make_session_factory(engine)() as session, unit_of_work(session, actor=actor):
+            scope_as_settings(session, settings)
             yield session
     finally:
         engine.dispose()

@@ -14,6 +14,7 @@ from geo.store import regions, stations
 from geo.store.counting import LIVE_S
 from geo.store.db import read_geoframe
 from geo.store.models import Base
+from geo.store.scope import IN_SCOPE_S, scope_param
 
 FrameT = TypeVar("FrameT", bound=pd.DataFrame)  # a GeoDataFrame stays one
 from geo.store.service_types import check_type
@@ -43,7 +44,7 @@ STATIONS_SQL = text(f"""
         FROM station s
         JOIN service_type t ON t.code = s.type_code
         LEFT JOIN region r ON r.code = s.township_code
-        WHERE {LIVE_S}
+        WHERE {LIVE_S} AND {IN_SCOPE_S}
           AND (CAST(:type_code AS text) IS NULL OR s.type_code = :type_code)
           AND (CAST(:county AS text) IS NULL OR s.county_code = :county)
           AND (CAST(:township AS text) IS NULL OR s.township_code = :township)
@@ -62,10 +63,11 @@ def _station_parameters(session: Session, where: StationFilter) -> dict[str, obj
     if where.type_code is not None:
         check_type(session, where.type_code)  # an unknown type is a 4xx naming it, not an empty list
     west, south, east, north = where.bbox or (None, None, None, None)
-    return {"type_code": where.type_code, "county": where.county, "township": where.township,
+    values: dict[str, object] = {"type_code": where.type_code, "county": where.county, "township": where.township,
             "status": where.status, "is_demo": where.is_demo, "amenities": list(where.amenities),
             "ids": list(where.ids) if where.ids is not None else None, "q": contains_pattern(where.q),
             "west": west, "south": south, "east": east, "north": north}
+    return values | scope_param(session)
 
 
 def contains_pattern(text: str | None) -> str | None:

@@ -32,6 +32,7 @@ from geo.core.bbox import Bbox
 from geo.store import cql
 from geo.store.counting import live_sql, open_sql
 from geo.store.regions import position_unknown_sql
+from geo.store.scope import scope_param
 
 Kind = Literal["stations", "regions", "coverage"]
 
@@ -39,8 +40,9 @@ POINT_DECIMALS = 15  # full double precision: the same coordinates as /api/v1/st
 POLYGON_DECIMALS = 9  # 0.1 mm; more digits would only make boundary pages bigger
 METRE_DECIMALS = 3  # points and polygons in a projected CRS (metres): 1 mm, finer than any survey of ours
 
-_LIVE = live_sql("s")
-_OPEN = open_sql("station")
+_SCOPE = "region_code = ANY(CAST(:regions AS text[]))"  # geo.store.scope: the session's cities
+_LIVE = f"{live_sql('s')} AND s.{_SCOPE}"
+_OPEN = f"{open_sql('station')} AND station.{_SCOPE}"
 _WHERE = "/* conditions */"
 
 # The columns a page may be filtered on (equality), and the condition each adds.
@@ -155,7 +157,7 @@ _LEVELS_SQL = text(f"""
         SELECT level, count(*) AS n, bool_or(boundary_is_approximate) AS approximate,
                bool_or(population_is_modelled) AS modelled, count(*) FILTER (WHERE {_UNKNOWN_REGION}) AS unknown,
                ST_Extent(geom) AS e
-        FROM region GROUP BY level) AS k""")
+        FROM region WHERE {_SCOPE} GROUP BY level) AS k""")
 
 
 def type_summaries(session: Session, *, only: str | None = None) -> list[TypeSummary]:
@@ -163,13 +165,13 @@ def type_summaries(session: Session, *, only: str | None = None) -> list[TypeSum
     extent of its live stations in space and in time (their updated_at)."""
     return [TypeSummary(row.code, row.name_zh, row.name_en, row.description, row.any_demo, row.n, _extent(row),
                         None if row.first_update is None else (row.first_update, row.last_update))
-            for row in session.execute(_TYPES_SQL, {"only": only})]
+            for row in session.execute(_TYPES_SQL, {"only": only} | scope_param(session))]
 
 
 def type_summary(session: Session, code: str) -> TypeSummary | None:
     """One service type, not counted: a primary-key read (and an EXISTS for the demo flag) instead
     of an aggregate over every station of the type."""
-    row = session.execute(_TYPE_SQL, {"code": code}).one_or_none()
+    row = session.execute(_TYPE_SQL, {"code": code} | scope_param(session)).one_or_none()
     return None if row is None else TypeSummary(row.code, row.name_zh, row.name_en, row.description, row.any_demo)
 
 
@@ -177,7 +179,7 @@ def level_summaries(session: Session) -> dict[str, LevelSummary]:
     """Region level → its summary (levels without regions are absent)."""
     return {row.level: LevelSummary(row.level, row.n, bool(row.approximate), bool(row.modelled), _extent(row),
                                     int(row.unknown))
-            for row in session.execute(_LEVELS_SQL)}
+            for row in session.execute(_LEVELS_SQL, scope_param(session))}
 
 
 # A page's keys are chosen first, in the key's order, over only the key column (and the filters'),
@@ -208,7 +210,7 @@ _STATION_SQL = f"""
     ORDER BY page.key"""
 _REGION_PAGE = f"""
     FROM (SELECT r.code AS key, count(*) OVER () AS matched FROM region r
-          WHERE r.level = :key {_WHERE}
+          WHERE r.level = :key AND r.{_SCOPE} {_WHERE}
           ORDER BY r.code LIMIT :limit OFFSET :offset) AS page
          JOIN region r ON r.code = page.key
     ORDER BY page.key"""
@@ -246,7 +248,7 @@ PROPERTIES: dict[Kind, tuple[str, ...]] = {
 _PAGES: dict[Kind, str] = {"stations": _STATION_SQL, "regions": _REGIONS_SQL, "coverage": _COVERAGE_SQL}
 _COUNTS: dict[str, str] = {
     "s": f"SELECT count(*) FROM station s WHERE {_LIVE} AND s.type_code = :key {_WHERE}",
-    "r": f"SELECT count(*) FROM region r WHERE r.level = :key {_WHERE}",
+    "r": f"SELECT count(*) FROM region r WHERE r.level = :key AND r.{_SCOPE} {_WHERE}",
 }
 
 
@@ -314,6 +316,7 @@ def feature_page(session: Session, query: PageQuery) -> FeaturePage:
     when the page is empty past the first one (no row to carry it).
     """
     conditions, params = _conditions(query)
+    params |= scope_param(session)
     order = cql.order_by(query.kind, query.order) if query.order else None
     rows = session.execute(_statement(_PAGES[query.kind], conditions, order),
                            params | {"limit": query.limit, "offset": query.offset}
@@ -332,7 +335,7 @@ def feature(session: Session, kind: Kind, key: str, feature_id: int | str, *,
     """One feature of a kind and key by station id (int) or region code (str); None if none.
     ``swap_axes``, ``srid`` and ``metres`` as in :class:`PageQuery`."""
     statement = _statement(_PAGES[kind], (_BY_ID[_ALIAS[kind]],))
-    rows = session.execute(statement, {"key": key, "fid": feature_id, "limit": 1, "offset": 0}
+    rows = session.execute(statement, {"key": key, "fid": feature_id, "limit": 1, "offset": 0} | scope_param(session)
                            | _output(kind, swap_axes=swap_axes, srid=srid, metres=metres)).all()
     return _texts(rows)[0] if rows else None
 
@@ -349,4 +352,4 @@ _COUNTED_STATE_SQL = text(f"""
 def counted_state(session: Session) -> str:
     """A digest of exactly what coverage depends on: the counted stations' types, places and
     regions, and every type's radii (a cache key for coverage figures)."""
-    return str(session.scalar(_COUNTED_STATE_SQL))
+    return str(session.scalar(_COUNTED_STATE_SQL, scope_param(session)))

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from geo.store.models import PlanJob
+from geo.store.scope import city_of, in_scope
 
 JOB = cast(Table, PlanJob.__table__)
 ACTIVE = ("queued", "running")
@@ -28,8 +29,9 @@ RUNNER_LOCK = 0x756D6A6F6272756E
 
 
 def create_job(session: Session, *, parameters: dict[str, Any], created_by: str, key_id: int | None) -> int:
-    """Queue a job; its id."""
-    return int(session.execute(insert(JOB).values(parameters=parameters, created_by=created_by, key_id=key_id)
+    """Queue a job for the session's city; its id."""
+    return int(session.execute(insert(JOB).values(parameters=parameters, created_by=created_by, key_id=key_id,
+                                                  region_code=city_of(session))
                                .returning(JOB.c.id)).scalar_one())
 
 
@@ -40,8 +42,9 @@ def active_jobs_of(session: Session, key_id: int | None) -> int:
 
 
 def get_job(session: Session, job_id: int) -> dict[str, Any] | None:
-    """The job's row with ``now`` (the database's clock, for elapsed times), or None."""
-    row = session.execute(select(JOB, func.now().label("now")).where(JOB.c.id == job_id)).mappings().one_or_none()
+    """The job's row with ``now`` (the database's clock, for elapsed times), or None (none of the session's region)."""
+    row = session.execute(select(JOB, func.now().label("now")).where(JOB.c.id == job_id, in_scope(JOB, session))
+                          ).mappings().one_or_none()
     return None if row is None else dict(row)
 
 
@@ -50,7 +53,7 @@ def request_cancel(session: Session, job_id: int) -> str | None:
     after this, or None when it has already finished (or does not exist)."""
     queued = JOB.c.status == "queued"
     status = session.execute(
-        update(JOB).where(JOB.c.id == job_id, JOB.c.status.in_(ACTIVE))
+        update(JOB).where(JOB.c.id == job_id, JOB.c.status.in_(ACTIVE), in_scope(JOB, session))
         .values(status=case((queued, "cancelled"), else_=JOB.c.status),
                 finished_at=case((queued, func.now()), else_=JOB.c.finished_at),
                 cancel_requested_at=func.coalesce(JOB.c.cancel_requested_at, func.now()))
@@ -59,13 +62,14 @@ def request_cancel(session: Session, job_id: int) -> str | None:
 
 
 def claim_next(session: Session, *, runner_pid: int) -> dict[str, Any] | None:
-    """Mark the oldest queued job running for this runner; its id and parameters, or None."""
+    """Mark the oldest queued job (of any region: one runner serves the deployment) running for
+    this runner; its id, region, parameters and author, or None."""
     oldest = (select(JOB.c.id).where(JOB.c.status == "queued").order_by(JOB.c.id).limit(1)
               .with_for_update(skip_locked=True).scalar_subquery())
     row = session.execute(
         update(JOB).where(JOB.c.id == oldest)
         .values(status="running", started_at=func.now(), runner_pid=runner_pid)
-        .returning(JOB.c.id, JOB.c.parameters, JOB.c.created_by)).mappings().one_or_none()
+        .returning(JOB.c.id, JOB.c.region_code, JOB.c.parameters, JOB.c.created_by)).mappings().one_or_none()
     return None if row is None else dict(row)
 
 

@@ -25,7 +25,9 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -37,6 +39,10 @@ TARGET_SCOPES = ("city", "county", "township")
 TARGET_KINDS = ("count", "coverage")
 KEY_ROLES = ("reader", "editor", "admin")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+DEPLOYMENT_LEVELS = ("city", "province")
+# A row written without a region lands in the deployment's only city (none when it holds several):
+# the default of every ``region_code`` (migration 0009); the store always names the region itself.
+ONLY_CITY = text("unionmap_only_city()")
 
 
 class Base(DeclarativeBase):
@@ -66,6 +72,7 @@ class Region(Base):
     __table_args__ = (CheckConstraint(f"level IN {REGION_LEVELS}", name="region_level"),)
 
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(12), index=True, server_default=ONLY_CITY)  # migration 0009
     name: Mapped[str] = mapped_column(Text)
     level: Mapped[str] = mapped_column(String(16), index=True)
     parent_code: Mapped[str | None] = mapped_column(String(16), index=True)
@@ -87,6 +94,7 @@ class Station(Base):
     __table_args__ = (CheckConstraint(f"status IN {STATION_STATUSES}", name="station_status"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    region_code: Mapped[str] = mapped_column(String(12), index=True, server_default=ONLY_CITY)  # migration 0009
     type_code: Mapped[str] = mapped_column(ForeignKey("service_type.code"), index=True)
     name: Mapped[str] = mapped_column(Text)
     address: Mapped[str] = mapped_column(Text, default="")
@@ -128,10 +136,12 @@ class Target(Base):
     __table_args__ = (
         CheckConstraint(f"scope IN {TARGET_SCOPES}", name="target_scope"),
         CheckConstraint(f"kind IN {TARGET_KINDS}", name="target_kind"),
+        UniqueConstraint("region_code", "code", name="target_region_code_code_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
+    region_code: Mapped[str] = mapped_column(String(12), index=True, server_default=ONLY_CITY)  # migration 0009
+    code: Mapped[str] = mapped_column(String(64))
     type_code: Mapped[str] = mapped_column(ForeignKey("service_type.code"))
     scope: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(16))
@@ -146,7 +156,7 @@ class DemandGrid(Base):
 
     __tablename__ = "demand_grid"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    region_code: Mapped[str] = mapped_column(String(12), primary_key=True)  # one grid per region
     resolution: Mapped[int] = mapped_column(Integer)
     population_is_modelled: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(Text)
@@ -161,6 +171,7 @@ class DemandCell(Base):
     __tablename__ = "demand_cell"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region_code: Mapped[str] = mapped_column(String(12), index=True, server_default=ONLY_CITY)  # migration 0009
     cell: Mapped[int] = mapped_column(BigInteger, index=True)
     township_code: Mapped[str] = mapped_column(String(16), index=True)
     county_code: Mapped[str] = mapped_column(String(16), index=True)
@@ -176,6 +187,7 @@ class Plan(Base):
     __tablename__ = "plan"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region_code: Mapped[str] = mapped_column(String(12), index=True, server_default=ONLY_CITY)  # migration 0009
     type_code: Mapped[str] = mapped_column(ForeignKey("service_type.code"))
     method: Mapped[str] = mapped_column(String(16))
     added: Mapped[int] = mapped_column(Integer)
@@ -210,6 +222,7 @@ class PlanJob(Base):
     __table_args__ = (CheckConstraint(f"status IN {JOB_STATUSES}", name="plan_job_status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    region_code: Mapped[str] = mapped_column(String(12), index=True, server_default=ONLY_CITY)  # migration 0009
     status: Mapped[str] = mapped_column(String(16), default="queued")
     parameters: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_by: Mapped[str] = mapped_column(Text)
@@ -279,19 +292,21 @@ class AppSecret(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class LoadedRegion(Base):
-    """Which region the database holds (at most one row, ``id`` = 1): written by ``load reference``,
-    read by every command and the server so that the region need not be named again."""
+class DeploymentRegion(Base):
+    """A region the deployment holds (migration 0009): a city loaded by ``load reference``, or a
+    province grouping cities (``parent_code`` of its cities); exactly one is the default."""
 
-    __tablename__ = "loaded_region"
-    __table_args__ = (CheckConstraint("id = 1", name="loaded_region_one_row"),)
+    __tablename__ = "deployment_region"
+    __table_args__ = (CheckConstraint(f"level IN {DEPLOYMENT_LEVELS}", name="deployment_region_level"),)
 
-    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False, server_default="1")
-    code: Mapped[str] = mapped_column(String(12))
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16), default="city")
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("deployment_region.code", ondelete="SET NULL"))
     name_zh: Mapped[str] = mapped_column(Text)
     name_en: Mapped[str] = mapped_column(Text)
     timezone: Mapped[str] = mapped_column(Text)
     folder: Mapped[str] = mapped_column(Text)
     config_hash: Mapped[str] = mapped_column(String(64))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     loaded_by: Mapped[str] = mapped_column(Text)

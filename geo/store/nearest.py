@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from geo.core import hours
 from geo.store.counting import OPEN_S
 from geo.store.db import driver_connection
+from geo.store.scope import scope_param
 
 # Metres per degree along a meridian (the shortest way a degree of KNN distance can shrink to).
 _M_PER_DEGREE = 110_574.0
@@ -37,7 +38,7 @@ _SELECT = f"""
     FROM station s
     JOIN service_type t ON t.code = s.type_code,
          (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS g) p
-    WHERE {OPEN_S} /* filters */
+    WHERE {OPEN_S} AND s.region_code = ANY(%(regions)s::text[]) /* filters */
     ORDER BY s.geom <-> p.g
     LIMIT %(batch)s"""
 _BY_TYPE = " AND s.type_code = %(type_code)s"
@@ -83,7 +84,7 @@ def nearest(session: Session, *, lon: float, lat: float, type_code: str | None =
     on it), when it still counts as open; the others fill the rest of ``limit``.
     """
     local_now = (open_at or datetime.now().astimezone()).astimezone(ZoneInfo(timezone))
-    params = {"lon": lon, "lat": lat, "type_code": type_code, "amenities": list(amenities)}
+    params = {"lon": lon, "lat": lat, "type_code": type_code, "amenities": list(amenities)} | scope_param(session)
     kept = _nearest(session, params, local_now, open_at is not None, limit)
     if first is not None:
         pinned = _fetch(session, params | {"station_id": first, "batch": 1, "amenities": []}, _ONE)

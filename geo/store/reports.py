@@ -19,6 +19,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, distinct, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from geo.store.scope import in_scope
 from geo.store.counting import STATION, live
 from geo.store.models import REPORT_KINDS, AppSecret, StationReport
 
@@ -40,7 +41,10 @@ def closed_clients() -> ColumnElement[int]:
 
 def flagged_stations(session: Session, *, flag_clients: int, station_id: int | None = None) -> frozenset[int]:
     """Ids of the stations with open "closed" reports from at least ``flag_clients`` different
-    clients (only ``station_id`` asked about, when given: one station's edit form)."""
+    clients (only ``station_id`` asked about, when given: one station's edit form).
+
+    Of every region: station ids are the deployment's, and the set only ever marks stations a
+    region's own query found."""
     where = [REPORT.c.resolution.is_(None), REPORT.c.kind == CLOSED]
     if station_id is not None:
         where.append(REPORT.c.station_id == station_id)
@@ -62,8 +66,9 @@ def client_key(session: Session) -> bytes:
 
 
 def station_is_live(session: Session, station_id: int) -> bool:
-    """Whether the station exists and is not deleted."""
-    found = session.execute(select(STATION.c.id).where(STATION.c.id == station_id, live())).first()
+    """Whether the station exists in the session's region and is not deleted."""
+    found = session.execute(select(STATION.c.id).where(STATION.c.id == station_id, live(),
+                                                       in_scope(STATION, session))).first()
     return found is not None
 
 
@@ -143,7 +148,7 @@ def groups(session: Session, *, status: str = "open") -> list[StationGroup]:
                closed_clients().label("closed_clients"), func.max(REPORT.c.id).label("newest_id"),
                func.min(REPORT.c.created_at).label("first_at"), func.max(REPORT.c.created_at).label("last_at"))
         .join(STATION, STATION.c.id == REPORT.c.station_id)
-        .where(_state(status), live())
+        .where(_state(status), live(), in_scope(STATION, session))
         .group_by(REPORT.c.station_id, STATION.c.name)
         .order_by(func.max(REPORT.c.created_at).desc(), REPORT.c.station_id)).all()
     return [StationGroup(station_id=row.station_id, name=row.name,
@@ -178,8 +183,11 @@ def _report(row: Any) -> ReportRow:
 
 
 def report_for_update(session: Session, report_id: int) -> ReportRow | None:
-    """One report, locked until the transaction ends (two planners settle it one after the other)."""
-    row = session.execute(select(REPORT).where(REPORT.c.id == report_id).with_for_update()).mappings().first()
+    """One report of a station of the session's region, locked until the transaction ends (two
+    planners settle it one after the other)."""
+    ours = select(STATION.c.id).where(in_scope(STATION, session))
+    row = session.execute(select(REPORT).where(REPORT.c.id == report_id, REPORT.c.station_id.in_(ours))
+                          .with_for_update()).mappings().first()
     return None if row is None else _report(row)
 
 
@@ -202,7 +210,7 @@ def open_count(session: Session) -> int:
     """Open reports of live stations (the partial index of open reports answers it)."""
     return int(session.execute(
         select(func.count()).select_from(REPORT).join(STATION, STATION.c.id == REPORT.c.station_id)
-        .where(REPORT.c.resolution.is_(None), live())).scalar_one())
+        .where(REPORT.c.resolution.is_(None), live(), in_scope(STATION, session))).scalar_one())
 
 
 def open_of_station(session: Session, station_id: int) -> int:

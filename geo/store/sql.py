@@ -15,6 +15,8 @@ ALLOWED: frozenset[str] = frozenset({
     "s", "station",
     # region aliases the township position rule is written for (``geo.store.regions``)
     "r", "t", "region",
+    # the tables that carry a region code (migration 0009 fills them in)
+    "demand_grid", "demand_cell", "target", "plan", "plan_job",
 })
 
 

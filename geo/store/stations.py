@@ -13,11 +13,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import BigInteger, Table, func, insert, literal, select, text, union_all, update
+from sqlalchemy import BigInteger, Table, and_, func, insert, literal, select, text, union_all, update
 from sqlalchemy.orm import Session
 
 from geo.store.counting import STATION, counted, live
 from geo.store.models import StationHistory
+from geo.store.scope import city_of, in_scope
 
 # The columns a writer sets (everything else is the database's: id, codes, version, times).
 WRITABLE = ("type_code", "name", "address", "status", "opening_hours", "amenities", "phone",
@@ -35,8 +36,10 @@ def insert_stations(session: Session, rows: Sequence[Mapping[str, Any]]) -> list
     Explicit ids (an export imported again) are kept, and the id sequence moved past them.
     """
     ids = []
+    region = city_of(session)
     for row in rows:
-        values = {name: row[name] for name in WRITABLE} | {"geom": point_ewkt(row["lon"], row["lat"])}
+        values = {name: row[name] for name in WRITABLE} | {"geom": point_ewkt(row["lon"], row["lat"]),
+                                                           "region_code": region}
         if row.get("id") is not None:
             values["id"] = row["id"]
         ids.append(int(session.execute(insert(STATION).values(values).returning(STATION.c.id)).scalar_one()))
@@ -51,13 +54,14 @@ def live_station(session: Session, station_id: int) -> dict[str, Any] | None:
     row = session.execute(
         select(STATION.c.id, STATION.c.version, *(STATION.c[name] for name in WRITABLE),
                func.ST_X(STATION.c.geom).label("lon"), func.ST_Y(STATION.c.geom).label("lat"))
-        .where(STATION.c.id == station_id, live())).mappings().one_or_none()
+        .where(STATION.c.id == station_id, live(), in_scope(STATION, session))).mappings().one_or_none()
     return None if row is None else dict(row)
 
 
 def live_version(session: Session, station_id: int) -> int | None:
     """The version of a live station, or None if there is none with that id."""
-    version = session.scalar(select(STATION.c.version).where(STATION.c.id == station_id, live()))
+    version = session.scalar(select(STATION.c.version).where(STATION.c.id == station_id, live(),
+                                                             in_scope(STATION, session)))
     return None if version is None else int(version)
 
 
@@ -110,7 +114,8 @@ def station_state(session: Session, station_id: int, *, lock: bool = False) -> t
 
     ``lock``: hold the row until the transaction ends (a change read from the history first).
     """
-    statement = select(STATION.c.version, STATION.c.deleted_at.is_not(None)).where(STATION.c.id == station_id)
+    statement = select(STATION.c.version, STATION.c.deleted_at.is_not(None)).where(
+        STATION.c.id == station_id, in_scope(STATION, session))
     row = session.execute(statement.with_for_update() if lock else statement).one_or_none()
     return None if row is None else (int(row[0]), bool(row[1]))
 
@@ -118,7 +123,7 @@ def station_state(session: Session, station_id: int, *, lock: bool = False) -> t
 def _versioned(session: Session, station_id: int, expected_version: int, changes: dict[str, Any], *,
                deleted: bool | None = False) -> int | None:
     """Update a station at ``expected_version``: a live one (``deleted`` False), a deleted one (True), either (None)."""
-    where = [STATION.c.id == station_id,
+    where = [STATION.c.id == station_id, in_scope(STATION, session),
              # As a bigint: a version past int4 (If-Match: "9141081016") simply matches no row.
              STATION.c.version == literal(expected_version, BigInteger)]
     if deleted is not None:
@@ -128,11 +133,12 @@ def _versioned(session: Session, station_id: int, expected_version: int, changes
 
 
 def history_rows(session: Session, station_id: int) -> list[dict[str, Any]]:
-    """Every history row of one station, oldest first."""
+    """Every history row of one station of the session's region, oldest first."""
     table = StationHistory.__table__
+    ours = select(STATION.c.id).where(STATION.c.id == station_id, in_scope(STATION, session))
     return [dict(row) for row in session.execute(
         select(table.c.id, table.c.action, table.c.changed_by, table.c.changed_at, table.c.old_row, table.c.new_row)
-        .where(table.c.station_id == station_id).order_by(table.c.id)).mappings()]
+        .where(table.c.station_id.in_(ours)).order_by(table.c.id)).mappings()]
 
 
 def name_last_change(session: Session, station_id: int, action: str) -> None:
@@ -145,10 +151,11 @@ def name_last_change(session: Session, station_id: int, action: str) -> None:
 
 
 def replace_demo_stations(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Delete the demo rows (real rows are never touched) and insert ``rows`` (``geom`` as EWKT)."""
-    session.execute(STATION.delete().where(STATION.c.is_demo.is_(True)))
+    """Delete the region's demo rows (real rows are never touched) and insert ``rows`` (``geom`` as EWKT)."""
+    session.execute(STATION.delete().where(STATION.c.is_demo.is_(True), in_scope(STATION, session)))
     if rows:
-        session.execute(insert(STATION), list(rows))
+        region = city_of(session)
+        session.execute(insert(STATION), [dict(row) | {"region_code": region} for row in rows])
     # Fresh statistics now, not when autovacuum gets round to it: with none, the planner may sort
     # every station for the nearest query instead of walking the GiST index.
     session.execute(text("ANALYZE station"))  # Core has no construct for ANALYZE
@@ -157,14 +164,16 @@ def replace_demo_stations(session: Session, rows: Sequence[Mapping[str, Any]]) -
 
 def count_demo(session: Session) -> int:
     """Number of demo stations (live or not) in the registry."""
-    return session.scalar(select(func.count()).select_from(STATION).where(STATION.c.is_demo.is_(True))) or 0
+    return session.scalar(select(func.count()).select_from(STATION).where(
+        STATION.c.is_demo.is_(True), in_scope(STATION, session))) or 0
 
 
 def counted_points(session: Session, *, include_planned: bool = False, plan_id: int | None = None) -> pd.DataFrame:
     """The stations that count (see :mod:`geo.store.counting`): type, lon, lat, county and township codes."""
     statement = (select(STATION.c.type_code, func.ST_X(STATION.c.geom).label("lon"),
                         func.ST_Y(STATION.c.geom).label("lat"), STATION.c.county_code, STATION.c.township_code)
-                 .where(counted(include_planned=include_planned, plan_id=plan_id)).order_by(STATION.c.id))
+                 .where(counted(include_planned=include_planned, plan_id=plan_id), in_scope(STATION, session))
+                 .order_by(STATION.c.id))
     return pd.read_sql(statement, session.connection())
 
 
@@ -173,7 +182,7 @@ def counted_per_unit(session: Session, *, include_planned: bool = False) -> pd.D
 
     The city's unit is ``region_code = 'city'``; counties and townships by their codes.
     """
-    where = counted(include_planned=include_planned)
+    where = and_(counted(include_planned=include_planned), in_scope(STATION, session))
     built = func.count().label("built")
     city = (select(STATION.c.type_code, literal("city").label("scope"), literal("city").label("region_code"), built)
             .where(where).group_by(STATION.c.type_code))
@@ -187,9 +196,11 @@ def counted_per_unit(session: Session, *, include_planned: bool = False) -> pd.D
 def open_counts_by_type(session: Session) -> dict[str, int]:
     """Counted (open, live) stations per type."""
     return {code: int(n) for code, n in session.execute(
-        select(STATION.c.type_code, func.count()).where(counted()).group_by(STATION.c.type_code)).all()}
+        select(STATION.c.type_code, func.count()).where(counted(), in_scope(STATION, session))
+        .group_by(STATION.c.type_code)).all()}
 
 
 def live_demo_count(session: Session) -> int:
     """Live demo stations."""
-    return session.scalar(select(func.count()).select_from(STATION).where(live(), STATION.c.is_demo.is_(True))) or 0
+    return session.scalar(select(func.count()).select_from(STATION).where(
+        live(), STATION.c.is_demo.is_(True), in_scope(STATION, session))) or 0

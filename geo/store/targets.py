@@ -11,19 +11,21 @@ from sqlalchemy.orm import Session
 from geo.errors import InputError
 from geo.reference.targets import TargetSpec
 from geo.store.models import ServiceType, Target
+from geo.store.scope import city_of, in_scope
 from geo.store.service_types import type_codes
 
 
 def replace_targets(session: Session, specs: Sequence[TargetSpec], *, file: str = "targets.yaml") -> int:
-    """Replace all targets; every target's type must be a known service type (else nothing changes)."""
+    """Replace the city's targets; every target's type must be a known service type (else nothing changes)."""
     known = set(type_codes(session))
     for number, spec in enumerate(specs, start=1):
         if spec.type not in known:
             raise InputError(f"unknown service type {spec.type!r}", file=file, row=number, field="type")
-    session.execute(delete(Target))
+    region = city_of(session)
+    session.execute(delete(Target).where(Target.region_code == region))
     if specs:
         session.execute(insert(Target), [
-            spec.model_dump(exclude={"type"}) | {"type_code": spec.type} for spec in specs
+            spec.model_dump(exclude={"type"}) | {"type_code": spec.type, "region_code": region} for spec in specs
         ])
     return len(specs)
 
@@ -38,5 +40,6 @@ def targets_frame(session: Session) -> pd.DataFrame:
                Target.scope, Target.kind, cast(Target.threshold, Float).label("required"), Target.deadline,
                Target.source_quote, Target.note)
         .join(ServiceType, ServiceType.code == Target.type_code)
+        .where(in_scope(Target.__table__, session))
         .order_by(ServiceType.sort_order, Target.id))
     return pd.read_sql(statement, session.connection())

@@ -30,12 +30,13 @@ from sqlalchemy.orm import Session
 from geo.core.bbox import Bbox
 from geo.store.counting import live_sql
 from geo.store.regions import position_unknown_sql
+from geo.store.scope import IN_SCOPE_R, IN_SCOPE_S, scope_param
 
 TileKind = Literal["stations", "regions"]
 EXTENT = 4096  # tile grid units per side (the MVT default)
 BUFFER = 64  # grid units kept beyond each edge
 
-_LIVE = live_sql("s")
+_LIVE = f"{live_sql('s')} AND {IN_SCOPE_S}"  # the session's cities (geo.store.scope)
 _UNKNOWN_R = position_unknown_sql("r")
 # The tile's square (EPSG:3857) and the buffered one in degrees, for the index.
 _TILE = """
@@ -62,7 +63,7 @@ _STATIONS_SQL = text(f"""{_TILE},
         WHERE layer.geom IS NOT NULL) AS data
     FROM extent""")
 _REGIONS_SQL = text(f"""{_TILE},
-    extent AS (SELECT ST_Extent(r.geom) AS e FROM region r WHERE r.level = :key)
+    extent AS (SELECT ST_Extent(r.geom) AS e FROM region r WHERE r.level = :key AND {IN_SCOPE_R})
     SELECT ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north, (
         SELECT ST_AsMVT(layer, CAST(:layer AS text), {EXTENT}, 'geom', 'fid') FROM (
             SELECT CASE WHEN r.code ~ '^[0-9]{{1,18}}$' THEN CAST(r.code AS bigint) END AS fid,
@@ -71,7 +72,7 @@ _REGIONS_SQL = text(f"""{_TILE},
                    r.population_is_modelled, r.boundary_is_approximate, {_UNKNOWN_R} AS position_is_unknown,
                    r.source
             FROM tile, region r
-            WHERE r.level = :key AND r.geom && tile.near) AS layer
+            WHERE r.level = :key AND {IN_SCOPE_R} AND r.geom && tile.near) AS layer
         WHERE layer.geom IS NOT NULL) AS data
     FROM extent""")
 _STATEMENTS = {"stations": _STATIONS_SQL, "regions": _REGIONS_SQL}
@@ -92,6 +93,6 @@ def tile(session: Session, kind: TileKind, key: str, *, layer: str, z: int, x: i
     The caller checks that the tile exists in the matrix set.
     """
     row = session.execute(_STATEMENTS[kind], {"z": z, "x": x, "y": y, "margin": BUFFER / EXTENT,
-                                              "key": key, "layer": layer}).one()
+                                              "key": key, "layer": layer} | scope_param(session)).one()
     extent = None if row.west is None else (float(row.west), float(row.south), float(row.east), float(row.north))
     return Tile(bytes(row.data or b""), extent)

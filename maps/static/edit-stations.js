@@ -124,7 +124,7 @@
   function search() {
     var params = query();
     var mine = ++asked;
-    history.replaceState(null, "", "/edit" + (params.toString() ? "?" + params : ""));
+    history.replaceState(null, "", edit.rooted("/edit") + (params.toString() ? "?" + params : ""));
     count.textContent = "正在查找… / searching…";
     var paged = new URLSearchParams(params);
     paged.set("limit", String(config.apiPageMax));

@@ -6,6 +6,10 @@
   "use strict";
   var meta = document.querySelector('meta[name="csrf-token"]');
   var csrf = meta ? meta.getAttribute("content") : "";
+  /* The URL root of this page's region ("" or "/r/<code>"): every site path the editor asks for is under it. */
+  var rootMeta = document.querySelector('meta[name="unionmap-root"]');
+  var root = rootMeta ? rootMeta.getAttribute("content") || "" : "";
+  function rooted(path) { return path.charAt(0) === "/" && path.charAt(1) !== "/" && path.indexOf(root + "/") !== 0 ? root + path : path; }
 
   /* fetch() for the editor: JSON in and out, the CSRF token on every write, If-Match when a
    * version is given. Resolves to {status, ok, body, headers}; body is parsed JSON or text. */
@@ -21,7 +25,7 @@
     } else if (typeof body === "string" && options.contentType) {
       headers["Content-Type"] = options.contentType;
     }
-    return fetch(url, {method: method, headers: headers, body: body, credentials: "same-origin"})
+    return fetch(rooted(url), {method: method, headers: headers, body: body, credentials: "same-origin"})
       .then(function (response) {
         var type = response.headers.get("Content-Type") || "";
         var read = type.indexOf("json") >= 0 ? response.json() : response.text();
@@ -80,6 +84,6 @@
     return element ? JSON.parse(element.textContent) : null;
   }
 
-  window.unionmapEdit = {csrf: csrf, request: request, showErrors: showErrors, clearErrors: clearErrors,
+  window.unionmapEdit = {csrf: csrf, root: root, rooted: rooted, request: request, showErrors: showErrors, clearErrors: clearErrors,
                          fieldOf: fieldOf, config: config};
 })();

@@ -29,6 +29,7 @@ from geo.services.job_runner import INTERRUPTED, JobRunner
 from geo.services.transaction import session_scope
 from geo.settings import Settings, get_settings
 from geo.store import jobs
+from geo.store.scope import set_scope
 from geo.store.keys import create_key
 
 if TYPE_CHECKING:
@@ -195,6 +196,7 @@ def test_a_new_runner_fails_the_jobs_a_dead_one_left_and_only_one_runner_works(
     from geo.store.db import make_engine
 
     with session_scope(scratch_settings) as session:
+        set_scope(session, ["000000"])  # no region loaded: the job's region is a made-up code
         orphan = jobs.create_job(session, parameters={}, created_by="test", key_id=None)
         assert jobs.claim_next(session, runner_pid=999_999)["id"] == orphan  # a runner that then died
         no_grid = jobs.create_job(session, parameters={"type": "love_station", "add": 3, "min_per_county": 0,

@@ -13,7 +13,8 @@ from geo.store.nearest import _STATEMENTS
 
 pytestmark = pytest.mark.db
 
-ARGUMENTS = {"lon": "116.0", "lat": "29.6", "type_code": "'love_station'", "batch": "20"}
+ARGUMENTS = {"lon": "116.0", "lat": "29.6", "type_code": "'love_station'", "batch": "20",
+             "regions": "'{360400}'"}
 
 
 @pytest.mark.parametrize("by_type", [False, True])

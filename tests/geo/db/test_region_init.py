@@ -73,17 +73,21 @@ def test_init_and_load_a_prefecture_with_gcj02_seats(scratch_settings: Settings,
                 "SELECT code FROM region WHERE level = 'township' "
                 "AND ST_Contains(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326))"), {"x": x, "y": y}).scalar_one()
             assert holder == code
-    # Another city on top: refused without --replace, naming both; loaded with it.
+    # Another city: added beside this one (which stays the default); with --replace, in its place.
     made_up_townships("420500", tmp_path / "yichang.csv", per_county=2)
     arguments = ["region", "init", "420500", "--townships", str(tmp_path / "yichang.csv"), "--name-en", "Yichang",
                  "--load"]
-    refused = runner.invoke(app, arguments)
-    assert refused.exit_code == 2 and "360200" in refused.output and "420500" in refused.output
+    added = runner.invoke(app, arguments)
+    assert added.exit_code == 0 and "360200" in added.output and "/r/420500/" in added.output, added.output
+    with session_scope(scratch_settings) as session:
+        held = session.execute(text("SELECT string_agg(code || ':' || is_default, ',' ORDER BY code) "
+                                    "FROM deployment_region")).scalar_one()
+        assert held == "360200:true,420500:false"
     replaced = runner.invoke(app, [*arguments, "--force", "--replace"])
     assert replaced.exit_code == 0, replaced.output
     with session_scope(scratch_settings) as session:
         counties = session.execute(text("SELECT count(*) FROM region WHERE level = 'county'")).scalar_one()
-        assert counties == 13 and session.execute(text("SELECT code FROM loaded_region")).scalar_one() == "420500"
+        assert counties == 13 and session.execute(text("SELECT code FROM deployment_region WHERE is_default")).scalar_one() == "420500"
 
 
 def test_init_outside_jiangxi(data_dir: Path, tmp_path: Path) -> None:
