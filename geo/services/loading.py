@@ -19,7 +19,7 @@ from geo.core.crs import CoordSystem
 from geo.errors import InputError, UnionmapError
 from geo.reference import demo, raster
 from geo.reference.grid import Grid, build_grid
-from geo.reference.layers import Reference, metric_crs_of, read_places
+from geo.reference.layers import Reference, metric_crs_of, read_places, refuse_township_targets
 from geo.reference.population import model_township_population
 from geo.reference.region import RegionConfig, first_row, read_polygons
 from geo.reference.service_types import ServiceTypeSpec
@@ -51,6 +51,7 @@ def load_reference(session: Session, types: Sequence[ServiceTypeSpec], reference
     zone. Replacing removes the old region's demo stations (synthetic points of another city);
     real stations are never deleted here. Loading the same region again updates the row.
     """
+    refuse_township_targets(config, target_specs)
     previous = _admit(session, reference, config, replace=replace)
     other = previous is not None and previous.code != config.code
     demo_removed = stations.count_demo(session) if other else 0
@@ -89,9 +90,10 @@ def replace_regions(session: Session, reference: Reference, config: RegionConfig
         reference.counties.assign(kind="county", seat_rule=None), level="county", parent_code=None,
         population_is_modelled=False, boundary_is_approximate=False, source=config.counties.source)
     townships = reference.townships.rename(columns={"county_code": "parent_code"})
+    derived = not config.county_units  # county units: the county's own polygon and census figure
     township_rows = [row | {"parent_code": parent} for row, parent in zip(
-        regions.region_rows(townships, level="township", population_is_modelled=True,
-                            boundary_is_approximate=True, source=config.townships.source),
+        regions.region_rows(townships, level="township", population_is_modelled=derived,
+                            boundary_is_approximate=derived, source=config.townships.source),
         townships["parent_code"], strict=True)]
     regions.replace_regions(session, counties + township_rows)
     regions.reassign_stations(session)
