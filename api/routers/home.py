@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from api.deps import ModelCacheDep, ReadSessionDep, RegionDep
 from api.editor.auth import editor_of
 from api.home_page import HomeFigures, render
-from geo.notices import DEMO, MODELLED, NO_PLACES, approximate_notice, no_targets, position_unknown_count
+from geo.notices import COUNTY_UNITS, DEMO, MODELLED, NO_PLACES, approximate_notice, no_targets, position_unknown_count
 from geo.services import gaps, reports
 from geo.store import catalogue, service_types
 
@@ -26,6 +26,7 @@ def home(request: Request, session: ReadSessionDep, cache: ModelCacheDep, region
     unknown, townships = tally.unknown_townships, tally.townships
     boundary = approximate_notice(unknown, townships).counted(approximate, "乡镇", "townships")
     notices = [text for text, shown in (
+        (COUNTY_UNITS.text, region.county_units),
         (DEMO.counted(demo, "站点", "stations"), demo), (boundary, approximate),
         (position_unknown_count(unknown, townships), unknown),
         (MODELLED.text, info.population_is_modelled),
