@@ -11,8 +11,9 @@ from geo.cli import region_check
 from geo.cli.common import CRS_HELP, console, coord_system, fail
 from geo.errors import UnionmapError
 from geo.notices import COUNTY_UNITS
+from geo.reference.demo import DemoBasis, DemoSpec
 from geo.reference.region import region_folder
-from geo.settings import get_settings
+from geo.settings import Settings, get_settings
 
 region_app = typer.Typer(help="地区文件夹 / region folders: make one for any city, check one", no_args_is_help=True)
 region_check.register(region_app)
@@ -43,7 +44,7 @@ def init(
     source_crs = coord_system(seats_crs, "--seats-crs")
     settings = get_settings()
     try:
-        seed = region_init.demo_seed(region_folder(settings, settings.region))
+        seed = _demo_seed(settings)
         draft = region_init.draft_region(adcode, townships=townships, seats=seats, seats_crs=source_crs,
                                          places=places, targets=targets, name_en=name_en, seed=seed)
         name = folder or region_init.slug(name_en or "") or draft.code
@@ -54,12 +55,19 @@ def init(
         raise fail(error) from error
     _report(draft, name, written, region_init.SEATS_HINT)
     if draft.demo is None:
-        console.print(f"没有演示登记 / no demo.yaml: the default region {settings.region!r} has no demo file to scale "
-                      "from", markup=False)
+        console.print("没有演示登记 / no demo.yaml: the default region (UNIONMAP_REGION) has no folder with a demo file "
+                      "here to scale one from", markup=False)
     if load:
         from geo.cli.loading import load_reference
 
         load_reference(region=name, replace=replace)
+
+
+def _demo_seed(settings: Settings) -> tuple[DemoSpec, DemoBasis] | None:
+    """The default region's demo registry and figures, which a new city's ``demo.yaml`` is scaled from."""
+    from geo.services import region_init
+
+    return region_init.demo_seed(region_folder(settings, settings.region))
 
 
 def _report(draft: object, name: str, written: list[Path], seats_hint: str) -> None:
@@ -108,7 +116,7 @@ def init_province(
 
     settings = get_settings()
     try:
-        seed = region_init.demo_seed(region_folder(settings, settings.region))
+        seed = _demo_seed(settings)
         draft = province_init.draft_province(adcode, data_dir=settings.data_dir, name_en=name_en, seed=seed)
         written = province_init.write_province(draft, settings, force=force)
     except UnionmapError as error:

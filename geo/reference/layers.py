@@ -167,7 +167,7 @@ def county_units(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         "name": counties["name"].to_numpy(),
         "kind": COUNTY_UNIT_KIND,
         "seat_rule": None,
-        "seat": gpd.GeoSeries([None] * len(counties), crs=4326),
+        "seat": gpd.GeoSeries(np.full(len(counties), None, dtype=object), crs=4326),
         "population": counties["population"].to_numpy(),
         "urban_population": counties["urban_population"].to_numpy(),
     }, geometry=counties.geometry.to_numpy(), crs=4326)

@@ -58,7 +58,8 @@ def test_init_without_townships_writes_county_units_and_a_scaled_demo(folders: t
     assert spec["cultural_palace"] == {"count": 2, "placement": "per_county", "basis": spec["cultural_palace"]["basis"]}
     assert round(5 * 5 / 13) == 2 and "5/13" in spec["cultural_palace"]["basis"]
     # 职工之家 is one per township: with counties as units it is drawn by population, and says so
-    assert spec["workers_home"]["placement"] == "population" and spec["workers_home"]["count"] == round(60 * people / seed)
+    workers_home = spec["workers_home"]
+    assert workers_home["placement"] == "population" and workers_home["count"] == round(60 * people / seed)
     assert "no township list" in spec["workers_home"]["basis"]
     assert [county_unit_code(code) for code in china.counties_of("360300")["code"]] == [
         "360302000", "360313000", "360321000", "360322000", "360323000"]
