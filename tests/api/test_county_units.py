@@ -70,3 +70,9 @@ def test_counties_are_the_units_and_every_page_says_so(xinyu: Settings) -> None:
         assert township["notice"] == COUNTY_UNITS.text
         assert sorted(row["region_code"] for row in township["rows"]) == ["360502000", "360521000"]
         assert client.get("/api/v1/coverage?level=county").json()["notice"] is None
+        collections = {c["id"]: c for c in client.get("/ogc/collections").json()["collections"]}
+        assert COUNTY_UNITS.text in collections["townships"]["description"]
+        assert COUNTY_UNITS.text in collections["coverage"]["description"]
+        assert COUNTY_UNITS.text not in collections["counties"]["description"]
+        assert COUNTY_UNITS.text in client.get("/ogc/collections/townships").json()["description"]
+        assert COUNTY_UNITS.detail_zh in client.get("/ogc?f=html").text

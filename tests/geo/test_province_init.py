@@ -134,3 +134,18 @@ def test_seats_need_a_township_list(tmp_path: Path) -> None:
     (tmp_path / "region.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
     with pytest.raises(InputError, match="township seats need a township list"):
         parse_config(tmp_path)
+
+
+def test_region_check_of_county_units(folders: tuple[Path, Path], tmp_path: Path) -> None:
+    """``region check`` reads a folder without a township list, and refuses a per-township target in it."""
+    data, _ = folders
+    assert runner.invoke(app, ["region", "init", "360500", "--name-en", "Xinyu"]).exit_code == 0
+    checked = runner.invoke(app, ["region", "check", "--region", "xinyu"])
+    assert checked.exit_code == 0 and "county units 以区县为分析单元" in checked.output, checked.output
+    (data / "xinyu" / "targets.yaml").write_text(
+        'region: "360500"\ntargets:\n  - {code: homes, type: workers_home, scope: township, kind: count, threshold: 1, '
+        "source_quote: 每个乡镇一个}\n", encoding="utf-8")
+    with (data / "xinyu" / "region.yaml").open("a", encoding="utf-8") as config:
+        config.write("targets: targets.yaml\n")
+    refused = runner.invoke(app, ["region", "check", "--region", "xinyu"])
+    assert refused.exit_code == 2 and "target homes is scoped per township" in " ".join(refused.output.split())
