@@ -66,6 +66,7 @@ def test_counties_are_the_units_and_every_page_says_so(xinyu: Settings) -> None:
         for path in ["/", *MAPS]:
             page = client.get(path)
             assert page.status_code == 200 and COUNTY_UNITS.detail_zh in page.text, path
+        assert "townships: counties are the units" in client.get("/maps/stations").text  # the layer says so too
         township = client.get("/api/v1/coverage?level=township&type=love_station").json()
         assert township["notice"] == COUNTY_UNITS.text
         assert sorted(row["region_code"] for row in township["rows"]) == ["360502000", "360521000"]
