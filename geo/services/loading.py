@@ -19,7 +19,7 @@ from geo.core.crs import CoordSystem
 from geo.errors import InputError, UnionmapError
 from geo.reference import demo, raster
 from geo.reference.grid import Grid, build_grid
-from geo.reference.layers import Reference, metric_crs_of, read_places, refuse_township_targets
+from geo.reference.layers import Reference, county_unit_code, metric_crs_of, read_places, refuse_township_targets
 from geo.reference.population import model_township_population
 from geo.reference.region import RegionConfig, first_row, read_polygons
 from geo.reference.service_types import ServiceTypeSpec
@@ -115,8 +115,11 @@ def replace_boundaries(session: Session, path: Path, *, level: str, config: Regi
         row = first_row(unknown)
         raise InputError(f"unknown {level} code {polygons.at[row, 'code']!s}", file=str(path),
                          row=row, field=code_field)
-    regions.set_official_boundaries(session, zip(polygons["code"], polygons.geometry, strict=True),
-                                    source=f"official boundary imported from {Path(path).name}")
+    source = f"official boundary imported from {Path(path).name}"
+    regions.set_official_boundaries(session, zip(polygons["code"], polygons.geometry, strict=True), source=source)
+    if level == "county" and config.county_units:  # each county is also a unit of the township level: it follows
+        regions.set_official_boundaries(session, zip(polygons["code"].map(county_unit_code), polygons.geometry,
+                                                     strict=True), source=source)
     if level == "township":
         _remodel_population(session, config)
     regions.reassign_stations(session)

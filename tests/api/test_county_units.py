@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -77,3 +78,19 @@ def test_counties_are_the_units_and_every_page_says_so(xinyu: Settings) -> None:
         assert COUNTY_UNITS.text not in collections["counties"]["description"]
         assert COUNTY_UNITS.text in client.get("/ogc/collections/townships").json()["description"]
         assert COUNTY_UNITS.detail_zh in client.get("/ogc?f=html").text
+
+
+def test_official_county_polygons_move_their_units_too(xinyu: Settings, tmp_path: Path) -> None:
+    """``load boundaries --level county`` on such a region: each county's unit takes the new polygon."""
+    counties = china.counties_of("360500").set_crs(4326)
+    counties["geometry"] = counties.geometry.simplify(0.01)  # "official", and visibly not the old outline
+    counties.rename(columns={"code": "adcode"}).to_file(tmp_path / "official.geojson", driver="GeoJSON")
+    loaded = runner.invoke(app, ["load", "boundaries", str(tmp_path / "official.geojson"), "--level", "county",
+                                 "--code-field", "adcode"])
+    assert loaded.exit_code == 0, loaded.output
+    with session_scope(xinyu) as session:
+        same = session.execute(text(
+            "SELECT u.code, ST_Equals(u.geom, c.geom), ST_NPoints(u.geom) FROM region u JOIN region c "
+            "ON c.code = u.parent_code AND c.level = 'county' WHERE u.level = 'township' ORDER BY u.code")).all()
+    assert [(code, equal) for code, equal, _ in same] == [("360502000", True), ("360521000", True)]
+    assert [points for *_, points in same] == [len(shapely.get_coordinates(g)) for g in counties.geometry]
