@@ -64,7 +64,8 @@ NO_PLACES = Notice("无聚落点", "no settlements file",
 # A region made without a township list (``townships: {units: county}``): every "township" a page,
 # table or map shows is a whole county (its official polygon and census population), so a per-township
 # figure there is a per-county one, and a target per township cannot be judged.
-COUNTY_UNITS = Notice("以区县为分析单元", "counties are the units", "本市未提供乡镇名单：凡标“乡镇”处均为整个区县（官方边界、普查人口）",
+COUNTY_UNITS = Notice("以区县为分析单元", "counties are the units",
+                      "本市未提供乡镇名单：凡标“乡镇”处均为整个区县（官方边界、普查人口）",
                       "no township list was given: each county is one unit, and wherever a page says "
                       "\"township\" it means the whole county")
 MODELLED = Notice("人口为模型估算", "modelled population", "乡镇与网格人口由县级普查数按规则分配",

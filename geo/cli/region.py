@@ -55,8 +55,8 @@ def init(
         raise fail(error) from error
     _report(draft, name, written, region_init.SEATS_HINT)
     if draft.demo is None:
-        console.print("没有演示登记 / no demo.yaml: the default region (UNIONMAP_REGION) has no folder with a demo file "
-                      "here to scale one from", markup=False)
+        console.print("没有演示登记 / no demo.yaml: the default region (UNIONMAP_REGION) has no folder with a "
+                      "demo file here to scale one from", markup=False)
     if load:
         from geo.cli.loading import load_reference
 
@@ -112,7 +112,7 @@ def init_province(
 ) -> None:
     """为全省每个地级市生成地区文件夹 / a region folder for every prefecture of a province not in data/
     (counties as units), under .state/regions/, and its province.yaml."""
-    from geo.services import province_init, region_init
+    from geo.services import province_init
 
     settings = get_settings()
     try:

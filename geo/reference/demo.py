@@ -244,5 +244,6 @@ def scaled_spec(seed: DemoSpec, seed_basis: DemoBasis, city: DemoBasis) -> DemoS
         elif placement == "per_township" and city.townships is not None:
             count = min(count, city.townships)
         stations[code] = DemoTypeSpec(count=count, placement=placement, basis=(
-            f"演示：{seed_basis.name_zh} {spec.count} × {rule} / demo, scaled from {seed_basis.name_zh}'s {spec.count}"))
+            f"演示：{seed_basis.name_zh} {spec.count} × {rule} / demo, scaled from {seed_basis.name_zh}'s "
+            f"{spec.count}"))
     return DemoSpec(stations=stations, urban_boost=seed.urban_boost, closed_share=seed.closed_share)

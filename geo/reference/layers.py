@@ -189,10 +189,10 @@ def require_townships_for(specs: Iterable[TargetSpec], *, file: str) -> None:
     for number, spec in enumerate(specs, start=1):
         if spec.scope == "township":
             raise InputError(
-                f"目标 {spec.code} 按乡镇计，但本地区未提供乡镇名单（以区县为分析单元），无法评估：请提供乡镇名单或删去此目标 "
-                f"/ target {spec.code} is scoped per township, but this region has no township list (its counties "
-                "are the units): it cannot be judged; give a township list (region init --townships) or remove "
-                "the target", file=file, row=number, field="scope")
+                f"目标 {spec.code} 按乡镇计，但本地区未提供乡镇名单（以区县为分析单元），无法评估："
+                f"请提供乡镇名单或删去此目标 / target {spec.code} is scoped per township, but this region has no "
+                "township list (its counties are the units): it cannot be judged; give a township list (region init "
+                "--townships) or remove the target", file=file, row=number, field="scope")
 
 
 def read_reference(config: RegionConfig) -> Reference:
