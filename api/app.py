@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+from dataclasses import replace
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -156,7 +157,9 @@ def _take_the_database_regions(app: FastAPI, settings: Settings) -> None:
         log.error("拒绝启动 / refusing to start: %s", error)
         raise
     app.state.regions = {config.code: config for config in held} or {default.code: default}
-    app.state.provinces = provinces
+    app.state.provinces = {code: replace(area, county_units=any(
+        app.state.regions[city].county_units for city in area.cities if city in app.state.regions))
+        for code, area in provinces.items()}
     if default.folder != app.state.region.folder:
         app.state.region = default
         app.description = DESCRIPTION.format(union=default.union_name)

@@ -61,6 +61,13 @@ NO_PLACES = Notice("无聚落点", "no settlements file",
                    "未提供聚落点文件：网格人口仅按普查城镇人口比例围绕乡镇驻地点分布，未按村庄位置",
                    "no settlements file: grid population is placed around township seats by the census urban "
                    "share only, not at villages")
+# A region made without a township list (``townships: {units: county}``): every "township" a page,
+# table or map shows is a whole county (its official polygon and census population), so a per-township
+# figure there is a per-county one, and a target per township cannot be judged.
+COUNTY_UNITS = Notice("以区县为分析单元", "counties are the units",
+                      "本市未提供乡镇名单：凡标“乡镇”处均为整个区县（官方边界、普查人口）",
+                      "no township list was given: each county is one unit, and wherever a page says "
+                      "\"township\" it means the whole county")
 MODELLED = Notice("人口为模型估算", "modelled population", "乡镇与网格人口由县级普查数按规则分配",
                   "apportioned from the county census by rule, not counted")
 # What riders are told next to a station that several riders said is closed (open "closed"

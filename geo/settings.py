@@ -13,6 +13,7 @@ from pydantic import AliasChoices, BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GENERATED_REGIONS = "regions"  # below state_dir: region folders written by `region init-province`
 
 
 def _default_trusted_hosts(values: dict[str, Any]) -> list[str]:
@@ -209,7 +210,23 @@ class Settings(BaseSettings):
     @property
     def region_dir(self) -> Path:
         """Folder holding the active region's files and ``region.yaml``."""
-        return self.data_dir / self.region
+        return self.region_path(self.region)
+
+    def region_path(self, name: str) -> Path:
+        """The folder of the region called ``name``: ``<data_dir>/<name>`` if it has a ``region.yaml``,
+        else ``<state_dir>/regions/<name>`` if that has one, else the ``data_dir`` path (whose absence
+        the caller reports, naming it).
+
+        Committed regions live in ``data/``; the folders ``region init-province`` generates for every
+        prefecture of a province are build products and go under the git-ignored state folder. One
+        function decides, so every command finds a region by its name wherever it was written;
+        ``data/`` wins, so a committed folder is never shadowed by a generated one.
+        """
+        committed = self.data_dir / name
+        generated = self.state_dir / GENERATED_REGIONS / name
+        if not (committed / "region.yaml").is_file() and (generated / "region.yaml").is_file():
+            return generated
+        return committed
 
     @property
     def pg_data_dir(self) -> Path:

@@ -12,7 +12,8 @@ import geopandas as gpd
 from folium.plugins import MarkerCluster
 
 from geo.core import hours
-from geo.notices import DEMO, POSITION_UNKNOWN
+from geo.notices import COUNTY_UNITS, DEMO, POSITION_UNKNOWN
+from geo.reference.layers import COUNTY_UNIT_KIND
 from maps.basemap import Basemap, figure, for_display
 from maps.display import geojson, simplify_coverage
 from maps.escape import html_text
@@ -47,12 +48,15 @@ def add_boundaries(map_: folium.Map, counties: gpd.GeoDataFrame, townships: gpd.
     if townships is not None and not townships.empty:
         townships = simplify_coverage(townships)
         townships = townships.assign(position_zh=position_words(townships))
+        units = "kind" in townships and bool((townships["kind"] == COUNTY_UNIT_KIND).all())
         folium.GeoJson(
             geojson(for_display(townships, basemap)[["code", "name", "population", "position_zh", "geometry"]]),
-            name="乡镇（推算边界）/ townships",
+            name=f"乡镇（{COUNTY_UNITS.label_zh}）/ townships: {COUNTY_UNITS.label_en}" if units
+            else "乡镇（推算边界）/ townships",
             style_function=lambda _: {"color": "#888", "weight": 0.7, "dashArray": "4 3", "fillOpacity": 0.02},
             tooltip=folium.GeoJsonTooltip(["name", "code", "population", "position_zh"],
-                                          ["乡镇", "代码", "人口（模型）", "位置"]),
+                                          ["区县单元" if units else "乡镇", "代码", "人口（普查）" if units
+                                           else "人口（模型）", "位置"]),
         ).add_to(map_)
     folium.GeoJson(geojson(for_display(counties, basemap)[["code", "name", "geometry"]]),
                    name="县（市、区）/ counties",

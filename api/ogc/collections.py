@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.ogc.params import Filter
 from geo.core.bbox import Bbox
 from geo.errors import NotFound
-from geo.notices import APPROXIMATE, DEMO, MODELLED, Notice, township_notices
+from geo.notices import APPROXIMATE, COUNTY_UNITS, DEMO, MODELLED, Notice, township_notices
 from geo.store import features as store
 from geo.store.grid_db import grid_info
 from geo.store.models import STATION_STATUSES
@@ -70,10 +70,11 @@ def _boundary_notices(summary: store.LevelSummary | None) -> list[Notice]:
     return township_notices(summary.unknown, summary.count) if summary.level == "township" else [APPROXIMATE]
 
 
-def _region_collection(collection_id: str, summary: store.LevelSummary | None) -> Collection:
+def _region_collection(collection_id: str, summary: store.LevelSummary | None, *, county_units: bool) -> Collection:
     level, name_zh, name_en, filters = REGION_COLLECTIONS[collection_id]
     approximate = bool(summary and summary.approximate)
-    notices = tuple(notice.text for notice in _boundary_notices(summary)) if approximate else ()
+    notices: tuple[str, ...] = (COUNTY_UNITS.text,) if county_units and level == "township" else ()
+    notices += tuple(notice.text for notice in _boundary_notices(summary)) if approximate else ()
     notices += (MODELLED.text,) if summary and summary.modelled else ()
     title = (f"{name_zh}边界（{APPROXIMATE.label_zh}）{name_en} ({APPROXIMATE.label_en})" if approximate
              else f"{name_zh}边界 {name_en}")
@@ -83,8 +84,8 @@ def _region_collection(collection_id: str, summary: store.LevelSummary | None) -
         count=summary.count if summary else 0, notices=notices, filters=filters)
 
 
-def _coverage_collection(townships: store.LevelSummary, *, modelled: bool) -> Collection:
-    notices = ((MODELLED.text,) if modelled else ()) + (
+def _coverage_collection(townships: store.LevelSummary, *, modelled: bool, county_units: bool) -> Collection:
+    notices = ((COUNTY_UNITS.text,) if county_units else ()) + ((MODELLED.text,) if modelled else ()) + (
         tuple(notice.text for notice in _boundary_notices(townships)) if townships.approximate else ())
     return Collection(
         id=COVERAGE, title="乡镇服务覆盖率 Coverage by township",
@@ -94,30 +95,32 @@ def _coverage_collection(townships: store.LevelSummary, *, modelled: bool) -> Co
         notices=notices, filters=TOWNSHIP_FILTERS[:1])
 
 
-def _region_collections(session: Session, only: str | None) -> list[Collection]:
+def _region_collections(session: Session, only: str | None, county_units: bool) -> list[Collection]:
     wanted = [name for name in (*REGION_COLLECTIONS, COVERAGE) if only in (None, name)]
     if not wanted:
         return []
     levels = store.level_summaries(session)
-    result = [_region_collection(name, levels.get(REGION_COLLECTIONS[name][0]))
+    result = [_region_collection(name, levels.get(REGION_COLLECTIONS[name][0]), county_units=county_units)
               for name in wanted if name in REGION_COLLECTIONS]
     townships = levels.get("township")
     info = grid_info(session) if COVERAGE in wanted else None
     if info is not None and townships is not None:
-        result.append(_coverage_collection(townships, modelled=info.population_is_modelled))
+        result.append(_coverage_collection(townships, modelled=info.population_is_modelled, county_units=county_units))
     return result
 
 
-def all_collections(session: Session, *, only: str | None = None) -> list[Collection]:
+def all_collections(session: Session, *, only: str | None = None, county_units: bool = False) -> list[Collection]:
     """Every collection (or only the one of id ``only``), with extent (WGS-84) and notices from the data.
 
-    The coverage collection is listed only once a demand grid exists.
+    The coverage collection is listed only once a demand grid exists. ``county_units``: the region
+    has no township list, so the townships and coverage collections say their units are counties.
     """
     stations = [_station_collection(summary) for summary in store.type_summaries(session, only=only)]
-    return stations + _region_collections(session, only)
+    return stations + _region_collections(session, only, county_units)
 
 
-def find_collection(session: Session, collection_id: str, *, counted: bool = True) -> Collection:
+def find_collection(session: Session, collection_id: str, *, counted: bool = True,
+                    county_units: bool = False) -> Collection:
     """The collection of that id; NotFound naming it otherwise.
 
     ``counted=False`` leaves a station collection's ``count`` and ``bbox`` out (None): they take a
@@ -128,7 +131,7 @@ def find_collection(session: Session, collection_id: str, *, counted: bool = Tru
     if "\x00" in collection_id:  # PostgreSQL text cannot hold NUL: no such collection
         found = None
     elif counted or collection_id in (*REGION_COLLECTIONS, COVERAGE):
-        found = next(iter(all_collections(session, only=collection_id)), None)
+        found = next(iter(all_collections(session, only=collection_id, county_units=county_units)), None)
     else:
         summary = store.type_summary(session, collection_id)
         found = None if summary is None else _station_collection(summary)

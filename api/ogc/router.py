@@ -116,7 +116,8 @@ def landing(request: Request, region: AreaDep, session: ReadSessionDep) -> Respo
         link(f"{root}/tileMatrixSets", tiles.REL_TILING_SCHEMES, "application/json", "瓦片矩阵集 / tiling schemes"),
     ]
     if wants_html(request):
-        warnings = [notice for found in all_collections(session) for notice in found.notices]
+        warnings = [notice for found in all_collections(session, county_units=region.county_units)
+                    for notice in found.notices]
         return HTMLResponse(html.landing(title, description, links, warnings, root))
     return JSONResponse({"title": title, "description": description, "links": links})
 
@@ -142,10 +143,10 @@ def api_definition(request: Request, session: ReadSessionDep) -> Response:
 
 @router.get("/collections", summary="数据集列表 / collections", dependencies=FORMAT_ONLY,
             **openapi.route_docs("getCollections"))
-def collections(request: Request, session: ReadSessionDep) -> Response:
+def collections(request: Request, session: ReadSessionDep, region: RegionDep) -> Response:
     """每类服务阵地、县、乡镇边界与覆盖率各一个数据集 / one collection per service type, plus regions."""
     root = root_url(request)
-    found = all_collections(session)
+    found = all_collections(session, county_units=region.county_units)
     if wants_html(request):
         return HTMLResponse(html.collections(root, found))
     return JSONResponse({
@@ -157,9 +158,10 @@ def collections(request: Request, session: ReadSessionDep) -> Response:
 
 @router.get("/collections/{collection_id}", summary="数据集 / one collection", dependencies=FORMAT_ONLY,
             **openapi.route_docs("describeCollection"))
-def collection(collection_id: str, request: Request, session: ReadSessionDep, settings: SettingsDep) -> Response:
+def collection(collection_id: str, request: Request, session: ReadSessionDep, settings: SettingsDep,
+               region: RegionDep) -> Response:
     """数据集的范围、坐标系与要素链接 / a collection's extent, CRS list and links."""
-    found = find_collection(session, collection_id)
+    found = find_collection(session, collection_id, county_units=region.county_units)
     if wants_html(request):
         return HTMLResponse(html.collection(root_url(request), found, html.offline_basemap(settings)))
     return JSONResponse(collection_document(root_url(request), found))

@@ -26,7 +26,7 @@ from api.routers import plan_jobs
 from api.schemas import PlanIn, PlanOut, StoredPlan, StoredSite
 from geo.core.frames import row_dicts
 from geo.errors import InputError, NotFound
-from geo.notices import MODELLED, POSITION_UNKNOWN, no_targets
+from geo.notices import COUNTY_UNITS, MODELLED, POSITION_UNKNOWN, no_targets
 from geo.services import gaps, plan_page
 from geo.services.coverage_query import coverage_report
 from geo.services.transaction import unit_of_work
@@ -56,11 +56,13 @@ class CoverageOut(BaseModel):
     include_planned: bool
     population_is_modelled: bool = Field(description=MODELLED.text)
     rows: list[CoverageRow]
+    notice: str | None = Field(default=None, description=(
+        f"乡镇级而本地区无乡镇名单时 / at township level of a region without a township list: {COUNTY_UNITS.text}"))
 
 
 @router.get("/coverage", summary="覆盖分析 / population covered per type and region",
             responses={409: {"description": "尚未建立人口网格 / no demand grid yet"}})
-def coverage(session: ReadSessionDep, cache: ModelCacheDep,
+def coverage(session: ReadSessionDep, cache: ModelCacheDep, region: RegionDep,
              level: Annotated[Level, Query(description="city 全市 | county 县 | township 乡镇")] = "county",
              type: Annotated[str | None, Query(description="服务类型 / service type")] = None,
              include_planned: Annotated[bool, Query(description="计入规划站点 / count planned stations")] = False,
@@ -72,7 +74,8 @@ def coverage(session: ReadSessionDep, cache: ModelCacheDep,
                             include_planned=include_planned or plan is not None, plan_id=plan)
     return CoverageOut(level=level, include_planned=include_planned or plan is not None,
                        population_is_modelled=info.population_is_modelled,
-                       rows=[CoverageRow(**row) for row in row_dicts(table)])
+                       rows=[CoverageRow(**row) for row in row_dicts(table)],
+                       notice=COUNTY_UNITS.text if level == "township" and region.county_units else None)
 
 
 class GapRow(BaseModel):

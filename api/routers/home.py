@@ -12,7 +12,7 @@ from api.home_page import HomeFigures, render
 from api.province_page import ProvinceFigures
 from api.province_page import render as render_province
 from api.regions_prefix import site_root
-from geo.notices import DEMO, MODELLED, NO_PLACES, approximate_notice, no_targets, position_unknown_count
+from geo.notices import COUNTY_UNITS, DEMO, MODELLED, NO_PLACES, approximate_notice, no_targets, position_unknown_count
 from geo.services import gaps, reports, rollup
 from geo.services.coverage_query import ModelCache
 from geo.services.rollup import ProvinceArea
@@ -36,6 +36,7 @@ def home(request: Request, session: ReadSessionDep, cache: ModelCacheDep, area: 
     unknown, townships = tally.unknown_townships, tally.townships
     boundary = approximate_notice(unknown, townships).counted(approximate, "乡镇", "townships")
     notices = [text for text, shown in (
+        (COUNTY_UNITS.text, region.county_units),
         (DEMO.counted(demo, "站点", "stations"), demo), (boundary, approximate),
         (position_unknown_count(unknown, townships), unknown),
         (MODELLED.text, info.population_is_modelled),

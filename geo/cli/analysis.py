@@ -14,13 +14,14 @@ from rich.table import Table
 from geo.cli.common import CRS_HELP, console, coord_system, fail, timed
 from geo.core.frames import row_tuples
 from geo.errors import UnionmapError
-from geo.notices import MODELLED, NO_PLACES, POSITION_UNKNOWN, UNKNOWN_MARK, certificate, no_targets
+from geo.notices import COUNTY_UNITS, MODELLED, NO_PLACES, POSITION_UNKNOWN, UNKNOWN_MARK, certificate, no_targets
 from geo.reference import DEFAULT_TYPE
 from geo.services import transaction
 from geo.settings import Settings, get_settings
 
 if TYPE_CHECKING:  # imported where used: the CLI starts without loading the solver
     from geo.analysis.planning import PlanResult
+    from geo.reference.region import RegionConfig
 
 FORMATS = ("table", "csv", "xlsx")
 
@@ -60,7 +61,9 @@ def coverage_command(
                                     include_planned=include_planned or plan_id is not None, plan_id=plan_id)
     except UnionmapError as error:
         raise fail(error) from error
-    notices = coverage_notices(table, info.population_is_modelled, places_given(get_settings()))
+    region = region_in_use(get_settings())
+    notices = coverage_notices(table, info.population_is_modelled, region.places is not None,
+                               county_units=region.county_units and level == "township")
     if output is not None:
         write_table(table.drop(columns=["type_code"]), output, sheet="覆盖 coverage",
                     notice="\n".join(notices) or None)
@@ -72,18 +75,21 @@ def coverage_command(
     timed("coverage", started)
 
 
-def places_given(settings: Settings) -> bool:
-    """Whether the database's region names a settlements file (the modelled grid used villages)."""
+def region_in_use(settings: Settings) -> RegionConfig:
+    """The database's region: whether it names a settlements file (the modelled grid used villages),
+    and whether its counties are its township-level units."""
     from geo.services.region_of_database import active_region_of
 
-    return active_region_of(settings).places is not None
+    return active_region_of(settings)
 
 
-def coverage_notices(table: pd.DataFrame, modelled: bool, places: bool) -> list[str]:
+def coverage_notices(table: pd.DataFrame, modelled: bool, places: bool, *, county_units: bool = False) -> list[str]:
     """What a coverage table does not know: townships placed without a seat (their names are
-    marked), modelled population, and a model made without a settlements file."""
+    marked), modelled population, a model made without a settlements file, and (township level of
+    a region without a township list) that its "townships" are counties."""
     unknown = bool(table["position_unknown"].any()) if "position_unknown" in table else False
-    return [text for text, shown in ((f"{UNKNOWN_MARK} {POSITION_UNKNOWN.text}", unknown), (MODELLED.text, modelled),
+    return [text for text, shown in ((COUNTY_UNITS.text, county_units),
+                                     (f"{UNKNOWN_MARK} {POSITION_UNKNOWN.text}", unknown), (MODELLED.text, modelled),
                                      (NO_PLACES.text, modelled and not places)) if shown]
 
 

