@@ -36,11 +36,23 @@ def _city(figures: ProvinceFigures, code: str, name: str) -> str:
     return f"<a href='{escape(figures.site_root)}/r/{escape(code)}/'>{escape(name)}</a>"
 
 
-def _coverage_rows(figures: ProvinceFigures) -> str:
-    return "".join(
-        f"<tr><th scope='row'>{_city(figures, row.city_code, row.city_name)}</th><td>{escape(row.type_name)}</td>"
-        f"<td>{int(row.stations)}</td><td>{row.population:,.0f}</td><td>{row.covered_population:,.0f}</td>"
-        f"<td>{_share(row.covered_share)}</td></tr>" for row in row_tuples(figures.coverage))
+def _coverage_table(figures: ProvinceFigures) -> str:
+    """One row per city (and the province's total), one column per type: stations and share covered."""
+    table = figures.coverage
+    types = list(dict.fromkeys(zip(table["type_code"], table["type_name"], strict=True)))
+    head = "".join(f"<th scope='col'>{escape(name)}<br><span class='hint'>站点 · 覆盖率</span></th>"
+                   for _, name in types)
+    cells: dict[str, dict[str, str]] = {}
+    people: dict[str, tuple[str, float]] = {}
+    for row in row_tuples(table):
+        cells.setdefault(row.city_code, {})[row.type_code] = f"{int(row.stations)} · {_share(row.covered_share)}"
+        people[row.city_code] = (row.city_name, float(row.population))
+    body = "".join(
+        f"<tr><th scope='row'>{_city(figures, code, name)}</th><td>{population:,.0f}</td>"
+        + "".join(f"<td>{cells[code].get(type_code, '—')}</td>" for type_code, _ in types) + "</tr>"
+        for code, (name, population) in people.items())
+    return (f"<table id='coverage' aria-labelledby='coverage-title'><thead><tr><th scope='col'>市</th>"
+            f"<th scope='col'>人口</th>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 
 def _target_rows(figures: ProvinceFigures) -> str:
@@ -72,9 +84,7 @@ def render(figures: ProvinceFigures) -> str:
 <h2 id="coverage-title">覆盖人口 / population covered</h2>
 <p class="hint">各市按本市网格与服务半径计算，全省合计为各市之和 / each city on its own grid and radii; the
 province's total is their sum.</p>
-<table id="coverage" aria-labelledby="coverage-title"><thead><tr><th scope="col">市</th><th scope="col">类型</th>
-<th scope="col">站点</th><th scope="col">人口</th><th scope="col">覆盖人口</th><th scope="col">覆盖率</th></tr>
-</thead><tbody>{_coverage_rows(figures)}</tbody></table>
+{_coverage_table(figures)}
 <h2 id="targets-title">目标达标情况 / targets</h2>
 <p class="hint">每市按其工作报告的目标；全省合计只计设此目标的市 / each city against its own report's targets;
 the province's totals count only the cities that set such a target.</p>

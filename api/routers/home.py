@@ -63,6 +63,8 @@ def province_home(request: Request, session: Session, cache: ModelCache, area: P
     demo = held[area.code].demo_stations if area.code in held else 0
     without = [names.get(code, code) for code in area.cities if code not in set(targets["city_code"])]
     notices = [text for text, shown in (
+        (f"{COUNTY_UNITS.label}：部分市未提供乡镇名单，其“乡镇”为整个区县 / some cities gave no township list: "
+         "their units are whole counties", area.county_units),
         (DEMO.counted(demo, "站点", "stations"), demo),
         (MODELLED.text, bool(coverage["population_is_modelled"].any())),
         (f"未设目标的市 / cities with no targets: {'、'.join(without)}", without)) if shown]

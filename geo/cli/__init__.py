@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from geo.cli import analysis, registry
+from geo.cli import analysis, province, registry
 from geo.cli.database import db_app
 from geo.cli.jobs import jobs_app
 from geo.cli.loading import load_app
@@ -24,5 +24,6 @@ def core_app() -> typer.Typer:
     app.add_typer(jobs_app, name="jobs")
     app.add_typer(region_app, name="region")
     analysis.register(app)
+    province.register(app)
     registry.register(app)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -104,6 +104,64 @@ def load_demo(
     console.print(table)
     console.print(f"{len(stations)} 个演示站点 / demo stations (is_demo = true)")
     timed("load demo", started)
+
+
+@load_app.command("province")
+def load_province(
+    code: Annotated[str, typer.Argument(help="省级区划代码 / province code, e.g. 360000 (after region init-province)")],
+    demo: Annotated[bool, typer.Option("--demo/--no-demo", help="为尚无演示数据的市生成 / draw demo stations for "
+                                       "cities that have none")] = True,
+    seed: Annotated[int | None, typer.Option(help="随机种子 / random seed of the demo registries")] = None,
+    reload: Annotated[bool, typer.Option("--reload", help="重新载入已有的市 / load cities already held again")] = False,
+) -> None:
+    """载入全省 / load every prefecture of a province (each a region of its own) and the province's roll-up."""
+    import hashlib
+    import getpass
+
+    from geo.reference.province import PROVINCE_FILE, province_folder, read_province
+    from geo.store import deployment
+
+    settings = get_settings()
+    started = time.perf_counter()
+    path = province_folder(settings, code) / PROVINCE_FILE
+    try:
+        if not path.is_file():
+            raise UnionmapError(f"没有 {path} / no province descriptor for {code!r}: run `unionmap region "
+                                f"init-province {code}` first")
+        province = read_province(path)
+        db.prepare(settings).dispose()
+        with transaction.session_scope(settings, actor="unionmap load province") as session:
+            held = {row.code for row in deployment.all_regions(session)}
+            with_demo = set(deployment.cities_with_demo(session))
+    except (UnionmapError, cluster.ClusterError) as error:
+        raise fail(error) from error
+    for member in province.members:
+        if member.code in held and not reload:
+            console.print(f"{member.name_zh} ({member.code}) 已载入 / already held: kept (--reload loads it again)")
+        else:
+            load_reference(region=member.folder)
+        if demo and member.code not in with_demo:
+            load_demo(seed=seed, region=member.folder)
+    row = deployment.RegionRow(
+        code=province.code, name_zh=province.name_zh, name_en=province.name_en, timezone=province.timezone,
+        folder=province.code, config_hash=hashlib.sha256(path.read_bytes()).hexdigest(), loaded_at=None,
+        loaded_by=f"unionmap load province ({_os_user(getpass)})", level=deployment.PROVINCE)
+    try:
+        with transaction.session_scope(settings, actor="unionmap load province") as session:
+            deployment.write_province(session, row, [member.code for member in province.members])
+    except UnionmapError as error:
+        raise fail(error) from error
+    console.print(f"{province.name_zh} / {province.name_en} ({province.code}): {len(province.members)} 个市 "
+                  f"cities; 汇总页 / roll-up at /r/{province.code}/")
+    timed("load province", started)
+
+
+def _os_user(getpass: Any) -> str:
+    """Who runs the command (a container's uid may have no passwd entry)."""
+    try:
+        return str(getpass.getuser())
+    except (KeyError, OSError):
+        return "unknown user"
 
 
 @load_app.command("boundaries")

@@ -61,6 +61,11 @@ def city_codes(session: Session) -> list[str]:
                                 .order_by(DeploymentRegion.code)))
 
 
+def cities_with_demo(session: Session) -> list[str]:
+    """Codes of the cities that have live demo stations (a province's load draws demo rows for the others)."""
+    return list(session.scalars(text(f"SELECT DISTINCT s.region_code FROM station s WHERE {LIVE_S} AND s.is_demo")))
+
+
 def write(session: Session, region: RegionRow) -> None:
     """Insert the region or overwrite its row; ``loaded_at`` is the transaction's time. The first
     region held becomes the default; ``is_default`` on the row makes it the default."""
@@ -116,3 +121,18 @@ def figures(session: Session) -> list[RegionFigures]:
         out.append(RegionFigures(region, *(sum(int(getattr(row, name)) for row in found) for name in
                                            ("counties", "townships", "open_stations", "demo_stations"))))
     return out
+
+
+def write_province(session: Session, province: RegionRow, cities: list[str]) -> None:
+    """Insert or overwrite a province's row (never the default) and make it the parent of ``cities``
+    (cities held only; a city of another province is moved to this one)."""
+    values = {"code": province.code, "level": PROVINCE, "parent_code": None, "name_zh": province.name_zh,
+              "name_en": province.name_en, "timezone": province.timezone, "folder": province.folder,
+              "config_hash": province.config_hash, "loaded_by": province.loaded_by, "is_default": False}
+    session.execute(insert(DeploymentRegion).values(values).on_conflict_do_update(
+        index_elements=[DeploymentRegion.code],
+        set_={**{k: v for k, v in values.items() if k != "code"}, "loaded_at": func.now()}))
+    session.execute(update(DeploymentRegion).where(DeploymentRegion.parent_code == province.code,
+                                                   DeploymentRegion.code.not_in(cities)).values(parent_code=None))
+    session.execute(update(DeploymentRegion).where(DeploymentRegion.code.in_(cities),
+                                                   DeploymentRegion.level == CITY).values(parent_code=province.code))
