@@ -65,6 +65,7 @@ class HomeFigures:
 
 
 CURRENT = ' aria-current="page"'
+LEVEL_NAMES = {"province": " · 省级汇总", "country": " · 全国汇总"}
 
 
 def _held_regions(figures: HomeFigures) -> str:
@@ -75,7 +76,7 @@ def _held_regions(figures: HomeFigures) -> str:
         f"<tr{CURRENT if f.region.code == figures.region_code else ''}>"
         f"<th scope='row'><a href='{escape(figures.site_root)}/r/{escape(f.region.code)}/'>"
         f"{escape(f.region.name_zh)}</a> <span class='hint' lang='en'>{escape(f.region.name_en)}</span>"
-        f"{' · 默认' if f.region.is_default else ''}{' · 省级汇总' if f.region.level == 'province' else ''}</th>"
+        f"{' · 默认' if f.region.is_default else ''}{LEVEL_NAMES.get(f.region.level, '')}</th>"
         f"<td>{escape(f.region.code)}</td><td>{f.counties}</td><td>{f.townships}</td><td>{f.open_stations}</td>"
         f"<td>{f.demo_stations}</td></tr>" for f in figures.held)
     return (f"""<h2 id="regions-title">本部署的地区 / regions of this deployment</h2>

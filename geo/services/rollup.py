@@ -42,10 +42,10 @@ class ProvinceArea:
 
 
 def province_areas(session: Session) -> dict[str, ProvinceArea]:
-    """Every province held, with the cities the deployment holds of it."""
+    """Every province (and country) held, with the cities the deployment holds of it."""
     rows = deployment.all_regions(session)
     return {row.code: ProvinceArea(row.code, row.name_zh, row.name_en, row.timezone, tuple(members(rows, row)))
-            for row in rows if row.level == deployment.PROVINCE}
+            for row in rows if row.level != deployment.CITY}
 PROVINCE = "province"  # the ``city_code`` of a total row
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from geo.store.counting import LIVE_S, OPEN_S
 from geo.store.models import DeploymentRegion
 
-CITY, PROVINCE = "city", "province"
+CITY, PROVINCE, COUNTRY = "city", "province", "country"
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,13 @@ class RegionRow:
     def label(self) -> str:
         """How messages name it: ``九江市 Jiujiang (360400, folder jiujiang)``."""
         return f"{self.name_zh} {self.name_en} ({self.code}, folder {self.folder})"
+
+
+def members_of(rows: list[RegionRow], region: RegionRow) -> list[str]:
+    """The cities a region stands for: itself, a province's cities, a country's provinces' cities."""
+    if region.level == CITY:
+        return [region.code]
+    return [code for row in rows if row.parent_code == region.code for code in members_of(rows, row)]
 
 
 def _row(row: DeploymentRegion) -> RegionRow:
@@ -115,8 +122,7 @@ def figures(session: Session) -> list[RegionFigures]:
     counts = {row.code: row for row in session.execute(_FIGURES_SQL)}
     out = []
     for region in rows:
-        cities = [region.code] if region.level == CITY else [
-            row.code for row in rows if row.parent_code == region.code and row.level == CITY]
+        cities = members_of(rows, region)
         found = [counts[code] for code in cities if code in counts]
         out.append(RegionFigures(region, *(sum(int(getattr(row, name)) for row in found) for name in
                                            ("counties", "townships", "open_stations", "demo_stations"))))
@@ -124,9 +130,11 @@ def figures(session: Session) -> list[RegionFigures]:
 
 
 def write_province(session: Session, province: RegionRow, cities: list[str]) -> None:
-    """Insert or overwrite a province's row (never the default) and make it the parent of ``cities``
-    (cities held only; a city of another province is moved to this one)."""
-    values = {"code": province.code, "level": PROVINCE, "parent_code": None, "name_zh": province.name_zh,
+    """Insert or overwrite a group's row (a province of cities, or a country of provinces: its
+    ``level``; never the default) and make it the parent of ``cities`` (regions held one level below
+    only; one of another group is moved to this one)."""
+    below = CITY if province.level == PROVINCE else PROVINCE
+    values = {"code": province.code, "level": province.level, "parent_code": None, "name_zh": province.name_zh,
               "name_en": province.name_en, "timezone": province.timezone, "folder": province.folder,
               "config_hash": province.config_hash, "loaded_by": province.loaded_by, "is_default": False}
     session.execute(insert(DeploymentRegion).values(values).on_conflict_do_update(
@@ -135,4 +143,4 @@ def write_province(session: Session, province: RegionRow, cities: list[str]) -> 
     session.execute(update(DeploymentRegion).where(DeploymentRegion.parent_code == province.code,
                                                    DeploymentRegion.code.not_in(cities)).values(parent_code=None))
     session.execute(update(DeploymentRegion).where(DeploymentRegion.code.in_(cities),
-                                                   DeploymentRegion.level == CITY).values(parent_code=province.code))
+                                                   DeploymentRegion.level == below).values(parent_code=province.code))

@@ -39,7 +39,7 @@ TARGET_SCOPES = ("city", "county", "township")
 TARGET_KINDS = ("count", "coverage")
 KEY_ROLES = ("reader", "editor", "admin")
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-DEPLOYMENT_LEVELS = ("city", "province")
+DEPLOYMENT_LEVELS = ("city", "province", "country")
 # A row written without a region lands in the deployment's only city (none when it holds several):
 # the default of every ``region_code`` (migration 0009); the store always names the region itself.
 ONLY_CITY = text("unionmap_only_city()")

@@ -41,10 +41,8 @@ def set_scope(session: Session, codes: Sequence[str]) -> None:
 
 
 def members(rows: Sequence[deployment.RegionRow], region: deployment.RegionRow) -> list[str]:
-    """The cities a region stands for: itself, or a province's member cities."""
-    if region.level == deployment.CITY:
-        return [region.code]
-    return [row.code for row in rows if row.parent_code == region.code and row.level == deployment.CITY]
+    """The cities a region stands for: itself, a province's cities, a country's provinces' cities."""
+    return deployment.members_of(list(rows), region)
 
 
 def scope_to_named(session: Session, name: str | None) -> None:
