@@ -41,7 +41,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 FREE_PREFIXES = ("/static/", "/finder/static/", "/docs", "/openapi.json", "/favicon", "/tiles/")
 # Paths whose work is measured in seconds of CPU or megabytes.
 HEAVY_PREFIXES = ("/api/v1/coverage", "/api/v1/gaps", "/api/v1/plans", "/api/v1/import", "/api/v1/export",
-                  "/maps/")
+                  "/api/v1/rollup", "/maps/")
 # Under a heavy prefix but cheap: reading or cancelling a plan job is one row (its solve runs in
 # the job runner), and polling clients must not take the slots of real heavy work. A what-if
 # (``/plans/evaluate``) is milliseconds on the warm model with no connection held meanwhile, and a

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from api.deps import AreaDep, ModelCacheDep, ReadSessionDep
@@ -12,6 +12,7 @@ from api.home_page import HomeFigures, render
 from api.province_page import ProvinceFigures
 from api.province_page import render as render_province
 from api.regions_prefix import site_root
+from maps.links import rooted
 from geo.notices import COUNTY_UNITS, DEMO, MODELLED, NO_PLACES, approximate_notice, no_targets, position_unknown_count
 from geo.services import gaps, reports, rollup
 from geo.services.coverage_query import ModelCache
@@ -21,13 +22,14 @@ from geo.store import catalogue, deployment, service_types
 router = APIRouter(tags=["home 首页"])
 
 
-@router.get("/", response_class=HTMLResponse, summary="首页 / start page")
-def home(request: Request, session: ReadSessionDep, cache: ModelCacheDep, area: AreaDep) -> HTMLResponse:
+@router.get("/", response_class=HTMLResponse, response_model=None, summary="首页 / start page")
+def home(request: Request, session: ReadSessionDep, cache: ModelCacheDep,
+         area: AreaDep) -> HTMLResponse | RedirectResponse:
     """地图入口、每个目标的已建/要求与缺口、未达标的县和乡镇、为此规划、各类站点数量与数据说明；
     省级汇总页为各市覆盖与目标及全省合计 / maps, each target's figures, the units that miss it, the plan
     that closes it, counts, notices; a province's page: each city's coverage and targets, and totals."""
-    if isinstance(area, ProvinceArea):
-        return province_home(request, session, cache, area)
+    if isinstance(area, ProvinceArea):  # its start page is the roll-up, heavy work: under /maps/
+        return RedirectResponse(rooted("/maps/rollup"), status_code=307)
     region = area
     tally = catalogue.home_counts(session)
     demo, approximate = tally.demo_stations, tally.approximate_regions
@@ -54,8 +56,18 @@ def home(request: Request, session: ReadSessionDep, cache: ModelCacheDep, area: 
     return HTMLResponse(html, headers={"Cache-Control": "private, no-store"} if open_reports is not None else None)
 
 
+@router.get("/maps/rollup", response_class=HTMLResponse, summary="汇总 / roll-up of a province's cities",
+            tags=["maps 地图"])
+def rollup_page(request: Request, session: ReadSessionDep, cache: ModelCacheDep, area: AreaDep) -> HTMLResponse:
+    """各市覆盖人口与目标，及合计（省级汇总的首页；单市亦可）/ each city's coverage and targets, with the
+    totals: a province's start page (a city's too)."""
+    area = area if isinstance(area, ProvinceArea) else ProvinceArea(
+        area.code, area.name_zh, area.name_en, area.timezone, (area.code,), area.county_units)
+    return province_home(request, session, cache, area)
+
+
 def province_home(request: Request, session: Session, cache: ModelCache, area: ProvinceArea) -> HTMLResponse:
-    """The province's roll-up page."""
+    """The roll-up page of a province (or of one city, as a province of one)."""
     names = {row.code: row.name_zh for row in deployment.all_regions(session)}
     coverage = rollup.coverage_rollup(session, area.cities, names, cache=cache)
     targets = rollup.targets_rollup(session, area.cities, names, cache=cache)
