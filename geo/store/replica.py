@@ -13,9 +13,11 @@ Nothing acknowledged is lost, by synchronous replication: with ``synchronous=Tru
 default) the primary names the standby in ``synchronous_standby_names`` (its ``cluster_name``
 is the ``application_name`` of its WAL receiver) with ``synchronous_commit = on``, so a COMMIT
 returns only once the standby has flushed the commit record to its disk. The price, said
-plainly: while the standby is down, every write on the primary waits (reads do not). The API's
-statement time-out then ends the wait, and PostgreSQL keeps the transaction committed on the
-primary alone; ``api.replicas`` answers such a write 503 (not acknowledged), never 2xx.
+plainly: while the standby is down, every write on the primary waits (reads do not), and
+nothing in PostgreSQL ends that wait (the statement time-out does not cover a commit). The API
+cancels it after ``synchronous_commit_wait_s`` (``api.replicas``): the transaction then stays
+committed on the primary alone, and the write is answered 503 (not acknowledged), never 2xx.
+A command (``unionmap import``, say) waits until the standby is back or replication is turned off.
 ``stop`` turns synchronous replication off before it stops the standby, so a planned stop never
 blocks writes; after an unplanned loss, ``unionmap db replica stop`` (or ``start --async``) lets
 writes through again, unprotected until the standby is back.
