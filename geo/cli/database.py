@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -13,6 +14,7 @@ from geo.settings import Settings, get_settings
 from geo.store import cluster, db, replica
 
 db_app = typer.Typer(help="数据库 / the database (private PostGIS cluster or DATABASE_URL)", no_args_is_help=True)
+T = TypeVar("T")
 replica_app = typer.Typer(help="本地热备库 / a local hot standby of the private cluster (streaming replication)",
                           no_args_is_help=True)
 db_app.add_typer(replica_app, name="replica")
@@ -69,6 +71,15 @@ def _private_cluster_only(what: str) -> Settings:
     return settings
 
 
+def _on_private_cluster(what: str, action: Callable[[Settings], T]) -> tuple[Settings, T]:
+    """``action`` on the private cluster's settings; a ClusterError becomes the one-line error exit."""
+    settings = _private_cluster_only(what)
+    try:
+        return settings, action(settings)
+    except cluster.ClusterError as error:
+        raise fail(error) from error
+
+
 @replica_app.command("start")
 def replica_start(
     asynchronous: Annotated[bool, typer.Option("--async", help=(
@@ -76,11 +87,8 @@ def replica_start(
         "the standby, but the primary's loss may lose the last acknowledged writes"))] = False,
 ) -> None:
     """启动热备库（首次用 pg_basebackup 复制主库）/ start the hot standby (copied with pg_basebackup the first time)."""
-    settings = _private_cluster_only("db replica")
-    try:
-        started = replica.start(settings, synchronous=not asynchronous)
-    except cluster.ClusterError as error:
-        raise fail(error) from error
+    settings, started = _on_private_cluster("db replica", lambda given: replica.start(
+        given, synchronous=not asynchronous))
     write_url, read_url = replica.urls(settings)
     mode = ("异步 / asynchronous" if asynchronous else
             "同步：提交等待备库落盘 / synchronous: every commit waits until the standby has it on disk")
@@ -92,22 +100,14 @@ def replica_start(
 @replica_app.command("stop")
 def replica_stop() -> None:
     """停止热备库（先关闭同步复制，写入不再等待）/ stop the standby (synchronous replication off first)."""
-    settings = _private_cluster_only("db replica")
-    try:
-        stopped = replica.stop(settings)
-    except cluster.ClusterError as error:
-        raise fail(error) from error
+    _, stopped = _on_private_cluster("db replica", replica.stop)
     console.print("备库已停止 / standby stopped" if stopped else "备库未在运行 / the standby was not running")
 
 
 @replica_app.command("remove")
 def replica_remove() -> None:
     """删除热备库及其复制槽 / stop the standby, drop its replication slot, delete its data folder."""
-    settings = _private_cluster_only("db replica")
-    try:
-        replica.remove(settings)
-    except cluster.ClusterError as error:
-        raise fail(error) from error
+    settings, _ = _on_private_cluster("db replica", replica.remove)
     console.print(f"已删除 / removed {replica.data_dir(settings)}")
 
 
@@ -129,10 +129,6 @@ def replica_status() -> None:
 @db_app.command("promote")
 def db_promote() -> None:
     """提升热备库为主库（主库须已停止）/ promote the standby to primary (the primary must be stopped)."""
-    settings = _private_cluster_only("db promote")
-    try:
-        promoted = replica.promote(settings)
-    except cluster.ClusterError as error:
-        raise fail(error) from error
+    settings, promoted = _on_private_cluster("db promote", replica.promote)
     console.print(f"已提升为主库 / promoted: {replica.data_dir(settings)} takes writes now" if promoted
                   else "已是主库 / it is a primary already")

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from geo.settings import Settings
 from geo.store import cluster, replica
 from geo.store.keys import create_key
+from tests.api.test_drills import wait_for
 
 httpx = pytest.importorskip("httpx")  # a test extra
 
@@ -64,18 +65,6 @@ class Pair:
     def promote(self) -> subprocess.CompletedProcess[str]:
         return subprocess.run([UNIONMAP, "db", "promote"], env=self.env | {"DATABASE_URL": ""}, capture_output=True,
                               text=True)
-
-
-def wait_for(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer 200 within {seconds} s")
 
 
 @dataclass
