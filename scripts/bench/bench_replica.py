@@ -9,14 +9,16 @@ them with ``unionmap serve --workers N`` and measures, per configuration and per
 - per-request CPU cost, measured: CPU seconds (``/proc``: utime + stime) used during that run by the
   app's processes, the primary's server processes and the standby's, divided by the requests
   answered; this is what the capacity model in docs/deployment.md is computed from;
-- open loop at ``--rate`` req/s: latency from the scheduled send time.
+- open loop at ``--rate`` req/s: latency from the scheduled send time;
+- ``--sequential`` station writes one after another (with the standby, each commit waits for it:
+  synchronous replication), then nearest reads without and with a read-your-writes LSN header.
 
 And memory: the app worker's resident size at start and after warm-up (the finder, OGC pages,
 the coverage map, which builds the demand-grid model), the model's size (pickled), the database
 size and the servers' shared_buffers. The load generator (``loadgen.py``) shares the machine's
 cores with everything it measures; the load average is printed before and after each run.
 
-Run: ``.venv/bin/python scripts/bench/bench_replica.py [--seconds 10] [--rate 100] [--workers 2]``
+Run: ``.venv/bin/python scripts/bench/bench_replica.py [--seconds 10] [--rate 100] [--workers 2] [--sequential 200]``
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import loadgen
@@ -41,6 +44,7 @@ from sqlalchemy.orm import Session
 from geo.services.coverage_query import ModelCache
 from geo.settings import PROJECT_ROOT, Settings
 from geo.store import cluster, replica
+from geo.store.keys import create_key
 
 UNIONMAP = str(Path(sys.executable).parent / "unionmap")
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -123,8 +127,41 @@ def measure(base: str, label: str, paths: list[str], arguments: argparse.Namespa
     return rows
 
 
+def sequential_ms(client: httpx.Client, requests: list[tuple[str, str, dict[str, Any]]]) -> list[float]:
+    """ms of each request, one after another (each must succeed: 2xx)."""
+    took = []
+    for method, path, options in requests:
+        begun = time.perf_counter()
+        answer = client.request(method, path, **options)
+        took.append((time.perf_counter() - begun) * 1000)
+        assert answer.is_success, (answer.status_code, answer.text[:300])
+    return took
+
+
+def writes_and_fresh_reads(base: str, key: str, nearest: list[str], count: int) -> list[str]:
+    """Sequential station creations (every commit waits for a synchronous standby, when there is
+    one), then nearest reads without and with a read-your-writes LSN (a replay check first)."""
+    write: dict[str, Any] = {"headers": {"Authorization": f"Bearer {key}"}, "json": {
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [115.99, 29.71]},
+        "properties": {"type_code": "love_station", "name": "基准写入（演示）"}}}
+    with httpx.Client(base_url=base, timeout=30, headers={"Accept-Encoding": "identity"}) as client:
+        written = sequential_ms(client, [("POST", "/api/v1/stations", write)] * count)
+        lsn = client.post("/api/v1/stations", **write).headers.get("X-Unionmap-LSN")
+        client.cookies.clear()
+        plain = sequential_ms(client, [("GET", path, {}) for path in nearest[:count]])
+        fresh = (sequential_ms(client, [("GET", path, {"headers": {"X-Unionmap-LSN": lsn}}) for path in nearest[:count]])
+                 if lsn else [])
+    rows = [f"  {count} sequential writes (POST /api/v1/stations): p50 {percentile(written, 50):.1f} ms, "
+            f"p99 {percentile(written, 99):.1f} ms",
+            f"  {count} sequential nearest reads: p50 {percentile(plain, 50):.1f} ms, p99 {percentile(plain, 99):.1f} ms"]
+    if fresh:
+        rows.append(f"  the same reads with X-Unionmap-LSN of the last write (already replayed: one check): "
+                    f"p50 {percentile(fresh, 50):.1f} ms, p99 {percentile(fresh, 99):.1f} ms")
+    return rows
+
+
 def serve_and_measure(settings: Settings, env: dict[str, str], label: str, nearest: list[str],
-                      arguments: argparse.Namespace, folder: Path) -> list[str]:
+                      arguments: argparse.Namespace, folder: Path, key: str) -> list[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [UNIONMAP, "serve", "--port", str(port), "--workers", str(arguments.workers)]
@@ -147,6 +184,7 @@ def serve_and_measure(settings: Settings, env: dict[str, str], label: str, neare
 
         rows += measure(base, f"{label}: nearest", nearest, arguments, processes)
         rows += measure(base, f"{label}: OGC items", ogc_paths(500), arguments, processes)
+        print("\n".join(writes_and_fresh_reads(base, key, nearest, arguments.sequential)))
         warm_rss = [rss_mb(pid) for pid in workers]
         print(f"  worker RSS MB at start {', '.join(f'{v:.0f}' for v in started_rss)}; after warm-up and the runs "
               f"{', '.join(f'{v:.0f}' for v in warm_rss)}")
@@ -173,6 +211,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sequential", type=int, default=200, help="sequential writes and reads per configuration")
     arguments = parser.parse_args()
     base_dir = Path(tempfile.mkdtemp(prefix="bench-replica-", dir="/var/tmp"))
     base_dir.chmod(0o755)  # the clusters' unprivileged owner must reach it
@@ -194,17 +233,19 @@ def main() -> None:
             size = session.execute(text("SELECT pg_size_pretty(pg_database_size(current_database())), "
                                         "current_setting('shared_buffers')")).one()
             model, _ = ModelCache().get(session)
+            key = create_key(session, name="bench_replica", role="editor")
+            session.commit()
         print(f"database size {size[0]}; shared_buffers {size[1]} per server; demand-grid model "
               f"{len(pickle.dumps(model, protocol=5)) / 2**20:.1f} MB pickled ({len(model.grid):,} cells)")
         nearest = sample_paths(primary_url, 2000, 2019)
         rows = serve_and_measure(settings, env | {"DATABASE_URL": primary_url}, "primary only", nearest, arguments,
-                                 base_dir)
+                                 base_dir, key)
         began = time.monotonic()
         replica.start(settings, synchronous=True)
         print(f"\nstandby started (pg_basebackup -R, synchronous) in {time.monotonic() - began:.1f} s")
         write_url, read_url = replica.urls(settings)
         rows += serve_and_measure(settings, env | {"DATABASE_URL": write_url, "UNIONMAP_READ_DATABASE_URL": read_url},
-                                  "primary + standby", nearest, arguments, base_dir)
+                                  "primary + standby", nearest, arguments, base_dir, key)
         print(f"\n{os.cpu_count()} cores shared by the load generator, the app and the database server(s); "
               "latency in ms; CPU ms per answered request from /proc during the closed-loop run\n")
         print("| configuration: route | run | answered (200) | errors | req/s | p50 | p99 "
