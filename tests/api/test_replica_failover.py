@@ -6,7 +6,8 @@ URLs (``geo.store.replica.urls``).
   ``unionmap db promote`` makes writes work again; every acknowledged write is on the promoted server;
 - read-your-writes: with the standby's replay paused, a read carrying the write's LSN cookie sees
   the write (served by the primary after the bounded wait), one without it does not (the standby);
-- the standby dies: a write is not acknowledged (503) once its wait for the standby is cancelled.
+- the standby dies: a write is not acknowledged (503) once its wait for the standby is cancelled;
+- every read route (finder, stations, regions, OGC, maps) answers from the standby alone.
 
 Run them alone: ``pytest -m replica``.
 """
@@ -204,6 +205,25 @@ def stored_names(url: str, ids: list[int]) -> dict[int, str]:
                                            {"ids": ids}).all())  # type: ignore[arg-type]
     finally:
         engine.dispose()
+
+
+READ_ROUTES = ["/", "/finder", "/api/v1/health", NEAREST, "/api/v1/stations?type=love_station", "/api/v1/stations/1",
+               "/api/v1/stations/1/history", "/api/v1/regions?level=county", "/api/v1/regions/at?lon=115.99&lat=29.71",
+               "/ogc", "/ogc/collections", "/ogc/collections/love_station", "/ogc/collections/love_station/queryables",
+               OGC_ITEMS, "/ogc/collections/love_station/items/1", "/ogc/collections/love_station/tiles",
+               "/maps/stations", "/maps/coverage", "/maps/gaps", "/maps/gaps.xlsx", "/maps/station/1"]
+
+
+def test_every_read_route_answers_from_the_standby_alone(pair: Pair) -> None:
+    """The read session runs on the standby, where any write (even a temporary table) fails: each
+    read route answers 200 with the primary stopped (no fallback possible)."""
+    cluster.run_binary(pair.settings, "pg_ctl", "-D", cluster.data_dir(pair.settings), "-m", "fast", "stop")
+    with httpx.Client(base_url=pair.base, timeout=120) as client:
+        answers = {path: client.get(path) for path in READ_ROUTES}
+    failed = {path: (answer.status_code, answer.text[:300]) for path, answer in answers.items()
+              if answer.status_code != 200}
+    assert not failed
+    assert "read-only transaction" not in pair.log.read_text(errors="replace")
 
 
 def test_the_primary_dies_mid_read_storm_reads_go_on_writes_503_then_promote(pair: Pair) -> None:
