@@ -149,11 +149,12 @@ def writes_and_fresh_reads(base: str, key: str, nearest: list[str], count: int) 
         lsn = client.post("/api/v1/stations", **write).headers.get("X-Unionmap-LSN")
         client.cookies.clear()
         plain = sequential_ms(client, [("GET", path, {}) for path in nearest[:count]])
-        fresh = (sequential_ms(client, [("GET", path, {"headers": {"X-Unionmap-LSN": lsn}}) for path in nearest[:count]])
-                 if lsn else [])
+        with_lsn = [("GET", path, {"headers": {"X-Unionmap-LSN": lsn}}) for path in nearest[:count]]
+        fresh = sequential_ms(client, with_lsn) if lsn else []
     rows = [f"  {count} sequential writes (POST /api/v1/stations): p50 {percentile(written, 50):.1f} ms, "
             f"p99 {percentile(written, 99):.1f} ms",
-            f"  {count} sequential nearest reads: p50 {percentile(plain, 50):.1f} ms, p99 {percentile(plain, 99):.1f} ms"]
+            f"  {count} sequential nearest reads: p50 {percentile(plain, 50):.1f} ms, "
+            f"p99 {percentile(plain, 99):.1f} ms"]
     if fresh:
         rows.append(f"  the same reads with X-Unionmap-LSN of the last write (already replayed: one check): "
                     f"p50 {percentile(fresh, 50):.1f} ms, p99 {percentile(fresh, 99):.1f} ms")

@@ -179,7 +179,8 @@ class ReadStorm:
                 while not storm.stop.is_set():
                     try:
                         answer = client.get(path)
-                        outcome = f"{answer.status_code}" + ("" if answer.status_code == 200 else f" {answer.text[:200]}")
+                        status = answer.status_code
+                        outcome = f"{status}" + ("" if status == 200 else f" {answer.text[:200]}")
                     except httpx.HTTPError as error:
                         outcome = type(error).__name__
                     with lock:
@@ -277,7 +278,8 @@ def test_read_your_writes_with_the_standbys_replay_paused(pair: Pair) -> None:
             begun = time.monotonic()
             own = client.get(station)  # the cookie: the standby is behind, so after 0.5 s the primary answers
             waited = time.monotonic() - begun
-            assert own.status_code == 200 and own.json()["features"][0]["properties"]["name"] == "读己之写 / read your writes"
+            assert own.status_code == 200
+            assert own.json()["features"][0]["properties"]["name"] == "读己之写 / read your writes"
             assert waited >= 0.5
             with httpx.Client(base_url=pair.base, timeout=10) as stranger:  # no cookie: the standby, behind
                 assert stranger.get(station).status_code == 404
