@@ -24,6 +24,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,11 +143,11 @@ def pair(template: Template, request: pytest.FixtureRequest) -> Iterator[Pair]:
         yield Pair(settings, env, base, template.key, log)
     finally:
         if process is not None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+            for stop in (signal.SIGTERM, signal.SIGKILL):
+                os.killpg(process.pid, stop)  # the server and its job runner: its own process group
+                with suppress(subprocess.TimeoutExpired):
+                    process.wait(20)
+                    break
         stop_servers(settings, replica.data_dir(settings), cluster.data_dir(settings))
         shutil.rmtree(settings.state_dir, ignore_errors=True)
 
@@ -203,7 +204,7 @@ def stored_names(url: str, ids: list[int]) -> dict[int, str]:
     try:
         with engine.connect() as connection:
             return dict(connection.execute(text("SELECT id, name FROM station WHERE id = ANY(:ids)"),
-                                           {"ids": ids}).all())  # type: ignore[arg-type]
+                                           {"ids": ids}).all())
     finally:
         engine.dispose()
 
@@ -287,7 +288,7 @@ def test_read_your_writes_with_the_standbys_replay_paused(pair: Pair) -> None:
 
             standby.execute("SELECT pg_wal_replay_resume()")
             deadline = time.monotonic() + 5
-            while not standby.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,)).fetchone()[0]:
+            while standby.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (lsn,)).fetchone() != (True,):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
             begun = time.monotonic()
