@@ -167,10 +167,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = db.make_engine(settings, server=True)
         app.state.incidents.watch(engine)
-        app.state.session_factory = db.make_session_factory(engine)
-        app.state.read_session_factory = db.make_read_session_factory(engine)
         app.state.read_routing = replicas.start_routing(settings, app.state.incidents)  # None: no read URLs
         replicas.watch_commits(engine)
+        app.state.session_factory = db.make_session_factory(engine)
+        app.state.read_session_factory = db.make_read_session_factory(engine)
         _take_the_database_region(app, settings)
         # The ~220 000 objects of start-up (geopandas, pyproj, the routes) live as long as the
         # process: out of the collector's sight, a full collection takes 0.5–1.3 ms instead
