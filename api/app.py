@@ -17,8 +17,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import admission, body_limit, docs_page, replicas, responses, unavailable, warmup
 from api.admission import app_path
-from api import admission, body_limit, docs_page, responses, unavailable, warmup
 from api.compression import Compression
 from api.cors import Cors
 from api.etags import OgcETags
@@ -179,6 +179,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = db.make_engine(settings, server=True)
         app.state.incidents.watch(engine)
+        app.state.read_routing = replicas.start_routing(settings, app.state.incidents)  # None: no read URLs
+        replicas.watch_commits(engine)
         app.state.session_factory = db.make_session_factory(engine)
         app.state.read_session_factory = db.make_read_session_factory(engine)
         _take_the_database_regions(app, settings)
@@ -191,6 +193,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         app.state.solver_pool.close()
         engine.dispose()
+        if app.state.read_routing is not None:
+            app.state.read_routing.dispose()
 
     # /docs is added below with Swagger UI from this app's own assets (FastAPI's loads a CDN).
     # the database's region when it can be reached (the default folder may not exist in another city's
@@ -229,6 +233,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def api_docs() -> HTMLResponse:
         return docs_page.swagger_ui(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} · API")
 
+    app.add_middleware(replicas.CommitPosition, settings=settings)  # innermost: it sees the handler's own answer
     app.add_middleware(RefuseNulBytes)
     app.add_middleware(TrustedHosts, settings=settings)  # 400 for a Host not in settings.trusted_hosts
     app.add_middleware(OgcETags)  # inside compression: one tag for the body, whatever its encoding

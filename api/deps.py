@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.admission import CLIENT_GONE
 from api.editor import auth
 from api.regions_prefix import region_of_scope
+from api.replicas import read_session
 from geo.analysis import engine
 from geo.analysis.coverage import CoverageModel, StationPoints, TypeRadius
 from geo.analysis.planning import PlanResult
@@ -56,7 +57,7 @@ async def get_read_session(request: Request) -> AsyncIterator[Session]:
     Async on purpose: making and closing it does no I/O (no transaction to roll back), so it
     need not cost two hops through the thread pool as a sync dependency would.
     """
-    session = request.app.state.read_session_factory()
+    session = await read_session(request)  # a replica's, or the primary's (api/replicas.py)
     try:
         yield session
     finally:

@@ -46,6 +46,18 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "UNIONMAP_DATABASE_URL")
     )
+    # Hot standbys for read-only traffic (finder, stations, OGC, maps): one URL, or several separated by
+    # commas, each best a libpq multi-host URL (…?host=a,b&port=5432,5432&target_session_attrs=prefer-standby)
+    # so a replica's loss or promotion is handled by libpq. Unset: reads go to database_url.
+    read_database_url: str | None = None
+    # Read-your-writes (api/replicas.py): a read carrying the LSN of the client's last write (cookie
+    # unionmap_lsn or header X-Unionmap-LSN) waits at most this long for the replica to replay it,
+    # then is served by the primary.
+    read_your_writes_wait_s: float = Field(default=0.5, ge=0, le=30)
+    # With reads on replicas, a write waits at most about this long for a synchronous standby
+    # (PostgreSQL's statement time-out does not cover a commit's wait): then the server cancels the
+    # wait, and the write, committed on the primary alone, is answered 503, not acknowledged.
+    synchronous_commit_wait_s: float = Field(default=5.0, gt=0, le=600)
     state_dir: Path = PROJECT_ROOT / ".state"
     database_name: str = "unionmap"
     data_dir: Path = PROJECT_ROOT / "data"

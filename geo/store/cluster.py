@@ -54,7 +54,7 @@ def _as_root() -> bool:
     return os.geteuid() == 0
 
 
-def _run(settings: Settings, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_binary(settings: Settings, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run a PostgreSQL binary, as the unprivileged cluster owner when we are root."""
     command = [str(settings.pg_bin_dir / str(args[0])), *map(str, args[1:])]
     if _as_root():
@@ -97,9 +97,19 @@ def _reachable(user: str, path: Path) -> bool:
     return probe.returncode == 0
 
 
+def data_dir(settings: Settings) -> Path:
+    """The private cluster's data folder (see the module's docstring for where it lives)."""
+    return _data_dir(settings)
+
+
 def socket_dir(settings: Settings) -> Path:
     """Directory of the cluster's Unix socket."""
-    data_dir = _data_dir(settings)
+    return socket_dir_for(_data_dir(settings))
+
+
+def socket_dir_for(data_dir: Path) -> Path:
+    """Directory of the Unix socket of the server of ``data_dir``: that folder, or one in ``/tmp``
+    named by its hash when the socket's path would be too long."""
     if len(str(data_dir / f".s.PGSQL.{PORT}.lock")) <= _SOCKET_PATH_MAX:
         return data_dir
     digest = hashlib.sha1(str(data_dir).encode()).hexdigest()[:12]
@@ -112,7 +122,8 @@ def url(settings: Settings, database: str | None = None) -> str:
     return f"postgresql+psycopg://{SUPERUSER}@/{name}?host={socket_dir(settings)}&port={PORT}"
 
 
-def _make_owned_dir(settings: Settings, path: Path) -> None:
+def make_owned_dir(settings: Settings, path: Path) -> None:
+    """Create ``path`` (0700) for the cluster owner, who must be able to reach it."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     if _as_root():
         owner = pwd.getpwnam(settings.pg_os_user)
@@ -137,7 +148,7 @@ def status(settings: Settings) -> ClusterStatus:
     """Report whether the private cluster exists and runs."""
     data_dir = _data_dir(settings)
     initialised = (data_dir / "PG_VERSION").exists()
-    running = initialised and _run(settings, "pg_ctl", "-D", data_dir, "status", check=False).returncode == 0
+    running = initialised and run_binary(settings, "pg_ctl", "-D", data_dir, "status", check=False).returncode == 0
     return ClusterStatus(data_dir, socket_dir(settings), initialised, running)
 
 
@@ -153,23 +164,30 @@ def start(settings: Settings) -> bool:
                     "is kept in %s", settings.pg_os_user, settings.state_dir, data_dir, settings.pg_os_user,
                     settings.state_dir, data_dir)
     if not (data_dir / "PG_VERSION").exists():
-        _make_owned_dir(settings, data_dir)
+        make_owned_dir(settings, data_dir)
         if data_dir == system_data_dir(settings):  # which checkout this folder is for, for whoever finds it
             (data_dir.parent / "checkout.txt").write_text(f"{settings.state_dir.resolve()}\n", encoding="utf-8")
-        _run(settings, "initdb", "-D", data_dir, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale")
-    sockets = socket_dir(settings)
-    if sockets != data_dir:
-        _make_owned_dir(settings, sockets)
-    options = f"-c listen_addresses='' -c unix_socket_directories='{sockets}' -p {PORT}"
-    _run(settings, "pg_ctl", "-D", data_dir, "-l", data_dir / "server.log", "-o", options, "-w", "-t", "60", "start")
+        run_binary(settings, "initdb", "-D", data_dir, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale")
+    start_server(settings, data_dir)
     return True
+
+
+def start_server(settings: Settings, data_dir: Path, *options: str) -> None:
+    """Start the server of ``data_dir`` on its own Unix socket (no TCP), with extra ``-c`` options;
+    wait until it accepts connections."""
+    sockets = socket_dir_for(data_dir)
+    if sockets != data_dir:
+        make_owned_dir(settings, sockets)
+    command_line = " ".join([f"-c listen_addresses='' -c unix_socket_directories='{sockets}' -p {PORT}", *options])
+    run_binary(settings, "pg_ctl", "-D", data_dir, "-l", data_dir / "server.log", "-o", command_line, "-w", "-t", "60",
+         "start")
 
 
 def stop(settings: Settings) -> bool:
     """Stop the private cluster (fast shutdown: open sessions are rolled back)."""
     if not status(settings).running:
         return False
-    _run(settings, "pg_ctl", "-D", _data_dir(settings), "-m", "fast", "-w", "stop")
+    run_binary(settings, "pg_ctl", "-D", _data_dir(settings), "-m", "fast", "-w", "stop")
     return True
 
 

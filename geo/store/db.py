@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import select
 from typing import TYPE_CHECKING, Any, cast
 
@@ -20,12 +21,32 @@ if TYPE_CHECKING:
 def database_url(settings: Settings) -> str:
     """URL of the database to use: ``DATABASE_URL`` if set, else the private cluster's."""
     if settings.database_url:
-        url = settings.database_url
-        for prefix in ("postgresql://", "postgres://"):
-            if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix) :]
-        return url
+        return _with_driver(settings.database_url)
     return cluster.url(settings)
+
+
+def _with_driver(url: str) -> str:
+    """A PostgreSQL URL as SQLAlchemy's psycopg 3 dialect reads it."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+# Where one read URL ends and the next begins: a comma followed by a scheme (a libpq multi-host URL
+# holds commas of its own, host=a,b).
+_NEXT_URL = re.compile(r",\s*(?=postgres(?:ql)?(?:\+\w+)?://)")
+
+
+def read_database_urls(settings: Settings) -> list[str]:
+    """The read URLs of ``UNIONMAP_READ_DATABASE_URL`` (none: reads use the primary)."""
+    text = (settings.read_database_url or "").strip()
+    return [_with_driver(url.strip()) for url in _NEXT_URL.split(text) if url.strip()] if text else []
+
+
+def make_read_engines(settings: Settings) -> list[Engine]:
+    """One server engine per read URL (hot standbys), with the pool and safety nets of the primary's."""
+    return [make_engine(settings, url, server=True) for url in read_database_urls(settings)]
 
 
 # ``application_name`` of the web server's connections (drills and benchmarks look them up by it).
