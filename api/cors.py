@@ -20,7 +20,8 @@ from api.admission import app_path
 
 READ_PREFIXES = ("/ogc", "/api/v1/")
 READ_METHODS = ("GET", "HEAD")
-EXPOSED = ("ETag", "Location", "Link", "Retry-After", "Content-Crs", "OGC-NumberMatched")
+EXPOSED = ("ETag", "Location", "Link", "Retry-After", "Content-Crs", "OGC-NumberMatched",
+           "X-Unionmap-LSN")  # api.replicas: a cross-origin writer reads its own writes by sending it back
 
 
 def _header(scope: Scope, name: bytes) -> str:
