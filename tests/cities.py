@@ -5,7 +5,10 @@ Used by the tests of ``unionmap region init`` and by the test that walks a city 
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -30,3 +33,25 @@ def made_up_townships(adcode: str, path: Path, per_county: int = 3) -> pd.DataFr
     frame = pd.DataFrame(rows, columns=["code", "county_code", "name"])
     frame.to_csv(path, index=False)
     return frame
+
+
+@contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """The process environment with ``values`` set and ``UNIONMAP_REGION`` unset for the block
+    (module-scoped fixtures cannot use monkeypatch), then as it was; the settings cache cleared
+    on the way in and out."""
+    from geo.settings import get_settings
+
+    saved = {key: os.environ.get(key) for key in (*values, "UNIONMAP_REGION")}
+    os.environ.update(values)
+    os.environ.pop("UNIONMAP_REGION", None)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()

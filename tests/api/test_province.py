@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app
 from geo.settings import Settings, get_settings
-from tests.cities import DATA, empty_data_dir
+from tests.cities import DATA, empty_data_dir, environment
 
 pytestmark = pytest.mark.db
 runner = CliRunner()
@@ -36,32 +36,23 @@ def province(databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Se
     name = f"unionmap_province_{os.getpid()}"
     url = databases.create(name)
     env = {"DATABASE_URL": url, "UNIONMAP_DATA_DIR": str(data), "UNIONMAP_STATE_DIR": str(state), "COLUMNS": "200"}
-    saved = {key: os.environ.get(key) for key in (*env, "UNIONMAP_REGION")}
-    os.environ.update(env)
-    os.environ.pop("UNIONMAP_REGION", None)
-    get_settings.cache_clear()
     try:
-        for code in MEMBERS:
-            made = runner.invoke(app, ["region", "init", code, "--folder", f"c{code}"])
-            assert made.exit_code == 0, made.output
-        descriptor = state / "regions" / "360000" / "province.yaml"
-        descriptor.parent.mkdir(parents=True)
-        descriptor.write_text(yaml.safe_dump({
-            "code": "360000", "name_zh": "江西省", "name_en": "Jiangxi", "timezone": "Asia/Shanghai",
-            "members": [{"code": code, "name_zh": zh, "folder": f"c{code}", "generated": False}
-                        for code, zh in MEMBERS.items()]}, allow_unicode=True), encoding="utf-8")
-        loaded = runner.invoke(app, ["load", "province", "360000", "--seed", "3"])
-        assert loaded.exit_code == 0, loaded.output
-        assert "/r/360000/" in loaded.output
-        yield Settings(database_url=url, data_dir=data, state_dir=state, trusted_hosts=["testserver"],
-                       solver_warm_at_start=False)
+        with environment(**env):
+            for code in MEMBERS:
+                made = runner.invoke(app, ["region", "init", code, "--folder", f"c{code}"])
+                assert made.exit_code == 0, made.output
+            descriptor = state / "regions" / "360000" / "province.yaml"
+            descriptor.parent.mkdir(parents=True)
+            descriptor.write_text(yaml.safe_dump({
+                "code": "360000", "name_zh": "江西省", "name_en": "Jiangxi", "timezone": "Asia/Shanghai",
+                "members": [{"code": code, "name_zh": zh, "folder": f"c{code}", "generated": False}
+                            for code, zh in MEMBERS.items()]}, allow_unicode=True), encoding="utf-8")
+            loaded = runner.invoke(app, ["load", "province", "360000", "--seed", "3"])
+            assert loaded.exit_code == 0, loaded.output
+            assert "/r/360000/" in loaded.output
+            yield Settings(database_url=url, data_dir=data, state_dir=state, trusted_hosts=["testserver"],
+                           solver_warm_at_start=False)
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        get_settings.cache_clear()
         databases.drop(name)
 
 

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.cli import app
 from geo.settings import Settings, get_settings
-from tests.cities import DATA, empty_data_dir, made_up_townships
+from tests.cities import DATA, empty_data_dir, environment, made_up_townships
 
 pytestmark = pytest.mark.db
 runner = CliRunner()
@@ -44,24 +44,15 @@ def two_cities(databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     name = f"unionmap_two_{os.getpid()}"
     url = databases.create(name)
     env = {"DATABASE_URL": url, "UNIONMAP_DATA_DIR": str(data), "COLUMNS": "200"}
-    saved = {key: os.environ.get(key) for key in (*env, "UNIONMAP_REGION")}
-    os.environ.update(env)
-    os.environ.pop("UNIONMAP_REGION", None)
-    get_settings.cache_clear()
     try:
-        for command in (["load", "reference", "--region", "jiujiang"], ["load", "demo", "--seed", "7"],
-                        ["region", "init", "360200", "--townships", str(folder / "townships.csv"),
-                         "--name-en", "Jingdezhen", "--load"]):
-            result = runner.invoke(app, command)
-            assert result.exit_code == 0, (command, result.output)
-        yield Settings(database_url=url, data_dir=data, trusted_hosts=["testserver"], solver_warm_at_start=False)
+        with environment(**env):
+            for command in (["load", "reference", "--region", "jiujiang"], ["load", "demo", "--seed", "7"],
+                            ["region", "init", "360200", "--townships", str(folder / "townships.csv"),
+                             "--name-en", "Jingdezhen", "--load"]):
+                result = runner.invoke(app, command)
+                assert result.exit_code == 0, (command, result.output)
+            yield Settings(database_url=url, data_dir=data, trusted_hosts=["testserver"], solver_warm_at_start=False)
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        get_settings.cache_clear()
         databases.drop(name)
 
 
