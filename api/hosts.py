@@ -15,6 +15,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp
 
+from api.regions_prefix import region_prefix
 from geo.settings import Settings
 
 
@@ -41,10 +42,13 @@ class TrustedHosts(TrustedHostMiddleware):
 
 
 def public_base(request: Request) -> str:
-    """The base URL links start with, without a trailing slash: ``public_url`` when configured,
-    else the server as the client reached it (scheme, Host and any ASGI root path)."""
+    """The base URL links start with, without a trailing slash: ``public_url`` when configured
+    (followed by this request's ``/r/{code}`` region prefix, if any), else the server as the client
+    reached it (scheme, Host and any ASGI root path, the region's prefix included)."""
     configured: str | None = request.app.state.settings.public_url
-    return (configured or str(request.base_url)).rstrip("/")
+    if configured:
+        return configured.rstrip("/") + region_prefix(request.scope)
+    return str(request.base_url).rstrip("/")
 
 
 def public_url(request: Request, query: str | None = None) -> str:

@@ -29,6 +29,12 @@ def region_of_scope(scope: Scope | dict[str, Any]) -> str | None:
     return scope.get(REGION_KEY)
 
 
+def region_prefix(scope: Scope | dict[str, Any]) -> str:
+    """``/r/{code}`` when this request's path named a region, else ""."""
+    code = scope.get(REGION_KEY)
+    return f"{PREFIX}{code}" if code else ""
+
+
 def site_root(scope: Scope | dict[str, Any]) -> str:
     """The site's own root path: the root path without this request's ``/r/{code}`` prefix."""
     root: str = scope.get("root_path", "")

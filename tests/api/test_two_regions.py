@@ -195,3 +195,12 @@ def test_the_start_page_and_the_deployment_api_list_both_cities(client: TestClie
     assert 'href=\'/r/360400/\'' in page and 'href=\'/r/360200/\'' in page
     assert 'href="/r/360200/maps/stations"' in page  # the page's own links stay in its city
     assert 'href="/maps/stations"' in client.get("/").text
+
+
+def test_links_under_a_public_url_keep_the_region(two_cities: Settings) -> None:
+    settings = two_cities.model_copy(update={"public_url": "https://map.example.org/unionmap"})
+    with TestClient(create_app(settings)) as behind_a_proxy:
+        hrefs = [link["href"] for link in behind_a_proxy.get(OTHER + "/ogc").json()["links"]]
+        assert hrefs and all(href.startswith("https://map.example.org/unionmap/r/360200/") for href in hrefs), hrefs
+        mine = [link["href"] for link in behind_a_proxy.get("/ogc").json()["links"]]
+        assert all(href.startswith("https://map.example.org/unionmap/ogc") or "/r/" not in href for href in mine)
