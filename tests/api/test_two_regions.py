@@ -152,6 +152,9 @@ def test_commands_take_the_region_and_default_to_jiujiang(two_cities: Settings,
     get_settings.cache_clear()
     wrong = runner.invoke(app, ["coverage", "--level", "county"])
     assert wrong.exit_code != 0 and "nowhere" in wrong.output and "360200" in wrong.output, wrong.output
+    monkeypatch.delenv("UNIONMAP_REGION")  # the root option says the same (and monkeypatch restores it)
+    named = runner.invoke(app, ["--region", "jingdezhen", "coverage", "--level", "county"])
+    assert named.exit_code == 0 and "珠山区" in named.output and "浔阳区" not in named.output, named.output
     get_settings.cache_clear()
 
 
