@@ -385,8 +385,11 @@ def main() -> None:  # noqa: C901, PLR0915 — one run, step by step, printed as
                 city_paths = weighted_paths(url, [city], 5000, options.seed)
                 check = httpx.get(base + f"/r/{scope}" + national_paths[0], timeout=30).json()
                 print(f"NEAREST check /r/{scope}: {len(check['stations'])} stations", flush=True)
-                for prefix, paths in ((f"/r/{scope}", national_paths), (f"/r/{city}", city_paths)):
-                    nearest_load(base, prefix, paths, options.rates, options.seconds)
+                national_rows = nearest_load(base, f"/r/{scope}", national_paths, options.rates, options.seconds)
+                city_rows = nearest_load(base, f"/r/{city}", city_paths, options.rates, options.seconds)
+                for ours, single in zip(national_rows, city_rows, strict=True):
+                    print(f"NEAREST {ours[0]:g} req/s: national / single city p50 {ours[2] / single[2]:.2f}×, "
+                          f"p99 {ours[3] / single[3]:.2f}×", flush=True)
                 if options.read_url:
                     print(f"REPLICA STEP skipped: --read-url {options.read_url} given, but the replica wiring "
                           "(UNIONMAP_READ_DATABASE_URL) is for the replica work to add here")
