@@ -186,15 +186,22 @@ def record_groups(settings: Settings, drafts: Sequence[province_init.ProvinceDra
                                   [draft.config.code for draft in drafts])
 
 
-def build(settings: Settings, drafts: Sequence[province_init.ProvinceDraft], seed: int) -> dict[str, float]:
-    """Write the folders, load every city, record the groups; seconds per city (and totals)."""
+def build(settings: Settings, drafts: Sequence[province_init.ProvinceDraft], seed: int, *,
+          resume: bool = False) -> dict[str, float]:
+    """Write the folders, load every city, record the groups; seconds per city loaded.
+
+    ``resume``: cities the database already holds with their demo stations are kept as they are
+    (a run stopped half-way goes on where it stopped)."""
     from geo.store import db
 
     db.prepare(settings).dispose()
+    done = held_with_demo(settings.database_url or "") if resume else set()
     seconds: dict[str, float] = {}
     for draft in drafts:
         province_init.write_province(draft, settings, force=True)
         for member in draft.config.members:
+            if member.code in done:
+                continue
             begun = time.perf_counter()
             stations = load_city(settings, member.folder, seed)
             seconds[member.code] = time.perf_counter() - begun
@@ -202,6 +209,17 @@ def build(settings: Settings, drafts: Sequence[province_init.ProvinceDraft], see
                   f"load average {load_average()}", flush=True)
     record_groups(settings, drafts)
     return seconds
+
+
+def held_with_demo(database_url: str) -> set[str]:
+    """Cities held whose demo stations are loaded (or that were given none)."""
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        held = set(connection.execute(text(
+            "SELECT code FROM deployment_region d WHERE level = 'city' AND EXISTS "
+            "(SELECT 1 FROM station s WHERE s.region_code = d.code AND s.is_demo)")).scalars())
+    engine.dispose()
+    return held
 
 
 def sizes(database_url: str) -> tuple[int, list[tuple[str, int, int]]]:
@@ -324,13 +342,14 @@ def main() -> None:  # noqa: C901, PLR0915 — one run, step by step, printed as
     parser.add_argument("--steps", nargs="+", default=["build", "nearest", "ogc", "coverage", "siting"])
     parser.add_argument("--tipg-venv", type=Path, default=Path("/work/national-state/tipg-venv"))
     parser.add_argument("--read-url", help="REPLICA STEP (not wired): the same read load with one replica added")
+    parser.add_argument("--resume", action="store_true", help="keep the database and the cities it holds")
     parser.add_argument("--drop", action="store_true", help="drop the scratch database at the end")
     options = parser.parse_args()
     print(f"command: {shlex.join(sys.orig_argv)}\ndate: {time.strftime('%Y-%m-%d %H:%M:%S %z')}\n"
           f"machine: {os.cpu_count()} cores; load average at start {load_average()}", flush=True)
     state = options.state_dir / ("province-" + "-".join(options.province) if options.province else "nation")
     admin = options.admin_url
-    if "build" in options.steps:
+    if "build" in options.steps and not options.resume:
         url = create_database(admin, options.database)
     else:
         url = make_url(admin).set(database=options.database).render_as_string(hide_password=False)
@@ -347,7 +366,7 @@ def main() -> None:  # noqa: C901, PLR0915 — one run, step by step, printed as
               f"refused {len(refused)}: " + "; ".join(f"{c} {r[:60]}" for c, r in sorted(refused.items())),
               flush=True)
         begun = time.perf_counter()
-        per_city = build(settings, drafts, options.seed)
+        per_city = build(settings, drafts, options.seed, resume=options.resume)
         load_s = time.perf_counter() - begun
         print(f"LOAD: {len(per_city)} cities in {load_s:.0f} s (median {statistics.median(per_city.values()):.1f} s "
               f"a city, max {max(per_city.values()):.1f} s); peak RSS {peak_rss_mb():.0f} MiB; "

@@ -174,3 +174,20 @@ def test_skip_refused_leaves_a_changed_prefecture_out_and_names_it() -> None:
     assert "330100" not in [m.code for m in draft.config.members]
     assert len(draft.drafts) == len(draft.config.members) == 10
     assert all(d.grid_resolution == 7 for d in draft.drafts)
+
+
+def test_a_city_given_no_stations_draws_none() -> None:
+    """A count of 0 (三沙's share of 186 000) draws an empty registry instead of failing."""
+    import geopandas as gpd
+    from pyproj import CRS
+    from shapely.geometry import Point, box
+
+    from geo.reference.demo import DemoSpec, DemoTypeSpec, TypeNames, generate
+
+    townships = gpd.GeoDataFrame({"code": ["1"], "county_code": ["c"], "name": ["t"], "population": [10.0],
+                                  "urban_population": [0.0], "seat": [Point(116.0, 29.0)]},
+                                 geometry=[box(115.9, 28.9, 116.1, 29.1)], crs=4326)
+    spec = DemoSpec(stations={"love_station": DemoTypeSpec(count=0)})
+    drawn = generate(townships, pd.DataFrame({"code": ["c"], "name": ["县"]}), spec,
+                     [TypeNames("love_station", "爱心驿站")], metric_crs=CRS.from_epsg(32650), seed=1)
+    assert len(drawn) == 0 and drawn.crs.to_epsg() == 4326 and list(drawn["type_code"]) == []
