@@ -32,6 +32,9 @@ def init(
     name_en: Annotated[str | None, typer.Option(help="英文名 / English name (default: the adcode)")] = None,
     folder: Annotated[str | None, typer.Option(help="data/ 下的文件夹名 / folder under data/")] = None,
     force: Annotated[bool, typer.Option(help="替换已有文件夹 / replace an existing folder")] = False,
+    grid_resolution: Annotated[int | None, typer.Option(
+        help="需求网格的 H3 分辨率（默认 9）/ H3 resolution of the demand grid (default 9; 7 for a whole country)",
+    )] = None,
     load: Annotated[bool, typer.Option(help="随后载入 / then run `unionmap load reference --region FOLDER`")] = False,
     replace: Annotated[bool, typer.Option(
         "--replace", help="与 --load 同用：替换库中的另一地区 / with --load: replace the region the database holds"),
@@ -46,7 +49,8 @@ def init(
     try:
         seed = _demo_seed(settings)
         draft = region_init.draft_region(adcode, townships=townships, seats=seats, seats_crs=source_crs,
-                                         places=places, targets=targets, name_en=name_en, seed=seed)
+                                         places=places, targets=targets, name_en=name_en, seed=seed,
+                                         grid_resolution=grid_resolution)
         name = folder or region_init.slug(name_en or "") or draft.code
         if Path(name).name != name or name.startswith("."):
             raise UnionmapError(f"--folder must be a plain folder name, not {name!r}")
@@ -109,6 +113,9 @@ def init_province(
     adcode: Annotated[str, typer.Argument(help="省级区划代码 / province adcode, e.g. 360000")],
     name_en: Annotated[str | None, typer.Option(help="省的英文名 / English name of the province")] = None,
     force: Annotated[bool, typer.Option(help="替换已生成的文件夹 / replace folders written before")] = False,
+    grid_resolution: Annotated[int | None, typer.Option(
+        help="需求网格的 H3 分辨率（默认 9）/ H3 resolution of the demand grid (default 9; 7 for a whole country)",
+    )] = None,
 ) -> None:
     """为全省每个地级市生成地区文件夹 / a region folder for every prefecture of a province not in data/
     (counties as units), under .state/regions/, and its province.yaml."""
@@ -117,7 +124,8 @@ def init_province(
     settings = get_settings()
     try:
         seed = _demo_seed(settings)
-        draft = province_init.draft_province(adcode, data_dir=settings.data_dir, name_en=name_en, seed=seed)
+        draft = province_init.draft_province(adcode, data_dir=settings.data_dir, name_en=name_en, seed=seed,
+                                                     grid_resolution=grid_resolution)
         written = province_init.write_province(draft, settings, force=force)
     except UnionmapError as error:
         raise fail(error) from error

@@ -118,7 +118,9 @@ def generate(townships: gpd.GeoDataFrame, counties: pd.DataFrame, spec: DemoSpec
         points = _scatter_inside(rng, np.asarray(metric.geometry.values[chosen]), np.asarray(seats.values[chosen]),
                                  sigma_m)
         frames.append(_describe(rng, code, names[code], metric.iloc[chosen], counties, points, spec, seed))
-    stations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not frames:  # every count 0 (a city too small for one station, e.g. 三沙 at 186 000 nationally)
+        return gpd.GeoDataFrame({"type_code": pd.Series(dtype=str)}, geometry=gpd.GeoSeries([], crs=4326))
+    stations = pd.concat(frames, ignore_index=True)
     return gpd.GeoDataFrame(stations, geometry="geometry", crs=metric_crs).to_crs(4326)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from geo.errors import InputError
@@ -31,6 +31,7 @@ class ProvinceDraft:
     config: ProvinceConfig
     drafts: list[RegionDraft]
     kept: dict[str, Path]  # prefecture code -> its committed folder in the data folder
+    refused: dict[str, str] = field(default_factory=dict)  # prefecture code -> why (only with skip_refused)
 
 
 def committed_regions(data_dir: Path) -> dict[str, Path]:
@@ -48,28 +49,36 @@ def committed_regions(data_dir: Path) -> dict[str, Path]:
 
 
 def draft_province(adcode: str, *, data_dir: Path, name_en: str | None = None,
-                   seed: tuple[DemoSpec, DemoBasis] | None = None) -> ProvinceDraft:
+                   seed: tuple[DemoSpec, DemoBasis] | None = None,
+                   grid_resolution: int | None = None, skip_refused: bool = False) -> ProvinceDraft:
     """Draft every prefecture of the province ``adcode`` not held in ``data_dir``; nothing is written.
 
     An error in any prefecture (a county without a census row) names that prefecture and stops all.
+    ``grid_resolution``: every drafted prefecture's demand grid resolution (kept folders keep theirs).
+    ``skip_refused``: a prefecture that cannot be drafted is left out of the province and named in
+    ``refused`` instead (a whole country's run, where a few changed since the census, e.g. 杭州).
     """
     province, prefectures = china.province_prefectures(adcode)
     committed = committed_regions(data_dir)
     kept = {unit.code: committed[unit.code] for unit in prefectures if unit.code in committed}
-    drafts = []
+    drafts, refused = [], {}
     for unit in prefectures:
         if unit.code in kept:
             continue
         try:
-            drafts.append(draft_region(unit.code, townships=None, seed=seed))
+            drafts.append(draft_region(unit.code, townships=None, seed=seed, grid_resolution=grid_resolution))
         except InputError as error:
+            if skip_refused and error.field != "grid_resolution":
+                refused[unit.code] = f"{unit.name}: {error.reason}"
+                continue
             raise InputError(f"{unit.code} {unit.name}: {error.reason}", file=error.file, row=error.row,
                              field=error.field) from error
     members = [ProvinceMember(code=unit.code, name_zh=unit.name, folder=kept[unit.code].name if unit.code in kept
-                              else unit.code, generated=unit.code not in kept) for unit in prefectures]
+                              else unit.code, generated=unit.code not in kept) for unit in prefectures
+               if unit.code not in refused]
     config = ProvinceConfig(code=province.code, name_zh=province.name, name_en=name_en or province.code,
                             members=members)
-    return ProvinceDraft(config, drafts, kept)
+    return ProvinceDraft(config, drafts, kept, refused)
 
 
 def write_province(draft: ProvinceDraft, settings: Settings, *, force: bool = False) -> list[Path]:

@@ -29,6 +29,7 @@ from geo.core.crs import CoordSystem
 from geo.errors import InputError
 from geo.reference import china, layers
 from geo.reference.demo import DemoBasis, DemoSpec, read_demo_spec, scaled_spec
+from geo.reference.grid import GridParameters
 from geo.reference.region import first_row, load_config, parse_numbers, read_csv
 from geo.reference.targets import read_targets, targets_region
 
@@ -73,6 +74,7 @@ class RegionDraft:
     targets_file: Path | None = None
     target_count: int = 0
     demo: DemoSpec | None = None        # scaled from the seed region's; None: no seed region at hand
+    grid_resolution: int | None = None  # H3 resolution of the demand grid; None: the default (GridParameters)
 
     @property
     def county_units(self) -> bool:
@@ -157,12 +159,16 @@ def demo_seed(folder: Path) -> tuple[DemoSpec, DemoBasis] | None:
 
 def draft_region(adcode: str, *, townships: Path | None, seats: list[Path] | None = None,
                  seats_crs: CoordSystem = "wgs84", places: Path | None = None, targets: Path | None = None,
-                 name_en: str | None = None, seed: tuple[DemoSpec, DemoBasis] | None = None) -> RegionDraft:
+                 name_en: str | None = None, seed: tuple[DemoSpec, DemoBasis] | None = None,
+                 grid_resolution: int | None = None) -> RegionDraft:
     """Read and check everything a region folder needs; nothing is written.
 
     ``townships`` None: no township list, each county is one unit (then no seats can be given).
     ``seed``: the seed region's demo registry (:func:`demo_seed`) to scale this city's from.
+    ``grid_resolution``: the demand grid's H3 resolution, written as ``demand_grid.resolution`` (a
+    coarser grid loads a whole country on a small machine; None keeps the default).
     """
+    check_grid_resolution(grid_resolution)
     if townships is None and seats:
         raise InputError("驻地需要乡级名单 / --seats are township seats: give --townships too, or leave out --seats",
                          field="seats")
@@ -193,7 +199,20 @@ def draft_region(adcode: str, *, townships: Path | None, seats: list[Path] | Non
         counties=counties, counties_geojson=china.counties_geojson(unit.code), population=population,
         unplaced=china.unplaced_population(unit.code), townships_file=townships,
         townships=township_list[["code", "county_code", "name"]], seats=seat_points, seats_outside=outside,
-        places_file=places, targets_file=targets, target_count=target_count, demo=demo)
+        places_file=places, targets_file=targets, target_count=target_count, demo=demo,
+        grid_resolution=grid_resolution)
+
+
+def check_grid_resolution(resolution: int | None) -> None:
+    """InputError naming ``grid_resolution`` when region.yaml would refuse it (GridParameters' bounds)."""
+    if resolution is None:
+        return
+    bounds = GridParameters.model_fields["resolution"].metadata
+    low = next(int(b.ge) for b in bounds if hasattr(b, "ge"))
+    high = next(int(b.le) for b in bounds if hasattr(b, "le"))
+    if not low <= resolution <= high:
+        raise InputError(f"网格分辨率须在 {low}–{high} 之间 / the H3 grid resolution must be {low}–{high}, "
+                         f"not {resolution}", field="grid_resolution")
 
 
 def region_yaml(draft: RegionDraft, counties_wgs84: gpd.GeoDataFrame) -> dict[str, object]:
@@ -212,6 +231,8 @@ def region_yaml(draft: RegionDraft, counties_wgs84: gpd.GeoDataFrame) -> dict[st
                        "urban_share_field": "urban_share",
                        "source": china.CENSUS_COUNTY_SOURCE if draft.county_units else china.CENSUS_SOURCE},
     }
+    if draft.grid_resolution is not None:
+        document["demand_grid"] = {"resolution": draft.grid_resolution}
     if draft.places_file is not None:
         document["places"] = {"file": PLACES_FILE, "crs": "wgs84"}
     if draft.targets_file is not None:

@@ -100,6 +100,8 @@ def test_init_province_writes_every_other_prefecture(folders: tuple[Path, Path])
     (["region", "init-province", "36"], "an adcode is six digits"),
     (["region", "init", "360500", "--seats", "seats.csv"], "--seats are township seats"),
     (["region", "init", "360500", "--targets", "TARGETS"], "target t1 is scoped per township"),
+    (["region", "init", "360500", "--grid-resolution", "4"], "grid resolution must be 5–11, not 4"),
+    (["region", "init-province", "360000", "--grid-resolution", "12"], "grid resolution must be 5–11, not 12"),
 ])
 def test_bad_input_names_it_and_writes_nothing(folders: tuple[Path, Path], tmp_path: Path, arguments: list[str],
                                                 expected: str) -> None:
@@ -149,3 +151,43 @@ def test_region_check_of_county_units(folders: tuple[Path, Path], tmp_path: Path
         config.write("targets: targets.yaml\n")
     refused = runner.invoke(app, ["region", "check", "--region", "xinyu"])
     assert refused.exit_code == 2 and "target homes is scoped per township" in " ".join(refused.output.split())
+
+
+def test_grid_resolution_is_written_and_read_back(folders: tuple[Path, Path]) -> None:
+    """``--grid-resolution`` lands in region.yaml as ``demand_grid.resolution`` and the strict parser takes it."""
+    _, state = folders
+    result = runner.invoke(app, ["region", "init-province", "360000", "--grid-resolution", "7"])
+    assert result.exit_code == 0, result.output
+    folder = state / "regions" / "360500"
+    assert yaml.safe_load((folder / "region.yaml").read_text(encoding="utf-8"))["demand_grid"] == {"resolution": 7}
+    assert parse_config(folder).demand_grid.resolution == 7
+
+
+def test_skip_refused_leaves_a_changed_prefecture_out_and_names_it() -> None:
+    """Zhejiang: 杭州 (330100) changed its districts after the census; skipped and named, not half-written."""
+    from geo.services.province_init import draft_province
+
+    with pytest.raises(InputError, match="330100 杭州市"):
+        draft_province("330000", data_dir=DATA)
+    draft = draft_province("330000", data_dir=DATA, skip_refused=True, grid_resolution=7)
+    assert list(draft.refused) == ["330100"] and "330102" in draft.refused["330100"]
+    assert "330100" not in [m.code for m in draft.config.members]
+    assert len(draft.drafts) == len(draft.config.members) == 10
+    assert all(d.grid_resolution == 7 for d in draft.drafts)
+
+
+def test_a_city_given_no_stations_draws_none() -> None:
+    """A count of 0 (三沙's share of 186 000) draws an empty registry instead of failing."""
+    import geopandas as gpd
+    from pyproj import CRS
+    from shapely.geometry import Point, box
+
+    from geo.reference.demo import DemoSpec, DemoTypeSpec, TypeNames, generate
+
+    townships = gpd.GeoDataFrame({"code": ["1"], "county_code": ["c"], "name": ["t"], "population": [10.0],
+                                  "urban_population": [0.0], "seat": [Point(116.0, 29.0)]},
+                                 geometry=[box(115.9, 28.9, 116.1, 29.1)], crs=4326)
+    spec = DemoSpec(stations={"love_station": DemoTypeSpec(count=0)})
+    drawn = generate(townships, pd.DataFrame({"code": ["c"], "name": ["县"]}), spec,
+                     [TypeNames("love_station", "爱心驿站")], metric_crs=CRS.from_epsg(32650), seed=1)
+    assert len(drawn) == 0 and drawn.crs.to_epsg() == 4326 and list(drawn["type_code"]) == []
