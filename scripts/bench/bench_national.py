@@ -58,7 +58,7 @@ from geo.reference import china  # noqa: E402
 from geo.reference.demo import DemoSpec, DemoTypeSpec  # noqa: E402
 from geo.reference.province import PROVINCE_FILE, province_folder  # noqa: E402
 from geo.services import province_init, region_init  # noqa: E402
-from geo.settings import Settings  # noqa: E402
+from geo.settings import PROJECT_ROOT, Settings  # noqa: E402
 
 COUNTRY_CODE, COUNTRY_NAME = "100000", "全国"
 ACTOR = "bench_national"
@@ -327,7 +327,8 @@ def main() -> None:  # noqa: C901, PLR0915 — one run, step by step, printed as
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--admin-url", required=True, help="a database URL on the server")
     parser.add_argument("--database", default="unionmap_national")
-    parser.add_argument("--state-dir", type=Path, default=Path("/work/national-state"))
+    parser.add_argument("--state-dir", type=Path, default=PROJECT_ROOT / ".state" / "national",
+                        help="where the generated region folders go (default: .state/national)")
     parser.add_argument("--province", nargs="*", help="provinces only (reduced variant: 360000)")
     parser.add_argument("--only", nargs="*", help="prefecture codes only (the test's 360500 360600)")
     parser.add_argument("--grid-resolution", type=int, default=7)
@@ -340,7 +341,7 @@ def main() -> None:  # noqa: C901, PLR0915 — one run, step by step, printed as
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--add", type=int, default=5, help="greedy sites per prefecture")
     parser.add_argument("--steps", nargs="+", default=["build", "nearest", "ogc", "coverage", "siting"])
-    parser.add_argument("--tipg-venv", type=Path, default=Path("/work/national-state/tipg-venv"))
+    parser.add_argument("--tipg-venv", type=Path, default=PROJECT_ROOT / ".state" / "bench-tipg-venv")
     parser.add_argument("--read-url", help="REPLICA STEP (not wired): the same read load with one replica added")
     parser.add_argument("--resume", action="store_true", help="keep the database and the cities it holds")
     parser.add_argument("--drop", action="store_true", help="drop the scratch database at the end")
