@@ -21,9 +21,9 @@ through the love_station collection at ``/r/100000/ogc/…`` vs tipg on the same
 psycopg keyset paging); coverage of every prefecture serially and in ``--processes`` processes; greedy
 siting of every prefecture with its certificate (``city_plans.plan_cities``).
 
-``--read-url URL``: REPLICA STEP, not wired yet — the same nearest load with one read replica added
-(``UNIONMAP_READ_DATABASE_URL=URL`` on the server) is for the replica work to fill in; today the
-option only prints that the step was skipped.
+``--read-url URL``: the same national nearest load again on a server whose reads go to a hot standby
+(``UNIONMAP_READ_DATABASE_URL=URL``; e.g. the bench database on ``unionmap db replica start``'s standby),
+printed beside the primary-only figures.
 
 Run (full): ``.venv/bin/python scripts/bench/bench_national.py --admin-url
 "postgresql+psycopg://postgres@/postgres?host=$PWD/.state/pgdata&port=5432"``;
@@ -302,6 +302,24 @@ def nearest_load(base: str, prefix: str, paths: list[str], rates: Sequence[float
     return out
 
 
+def replica_step(options: argparse.Namespace, env: dict[str, str], paths: list[str],
+                 primary_rows: list[tuple[float, float, float, float, int]], scope: str) -> None:
+    """The same national nearest load on a second server whose reads go to the standby at ``--read-url``
+    (``UNIONMAP_READ_DATABASE_URL``), printed beside the primary-only figures of the same run."""
+    from bench_nearest import free_port, server
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="bench-national-replica-") as scratch, \
+            server(serve_command(port), env | {"UNIONMAP_READ_DATABASE_URL": options.read_url}, ROOT,
+                   base + "/api/v1/health", Path(scratch) / "serve.log"):
+        rows = nearest_load(base, f"/r/{scope}", paths, options.rates, options.seconds)
+    for alone, replica in zip(primary_rows, rows, strict=True):
+        print(f"NEAREST {alone[0]:g} req/s with one standby: achieved {replica[1]:.1f} vs {alone[1]:.1f} req/s, "
+              f"p50 {replica[2]:.1f} vs {alone[2]:.1f} ms, p99 {replica[3]:.1f} vs {alone[3]:.1f} ms, errors "
+              f"{replica[4]} vs {alone[4]} (same machine: the standby shares its cores)", flush=True)
+
+
 def psycopg_paging(database_url: str, limit: int) -> tuple[float, int]:
     """Seconds and features of a keyset-paged read of every love station as GeoJSON rows (the floor)."""
     import psycopg
@@ -342,7 +360,7 @@ def main() -> None:  # noqa: C901, PLR0915 — one run, step by step, printed as
     parser.add_argument("--add", type=int, default=5, help="greedy sites per prefecture")
     parser.add_argument("--steps", nargs="+", default=["build", "nearest", "ogc", "coverage", "siting"])
     parser.add_argument("--tipg-venv", type=Path, default=PROJECT_ROOT / ".state" / "bench-tipg-venv")
-    parser.add_argument("--read-url", help="REPLICA STEP (not wired): the same read load with one replica added")
+    parser.add_argument("--read-url", help="the bench database on a hot standby: the nearest load again, reads there")
     parser.add_argument("--resume", action="store_true", help="keep the database and the cities it holds")
     parser.add_argument("--drop", action="store_true", help="drop the scratch database at the end")
     options = parser.parse_args()
@@ -411,8 +429,7 @@ def main() -> None:  # noqa: C901, PLR0915 — one run, step by step, printed as
                     print(f"NEAREST {ours[0]:g} req/s: national / single city p50 {ours[2] / single[2]:.2f}×, "
                           f"p99 {ours[3] / single[3]:.2f}×", flush=True)
                 if options.read_url:
-                    print(f"REPLICA STEP skipped: --read-url {options.read_url} given, but the replica wiring "
-                          "(UNIONMAP_READ_DATABASE_URL) is for the replica work to add here")
+                    replica_step(options, env, national_paths, national_rows, scope)
             if "ogc" in options.steps:
                 http = httpx.Client(timeout=120)
                 ours_url = f"{base}/r/{scope}/ogc/collections/{LOVE}/items?limit={options.page_size}"
