@@ -44,7 +44,8 @@ color:#fff;text-decoration:none;font-weight:600;white-space:nowrap}a.plan:focus,
 @media (max-width:720px){#targets thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
 #targets,#targets tbody,#targets tr,#targets td{display:block;width:100%}#targets tr{border:1px solid #c8c8c8;
 border-radius:6px;margin:0 0 12px;padding:4px 0}#targets td{border:0;padding:2px 10px}
-#targets td.type{font-size:1.1em}#targets td[data-label]::before{content:attr(data-label) "：";color:#4a4a4a}}"""
+#targets td.type{font-size:1.1em}#targets td[data-label]::before{content:attr(data-label) "：";color:#4a4a4a}
+#regions .code{display:none}}.wide{overflow-x:auto}.wide table{width:auto;min-width:100%}.wide td,.wide th{white-space:nowrap}"""
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,10 @@ def _held_regions(figures: HomeFigures) -> str:
         f"<th scope='row'><a href='{escape(figures.site_root)}/r/{escape(f.region.code)}/'>"
         f"{escape(f.region.name_zh)}</a> <span class='hint' lang='en'>{escape(f.region.name_en)}</span>"
         f"{' · 默认' if f.region.is_default else ''}{LEVEL_NAMES.get(f.region.level, '')}</th>"
-        f"<td>{escape(f.region.code)}</td><td>{f.counties}</td><td>{f.townships}</td><td>{f.open_stations}</td>"
+        f"<td class='code'>{escape(f.region.code)}</td><td>{f.counties}</td><td>{f.townships}</td><td>{f.open_stations}</td>"
         f"<td>{f.demo_stations}</td></tr>" for f in figures.held)
     return (f"""<h2 id="regions-title">本部署的地区 / regions of this deployment</h2>
-<table id="regions" aria-labelledby="regions-title"><thead><tr><th scope="col">地区</th><th scope="col">代码</th>
+<table id="regions" aria-labelledby="regions-title"><thead><tr><th scope="col">地区</th><th scope="col" class="code">代码</th>
 <th scope="col">县级单位</th><th scope="col">乡级单位</th><th scope="col">开放站点</th>
 <th scope="col">其中{escape(DEMO.label)}</th></tr></thead><tbody>{rows}</tbody></table>""")
 

@@ -84,12 +84,12 @@ def render(figures: ProvinceFigures) -> str:
 <h2 id="coverage-title">覆盖人口 / population covered</h2>
 <p class="hint">各市按本市网格与服务半径计算，全省合计为各市之和 / each city on its own grid and radii; the
 province's total is their sum.</p>
-{_coverage_table(figures)}
+<div class="wide">{_coverage_table(figures)}</div>
 <h2 id="targets-title">目标达标情况 / targets</h2>
 <p class="hint">每市按其工作报告的目标；全省合计只计设此目标的市 / each city against its own report's targets;
 the province's totals count only the cities that set such a target.</p>
-<table id="targets" aria-labelledby="targets-title"><thead><tr><th scope="col">市</th><th scope="col">类型</th>
+<div class="wide"><table id="targets" aria-labelledby="targets-title"><thead><tr><th scope="col">市</th><th scope="col">类型</th>
 <th scope="col">范围</th><th scope="col">要求</th><th scope="col">达标单位</th><th scope="col">已建</th>
 <th scope="col">缺口</th><th scope="col">设此目标的市</th></tr></thead>
-<tbody>{_target_rows(figures)}</tbody></table>
+<tbody>{_target_rows(figures)}</tbody></table></div>
 </main></body></html>"""
